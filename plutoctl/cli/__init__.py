@@ -1,0 +1,65 @@
+"""The plutoctl command line: a thin click layer over the library.
+
+``main`` is the one error boundary: it turns a ``PlutoError`` into ``error: …`` on
+stderr and its exit code; tracebacks only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from plutoctl import __version__
+from plutoctl.cli import apply_cmd, explain_cmd, export_cmd, plan_cmd, sandbox_cmd, validate_cmd
+from plutoctl.cli.output import print_error
+from plutoctl.errors import ExitCode, PlutoError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="plutoctl")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.pass_context
+def cli(ctx: click.Context, *, debug: bool) -> None:
+    """Pluto LMS user segments, course groups and enrolment as code.
+
+    Declare segments, their members and course-group bindings in YAML; `plan`
+    shows the changes a site needs, `apply` makes them.
+    """
+    ctx.obj = {"debug": debug}
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+for module in (validate_cmd, plan_cmd, apply_cmd, explain_cmd, export_cmd, sandbox_cmd):
+    module.register(cli)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code (the error boundary)."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        result = cli.main(args=argv, prog_name="plutoctl", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return ExitCode.ERROR
+    except click.UsageError as exc:
+        exc.show()
+        return ExitCode.USAGE
+    except click.ClickException as exc:
+        exc.show()
+        return ExitCode.ERROR
+    except PlutoError as exc:
+        if debug:
+            raise
+        print_error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    return int(result or 0)

@@ -1,0 +1,203 @@
+"""The config file's shape as pydantic models (SPEC §2).
+
+These models check types and keys only. Cross-references (sites, segments named by
+groups) and CSV contents are checked in ``plutoctl.config.validate`` so that every
+problem can be reported at once with its position.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+TOKEN_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+MAX_REMOVALS = re.compile(r"^(\d+(?:\.\d+)?)%$")
+
+# Standard user fields a rule may name as ``user.<name>`` (SPEC §2.2).
+STANDARD_FIELDS = (
+    "username",
+    "email",
+    "idnumber",
+    "auth",
+    "firstname",
+    "lastname",
+    "department",
+    "institution",
+    "city",
+    "country",
+    "lang",
+    "suspended",
+)
+
+MatchType = Literal[
+    "exact",
+    "notexact",
+    "contains",
+    "notcontains",
+    "defined",
+    "notdefined",
+    "empty",
+    "notempty",
+    "in",
+]
+VALUELESS_MATCHES = frozenset({"defined", "notdefined", "empty", "notempty"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class SiteConfig(_Model):
+    """One LMS site: a real one over HTTPS, a local one, or the embedded sandbox."""
+
+    url: str = Field(description="https://… , http://127.0.0.1… / http://localhost… or sandbox:PATH")
+    token: str | None = Field(
+        default=None, description="A ${ENV_VAR} reference; literal tokens are refused"
+    )
+    seed: str | None = Field(
+        default=None, description="Sandbox only: bulk-upload-users CSV loaded into a new database"
+    )
+    max_input_vars: int = Field(
+        default=1000, ge=50, description="The site's PHP max_input_vars; bounds batch sizes"
+    )
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.url.startswith("sandbox:")
+
+    @property
+    def token_variable(self) -> str | None:
+        """Return the environment variable the token refers to, if any."""
+        match = TOKEN_REF.match(self.token or "")
+        return match.group(1) if match else None
+
+
+class Defaults(_Model):
+    sites: list[str] | None = Field(default=None, description="Sites used when an item names none")
+
+
+class MatchRule(_Model):
+    """``{field, match, value}``: one condition on a profile field."""
+
+    field: str = Field(description="Custom profile field shortname, or user.<standard field>")
+    match: MatchType
+    value: str | list[str] | None = None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _scalar_to_text(cls, value: object) -> object:
+        # YAML may hand us 1 or true for checkbox values; rules compare text.
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, int | float):
+            return str(value)
+        if isinstance(value, list):
+            return [
+                ("1" if v else "0") if isinstance(v, bool) else str(v)
+                if isinstance(v, int | float)
+                else v
+                for v in value
+            ]
+        return value
+
+
+class AllRule(_Model):
+    """``{all: [rule, …]}``: every condition must match."""
+
+    all: list[Rule] = Field(min_length=1)
+
+
+Rule = Annotated[MatchRule | AllRule, Field(union_mode="left_to_right")]
+AllRule.model_rebuild()
+
+
+class SegmentConfig(_Model):
+    """A user segment (Moodle cohort), keyed by its segment ID."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    visible: bool = True
+    sites: list[str] | None = None
+    members: list[str] = Field(default_factory=list)
+    members_csv: str | None = None
+    rules: list[Rule] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    membership: Literal["exact", "additive"] = "exact"
+    protected: bool = False
+
+    @property
+    def has_managed_membership(self) -> bool:
+        """Return whether any of members, members_csv or rules is declared."""
+        fields = self.model_fields_set
+        return bool({"members", "members_csv", "rules"} & fields)
+
+
+class GroupConfig(_Model):
+    """A course group, keyed by its group idnumber."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    segment: str | None = Field(default=None, description="Segment whose enrolled members form it")
+
+
+class EnrolConfig(_Model):
+    """Enrol every member of a segment with a role ("User Segment sync")."""
+
+    segment: str
+    role: str = "student"
+    unenrol: bool = False
+
+
+class CourseConfig(_Model):
+    """A course, keyed by its short name."""
+
+    sites: list[str] | None = None
+    groups: dict[str, GroupConfig] = Field(default_factory=dict)
+    enrol: list[EnrolConfig] = Field(default_factory=list)
+
+
+class PolicyConfig(_Model):
+    unmanaged_segments: Literal["ignore", "report", "delete"] = "ignore"
+    max_removals: int | str = Field(
+        default="25%", description="Per segment and per group: a count, or a percentage like 25%"
+    )
+
+    @field_validator("max_removals")
+    @classmethod
+    def _check_max_removals(cls, value: int | str) -> int | str:
+        if isinstance(value, int):
+            if value < 0:
+                raise ValueError("max_removals must be a count ≥ 0 or a percentage like 25%")
+            return value
+        match = MAX_REMOVALS.match(value.strip())
+        if not match or float(match.group(1)) > 100:
+            raise ValueError("max_removals must be a count ≥ 0 or a percentage like 25%")
+        return value.strip()
+
+    def removal_limit(self, existing_count: int) -> int:
+        """Return how many of ``existing_count`` members may go without acknowledgement."""
+        if isinstance(self.max_removals, int):
+            return self.max_removals
+        percent = float(self.max_removals.rstrip("%"))
+        return int(existing_count * percent / 100)
+
+
+class Config(_Model):
+    """The whole config file."""
+
+    version: Literal[1]
+    sites: dict[str, SiteConfig] = Field(min_length=1)
+    defaults: Defaults = Field(default_factory=Defaults)
+    segments: dict[str, SegmentConfig] = Field(default_factory=dict)
+    courses: dict[str, CourseConfig] = Field(default_factory=dict)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+
+    def sites_for(self, named: list[str] | None) -> list[str]:
+        """Return the sites an item goes to: its own, else the defaults, else every site."""
+        if named:
+            return list(named)
+        if self.defaults.sites:
+            return list(self.defaults.sites)
+        return list(self.sites)
