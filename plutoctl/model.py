@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
-
-EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +24,8 @@ class User:
     id: int
     username: str
     suspended: bool = False
-    standard: Mapping[str, str] = EMPTY
-    custom: Mapping[str, str] = EMPTY
+    standard: Mapping[str, str] = field(default_factory=dict)
+    custom: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
