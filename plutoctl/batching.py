@@ -1,0 +1,78 @@
+"""How many items fit in one web-service call under a site's ``max_input_vars``.
+
+PHP silently drops request variables past ``max_input_vars``, so every batch must
+be sized exactly: the client uses ``chunk_sizes`` to split calls, and the planner
+uses ``calls_needed`` to say how many calls apply will make. Both count the same way:
+every flattened PHP-bracket key is one variable, plus the reserved keys every call
+sends (``wstoken``, ``wsfunction``, ``moodlewsrestformat``, ``moodlewssettingraw``)
+and the function's own scalar parameters.
+"""
+
+from __future__ import annotations
+
+import math
+
+RESERVED_VARS = 4
+"""wstoken, wsfunction, moodlewsrestformat, moodlewssettingraw."""
+
+VARS_PER_ITEM: dict[str, int] = {
+    # cohorts[i][categorytype][type|value], [name], [idnumber], [description], [visible]
+    "core_cohort_create_cohorts": 6,
+    # the same plus [id]
+    "core_cohort_update_cohorts": 7,
+    "core_cohort_delete_cohorts": 1,
+    # members[i][cohorttype][type|value], members[i][usertype][type|value]
+    "core_cohort_add_cohort_members": 4,
+    "core_cohort_delete_cohort_members": 2,
+    "core_cohort_get_cohort_members": 1,
+    "core_user_get_users_by_field": 1,
+    # groups[i][courseid|name|description|idnumber]
+    "core_group_create_groups": 4,
+    # groups[i][id|name|description|idnumber]
+    "core_group_update_groups": 4,
+    "core_group_delete_groups": 1,
+    "core_group_add_group_members": 2,
+    "core_group_delete_group_members": 2,
+    "core_group_get_group_members": 1,
+    # enrolments[i][roleid|userid|courseid]
+    "enrol_manual_enrol_users": 3,
+    # enrolments[i][userid|courseid]
+    "enrol_manual_unenrol_users": 2,
+}
+
+FIXED_VARS: dict[str, int] = {
+    "core_user_get_users_by_field": 1,  # field
+}
+
+
+def items_per_call(function: str, max_input_vars: int, *, vars_per_item: int | None = None) -> int:
+    """Return how many list items of ``function`` one call can carry."""
+    per_item = vars_per_item if vars_per_item is not None else VARS_PER_ITEM[function]
+    room = max_input_vars - RESERVED_VARS - FIXED_VARS.get(function, 0)
+    return max(1, room // per_item)
+
+
+def calls_needed(function: str, n_items: int, max_input_vars: int) -> int:
+    """Return the fewest calls that carry ``n_items`` items of ``function``."""
+    if n_items <= 0:
+        return 0
+    return math.ceil(n_items / items_per_call(function, max_input_vars))
+
+
+def chunk_sizes(item_vars: list[int], budget: int) -> list[int]:
+    """Split items (each needing ``item_vars[i]`` variables) into runs within ``budget``.
+
+    Greedy and order-preserving; returns the length of each run. An item larger than
+    the whole budget still gets a run of its own (the site will reject it, loudly).
+    """
+    sizes: list[int] = []
+    used = count = 0
+    for need in item_vars:
+        if count and used + need > budget:
+            sizes.append(count)
+            used = count = 0
+        used += need
+        count += 1
+    if count:
+        sizes.append(count)
+    return sizes
