@@ -1,7 +1,159 @@
-"""Placeholder until the command lands."""
+"""``plutoctl apply``: make the planned changes, from a config or a saved plan."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
 
 import click
 
+from plutoctl.apply import ProgressEvent
+from plutoctl.cli.options import (
+    config_option,
+    connection_options,
+    load,
+    run_options,
+    safety_options,
+    selection_options,
+)
+from plutoctl.cli.output import use_colour
+from plutoctl.cli.plan_cmd import plan_exit_code
+from plutoctl.errors import ExitCode, PlutoError
+from plutoctl.plan.render import render
+from plutoctl.plan.saved import load_plan
+from plutoctl.runner import SiteOutcome, apply_plan, make_plan
+
+
+def print_progress(event: ProgressEvent) -> None:
+    """Write one progress line to stderr."""
+    click.echo(f"  {event}", err=True)
+
+
+def confirm(*, auto_approve: bool) -> None:
+    """Ask for ``yes`` on a terminal; without one, refuse rather than hang."""
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise PlutoError(
+            "apply needs confirmation, and there is no terminal to ask on",
+            hint="pass --auto-approve (as in CI), or apply a saved plan: "
+            "plutoctl plan --out plan.json && plutoctl apply plan.json",
+        )
+    answer = click.prompt("Apply these changes? Only 'yes' is accepted", default="", show_default=False)
+    if answer.strip() != "yes":
+        raise PlutoError("apply cancelled; nothing was changed")
+
+
+def summarize_outcomes(outcomes: dict[str, SiteOutcome]) -> tuple[str, ExitCode]:
+    """Return the closing summary and the exit code (the worst outcome)."""
+    lines: list[str] = []
+    code = ExitCode.OK
+    for name, outcome in outcomes.items():
+        if outcome.error is not None:
+            lines.append(f"site {name}: not applied: {outcome.error.message}")
+            if outcome.error.hint:
+                lines.append(f"  hint: {outcome.error.hint}")
+            code = max(code, outcome.error.exit_code if outcome.error.exit_code != 0 else 1)
+            continue
+        if outcome.report is None:
+            lines.append(f"site {name}: no changes.")
+            continue
+        lines.append(f"site {name}: {outcome.report.summary_line()}")
+        lines.extend(f"  {line}" for line in outcome.report.detail_lines())
+        lines.extend(f"  verify: {note}" for note in outcome.verify_notes)
+        if not outcome.report.is_success:
+            code = max(code, ExitCode.APPLY_FAILED)
+    return "\n".join(lines) + "\n", ExitCode(code)
+
+
+@click.command("apply")
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@config_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
+@click.option(
+    "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write what was done, failed and skipped as JSON.",
+)
+@click.option("--show-members", is_flag=True, help="List every username in the plan shown.")
+@selection_options
+@safety_options
+@connection_options
+def apply_command(
+    plan_file: Path | None,
+    config_path: Path,
+    report_path: Path | None,
+    sites: tuple[str, ...],
+    only: tuple[str, ...],
+    excluded: tuple[str, ...],
+    allow_removals: tuple[str, ...],
+    allow_delete: tuple[str, ...],
+    parallelism: int,
+    timeout: float,
+    *,
+    auto_approve: bool,
+    show_members: bool,
+) -> int:
+    """Make the changes a plan shows: plan and confirm, or apply a saved plan.
+
+    With PLAN_FILE (from `plutoctl plan --out`), apply that plan without asking; it is
+    refused if anything it touches changed since it was made. Exit codes: 0 done,
+    1 error (or stale plan), 3 plan refused as unsafe, 4 some operations failed
+    (run apply again to finish).
+
+    Example:
+
+        plutoctl apply -c segments.yaml --auto-approve --report apply.json
+    """
+    options = run_options(
+        sites=sites, only=only, excluded=excluded, allow_removals=allow_removals,
+        allow_delete=allow_delete, parallelism=parallelism, timeout=timeout,
+    )
+    if plan_file is not None:
+        plan = load_plan(plan_file)
+        if config_path == Path("segments.yaml") and plan.config_path:
+            config_path = Path(plan.config_path)
+        loaded = load(config_path)
+    else:
+        loaded = load(config_path)
+        plan, _ = make_plan(loaded, options)
+        colour = use_colour(sys.stdout)
+        click.echo(render(plan, "text", colour=colour, show_members=show_members), nl=False)
+    early = plan_exit_code(plan, detailed=False)
+    if early != ExitCode.OK:
+        reason = "has errors" if early == ExitCode.ERROR else "was refused as unsafe"
+        click.echo(f"error: the plan {reason}; nothing was applied", err=True)
+        return early
+    if not plan.has_changes:
+        click.echo("Nothing to apply.")
+        return ExitCode.OK
+    if plan_file is None:
+        confirm(auto_approve=auto_approve)
+    outcomes = apply_plan(loaded, plan, options, progress=print_progress)
+    text, code = summarize_outcomes(outcomes)
+    click.echo(text, nl=False)
+    if report_path is not None:
+        write_report(report_path, outcomes)
+    return code
+
+
+def write_report(path: Path, outcomes: dict[str, SiteOutcome]) -> None:
+    """Write the apply outcome per site as JSON (never a token: none is held)."""
+    data = {
+        "format_version": 1,
+        "sites": [
+            {
+                "site": name,
+                "error": outcome.error.message if outcome.error else None,
+                "report": outcome.report.to_dict() if outcome.report else None,
+                "verify": list(outcome.verify_notes),
+            }
+            for name, outcome in outcomes.items()
+        ],
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
 
 def register(cli: click.Group) -> None:
-    """Add this module's commands to the CLI."""
+    """Add ``apply`` to the CLI."""
+    cli.add_command(apply_command)

@@ -1,7 +1,97 @@
-"""Placeholder until the command lands."""
+"""``plutoctl plan``: read each site and print the changes it needs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
 
+from plutoctl.cli.options import (
+    config_option,
+    connection_options,
+    load,
+    run_options,
+    safety_options,
+    selection_options,
+)
+from plutoctl.cli.output import use_colour
+from plutoctl.errors import ExitCode
+from plutoctl.plan.changes import Plan
+from plutoctl.plan.render import render
+from plutoctl.plan.saved import save_plan
+from plutoctl.runner import make_plan
+
+FORMATS = ("text", "json", "markdown", "html")
+
+
+def plan_exit_code(plan: Plan, *, detailed: bool) -> ExitCode:
+    """Return the exit code for a plan: errors, then refusals, then changes."""
+    if plan.has_errors:
+        return ExitCode.ERROR
+    if plan.is_refused:
+        return ExitCode.UNSAFE
+    if detailed and plan.has_changes:
+        return ExitCode.CHANGES
+    return ExitCode.OK
+
+
+@click.command("plan")
+@config_option
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+    help="How to print the plan.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (JSON, with fingerprints) for `plutoctl apply PLAN`.",
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True,
+    help="Exit 2 when there are changes, 0 when there are none.",
+)
+@click.option("--show-members", is_flag=True, help="List every username, unfolded.")
+@selection_options
+@safety_options
+@connection_options
+def plan_command(
+    config_path: Path,
+    fmt: str,
+    out: Path | None,
+    sites: tuple[str, ...],
+    only: tuple[str, ...],
+    excluded: tuple[str, ...],
+    allow_removals: tuple[str, ...],
+    allow_delete: tuple[str, ...],
+    parallelism: int,
+    timeout: float,
+    *,
+    detailed_exitcode: bool,
+    show_members: bool,
+) -> int:
+    """Read each site and show the changes that would make it match the config.
+
+    Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error,
+    2 changes present (only with --detailed-exitcode), 3 plan refused as unsafe.
+
+    Example:
+
+        plutoctl plan -c segments.yaml --format markdown --out plan.json
+    """
+    loaded = load(config_path)
+    options = run_options(
+        sites=sites, only=only, excluded=excluded, allow_removals=allow_removals,
+        allow_delete=allow_delete, parallelism=parallelism, timeout=timeout,
+    )
+    plan, _ = make_plan(loaded, options)
+    colour = fmt == "text" and use_colour(sys.stdout)
+    click.echo(render(plan, fmt, colour=colour, show_members=show_members), nl=False)
+    if out is not None:
+        save_plan(plan, out)
+        click.echo(f"Saved the plan to {out}; apply it with: plutoctl apply {out}", err=True)
+    return plan_exit_code(plan, detailed=detailed_exitcode)
+
 
 def register(cli: click.Group) -> None:
-    """Add this module's commands to the CLI."""
+    """Add ``plan`` to the CLI."""
+    cli.add_command(plan_command)

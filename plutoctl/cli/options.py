@@ -1,0 +1,120 @@
+"""Options shared by several commands, as reusable decorators."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from plutoctl.config import LoadedConfig, load_config
+from plutoctl.errors import PlutoError
+from plutoctl.lms.client import RetryPolicy
+from plutoctl.plan.safety import Acknowledgements
+from plutoctl.runner import RunOptions, Selection
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_CONFIG = "segments.yaml"
+
+
+def config_option(fn: F) -> F:
+    """Add ``-c/--config``."""
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        default=DEFAULT_CONFIG,
+        show_default=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The config file.",
+    )(fn)
+
+
+def selection_options(fn: F) -> F:
+    """Add ``--site``, ``--only`` and ``--except``."""
+    fn = click.option(
+        "--except",
+        "excluded",
+        multiple=True,
+        metavar="ID",
+        help="Leave out this segment ID or course short name (repeatable).",
+    )(fn)
+    fn = click.option(
+        "--only",
+        multiple=True,
+        metavar="ID",
+        help="Only this segment ID or course short name (repeatable).",
+    )(fn)
+    return click.option(
+        "--site", "sites", multiple=True, metavar="NAME", help="Only this site (repeatable)."
+    )(fn)
+
+
+def safety_options(fn: F) -> F:
+    """Add the acknowledgements ``--allow-removals`` and ``--allow-delete``."""
+    fn = click.option(
+        "--allow-delete",
+        multiple=True,
+        metavar="ID",
+        help="Allow deleting (or creating, if protected) exactly this segment or COURSE/GROUP.",
+    )(fn)
+    return click.option(
+        "--allow-removals",
+        multiple=True,
+        metavar="ID",
+        help="Allow removals beyond policy.max_removals from exactly this segment or group.",
+    )(fn)
+
+
+def connection_options(fn: F) -> F:
+    """Add ``--parallelism`` and ``--timeout``."""
+    fn = click.option(
+        "--timeout",
+        default=120.0,
+        show_default=True,
+        type=click.FloatRange(min=1),
+        help="Seconds to wait for one web-service call.",
+    )(fn)
+    return click.option(
+        "--parallelism",
+        default=3,
+        show_default=True,
+        type=click.IntRange(1, 16),
+        help="Web-service calls in flight per site.",
+    )(fn)
+
+
+def load(config_path: Path) -> LoadedConfig:
+    """Load the config, saying clearly when the file is not there."""
+    if not config_path.exists():
+        raise PlutoError(
+            f"config file not found: {config_path}",
+            hint="pass -c/--config FILE, or run in the directory that holds segments.yaml",
+        )
+    loaded = load_config(config_path)
+    for warning in loaded.warnings:
+        click.echo(warning.render(), err=True)
+    return loaded
+
+
+def run_options(
+    *,
+    sites: tuple[str, ...] = (),
+    only: tuple[str, ...] = (),
+    excluded: tuple[str, ...] = (),
+    allow_removals: tuple[str, ...] = (),
+    allow_delete: tuple[str, ...] = (),
+    parallelism: int = 3,
+    timeout: float = 120.0,
+) -> RunOptions:
+    """Build RunOptions from the shared command-line options."""
+    return RunOptions(
+        selection=Selection(sites=sites, only=frozenset(only), excluded=frozenset(excluded)),
+        acks=Acknowledgements(removals=frozenset(allow_removals), deletes=frozenset(allow_delete)),
+        parallelism=parallelism,
+        timeout=timeout,
+        retry=RetryPolicy(),
+    )
+

@@ -1,0 +1,360 @@
+"""Run the pipeline for every site: connect, read existing, build desired, plan.
+
+This is where the world meets the pure core: ``open_site`` turns a site's config
+into a connected client (starting the embedded sandbox for ``sandbox:`` URLs), and
+``plan_sites`` runs ``read → desired → diff → safety`` for each site independently,
+a bounded number of sites at a time. One failing site does not stop the others: its
+plan carries the error instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from plutoctl.config import LoadedConfig
+from plutoctl.apply import ApplyReport, ProgressEvent, apply_site, verify_site
+from plutoctl.errors import PlanError, PlutoError, SecretError, StalePlanError, UsageError
+from plutoctl.lms.client import RetryPolicy, SiteClient
+from plutoctl.lms.reader import ReadScope, read_site
+from plutoctl.model import ExistingSite
+from plutoctl.plan.build import plan_site
+from plutoctl.plan.changes import (
+    AddGroupMembers,
+    AddSegmentMembers,
+    CreateGroup,
+    CreateSegment,
+    DeleteGroup,
+    DeleteSegment,
+    Enrol,
+    Notice,
+    Plan,
+    RemoveGroupMembers,
+    RemoveSegmentMembers,
+    SitePlan,
+    Unenrol,
+    UpdateGroup,
+    UpdateSegment,
+)
+from plutoctl.plan.fingerprint import fingerprints
+from plutoctl.plan.desired import DesiredResult, build_desired, required_fields
+from plutoctl.plan.safety import Acknowledgements
+
+log = logging.getLogger(__name__)
+
+SITE_WORKERS = 4
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a run covers: ``--site``, ``--only`` and ``--except``."""
+
+    sites: tuple[str, ...] = ()
+    only: frozenset[str] = frozenset()
+    excluded: frozenset[str] = frozenset()
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.only or self.excluded)
+
+    def includes(self, ident: str) -> bool:
+        """Return whether a segment ID or course short name is in the run."""
+        if self.only and ident not in self.only:
+            return False
+        return ident not in self.excluded
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    selection: Selection = Selection()
+    acks: Acknowledgements = field(default_factory=Acknowledgements)
+    parallelism: int = 3
+    timeout: float = 120.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True)
+class SiteRun:
+    """Everything one site's planning produced, kept for apply and explain."""
+
+    plan: SitePlan
+    existing: ExistingSite | None = None
+    desired: DesiredResult | None = None
+    error: PlutoError | None = None
+
+
+def sites_to_run(loaded: LoadedConfig, selection: Selection) -> list[str]:
+    """Return the sites this run covers, refusing unknown ``--site`` names."""
+    known = list(loaded.config.sites)
+    unknown = [s for s in selection.sites if s not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown site(s): {', '.join(unknown)}",
+            hint=f"sites in {loaded.path}: {', '.join(known)}",
+        )
+    named = set(selection.only | selection.excluded)
+    declared = set(loaded.config.segments) | set(loaded.config.courses)
+    if named - declared:
+        raise UsageError(
+            f"--only/--except name(s) not in the config: {', '.join(sorted(named - declared))}",
+            hint="name segment IDs or course short names declared in the config",
+        )
+    return [s for s in known if not selection.sites or s in selection.sites]
+
+
+def scope_for(loaded: LoadedConfig, site: str, selection: Selection) -> tuple[list[str], list[str]]:
+    """Return the segment IDs and course short names that go to ``site`` in this run."""
+    config = loaded.config
+    segments = [
+        sid
+        for sid, seg in config.segments.items()
+        if site in config.sites_for(seg.sites) and selection.includes(sid)
+    ]
+    courses = [
+        short
+        for short, course in config.courses.items()
+        if site in config.sites_for(course.sites) and selection.includes(short)
+    ]
+    return segments, courses
+
+
+def resolve_token(name: str, loaded: LoadedConfig) -> str:
+    """Return a site's token from its ``${VAR}`` reference, or say what is missing."""
+    site = loaded.config.sites[name]
+    variable = site.token_variable
+    if variable is None:
+        raise SecretError(
+            f"site {name!r} has no token",
+            hint=f"add `token: ${{PLUTO_TOKEN_{name.upper()}}}` to sites.{name} in {loaded.path}",
+        )
+    value = os.environ.get(variable, "")
+    if not value:
+        raise SecretError(
+            f"site {name!r}: environment variable {variable} is not set",
+            hint=f"export {variable}=<the site's web-service token> (Site admin > Server > "
+            "Web services > Manage tokens)",
+        )
+    return value
+
+
+@contextmanager
+def open_site(name: str, loaded: LoadedConfig, options: RunOptions) -> Iterator[SiteClient]:
+    """Connect to a site; for a ``sandbox:`` URL, start the embedded sandbox first."""
+    site = loaded.config.sites[name]
+    with ExitStack() as stack:
+        if site.is_sandbox:
+            from plutoctl.sandbox import open_embedded
+
+            db_path = loaded.resolve(site.url.removeprefix("sandbox:"))
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+            seed = loaded.resolve(site.seed) if site.seed else None
+            sandbox = stack.enter_context(
+                open_embedded(db_path, seed_csv=seed, max_input_vars=site.max_input_vars)
+            )
+            url, token = sandbox.url, sandbox.token
+        else:
+            url, token = site.url.rstrip("/"), resolve_token(name, loaded)
+        client = stack.enter_context(
+            SiteClient(
+                site=name,
+                url=url,
+                token=token,
+                max_input_vars=site.max_input_vars,
+                timeout=(10.0, options.timeout),
+                retry=options.retry,
+                parallelism=options.parallelism,
+            )
+        )
+        yield client
+
+
+def read_existing(
+    client: SiteClient,
+    loaded: LoadedConfig,
+    site: str,
+    segments: list[str],
+    courses: list[str],
+    *,
+    extra_usernames: frozenset[str] = frozenset(),
+) -> ExistingSite:
+    """Read what the plan for these segments and courses needs from the site."""
+    needs_all_users, standard_fields, usernames = required_fields(loaded, site, segments)
+    scope = ReadScope(
+        segments=frozenset(segments),
+        needs_all_users=needs_all_users,
+        standard_fields=standard_fields,
+        usernames=usernames | extra_usernames,
+        courses=frozenset(courses),
+    )
+    return read_site(client, scope)
+
+
+def plan_one(client: SiteClient, loaded: LoadedConfig, site: str, options: RunOptions) -> SiteRun:
+    """Read a site and plan it."""
+    segments, courses = scope_for(loaded, site, options.selection)
+    existing = read_existing(client, loaded, site, segments, courses)
+    desired = build_desired(loaded, site, existing, segments=segments, courses=courses)
+    policy = loaded.config.policy
+    if options.selection.is_filtered:
+        # A filtered run touches only what it names; never sweep unmanaged segments.
+        policy = policy.model_copy(update={"unmanaged_segments": "ignore"})
+    site_plan = plan_site(
+        desired.desired,
+        existing,
+        policy=policy,
+        acks=options.acks,
+        max_input_vars=loaded.config.sites[site].max_input_vars,
+        errors=desired.errors,
+        notices=desired.notices,
+        managed_scope=frozenset(loaded.config.segments) - set(segments),
+    )
+    return SiteRun(plan=site_plan, existing=existing, desired=desired)
+
+
+SiteTask = Callable[[SiteClient, str], SiteRun]
+
+
+def run_sites(
+    loaded: LoadedConfig, options: RunOptions, task: SiteTask
+) -> dict[str, SiteRun]:
+    """Run ``task`` for each selected site in parallel; a failing site becomes an error plan."""
+    names = sites_to_run(loaded, options.selection)
+
+    def run(name: str) -> SiteRun:
+        try:
+            with open_site(name, loaded, options) as client:
+                return task(client, name)
+        except PlutoError as exc:
+            # One site's failure must not stop the others: it becomes that site's result.
+            log.debug("site %s failed", name, exc_info=True)
+            hint = f" (hint: {exc.hint})" if exc.hint else ""
+            notice = Notice("error", exc.message + hint)
+            return SiteRun(plan=SitePlan(site=name, errors=(notice,)), error=exc)
+
+    workers = max(1, min(SITE_WORKERS, len(names)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="site") as pool:
+        results = list(pool.map(run, names))
+    return dict(zip(names, results, strict=True))
+
+
+def make_plan(loaded: LoadedConfig, options: RunOptions) -> tuple[Plan, dict[str, SiteRun]]:
+    """Plan every selected site; return the plan and the per-site runs."""
+    runs = run_sites(loaded, options, lambda client, name: plan_one(client, loaded, name, options))
+    plan = Plan(
+        sites=tuple(run.plan for run in runs.values()),
+        config_path=str(loaded.path),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    return plan, runs
+
+
+
+def scope_of_changes(site_plan: SitePlan) -> ReadScope:
+    """Return the read scope that covers every object a plan's changes touch."""
+    segments: set[str] = set()
+    courses: set[str] = set()
+    usernames: set[str] = set()
+    for change in site_plan.changes:
+        match change:
+            case Enrol(course=course, usernames=names) | Unenrol(course=course, usernames=names):
+                courses.add(course)
+                usernames.update(names)
+            case CreateGroup(course=course) | UpdateGroup(course=course) | DeleteGroup(
+                course=course
+            ):
+                courses.add(course)
+            case AddGroupMembers(course=course, usernames=names) | RemoveGroupMembers(
+                course=course, usernames=names
+            ):
+                courses.add(course)
+                usernames.update(names)
+            case AddSegmentMembers(idnumber=sid, usernames=names) | RemoveSegmentMembers(
+                idnumber=sid, usernames=names
+            ):
+                segments.add(sid)
+                usernames.update(names)
+            case CreateSegment(idnumber=sid) | UpdateSegment(idnumber=sid) | DeleteSegment(
+                idnumber=sid
+            ):
+                segments.add(sid)
+    return ReadScope(
+        segments=frozenset(segments),
+        needs_all_users=False,
+        standard_fields=frozenset(),
+        usernames=frozenset(usernames),
+        courses=frozenset(courses),
+    )
+
+
+def check_fresh(site_plan: SitePlan, existing: ExistingSite) -> None:
+    """Refuse a saved plan whose touched objects changed since it was made."""
+    saved = dict(site_plan.fingerprints)
+    now = dict(fingerprints(existing, list(saved)))
+    changed = sorted(key for key, digest in saved.items() if now.get(key) != digest)
+    if changed:
+        raise StalePlanError(
+            f"site {site_plan.site!r}: the plan is stale; changed since it was made: "
+            + ", ".join(changed),
+            hint="run `plutoctl plan --out PLAN` again and apply the new plan",
+        )
+
+
+@dataclass(frozen=True)
+class SiteOutcome:
+    """What applying one site's plan came to."""
+
+    site: str
+    report: ApplyReport | None = None
+    error: PlutoError | None = None
+    verify_notes: tuple[str, ...] = ()
+
+    @property
+    def is_success(self) -> bool:
+        return self.error is None and (self.report is None or self.report.is_success)
+
+
+def apply_plan(
+    loaded: LoadedConfig,
+    plan: Plan,
+    options: RunOptions,
+    progress: Callable[[ProgressEvent], None] | None = None,
+) -> dict[str, SiteOutcome]:
+    """Apply each site's plan: re-read, refuse if stale, execute, verify.
+
+    Sites run independently; a site whose plan has errors, or whose state changed
+    since the plan was made, is not touched and reports why.
+    """
+    by_site = {p.site: p for p in plan.sites}
+    names = [n for n in sites_to_run(loaded, options.selection) if n in by_site]
+    selection = replace(options.selection, sites=tuple(names))
+    outcomes: dict[str, SiteOutcome] = {}
+    for name in names:
+        site_plan = by_site[name]
+        if site_plan.errors:
+            outcomes[name] = SiteOutcome(name, error=PlanError(f"site {name!r}: plan has errors"))
+        elif not site_plan.changes:
+            outcomes[name] = SiteOutcome(name)
+
+    def task(client: SiteClient, name: str) -> SiteRun:
+        site_plan = by_site[name]
+        existing = read_site(client, scope_of_changes(site_plan))
+        check_fresh(site_plan, existing)
+        report = apply_site(client, site_plan, existing, progress=progress)
+        notes = verify_site(client, site_plan, report)
+        outcomes[name] = SiteOutcome(name, report=report, verify_notes=tuple(notes))
+        return SiteRun(plan=site_plan, existing=existing)
+
+    pending = [n for n in names if n not in outcomes]
+    if pending:
+        runs = run_sites(
+            loaded, replace(options, selection=replace(selection, sites=tuple(pending))), task
+        )
+        for name, run in runs.items():
+            if name not in outcomes:  # the task failed before recording an outcome
+                outcomes[name] = SiteOutcome(name, error=run.error or PlutoError("failed"))
+    return {name: outcomes[name] for name in names}
