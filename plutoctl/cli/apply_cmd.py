@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from plutoctl.apply import ProgressEvent
 from plutoctl.cli.options import (
     config_option,
     connection_options,
@@ -20,9 +20,10 @@ from plutoctl.cli.options import (
 from plutoctl.cli.output import use_colour
 from plutoctl.cli.plan_cmd import plan_exit_code
 from plutoctl.errors import ExitCode, PlutoError
-from plutoctl.plan.render import render
-from plutoctl.plan.saved import load_plan
-from plutoctl.runner import SiteOutcome, apply_plan, make_plan
+
+if TYPE_CHECKING:
+    from plutoctl.apply import ProgressEvent
+    from plutoctl.runner import SiteOutcome
 
 
 def print_progress(event: ProgressEvent) -> None:
@@ -105,6 +106,10 @@ def apply_command(
 
         plutoctl apply -c segments.yaml --auto-approve --report apply.json
     """
+    from plutoctl.plan.render import render
+    from plutoctl.plan.saved import load_plan
+    from plutoctl.runner import apply_plan, make_plan
+
     options = run_options(
         sites=sites, only=only, excluded=excluded, allow_removals=allow_removals,
         allow_delete=allow_delete, parallelism=parallelism, timeout=timeout,

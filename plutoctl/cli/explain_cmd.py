@@ -9,9 +9,6 @@ import click
 from plutoctl.cli.options import config_option, connection_options, load, run_options
 from plutoctl.config import LoadedConfig
 from plutoctl.errors import UsageError
-from plutoctl.explain import explain_user, render_explanation
-from plutoctl.plan.desired import build_desired
-from plutoctl.runner import open_site, read_existing, scope_for, sites_to_run
 
 
 def pick_site(loaded: LoadedConfig, site: str | None) -> str:
@@ -44,6 +41,10 @@ def explain_command(
 
         plutoctl explain jdoe -c segments.yaml --site primary
     """
+    from plutoctl.explain import explain_user, render_explanation
+    from plutoctl.plan.desired import build_desired
+    from plutoctl.runner import open_site, read_existing, scope_for, sites_to_run
+
     loaded = load(config_path)
     name = pick_site(loaded, site)
     options = run_options(sites=(name,), parallelism=parallelism, timeout=timeout)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from plutoctl.config import LoadedConfig, load_config
+from plutoctl.config import LoadedConfig
 from plutoctl.errors import PlutoError
-from plutoctl.lms.client import RetryPolicy
-from plutoctl.plan.safety import Acknowledgements
-from plutoctl.runner import RunOptions, Selection
+
+if TYPE_CHECKING:
+    from plutoctl.runner import RunOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,6 +93,8 @@ def load(config_path: Path) -> LoadedConfig:
             f"config file not found: {config_path}",
             hint="pass -c/--config FILE, or run in the directory that holds segments.yaml",
         )
+    from plutoctl.config import load_config
+
     loaded = load_config(config_path)
     for warning in loaded.warnings:
         click.echo(warning.render(), err=True)
@@ -110,6 +112,11 @@ def run_options(
     timeout: float = 120.0,
 ) -> RunOptions:
     """Build RunOptions from the shared command-line options."""
+    # Imported here so that offline commands (validate, schema) never load the client.
+    from plutoctl.lms.client import RetryPolicy
+    from plutoctl.plan.safety import Acknowledgements
+    from plutoctl.runner import RunOptions, Selection
+
     return RunOptions(
         selection=Selection(sites=sites, only=frozenset(only), excluded=frozenset(excluded)),
         acks=Acknowledgements(removals=frozenset(allow_removals), deletes=frozenset(allow_delete)),

@@ -18,9 +18,6 @@ from plutoctl.cli.options import (
 from plutoctl.cli.output import use_colour
 from plutoctl.errors import ExitCode
 from plutoctl.plan.changes import Plan
-from plutoctl.plan.render import render
-from plutoctl.plan.saved import save_plan
-from plutoctl.runner import make_plan
 
 FORMATS = ("text", "json", "markdown", "html")
 
@@ -78,6 +75,10 @@ def plan_command(
 
         plutoctl plan -c segments.yaml --format markdown --out plan.json
     """
+    from plutoctl.plan.render import render
+    from plutoctl.plan.saved import save_plan
+    from plutoctl.runner import make_plan
+
     loaded = load(config_path)
     options = run_options(
         sites=sites, only=only, excluded=excluded, allow_removals=allow_removals,
