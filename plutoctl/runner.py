@@ -17,8 +17,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from plutoctl.config import LoadedConfig
 from plutoctl.apply import ApplyReport, ProgressEvent, apply_site, verify_site
+from plutoctl.config import LoadedConfig
 from plutoctl.errors import PlanError, PlutoError, SecretError, StalePlanError, UsageError
 from plutoctl.lms.client import RetryPolicy, SiteClient
 from plutoctl.lms.reader import ReadScope, read_site
@@ -41,8 +41,8 @@ from plutoctl.plan.changes import (
     UpdateGroup,
     UpdateSegment,
 )
-from plutoctl.plan.fingerprint import fingerprints
 from plutoctl.plan.desired import DesiredResult, build_desired, required_fields
+from plutoctl.plan.fingerprint import fingerprints
 from plutoctl.plan.safety import Acknowledgements
 
 log = logging.getLogger(__name__)
@@ -219,9 +219,7 @@ def plan_one(client: SiteClient, loaded: LoadedConfig, site: str, options: RunOp
 SiteTask = Callable[[SiteClient, str], SiteRun]
 
 
-def run_sites(
-    loaded: LoadedConfig, options: RunOptions, task: SiteTask
-) -> dict[str, SiteRun]:
+def run_sites(loaded: LoadedConfig, options: RunOptions, task: SiteTask) -> dict[str, SiteRun]:
     """Run ``task`` for each selected site in parallel; a failing site becomes an error plan."""
     names = sites_to_run(loaded, options.selection)
 
@@ -253,7 +251,6 @@ def make_plan(loaded: LoadedConfig, options: RunOptions) -> tuple[Plan, dict[str
     return plan, runs
 
 
-
 def scope_of_changes(site_plan: SitePlan) -> ReadScope:
     """Return the read scope that covers every object a plan's changes touch."""
     segments: set[str] = set()
@@ -264,22 +261,26 @@ def scope_of_changes(site_plan: SitePlan) -> ReadScope:
             case Enrol(course=course, usernames=names) | Unenrol(course=course, usernames=names):
                 courses.add(course)
                 usernames.update(names)
-            case CreateGroup(course=course) | UpdateGroup(course=course) | DeleteGroup(
-                course=course
+            case (
+                CreateGroup(course=course) | UpdateGroup(course=course) | DeleteGroup(course=course)
             ):
                 courses.add(course)
-            case AddGroupMembers(course=course, usernames=names) | RemoveGroupMembers(
-                course=course, usernames=names
+            case (
+                AddGroupMembers(course=course, usernames=names)
+                | RemoveGroupMembers(course=course, usernames=names)
             ):
                 courses.add(course)
                 usernames.update(names)
-            case AddSegmentMembers(idnumber=sid, usernames=names) | RemoveSegmentMembers(
-                idnumber=sid, usernames=names
+            case (
+                AddSegmentMembers(idnumber=sid, usernames=names)
+                | RemoveSegmentMembers(idnumber=sid, usernames=names)
             ):
                 segments.add(sid)
                 usernames.update(names)
-            case CreateSegment(idnumber=sid) | UpdateSegment(idnumber=sid) | DeleteSegment(
-                idnumber=sid
+            case (
+                CreateSegment(idnumber=sid)
+                | UpdateSegment(idnumber=sid)
+                | DeleteSegment(idnumber=sid)
             ):
                 segments.add(sid)
     return ReadScope(

@@ -41,7 +41,9 @@ def confirm(*, auto_approve: bool) -> None:
             hint="pass --auto-approve (as in CI), or apply a saved plan: "
             "plutoctl plan --out plan.json && plutoctl apply plan.json",
         )
-    answer = click.prompt("Apply these changes? Only 'yes' is accepted", default="", show_default=False)
+    answer = click.prompt(
+        "Apply these changes? Only 'yes' is accepted", default="", show_default=False
+    )
     if answer.strip() != "yes":
         raise PlutoError("apply cancelled; nothing was changed")
 
@@ -73,7 +75,9 @@ def summarize_outcomes(outcomes: dict[str, SiteOutcome]) -> tuple[str, ExitCode]
 @config_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
 @click.option(
-    "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Write what was done, failed and skipped as JSON.",
 )
 @click.option("--show-members", is_flag=True, help="List every username in the plan shown.")
@@ -111,8 +115,13 @@ def apply_command(
     from plutoctl.runner import apply_plan, make_plan
 
     options = run_options(
-        sites=sites, only=only, excluded=excluded, allow_removals=allow_removals,
-        allow_delete=allow_delete, parallelism=parallelism, timeout=timeout,
+        sites=sites,
+        only=only,
+        excluded=excluded,
+        allow_removals=allow_removals,
+        allow_delete=allow_delete,
+        parallelism=parallelism,
+        timeout=timeout,
     )
     if plan_file is not None:
         plan = load_plan(plan_file)

@@ -124,4 +124,3 @@ def run_options(
         timeout=timeout,
         retry=RetryPolicy(),
     )
-

@@ -36,15 +36,21 @@ def plan_exit_code(plan: Plan, *, detailed: bool) -> ExitCode:
 @click.command("plan")
 @config_option
 @click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
     help="How to print the plan.",
 )
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path),
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Save the plan (JSON, with fingerprints) for `plutoctl apply PLAN`.",
 )
 @click.option(
-    "--detailed-exitcode", is_flag=True,
+    "--detailed-exitcode",
+    is_flag=True,
     help="Exit 2 when there are changes, 0 when there are none.",
 )
 @click.option("--show-members", is_flag=True, help="List every username, unfolded.")
@@ -81,8 +87,13 @@ def plan_command(
 
     loaded = load(config_path)
     options = run_options(
-        sites=sites, only=only, excluded=excluded, allow_removals=allow_removals,
-        allow_delete=allow_delete, parallelism=parallelism, timeout=timeout,
+        sites=sites,
+        only=only,
+        excluded=excluded,
+        allow_removals=allow_removals,
+        allow_delete=allow_delete,
+        parallelism=parallelism,
+        timeout=timeout,
     )
     plan, _ = make_plan(loaded, options)
     colour = fmt == "text" and use_colour(sys.stdout)
