@@ -1,7 +1,114 @@
-"""Placeholder until the command lands."""
+"""``plutoctl export``: write a site's segments and groups as config."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import click
 
+from plutoctl.cli.options import config_option, connection_options, load, run_options
+from plutoctl.config import LoadedConfig
+from plutoctl.config.schema import SiteConfig
+from plutoctl.errors import UsageError
+
+
+def portable_site(loaded: LoadedConfig, name: str, out_dir: Path) -> SiteConfig:
+    """Return the site's config with a sandbox path made relative to ``out_dir``."""
+    site = loaded.config.sites[name]
+    if not site.is_sandbox:
+        return site
+    db_path = loaded.resolve(site.url.removeprefix("sandbox:"))
+    relative = os.path.relpath(db_path, out_dir.resolve())
+    # The database already exists, so its seed is not needed again.
+    return site.model_copy(update={"url": f"sandbox:{relative}", "seed": None})
+
+
+@click.command("export")
+@config_option
+@click.option("--site", required=True, metavar="NAME", help="The site to export.")
+@click.option(
+    "--course",
+    "courses",
+    multiple=True,
+    metavar="SHORTNAME",
+    help="Also export this course's groups (repeatable).",
+)
+@click.option("--no-members", is_flag=True, help="Export segment definitions only.")
+@click.option(
+    "--csv-dir",
+    metavar="DIR",
+    help="Write members of large segments (over 50) as CSV files in DIR, beside the output.",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the config here instead of stdout.",
+)
+@connection_options
+def export_command(
+    config_path: Path,
+    site: str,
+    courses: tuple[str, ...],
+    csv_dir: str | None,
+    out: Path | None,
+    parallelism: int,
+    timeout: float,
+    *,
+    no_members: bool,
+) -> int:
+    """Write a site's existing segments (and course groups) as config YAML.
+
+    Planning the exported file against the same site shows no changes, which makes
+    it the starting point for bringing an existing site under plutoctl.
+
+    Example:
+
+        plutoctl export -c segments.yaml --site primary --course ONBOARD-101 -o site.yaml
+    """
+    from plutoctl.export import ExportOptions, export_site
+    from plutoctl.lms.reader import ReadScope, read_site
+    from plutoctl.runner import open_site
+
+    loaded = load(config_path)
+    if site not in loaded.config.sites:
+        raise UsageError(f"unknown site {site!r}", hint=f"sites: {', '.join(loaded.config.sites)}")
+    if csv_dir is not None and out is None:
+        raise UsageError("--csv-dir needs --out (CSV paths are relative to the config)")
+    options = run_options(sites=(site,), parallelism=parallelism, timeout=timeout)
+    out_dir = out.parent if out is not None else Path.cwd()
+    with open_site(site, loaded, options) as client:
+        listing = read_site(client, ReadScope(courses=frozenset(courses)))
+        scope = ReadScope(
+            segments=frozenset() if no_members else frozenset(listing.segments),
+            courses=frozenset(courses),
+        )
+        existing = read_site(client, scope) if scope.segments else listing
+    export = export_site(
+        site,
+        portable_site(loaded, site, out_dir),
+        existing,
+        list(courses),
+        ExportOptions(include_members=not no_members, csv_dir=csv_dir),
+    )
+    for note in export.skipped:
+        click.echo(f"warning: skipped {note}", err=True)
+    if out is None:
+        click.echo(export.yaml_text, nl=False)
+        return 0
+    for relative, text in export.csv_files.items():
+        path = out_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    out.write_text(export.yaml_text, encoding="utf-8")
+    click.echo(
+        f"Wrote {out} ({len(existing.segments)} segments, {len(export.csv_files)} CSV files).",
+        err=True,
+    )
+    return 0
+
 
 def register(cli: click.Group) -> None:
-    """Add this module's commands to the CLI."""
+    """Add ``export`` to the CLI."""
+    cli.add_command(export_command)

@@ -1,0 +1,110 @@
+"""Turn a site's existing segments and course groups into config (``plutoctl export``).
+
+The output is written so that planning it against the same site shows no changes:
+every segment with an ID keeps its name, description and visibility; members are
+listed (or written to CSV files in Pluto's bulk format beside the config); groups
+keep their name and description and leave membership unmanaged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from plutoctl.config.schema import SiteConfig
+from plutoctl.model import ExistingSegment, ExistingSite
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How to export: members inline, in CSV files beyond a size, or not at all."""
+
+    include_members: bool = True
+    csv_dir: str | None = None
+    """Directory (relative to the exported config) for members CSV files."""
+    csv_threshold: int = 50
+    """Segments with more members than this go to CSV when ``csv_dir`` is set."""
+
+
+@dataclass(frozen=True)
+class Export:
+    """The exported config text and the CSV files that go with it (relative path → text)."""
+
+    yaml_text: str
+    csv_files: Mapping[str, str] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()
+
+
+def members_csv_text(usernames: list[str]) -> str:
+    """Return a username-only CSV (Pluto's bulk format) for one segment."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["username"])
+    writer.writerows([name] for name in usernames)
+    return out.getvalue()
+
+
+def export_segment(
+    segment: ExistingSegment, options: ExportOptions, csv_files: dict[str, str]
+) -> dict[str, Any]:
+    """Return one segment's config entry, adding its CSV file if it gets one."""
+    entry: dict[str, Any] = {"name": segment.fields.name}
+    if segment.fields.description:
+        entry["description"] = segment.fields.description
+    if not segment.fields.visible:
+        entry["visible"] = False
+    if not options.include_members or segment.members is None:
+        return entry
+    members = sorted(segment.members)
+    if options.csv_dir is not None and len(members) > options.csv_threshold:
+        path = f"{options.csv_dir.rstrip('/')}/{segment.idnumber}.csv"
+        csv_files[path] = members_csv_text(members)
+        entry["members_csv"] = path
+    else:
+        entry["members"] = members
+    return entry
+
+
+def export_site(
+    site_name: str,
+    site: SiteConfig,
+    existing: ExistingSite,
+    courses: list[str],
+    options: ExportOptions,
+) -> Export:
+    """Return config YAML (and CSV files) describing a site's segments and groups."""
+    csv_files: dict[str, str] = {}
+    skipped: list[str] = []
+    segments = {
+        sid: export_segment(existing.segments[sid], options, csv_files)
+        for sid in sorted(existing.segments)
+    }
+    course_entries: dict[str, Any] = {}
+    for shortname in sorted(courses):
+        course = existing.courses.get(shortname)
+        if course is None:
+            skipped.append(f"course {shortname}: not found on site {site_name}")
+            continue
+        groups: dict[str, Any] = {}
+        for group in sorted(course.all_groups, key=lambda g: g.idnumber):
+            if not group.idnumber:
+                skipped.append(f"group {group.name!r} in {shortname}: it has no idnumber")
+                continue
+            groups[group.idnumber] = {"name": group.name}
+            if group.description:
+                groups[group.idnumber]["description"] = group.description
+        course_entries[shortname] = {"groups": groups}
+    document: dict[str, Any] = {
+        "version": 1,
+        "sites": {site_name: site.model_dump(exclude_defaults=True, exclude_none=True)},
+        "segments": segments,
+    }
+    if course_entries:
+        document["courses"] = course_entries
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    return Export(yaml_text=text, csv_files=csv_files, skipped=tuple(skipped))
