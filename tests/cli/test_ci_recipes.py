@@ -1,0 +1,65 @@
+"""The CI recipes only use plutoctl commands and options that exist."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+
+from plutoctl.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPES = [
+    ROOT / "examples/ci/github-actions.yml",
+    ROOT / "examples/ci/gitlab-ci.yml",
+    ROOT / ".pre-commit-hooks.yaml",
+]
+INVOCATION = re.compile(r"\bplutoctl\s+[^|;&>\n]*")
+
+
+def strings_in(node: object) -> list[str]:
+    """Return every string anywhere in a parsed YAML document."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in strings_in(value)]
+    if isinstance(node, list):
+        return [s for item in node for s in strings_in(item)]
+    return []
+
+
+def invocations(path: Path) -> list[list[str]]:
+    """Return every ``plutoctl …`` command line in a recipe, split into words."""
+    found = []
+    for text in strings_in(yaml.safe_load(path.read_text(encoding="utf-8"))):
+        for match in INVOCATION.finditer(text):
+            words = shlex.split(match.group(0))
+            if len(words) > 1 and not words[1].startswith("<"):
+                found.append(words[1:])
+    return found
+
+
+def check_invocation(words: list[str]) -> None:
+    """Fail unless the subcommand exists and every option it is given is one of its own."""
+    command = cli.commands.get(words[0])
+    assert command is not None, f"no such command: plutoctl {words[0]}"
+    ctx = click.Context(command)
+    args = [w for w in words[1:] if not w.startswith("$")]
+    command.parse_args(ctx, args)  # raises click.UsageError on an unknown option
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.name)
+def test_recipe_commands_exist(recipe: Path) -> None:
+    found = invocations(recipe)
+    assert found, f"{recipe.name} runs no plutoctl command"
+    for words in found:
+        check_invocation(words)
+
+
+def test_check_catches_a_wrong_option() -> None:
+    with pytest.raises(click.UsageError):
+        check_invocation(["plan", "--no-such-option"])
