@@ -1,0 +1,130 @@
+"""Why a user is, or would be, in each segment of a site (``plutoctl explain``, SPEC §3).
+
+Pure: works on the loaded config, the existing site and the desired result that
+``plutoctl.plan.desired.build_desired`` made for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from plutoctl.config.loaded import LoadedConfig, SourcedName
+from plutoctl.errors import PlanError
+from plutoctl.model import ExistingSite, User
+from plutoctl.plan.desired import DesiredResult, SegmentSources
+
+
+@dataclass(frozen=True)
+class SegmentExplanation:
+    """One segment's verdict for one user.
+
+    ``is_member`` is the existing state (None when the segment does not exist on the
+    site yet, or its members were not read). ``will_be_member`` is the state after
+    apply (None when plutoctl does not manage the segment's membership).
+    ``reasons`` say what decided, one line each.
+    """
+
+    segment: str
+    name: str
+    is_member: bool | None
+    will_be_member: bool | None
+    reasons: tuple[str, ...]
+    is_configured: bool = True
+
+    @property
+    def status(self) -> str:
+        """Return the verdict in words: ``member; will be removed`` and the like."""
+        now = {True: "member", False: "not a member", None: "not a member yet"}[self.is_member]
+        if self.will_be_member is None or self.will_be_member == bool(self.is_member):
+            stays = "" if self.will_be_member is None else "; no change"
+            return now + stays
+        return now + ("; will be added" if self.will_be_member else "; will be removed")
+
+
+def explain_user(
+    loaded: LoadedConfig,
+    site: str,
+    existing: ExistingSite,
+    username: str,
+    result: DesiredResult,
+) -> list[SegmentExplanation]:
+    """Return, for every segment of ``site``, whether ``username`` is in it and why."""
+    user = existing.users.get(username)
+    if user is None:
+        raise PlanError(
+            f"user {username!r} does not exist on site {site!r}",
+            hint="check the spelling: usernames are lowercase on Pluto; "
+            "or name another site with --site",
+        )
+    explanations = [
+        _configured(loaded, existing, user, sid, result) for sid in result.desired.segments
+    ]
+    explanations += _unconfigured(loaded, existing, username, set(result.desired.segments))
+    return explanations
+
+
+def _configured(
+    loaded: LoadedConfig, existing: ExistingSite, user: User, sid: str, result: DesiredResult
+) -> SegmentExplanation:
+    desired = result.desired.segments[sid]
+    found = existing.segments.get(sid)
+    is_member = None if found is None or found.members is None else user.username in found.members
+    sources = result.sources.segments.get(sid, SegmentSources(is_managed=False))
+    if desired.members is None or not sources.is_managed:
+        reasons: tuple[str, ...] = ("membership not managed by plutoctl",)
+        return SegmentExplanation(sid, desired.fields.name, is_member, None, reasons)
+    reasons = _reasons(loaded, existing, user, sid, result)
+    will_be = user.username in desired.members
+    if not will_be and is_member and desired.is_additive:
+        will_be = True
+        reasons += ("kept: membership is additive, so plutoctl never removes members",)
+    return SegmentExplanation(sid, desired.fields.name, is_member, will_be, reasons)
+
+
+def _reasons(
+    loaded: LoadedConfig, existing: ExistingSite, user: User, sid: str, result: DesiredResult
+) -> tuple[str, ...]:
+    sources = result.sources.segments[sid]
+    seg = loaded.config.segments[sid]
+    reasons = [_named_reason(entry) for entry in sources.named.get(user.username, ())]
+    if not reasons and (seg.members or seg.members_csv):
+        reasons.append("not listed in members or members_csv")
+    verdicts = result.sources.ruleset.explain(user, sid, existing.field_types)
+    if verdicts:
+        matched = [v.describe() for v in verdicts if v.matched]
+        if matched:
+            reasons += matched
+        else:
+            reasons.append("no rule matched (" + "; ".join(v.describe() for v in verdicts) + ")")
+    reasons += [f"excluded at {e.position}" for e in sources.excluded.get(user.username, ())]
+    return tuple(reasons)
+
+
+def _named_reason(entry: SourcedName) -> str:
+    if entry.source == "members_csv":
+        return f"listed at line {entry.position.line} of {entry.position.file}"
+    return f"listed in members at {entry.position}"
+
+
+def _unconfigured(
+    loaded: LoadedConfig, existing: ExistingSite, username: str, configured: set[str]
+) -> list[SegmentExplanation]:
+    """Return the segments not in the config that the user is a member of."""
+    policy = loaded.config.policy.unmanaged_segments
+    reason = f"segment not in the config (policy unmanaged_segments: {policy})"
+    return [
+        SegmentExplanation(sid, seg.fields.name, True, None, (reason,), is_configured=False)
+        for sid, seg in sorted(existing.segments.items())
+        if sid not in configured and seg.members is not None and username in seg.members
+    ]
+
+
+def render_explanation(explanations: list[SegmentExplanation], username: str, site: str) -> str:
+    """Return the explanation as plain text for the terminal."""
+    lines = [f"User {username!r} on site {site!r}:"]
+    if not explanations:
+        lines.append("  no segments on this site")
+    for item in explanations:
+        lines.append(f"  {item.segment} ({item.name}): {item.status}")
+        lines += [f"    - {reason}" for reason in item.reasons]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,287 @@
+"""Desired state for one site, from the config and the users read from it (SPEC §2.1–2.4).
+
+Desired members = ``members`` ∪ CSV rows for the segment ∪ rule matches − ``exclude``.
+A username named in ``members`` or a CSV file that is not on the site is an error for
+that site, cited with its source position; one named only in ``exclude`` is a
+warning. Suspended users stay members: Moodle allows suspended segment members.
+
+Pure: reads nothing but the values it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from plutoctl.config.loaded import LoadedConfig, SourcedName
+from plutoctl.config.schema import Config, SegmentConfig
+from plutoctl.model import (
+    DesiredCourse,
+    DesiredEnrolment,
+    DesiredGroup,
+    DesiredSegment,
+    DesiredSite,
+    ExistingSite,
+    SegmentFields,
+)
+from plutoctl.plan.changes import Notice
+from plutoctl.rules import STANDARD_PREFIX, RuleSet
+
+
+@dataclass(frozen=True)
+class SegmentSources:
+    """Why users are (or are not) desired members of one segment.
+
+    ``named`` maps each username named by ``members`` or a CSV row to those entries;
+    ``excluded`` maps each username in ``exclude`` to its entries; ``rule_matches``
+    are the users the rules select (before exclusion).
+    """
+
+    is_managed: bool
+    named: Mapping[str, tuple[SourcedName, ...]] = field(default_factory=dict)
+    excluded: Mapping[str, tuple[SourcedName, ...]] = field(default_factory=dict)
+    rule_matches: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class MembershipSources:
+    """Per segment, where its desired members came from; the rules, to explain them."""
+
+    segments: Mapping[str, SegmentSources] = field(default_factory=dict)
+    ruleset: RuleSet = field(default_factory=RuleSet)
+
+
+@dataclass(frozen=True)
+class DesiredResult:
+    """The desired state of one site, plus what went wrong building it.
+
+    ``bound_segments`` are segments outside the segment scope (``--only``) whose
+    desired members in-scope courses need for their groups and enrolments; the diff
+    reads them but does not change them.
+    """
+
+    desired: DesiredSite
+    errors: tuple[Notice, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    sources: MembershipSources = field(default_factory=MembershipSources)
+    bound_segments: Mapping[str, DesiredSegment] = field(default_factory=dict)
+
+
+class ReadNeeds(NamedTuple):
+    """What the reader must read from a site for a plan.
+
+    ``standard_fields`` are standard user field names (without ``user.``) that rules
+    test; ``usernames`` are every username the config names for the site.
+    """
+
+    needs_all_users: bool
+    standard_fields: frozenset[str]
+    usernames: frozenset[str]
+
+
+def segments_for(config: Config, site: str, scope: Collection[str] | None = None) -> list[str]:
+    """Return the segment IDs that go to ``site`` and are in scope, in config order."""
+    return [
+        sid
+        for sid, seg in config.segments.items()
+        if site in config.sites_for(seg.sites) and (scope is None or sid in scope)
+    ]
+
+
+def courses_for(config: Config, site: str, scope: Collection[str] | None = None) -> list[str]:
+    """Return the course short names that go to ``site`` and are in scope, in config order."""
+    return [
+        name
+        for name, course in config.courses.items()
+        if site in config.sites_for(course.sites) and (scope is None or name in scope)
+    ]
+
+
+def bound_segments(config: Config, courses: Iterable[str]) -> list[str]:
+    """Return the segment IDs the groups and enrolments of ``courses`` name, deduplicated."""
+    found: dict[str, None] = {}
+    for name in courses:
+        course = config.courses[name]
+        for group in course.groups.values():
+            if group.segment:
+                found[group.segment] = None
+        for enrol in course.enrol:
+            found[enrol.segment] = None
+    return list(found)
+
+
+def _segments_needed(
+    config: Config, site: str, segments: Collection[str] | None, courses: Collection[str] | None
+) -> tuple[list[str], list[str]]:
+    """Return (segments in scope, segments only needed by courses in scope) for a site."""
+    in_scope = segments_for(config, site, segments)
+    on_site = set(segments_for(config, site))
+    extra = [
+        sid
+        for sid in bound_segments(config, courses_for(config, site, courses))
+        if sid in on_site and sid not in in_scope
+    ]
+    return in_scope, extra
+
+
+def required_fields(
+    loaded: LoadedConfig,
+    site: str,
+    segments: Collection[str] | None = None,
+    courses: Collection[str] | None = None,
+) -> ReadNeeds:
+    """Return what must be read from ``site`` to plan the segments and courses in scope."""
+    config = loaded.config
+    in_scope, extra = _segments_needed(config, site, segments, courses)
+    ids = in_scope + extra
+    ruleset = RuleSet.compile({sid: config.segments[sid].rules for sid in ids})
+    standard = frozenset(
+        f[len(STANDARD_PREFIX) :] for f in ruleset.fields if f.startswith(STANDARD_PREFIX)
+    )
+    usernames: set[str] = set()
+    for sid in ids:
+        seg = config.segments[sid]
+        usernames.update(seg.members, seg.exclude)
+        usernames.update(n.username for n in loaded.csv_members.get(sid, ()))
+    return ReadNeeds(bool(ruleset.fields), standard, frozenset(usernames))
+
+
+def build_desired(
+    loaded: LoadedConfig,
+    site: str,
+    existing: ExistingSite,
+    *,
+    segments: Collection[str] | None = None,
+    courses: Collection[str] | None = None,
+) -> DesiredResult:
+    """Return the desired state of ``site`` for the segments and courses in scope."""
+    config = loaded.config
+    in_scope, extra = _segments_needed(config, site, segments, courses)
+    builder = _Builder(loaded, site, existing)
+    matches = builder.evaluate_rules(in_scope + extra)
+    desired_segments = {sid: builder.segment(sid, matches.get(sid)) for sid in in_scope}
+    bound = {sid: builder.segment(sid, matches.get(sid)) for sid in extra}
+    known = set(desired_segments) | set(bound) | set(existing.segments)
+    desired_courses = {}
+    for name in courses_for(config, site, courses):
+        course = builder.course(name, known)
+        if course is not None:
+            desired_courses[name] = course
+    return DesiredResult(
+        desired=DesiredSite(site, desired_segments, desired_courses),
+        errors=tuple(builder.errors),
+        notices=tuple(builder.notices),
+        sources=MembershipSources(dict(builder.sources), builder.ruleset),
+        bound_segments=bound,
+    )
+
+
+class _Builder:
+    """Collects desired objects, sources and notices for one site while it builds them."""
+
+    def __init__(self, loaded: LoadedConfig, site: str, existing: ExistingSite) -> None:
+        self.loaded = loaded
+        self.site = site
+        self.existing = existing
+        self.errors: list[Notice] = []
+        self.notices: list[Notice] = []
+        self.sources: dict[str, SegmentSources] = {}
+        self.ruleset = RuleSet()
+
+    def error(self, message: str, where: object = "") -> None:
+        self.errors.append(Notice("error", message, str(where)))
+
+    def warn(self, message: str, where: object = "") -> None:
+        self.notices.append(Notice("warning", message, str(where)))
+
+    def evaluate_rules(self, ids: list[str]) -> dict[str, frozenset[str]]:
+        """Compile and evaluate the rules of ``ids``; report what the site cannot evaluate."""
+        segs = self.loaded.config.segments
+        self.ruleset = RuleSet.compile({sid: segs[sid].rules for sid in ids if segs[sid].rules})
+        if not self.ruleset.rules:
+            return {}
+        users, types = self.existing.users, self.existing.field_types
+        if not self.existing.has_all_users:
+            self.error(
+                f"rules need every user of site {self.site!r}, but only some users were read"
+            )
+        for problem in self.ruleset.check(users, types):
+            where = self.loaded.position_of(
+                "segments", problem.segment, "rules", problem.rule_index
+            )
+            self.warn(
+                f"segment {problem.segment} rule {problem.rule_index + 1} on site "
+                f"{self.site!r}: {problem.message}",
+                where,
+            )
+        return self.ruleset.evaluate(users, types)
+
+    def segment(self, sid: str, rule_matches: frozenset[str] | None) -> DesiredSegment:
+        """Return the desired segment ``sid``, recording its sources and unknown users."""
+        seg = self.loaded.config.segments[sid]
+        fields = SegmentFields(seg.name, seg.description, seg.visible)
+        members: frozenset[str] | None = None
+        if seg.has_managed_membership:
+            members = self._members(sid, seg, rule_matches or frozenset())
+        else:
+            self.sources[sid] = SegmentSources(is_managed=False)
+        return DesiredSegment(
+            idnumber=sid,
+            fields=fields,
+            members=members,
+            is_additive=seg.membership == "additive",
+            is_protected=seg.protected,
+        )
+
+    def _members(self, sid: str, seg: SegmentConfig, matches: frozenset[str]) -> frozenset[str]:
+        named = self.loaded.named_members(sid) + tuple(self.loaded.csv_members.get(sid, ()))
+        excluded = self.loaded.named_excludes(sid)
+        users = self.existing.users
+        for entry in named:
+            if entry.username not in users:
+                self.error(self._unknown(entry, sid), entry.position)
+        for entry in excluded:
+            if entry.username not in users:
+                self.warn(self._unknown(entry, sid), entry.position)
+        self.sources[sid] = SegmentSources(
+            True, _by_username(named), _by_username(excluded), matches
+        )
+        listed = {e.username for e in named if e.username in users}
+        return frozenset((listed | matches) - {e.username for e in excluded})
+
+    def _unknown(self, entry: SourcedName, sid: str) -> str:
+        return f"unknown user {entry.username!r} on site {self.site!r} ({entry.source} of {sid})"
+
+    def course(self, name: str, segments: set[str]) -> DesiredCourse | None:
+        """Return the desired course, or None (with an error) when the site lacks it."""
+        if name not in self.existing.courses:
+            where = self.loaded.position_of("courses", name)
+            self.error(f"course {name!r} does not exist on site {self.site!r}", where)
+            return None
+        course = self.loaded.config.courses[name]
+        groups = {}
+        for gid, group in course.groups.items():
+            if group.segment:
+                self._check_bound(group.segment, segments, ("courses", name, "groups", gid))
+            groups[gid] = DesiredGroup(gid, group.name, group.description, group.segment)
+        enrolments = []
+        for i, enrol in enumerate(course.enrol):
+            self._check_bound(enrol.segment, segments, ("courses", name, "enrol", i))
+            enrolments.append(DesiredEnrolment(enrol.segment, enrol.role, enrol.unenrol))
+        return DesiredCourse(name, groups, tuple(enrolments))
+
+    def _check_bound(self, sid: str, segments: set[str], key: tuple[str | int, ...]) -> None:
+        if sid not in segments:
+            self.error(
+                f"segment {sid!r} is not configured for site {self.site!r} and does not "
+                f"exist there ({'/'.join(map(str, key[1:]))})",
+                self.loaded.position_of(*key, "segment"),
+            )
+
+
+def _by_username(entries: Iterable[SourcedName]) -> dict[str, tuple[SourcedName, ...]]:
+    found: dict[str, list[SourcedName]] = {}
+    for entry in entries:
+        found.setdefault(entry.username, []).append(entry)
+    return {name: tuple(e) for name, e in found.items()}
