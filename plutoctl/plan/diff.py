@@ -1,0 +1,389 @@
+"""Diff desired against existing state into typed changes (SPEC §2.1, §2.4, §4.1).
+
+Pure: it reads two state values and returns the changes that turn one into the
+other, in step order, plus notices (unmanaged segments, name clashes, missing
+courses) and held-back removals (additive membership, enrolments kept because the
+entry does not allow unenrol). Safety rules are applied afterwards by
+``plutoctl.plan.safety``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from deepdiff import DeepDiff
+
+from plutoctl.model import (
+    DesiredCourse,
+    DesiredEnrolment,
+    DesiredGroup,
+    DesiredSegment,
+    DesiredSite,
+    ExistingCourse,
+    ExistingGroup,
+    ExistingSegment,
+    ExistingSite,
+    SegmentFields,
+)
+from plutoctl.plan.changes import (
+    AddGroupMembers,
+    AddSegmentMembers,
+    Change,
+    CreateGroup,
+    CreateSegment,
+    DeleteGroup,
+    DeleteSegment,
+    Enrol,
+    FieldChanges,
+    Notice,
+    RemoveGroupMembers,
+    RemoveSegmentMembers,
+    Unenrol,
+    UpdateGroup,
+    UpdateSegment,
+    subject,
+)
+
+Unmanaged = Literal["ignore", "report", "delete"]
+
+_DIFF_KINDS = (
+    "values_changed",
+    "type_changes",
+    "dictionary_item_added",
+    "dictionary_item_removed",
+)
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """The changes a site needs, and what the plan reader should know besides."""
+
+    changes: tuple[Change, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    held_back: tuple[Notice, ...] = ()
+
+    def __add__(self, other: DiffResult) -> DiffResult:
+        return DiffResult(
+            self.changes + other.changes,
+            self.notices + other.notices,
+            self.held_back + other.held_back,
+        )
+
+
+@dataclass(frozen=True)
+class _Context:
+    desired: DesiredSite
+    existing: ExistingSite
+    unmanaged: Unmanaged
+    managed_scope: frozenset[str] = field(default_factory=frozenset)
+
+
+def field_changes(old: Mapping[str, object], new: Mapping[str, object]) -> FieldChanges:
+    """Return ``(field, old, new)`` for every field whose value differs, sorted by field.
+
+    This is the one place deepdiff is used: it compares flat field dicts of a segment
+    or a group. A field present on one side only compares against None.
+    """
+    tree = DeepDiff(dict(old), dict(new), view="tree")
+    found: dict[str, tuple[str, object, object]] = {}
+    for kind in _DIFF_KINDS:
+        for item in tree.get(kind, ()):
+            name = str(item.path(output_format="list")[0])
+            found[name] = (name, old.get(name), new.get(name))
+    return tuple(found[name] for name in sorted(found))
+
+
+def segment_field_dict(fields: SegmentFields) -> dict[str, object]:
+    """Return a segment's managed fields as a dict."""
+    return {"name": fields.name, "description": fields.description, "visible": fields.visible}
+
+
+def change_sort_key(change: Change) -> tuple[int, str, str]:
+    """Return the key that orders changes: step, then subject, then role/segment."""
+    detail = ""
+    match change:
+        case Enrol(role=role, segment=segment):
+            detail = f"{role}\0{segment}"
+        case Unenrol(segment=segment):
+            detail = segment
+    return (int(change.step), subject(change), detail)
+
+
+def sort_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
+    """Return changes in the order apply runs them (SPEC §4.1)."""
+    return tuple(sorted(changes, key=change_sort_key))
+
+
+def members_after(
+    idnumber: str, desired: DesiredSite, existing: ExistingSite
+) -> frozenset[str] | None:
+    """Return a segment's members once the plan has run, or None when unknown.
+
+    Exact membership ends as desired; additive keeps the existing members too;
+    unmanaged membership (or a segment the config does not declare) stays as it is.
+    """
+    want = desired.segments.get(idnumber)
+    have = existing.segments.get(idnumber)
+    have_members = have.members if have is not None else frozenset()
+    if want is None:
+        return have.members if have is not None else None
+    if want.members is None or have_members is None:
+        return have_members
+    if want.is_additive:
+        return want.members | have_members
+    return want.members
+
+
+def diff_site(
+    desired: DesiredSite,
+    existing: ExistingSite,
+    *,
+    unmanaged: Unmanaged = "ignore",
+    managed_scope: Collection[str] | None = None,
+) -> DiffResult:
+    """Return the changes that make ``existing`` match ``desired``, in step order.
+
+    ``managed_scope`` holds the IDs of config segments left out of this run (by
+    ``--only``/``--except``): they are never treated as unmanaged.
+    """
+    ctx = _Context(desired, existing, unmanaged, frozenset(managed_scope or ()))
+    result = DiffResult()
+    for idnumber in sorted(desired.segments):
+        want = desired.segments[idnumber]
+        result += _diff_segment(want, existing.segments.get(idnumber))
+    result += _diff_unmanaged_segments(ctx)
+    for shortname in sorted(desired.courses):
+        result += _diff_course(ctx, desired.courses[shortname])
+    return DiffResult(sort_changes(result.changes), result.notices, result.held_back)
+
+
+# --- segments ----------------------------------------------------------------------
+
+
+def _diff_segment(want: DesiredSegment, have: ExistingSegment | None) -> DiffResult:
+    if have is None:
+        changes: list[Change] = [CreateSegment(want.idnumber, want.fields)]
+        if want.members:
+            changes.append(AddSegmentMembers(want.idnumber, tuple(sorted(want.members))))
+        return DiffResult(tuple(changes))
+    result = DiffResult()
+    changed = field_changes(segment_field_dict(have.fields), segment_field_dict(want.fields))
+    if changed:
+        result += DiffResult((UpdateSegment(want.idnumber, have.id, want.fields, changed),))
+    return result + _diff_segment_members(want, have)
+
+
+def _diff_segment_members(want: DesiredSegment, have: ExistingSegment) -> DiffResult:
+    if want.members is None:
+        return DiffResult()
+    if have.members is None:
+        message = f"members of segment {want.idnumber} were not read: membership not planned"
+        return DiffResult(notices=(Notice("warning", message, want.idnumber),))
+    changes: list[Change] = []
+    adds = want.members - have.members
+    if adds:
+        changes.append(AddSegmentMembers(want.idnumber, tuple(sorted(adds))))
+    leavers = have.members - want.members
+    if not leavers:
+        return DiffResult(tuple(changes))
+    if want.is_additive:
+        message = f"kept {len(leavers)} members of {want.idnumber}: membership is additive"
+        return DiffResult(tuple(changes), held_back=(Notice("info", message, want.idnumber),))
+    removal = RemoveSegmentMembers(want.idnumber, tuple(sorted(leavers)), len(have.members))
+    return DiffResult((*changes, removal))
+
+
+def _diff_unmanaged_segments(ctx: _Context) -> DiffResult:
+    if ctx.unmanaged == "ignore":
+        return DiffResult()
+    result = DiffResult()
+    for idnumber in sorted(ctx.existing.segments):
+        have = ctx.existing.segments[idnumber]
+        if not have.idnumber or have.idnumber in ctx.desired.segments:
+            continue
+        if have.idnumber in ctx.managed_scope:
+            continue
+        result += _unmanaged_segment(have, ctx.unmanaged)
+    return result
+
+
+def _unmanaged_segment(have: ExistingSegment, unmanaged: Unmanaged) -> DiffResult:
+    count = "members not read" if have.members is None else f"{len(have.members)} members"
+    if unmanaged == "report":
+        message = f"unmanaged segment {have.idnumber} ({count})"
+        return DiffResult(notices=(Notice("info", message, have.idnumber),))
+    if have.members is None:
+        message = f"unmanaged segment {have.idnumber} not deleted: its members were not read"
+        return DiffResult(notices=(Notice("warning", message, have.idnumber),))
+    return DiffResult((DeleteSegment(have.idnumber, have.id, len(have.members)),))
+
+
+# --- courses: enrolment, then groups (group members depend on enrolments) ------------
+
+
+def _diff_course(ctx: _Context, want: DesiredCourse) -> DiffResult:
+    have = ctx.existing.courses.get(want.shortname)
+    if have is None:
+        message = (
+            f"course {want.shortname} does not exist on site {ctx.existing.site}: "
+            "its groups and enrolments are not planned"
+        )
+        return DiffResult(notices=(Notice("error", message, want.shortname),))
+    enrolment = _diff_enrolments(ctx, want, have)
+    enrolled = _enrolled_after(have, enrolment.changes)
+    groups = _diff_groups(ctx, want, have, enrolled)
+    return enrolment + groups
+
+
+def _enrolled_after(have: ExistingCourse, changes: Iterable[Change]) -> frozenset[str]:
+    enrolled = set(have.enrolments)
+    for change in changes:
+        match change:
+            case Enrol(usernames=names):
+                enrolled.update(names)
+            case Unenrol(usernames=names):
+                enrolled.difference_update(names)
+    return frozenset(enrolled)
+
+
+def _diff_enrolments(ctx: _Context, want: DesiredCourse, have: ExistingCourse) -> DiffResult:
+    wanted: set[str] = set()
+    for entry in want.enrolments:
+        wanted |= members_after(entry.segment, ctx.desired, ctx.existing) or frozenset()
+    result = DiffResult()
+    planned: dict[str, set[str]] = {}
+    unenrolled: set[str] = set()
+    for entry in want.enrolments:
+        result += _enrol_entry(ctx, entry, have, planned.setdefault(entry.role, set()))
+        result += _unenrol_entry(ctx, entry, have, frozenset(wanted), unenrolled)
+    return result
+
+
+def _enrol_entry(
+    ctx: _Context, entry: DesiredEnrolment, have: ExistingCourse, planned: set[str]
+) -> DiffResult:
+    members = members_after(entry.segment, ctx.desired, ctx.existing) or frozenset()
+    missing = {u for u in members if entry.role not in have.enrolments.get(u, ())} - planned
+    if not missing:
+        return DiffResult()
+    planned |= missing
+    return DiffResult((Enrol(have.shortname, entry.role, tuple(sorted(missing)), entry.segment),))
+
+
+def _leavers(ctx: _Context, entry: DesiredEnrolment, have: ExistingCourse) -> frozenset[str]:
+    """Return former members of the entry's segment still enrolled with its role."""
+    existing = ctx.existing.segments.get(entry.segment)
+    after = members_after(entry.segment, ctx.desired, ctx.existing)
+    if existing is None or existing.members is None or after is None:
+        return frozenset()
+    gone = existing.members - after
+    return frozenset(u for u in gone if entry.role in have.enrolments.get(u, ()))
+
+
+def _unenrol_entry(
+    ctx: _Context,
+    entry: DesiredEnrolment,
+    have: ExistingCourse,
+    wanted: frozenset[str],
+    unenrolled: set[str],
+) -> DiffResult:
+    leavers = _leavers(ctx, entry, have) - wanted - unenrolled
+    if not leavers:
+        return DiffResult()
+    if not entry.allow_unenrol:
+        message = (
+            f"kept {len(leavers)} former members of {entry.segment} enrolled in "
+            f"{have.shortname}: the enrol entry does not allow unenrol"
+        )
+        return DiffResult(held_back=(Notice("info", message, have.shortname),))
+    unenrolled |= leavers
+    return DiffResult((Unenrol(have.shortname, tuple(sorted(leavers)), entry.segment),))
+
+
+def _diff_groups(
+    ctx: _Context, want: DesiredCourse, have: ExistingCourse, enrolled: frozenset[str]
+) -> DiffResult:
+    result = DiffResult()
+    existing_groups = have.groups
+    for gid in sorted(want.groups):
+        group = want.groups[gid]
+        current = existing_groups.get(gid)
+        is_naming = current is None or current.name != group.name
+        clash = _name_clash(group, have, want) if is_naming else None
+        if clash is not None:
+            result += DiffResult(notices=(clash,))
+            if current is None:
+                continue
+            # Keep the existing name; the other fields can still be brought in line.
+            result += _diff_group_fields(have, replace(group, name=current.name), current)
+        else:
+            result += _diff_group_fields(have, group, current)
+        result += _diff_group_members(ctx, have, group, current, enrolled)
+    if ctx.unmanaged == "delete":
+        for gid in sorted(set(existing_groups) - set(want.groups)):
+            extra = existing_groups[gid]
+            result += DiffResult((DeleteGroup(have.shortname, gid, extra.id, len(extra.members)),))
+    return result
+
+
+def _name_clash(group: DesiredGroup, have: ExistingCourse, want: DesiredCourse) -> Notice | None:
+    """Return an error notice when another group of the course holds the wanted name.
+
+    The site refuses a create or rename to a name another group has (its check follows
+    the database collation, so names compare case-insensitively here).
+    """
+    name = group.name.casefold()
+    others = [g.name for g in have.all_groups if g.idnumber != group.idnumber]
+    others += [g.name for gid, g in want.groups.items() if gid < group.idnumber]
+    if not any(other.casefold() == name for other in others):
+        return None
+    message = (
+        f"group {have.shortname}/{group.idnumber} not created or renamed: another group "
+        f"in {have.shortname} is already named {group.name!r}"
+    )
+    return Notice("error", message, f"{have.shortname}/{group.idnumber}")
+
+
+def _diff_group_fields(
+    have: ExistingCourse, group: DesiredGroup, current: ExistingGroup | None
+) -> DiffResult:
+    course = have.shortname
+    if current is None:
+        return DiffResult((CreateGroup(course, group.idnumber, group.name, group.description),))
+    old = {"name": current.name, "description": current.description}
+    new = {"name": group.name, "description": group.description}
+    changed = field_changes(old, new)
+    if not changed:
+        return DiffResult()
+    update = UpdateGroup(course, group.idnumber, current.id, group.name, group.description, changed)
+    return DiffResult((update,))
+
+
+def _diff_group_members(
+    ctx: _Context,
+    have: ExistingCourse,
+    group: DesiredGroup,
+    current: ExistingGroup | None,
+    enrolled: frozenset[str],
+) -> DiffResult:
+    if group.segment is None:
+        return DiffResult()
+    members = members_after(group.segment, ctx.desired, ctx.existing)
+    if members is None:
+        message = (
+            f"group {have.shortname}/{group.idnumber}: members of segment {group.segment} "
+            "are unknown, group membership not planned"
+        )
+        return DiffResult(notices=(Notice("warning", message, group.segment),))
+    target = members & enrolled
+    existing = current.members if current is not None else frozenset()
+    changes: list[Change] = []
+    if target - existing:
+        adds = tuple(sorted(target - existing))
+        changes.append(AddGroupMembers(have.shortname, group.idnumber, adds))
+    if existing - target:
+        removals = tuple(sorted(existing - target))
+        changes.append(RemoveGroupMembers(have.shortname, group.idnumber, removals, len(existing)))
+    return DiffResult(tuple(changes))

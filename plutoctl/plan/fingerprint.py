@@ -1,0 +1,146 @@
+"""Fingerprints of the existing objects a plan touches (SPEC §4.3).
+
+A saved plan records, for every object its changes touch, a SHA-256 digest of that
+object's existing state. ``apply PLAN`` re-reads the objects, recomputes the digests
+from the same keys and refuses the plan if any differ. Digests are stable and
+independent of the order the site returned things in; a missing object has the fixed
+``ABSENT`` digest.
+
+Keys:
+
+- ``segment:ID``: the segment's id, name, description and visibility
+- ``segment-members:ID``: its members
+- ``group:COURSE/GID``: the group's id, name and description
+- ``group-members:COURSE/GID``: its members
+- ``enrolments:COURSE``: every enrolled username with its roles
+- ``course:COURSE``: the course id and the (idnumber, name) of all its groups
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+
+from plutoctl.errors import PlanError
+from plutoctl.model import ExistingCourse, ExistingGroup, ExistingSite
+from plutoctl.plan.changes import (
+    AddGroupMembers,
+    AddSegmentMembers,
+    Change,
+    CreateGroup,
+    CreateSegment,
+    DeleteGroup,
+    DeleteSegment,
+    Enrol,
+    RemoveGroupMembers,
+    RemoveSegmentMembers,
+    Unenrol,
+    UpdateGroup,
+    UpdateSegment,
+)
+
+ABSENT = hashlib.sha256(b"plutoctl:absent").hexdigest()
+"""The digest of an object that does not exist."""
+
+Fingerprints = tuple[tuple[str, str], ...]
+
+
+def fingerprint_keys(changes: Iterable[Change]) -> tuple[str, ...]:
+    """Return the sorted keys of every existing object the changes depend on."""
+    keys: set[str] = set()
+    for change in changes:
+        keys.update(_keys_of(change))
+    return tuple(sorted(keys))
+
+
+def _keys_of(change: Change) -> tuple[str, ...]:
+    match change:
+        case CreateSegment(idnumber=sid) | UpdateSegment(idnumber=sid):
+            return (f"segment:{sid}",)
+        case DeleteSegment(idnumber=sid):
+            return (f"segment:{sid}", f"segment-members:{sid}")
+        case AddSegmentMembers(idnumber=sid) | RemoveSegmentMembers(idnumber=sid):
+            return (f"segment-members:{sid}",)
+        case CreateGroup(course=course, idnumber=gid):
+            return (f"course:{course}", f"group:{course}/{gid}")
+        case UpdateGroup(course=course, idnumber=gid):
+            return (f"course:{course}", f"group:{course}/{gid}")
+        case DeleteGroup(course=course, idnumber=gid):
+            return (f"group:{course}/{gid}", f"group-members:{course}/{gid}")
+        case (
+            AddGroupMembers(course=course, idnumber=gid)
+            | RemoveGroupMembers(course=course, idnumber=gid)
+        ):
+            return (f"enrolments:{course}", f"group-members:{course}/{gid}")
+        case Enrol(course=course) | Unenrol(course=course):
+            return (f"enrolments:{course}",)
+    return ()
+
+
+def fingerprints(existing: ExistingSite, keys: Iterable[str]) -> Fingerprints:
+    """Return ``(key, sha256 hex)`` for each key, sorted by key."""
+    return tuple((key, digest(_state_of(existing, key))) for key in sorted(set(keys)))
+
+
+def digest(state: object) -> str:
+    """Return the SHA-256 hex digest of a JSON-able state, or ``ABSENT`` for None."""
+    if state is None:
+        return ABSENT
+    text = json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _state_of(existing: ExistingSite, key: str) -> object:
+    kind, _, name = key.partition(":")
+    match kind:
+        case "segment" | "segment-members":
+            return _segment_state(existing, kind, name)
+        case "course" | "enrolments":
+            course = existing.courses.get(name)
+            return None if course is None else _course_state(course, kind)
+        case "group" | "group-members":
+            group = _find_group(existing, name)
+            return None if group is None else _group_state(group, kind)
+    raise PlanError(f"unknown fingerprint key {key!r} in the saved plan")
+
+
+def _segment_state(existing: ExistingSite, kind: str, idnumber: str) -> object:
+    segment = existing.segments.get(idnumber)
+    if segment is None:
+        return None
+    if kind == "segment":
+        fields = segment.fields
+        return {
+            "id": segment.id,
+            "name": fields.name,
+            "description": fields.description,
+            "visible": fields.visible,
+        }
+    if segment.members is None:
+        return {"unread": True}
+    return sorted(segment.members)
+
+
+def _course_state(course: ExistingCourse, kind: str) -> object:
+    if kind == "enrolments":
+        return sorted([user, sorted(roles)] for user, roles in course.enrolments.items())
+    return {"id": course.id, "groups": sorted([g.idnumber, g.name] for g in course.all_groups)}
+
+
+def _group_state(group: ExistingGroup, kind: str) -> object:
+    if kind == "group":
+        return {"id": group.id, "name": group.name, "description": group.description}
+    return sorted(group.members)
+
+
+def _find_group(existing: ExistingSite, name: str) -> ExistingGroup | None:
+    """Return the group ``COURSE/GID`` names; either part may itself contain ``/``."""
+    for index, char in enumerate(name):
+        if char != "/":
+            continue
+        course = existing.courses.get(name[:index])
+        group = course.groups.get(name[index + 1 :]) if course is not None else None
+        if group is not None:
+            return group
+    return None

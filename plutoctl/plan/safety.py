@@ -1,0 +1,267 @@
+"""The safety policy (SPEC §4.4): what a plan may do without acknowledgement.
+
+``check_safety`` splits a diff's changes into the ones allowed, the ones refused
+(each with its reason and the exact flag that allows it) and the ones held back
+(removals on a site whose read was incomplete, and removals that depend on a refused
+one). Rules, in order:
+
+1. An incomplete read: no removals, unenrolments or deletes on the site at all.
+2. Removing more members than ``policy.max_removals`` allows from one segment or
+   one group: refused unless ``--allow-removals ID`` names it.
+3. Deleting a segment or group that has members: refused unless ``--allow-delete ID``.
+4. Creating or deleting a ``protected`` segment: refused unless ``--allow-delete ID``.
+
+A group's ID is ``COURSE/GROUP``; the bare group idnumber is accepted too. When a
+segment's removals are refused, the removals they would drag along (from the groups
+bound to it, and unenrolments of the same users) are held back, and adds to a
+segment whose create is refused are refused with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from plutoctl.config.schema import PolicyConfig
+from plutoctl.model import DesiredSite, ExistingSite
+from plutoctl.plan.changes import (
+    AddSegmentMembers,
+    Change,
+    CreateSegment,
+    DeleteGroup,
+    DeleteSegment,
+    Notice,
+    Refusal,
+    RemoveGroupMembers,
+    RemoveSegmentMembers,
+    Unenrol,
+    subject,
+)
+
+
+@dataclass(frozen=True)
+class Acknowledgements:
+    """What the user allowed on the command line: ``--allow-removals`` / ``--allow-delete``."""
+
+    removals: frozenset[str] = frozenset()
+    deletes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SafetyResult:
+    """Changes split into allowed, refused and held back."""
+
+    changes: tuple[Change, ...] = ()
+    refused: tuple[Refusal, ...] = ()
+    held_back: tuple[Notice, ...] = ()
+
+
+def is_removal(change: Change) -> bool:
+    """Return whether a change takes something away (members, enrolments, objects)."""
+    match change:
+        case RemoveSegmentMembers() | RemoveGroupMembers() | Unenrol():
+            return True
+        case DeleteSegment() | DeleteGroup():
+            return True
+        case _:
+            return False
+
+
+def check_safety(
+    changes: Iterable[Change],
+    existing: ExistingSite,
+    desired: DesiredSite,
+    policy: PolicyConfig,
+    acks: Acknowledgements,
+) -> SafetyResult:
+    """Return the changes the policy allows, those it refuses, and those held back."""
+    allowed, held_back = _hold_back_if_incomplete(tuple(changes), existing)
+    kept: list[Change] = []
+    refused: list[Refusal] = []
+    for change in allowed:
+        refusal = _refusal(change, desired, policy, acks)
+        if refusal is None:
+            kept.append(change)
+        else:
+            refused.append(refusal)
+    refused += _refuse_adds_to_refused_creates(kept, refused)
+    kept = [c for c in kept if not any(r.change is c for r in refused)]
+    kept, dragged = _hold_back_dragged_removals(kept, refused, desired)
+    return SafetyResult(tuple(kept), tuple(refused), held_back + dragged)
+
+
+def _hold_back_if_incomplete(
+    changes: tuple[Change, ...], existing: ExistingSite
+) -> tuple[tuple[Change, ...], tuple[Notice, ...]]:
+    if existing.is_complete:
+        return changes, ()
+    reasons = "; ".join(existing.incomplete)
+    notices = tuple(
+        Notice(
+            "warning",
+            f"held back {_describe(c)}: the site read was incomplete ({reasons})",
+            subject(c),
+        )
+        for c in changes
+        if is_removal(c)
+    )
+    return tuple(c for c in changes if not is_removal(c)), notices
+
+
+def _describe(change: Change) -> str:
+    """Return a short phrase for a removal or delete, for notices."""
+    match change:
+        case RemoveSegmentMembers(idnumber=sid, usernames=names):
+            return f"removal of {len(names)} members from segment {sid}"
+        case RemoveGroupMembers(usernames=names):
+            return f"removal of {len(names)} members from group {subject(change)}"
+        case Unenrol(course=course, usernames=names):
+            return f"unenrolment of {len(names)} users from {course}"
+        case DeleteSegment(idnumber=sid):
+            return f"deletion of segment {sid}"
+        case DeleteGroup():
+            return f"deletion of group {subject(change)}"
+        case _:
+            return f"change to {subject(change)}"
+
+
+def _names_of(change: Change) -> frozenset[str]:
+    """Return the IDs that acknowledge a change: its subject, and a group's bare idnumber."""
+    match change:
+        case RemoveGroupMembers(idnumber=gid) | DeleteGroup(idnumber=gid):
+            return frozenset({subject(change), gid})
+        case _:
+            return frozenset({subject(change)})
+
+
+def _refusal(
+    change: Change, desired: DesiredSite, policy: PolicyConfig, acks: Acknowledgements
+) -> Refusal | None:
+    match change:
+        case RemoveSegmentMembers() | RemoveGroupMembers():
+            return _removal_refusal(change, policy, acks)
+        case DeleteSegment() | DeleteGroup():
+            return _delete_refusal(change, desired, acks)
+        case CreateSegment(idnumber=sid):
+            segment = desired.segments.get(sid)
+            if segment is None or not segment.is_protected or sid in acks.deletes:
+                return None
+            reason = f"segment {sid} is protected: creating it changes its existence"
+            return Refusal(change, reason, f"--allow-delete {sid}")
+        case _:
+            return None
+
+
+def _removal_refusal(
+    change: RemoveSegmentMembers | RemoveGroupMembers, policy: PolicyConfig, acks: Acknowledgements
+) -> Refusal | None:
+    limit = policy.removal_limit(change.existing_count)
+    count = len(change.usernames)
+    if count <= limit or _names_of(change) & acks.removals:
+        return None
+    kind = "group" if isinstance(change, RemoveGroupMembers) else "segment"
+    name = subject(change)
+    reason = (
+        f"would remove {count} of {change.existing_count} members of {kind} {name}; "
+        f"policy max_removals {policy.max_removals} allows {limit}"
+    )
+    return Refusal(change, reason, f"--allow-removals {name}")
+
+
+def _delete_refusal(
+    change: DeleteSegment | DeleteGroup, desired: DesiredSite, acks: Acknowledgements
+) -> Refusal | None:
+    if _names_of(change) & acks.deletes:
+        return None
+    name = subject(change)
+    if isinstance(change, DeleteSegment):
+        segment = desired.segments.get(change.idnumber)
+        if segment is not None and segment.is_protected:
+            reason = f"segment {name} is protected: deleting it changes its existence"
+            return Refusal(change, reason, f"--allow-delete {name}")
+    if change.member_count == 0:
+        return None
+    kind = "group" if isinstance(change, DeleteGroup) else "segment"
+    reason = f"would delete {kind} {name}, which has {change.member_count} members"
+    return Refusal(change, reason, f"--allow-delete {name}")
+
+
+def _refuse_adds_to_refused_creates(kept: list[Change], refused: list[Refusal]) -> list[Refusal]:
+    """Refuse member adds to a segment whose create was refused: they cannot succeed."""
+    blocked = {r.change.idnumber: r for r in refused if isinstance(r.change, CreateSegment)}
+    extra = []
+    for change in kept:
+        if isinstance(change, AddSegmentMembers) and change.idnumber in blocked:
+            first = blocked[change.idnumber]
+            reason = f"segment {change.idnumber} is not created until acknowledged"
+            extra.append(Refusal(change, reason, first.acknowledge))
+    return extra
+
+
+def _hold_back_dragged_removals(
+    kept: list[Change], refused: list[Refusal], desired: DesiredSite
+) -> tuple[list[Change], tuple[Notice, ...]]:
+    """Keep users whose removal from a segment was refused in its groups and courses.
+
+    A refused segment removal may be a mistake (a rule gone wrong); the group removals
+    and unenrolments of the same users follow from it, so they wait with it.
+    """
+    spared: dict[str, frozenset[str]] = {
+        r.change.idnumber: frozenset(r.change.usernames)
+        for r in refused
+        if isinstance(r.change, RemoveSegmentMembers)
+    }
+    if not spared:
+        return kept, ()
+    bound = _bound_segments(desired)
+    result: list[Change] = []
+    notices: list[Notice] = []
+    for change in kept:
+        segment, usernames = _dragged_by(change, bound)
+        overlap = spared.get(segment or "", frozenset()) & frozenset(usernames)
+        if not overlap:
+            result.append(change)
+            continue
+        trimmed = _without(change, overlap)
+        if trimmed is not None:
+            result.append(trimmed)
+        message = (
+            f"kept {len(overlap)} users in {subject(change)} while their removal from "
+            f"segment {segment} awaits --allow-removals {segment}"
+        )
+        notices.append(Notice("warning", message, subject(change)))
+    return result, tuple(notices)
+
+
+def _bound_segments(desired: DesiredSite) -> dict[str, str]:
+    """Return ``COURSE/GROUP`` → the segment bound to that group."""
+    return {
+        f"{course.shortname}/{gid}": group.segment
+        for course in desired.courses.values()
+        for gid, group in course.groups.items()
+        if group.segment
+    }
+
+
+def _dragged_by(change: Change, bound: dict[str, str]) -> tuple[str | None, tuple[str, ...]]:
+    """Return the segment whose removals a change follows from, and its usernames."""
+    match change:
+        case RemoveGroupMembers(usernames=usernames):
+            return bound.get(subject(change)), usernames
+        case Unenrol(segment=segment, usernames=usernames):
+            return segment, usernames
+        case _:
+            return None, ()
+
+
+def _without(change: Change, names: frozenset[str]) -> Change | None:
+    """Return the change without ``names``, or None when nobody is left."""
+    match change:
+        case RemoveGroupMembers(usernames=usernames):
+            rest = tuple(u for u in usernames if u not in names)
+            return replace(change, usernames=rest) if rest else None
+        case Unenrol(usernames=usernames):
+            rest = tuple(u for u in usernames if u not in names)
+            return replace(change, usernames=rest) if rest else None
+        case _:
+            return change
