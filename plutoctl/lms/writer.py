@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -93,6 +94,26 @@ _WHOLE_CALL_ERRORS = (
 )
 _NOT_EXISTS = re.compile(r"\b(user|cohort) (\w+)=(.+?) not exists")
 _ALREADY_MEMBER = "3"
+
+
+class Budget:
+    """A thread-safe count of the extra calls left for isolating bad items."""
+
+    def __init__(self, calls: int = BISECT_BUDGET) -> None:
+        self._left = calls
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Use one call of the budget; return False when none is left."""
+        with self._lock:
+            if self._left <= 0:
+                return False
+            self._left -= 1
+            return True
+
+    @property
+    def left(self) -> int:
+        return self._left
 
 
 class ChunkOutcome(Protocol):
@@ -279,12 +300,12 @@ class SiteWriter:
         client: WriteClient,
         ids: IdMap,
         *,
-        bisect_budget: int = BISECT_BUDGET,
+        budget: Budget | None = None,
         on_items: Callable[[int], None] | None = None,
     ) -> None:
         self._client = client
         self.ids = ids
-        self.bisect_left = bisect_budget
+        self.budget = budget if budget is not None else Budget()
         self._on_items = on_items or (lambda n: None)
 
     # -- segments ------------------------------------------------------------------
@@ -548,9 +569,8 @@ class SiteWriter:
         is left fails with the error that was last seen.
         """
         if not is_known_bad:
-            if self.bisect_left <= 0:
+            if not self.budget.take():
                 return _Sent(WriteResult(failed=_error_of(items, error)))
-            self.bisect_left -= 1
             calls = WriteResult(calls_by_subject=_count_subjects(items))
             try:
                 result = self._client.call(

@@ -1,0 +1,505 @@
+"""The web-service REST client for one Pluto/Moodle site.
+
+One ``SiteClient`` per site owns the HTTP session, the timeouts, the retry loop, the
+batching under ``max_input_vars``, the bounded concurrency, and the single mapping
+from a response to a typed ``LmsError``. The token travels only in the POST body and
+is redacted from every message the client builds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import requests
+from pydantic import BaseModel, ConfigDict, ValidationError
+from requests.adapters import HTTPAdapter
+
+from plutoctl import __version__
+from plutoctl.batching import RESERVED_VARS, chunk_sizes
+from plutoctl.errors import (
+    AccessDeniedError,
+    BadResponseError,
+    InvalidParameterError,
+    InvalidTokenError,
+    LmsError,
+    MissingRecordError,
+    PermissionDeniedError,
+    TransportError,
+    WebServiceDisabledError,
+)
+from plutoctl.lms.params import count_vars, flatten
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+ENDPOINT = "/webservice/rest/server.php"
+REDACTED = "[token]"
+_TRANSPORT_ERRORS = (
+    requests.Timeout,
+    requests.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+)
+RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
+_QUOTE_BYTES = 120
+
+_SERVICE_PATH = "Site administration > Server > Web services > External services"
+_HINTS = {
+    "token": (
+        "the site does not know this token: check that the token variable for this site "
+        "holds a current token (Site administration > Server > Web services > Manage tokens)"
+    ),
+    "access": (
+        "add the function to the token's service "
+        f"({_SERVICE_PATH} > Functions), and check that the token has not expired and is "
+        "not restricted to other IP addresses (Manage tokens)"
+    ),
+    "parameter": "the site rejected the parameters; run with --debug and report it if it persists",
+    "missing": "the record (or the function) does not exist on this site; run plan again",
+    "permission": (
+        "give the token's user a role at system level with the capabilities listed in "
+        "docs/lms.md (for example moodle/cohort:manage, moodle/course:managegroups)"
+    ),
+    "transport": "the site did not answer; check the URL and the site's status, then try again",
+    "disabled": (
+        "enable web services (Site administration > Advanced features) and the REST "
+        "protocol (Site administration > Server > Web services > Manage protocols)"
+    ),
+    "bad": "check that the site URL is the site root (plutoctl adds " + ENDPOINT + ")",
+}
+
+# errorcode -> (error class, hint key). Chosen by errorcode, never by the exception
+# class name, which changed in Moodle 4.5.
+_ERRORCODES: dict[str, tuple[type[LmsError], str]] = {
+    "invalidtoken": (InvalidTokenError, "token"),
+    "accessexception": (AccessDeniedError, "access"),
+    "wsaccessuserdeleted": (AccessDeniedError, "access"),
+    "wsaccessusersuspended": (AccessDeniedError, "access"),
+    "wsaccessuserunconfirmed": (AccessDeniedError, "access"),
+    "wsaccessuserexpired": (AccessDeniedError, "access"),
+    "wsaccessusernologin": (AccessDeniedError, "access"),
+    "invalidparameter": (InvalidParameterError, "parameter"),
+    "invalidrecord": (MissingRecordError, "missing"),
+    "invalidrecordunknown": (MissingRecordError, "missing"),
+    "invaliduser": (MissingRecordError, "missing"),
+    "nopermissions": (PermissionDeniedError, "permission"),
+    "requireloginerror": (PermissionDeniedError, "permission"),
+    "restrictedcontextexception": (PermissionDeniedError, "permission"),
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry a call that may be repeated.
+
+    Delays grow as ``backoff * 2**n`` with jitter, never beyond ``max_backoff``; a
+    ``Retry-After`` from the site is honoured up to ``max_backoff``.
+    """
+
+    attempts: int = 5
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+
+    def delay(self, failures: int, retry_after: float | None) -> float:
+        """Return the seconds to wait after the ``failures``-th failed attempt."""
+        if retry_after is not None:
+            return min(self.max_backoff, max(0.0, retry_after))
+        ceiling = min(self.max_backoff, self.backoff * 2 ** (failures - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What ``core_webservice_get_site_info`` says about the site and the token."""
+
+    release: str
+    version: str
+    functions: frozenset[str]
+    site_name: str
+    site_id: int = 1
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """One chunk of a chunked call: the items it carried and its result or error."""
+
+    items: list[dict[str, Any]]
+    result: Any | None = None
+    error: LmsError | None = None
+
+
+class _SiteInfoRecord(BaseModel):
+    # API answers carry many more keys than we read, and they vary by release: ignore.
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    sitename: str = ""
+    release: str = ""
+    version: str = ""
+    siteid: int = 1
+    functions: list[dict[str, Any]] = []
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way that repeating it may fix."""
+
+    def __init__(self, error: TransportError, retry_after: float | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.retry_after = retry_after
+
+
+class SiteClient:
+    """Calls one site's web-service functions over REST.
+
+    Thread-safe: the reader and apply run independent calls concurrently through
+    ``map_concurrent`` and ``call_chunked``; at most ``parallelism`` HTTP requests are
+    in flight at once for this site.
+    """
+
+    def __init__(
+        self,
+        site: str,
+        url: str,
+        token: str,
+        *,
+        max_input_vars: int = 1000,
+        timeout: tuple[float, float] = (5.0, 120.0),
+        retry: RetryPolicy | None = None,
+        parallelism: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.site = site
+        self.url = url.rstrip("/")
+        self.endpoint = self.url + ENDPOINT
+        self.max_input_vars = max_input_vars
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.parallelism = max(1, parallelism)
+        self.calls: Counter[str] = Counter()
+        self._token = token
+        self._sleep = sleep
+        self._slots = threading.BoundedSemaphore(self.parallelism)
+        self._lock = threading.Lock()
+        self._site_info: SiteInfo | None = None
+        self._session = _new_session(self.parallelism)
+
+    def __repr__(self) -> str:
+        return f"SiteClient(site={self.site!r}, url={self.url!r})"
+
+    def __enter__(self) -> SiteClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._session.close()
+
+    # --- single calls ----------------------------------------------------------------
+
+    def call(
+        self, function: str, params: Mapping[str, Any] | None = None, *, retry_safe: bool
+    ) -> Any:
+        """Call ``function`` once and return its decoded JSON result.
+
+        ``retry_safe`` allows repeating the call on timeouts, connection errors and
+        HTTP 429/5xx: true for reads and idempotent writes, false for creates.
+        """
+        data = self._form(function, params or {})
+        attempts = self.retry.attempts if retry_safe else 1
+        # requests/urllib3 retries cannot tell our idempotent POSTs from creates, nor
+        # add jitter to Retry-After, so the client runs this one small loop itself.
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._attempt(function, data, attempt)
+            except _Retryable as failure:
+                if attempt == attempts:
+                    raise self._gave_up(function, failure, attempts) from failure.error
+                delay = self.retry.delay(attempt, failure.retry_after)
+                log.info(
+                    "%s: %s failed (%s); retry %d/%d in %.2fs",
+                    self.site,
+                    function,
+                    failure.error.errorcode,
+                    attempt,
+                    attempts - 1,
+                    delay,
+                )
+                self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _form(self, function: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+        pairs = flatten(params)
+        if len(pairs) + RESERVED_VARS > self.max_input_vars:
+            raise InvalidParameterError(
+                f"the call needs {len(pairs) + RESERVED_VARS} request variables but the "
+                f"site accepts {self.max_input_vars} (max_input_vars)",
+                site=self.site,
+                function=function,
+                errorcode="maxinputvars",
+                hint="split the list with call_chunked",
+            )
+        reserved = [
+            ("wstoken", self._token),
+            ("wsfunction", function),
+            ("moodlewsrestformat", "json"),
+            ("moodlewssettingraw", "1"),
+        ]
+        return reserved + pairs
+
+    def _attempt(self, function: str, data: list[tuple[str, str]], attempt: int) -> Any:
+        with self._lock:
+            self.calls[function] += 1
+        started = time.perf_counter()
+        try:
+            with self._slots:
+                response = self._session.post(self.endpoint, data=data, timeout=self.timeout)
+                body = response.content
+        except _TRANSPORT_ERRORS as exc:
+            kind = "timeout" if isinstance(exc, requests.Timeout) else "connection"
+            log.debug("%s: %s attempt %d: %s", self.site, function, attempt, kind)
+            error = TransportError(
+                f"no answer ({kind}: {type(exc).__name__})",
+                site=self.site,
+                function=function,
+                errorcode=kind,
+                hint=_HINTS["transport"],
+            )
+            raise _Retryable(error) from exc
+        elapsed = (time.perf_counter() - started) * 1000
+        log.debug(
+            "%s: %s attempt %d: HTTP %d, %d bytes in %.0f ms (%d vars)",
+            self.site,
+            function,
+            attempt,
+            response.status_code,
+            len(body),
+            elapsed,
+            len(data),
+        )
+        return parse_response(
+            site=self.site,
+            function=function,
+            status=response.status_code,
+            body=body,
+            token=self._token,
+            retry_after=response.headers.get("Retry-After"),
+        )
+
+    def _gave_up(self, function: str, failure: _Retryable, attempts: int) -> TransportError:
+        error = failure.error
+        if attempts == 1:
+            return error
+        return TransportError(
+            f"{error.reason}; gave up after {attempts} attempts",
+            site=self.site,
+            function=function,
+            errorcode=error.errorcode,
+            hint=error.hint,
+        )
+
+    # --- many calls ------------------------------------------------------------------
+
+    def call_chunked(
+        self,
+        function: str,
+        list_key: str,
+        items: list[dict[str, Any]] | list[Any],
+        *,
+        params: Mapping[str, Any] | None = None,
+        retry_safe: bool,
+    ) -> list[ChunkResult]:
+        """Call ``function`` with ``items`` under ``list_key``, split to fit max_input_vars.
+
+        Chunks run concurrently (bounded by ``parallelism``); a failed chunk does not
+        stop the others and is returned with the items it held.
+        """
+        fixed = dict(params or {})
+        budget = self.max_input_vars - RESERVED_VARS - count_vars(fixed)
+        sizes = chunk_sizes([count_vars({list_key: [item]}) for item in items], budget)
+        chunks: list[list[Any]] = []
+        start = 0
+        for size in sizes:
+            chunks.append(list(items[start : start + size]))
+            start += size
+
+        def run(chunk: list[Any]) -> ChunkResult:
+            try:
+                result = self.call(function, {**fixed, list_key: chunk}, retry_safe=retry_safe)
+            except LmsError as exc:
+                return ChunkResult(items=chunk, error=exc)
+            return ChunkResult(items=chunk, result=result)
+
+        return self.map_concurrent(run, chunks)
+
+    def map_concurrent(self, fn: Callable[[T], R], iterable: Iterable[T]) -> list[R]:
+        """Return ``[fn(x) for x in iterable]``, running up to ``parallelism`` at once.
+
+        Results keep the input order; the first exception (in input order) is raised
+        once all calls have finished.
+        """
+        items = list(iterable)
+        if len(items) <= 1 or self.parallelism == 1:
+            return [fn(item) for item in items]
+        workers = min(self.parallelism, len(items))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plutoctl") as pool:
+            futures = [pool.submit(fn, item) for item in items]
+        return [future.result() for future in futures]
+
+    # --- preflight -------------------------------------------------------------------
+
+    def site_info(self) -> SiteInfo:
+        """Return the site's release, version and the token's functions (read once)."""
+        with self._lock:
+            cached = self._site_info
+        if cached is not None:
+            return cached
+        raw = self.call("core_webservice_get_site_info", retry_safe=True)
+        try:
+            record = _SiteInfoRecord.model_validate(raw)
+        except ValidationError as exc:
+            raise BadResponseError(
+                "core_webservice_get_site_info returned an unexpected shape",
+                site=self.site,
+                function="core_webservice_get_site_info",
+                errorcode="badresponse",
+                hint=_HINTS["bad"],
+            ) from exc
+        info = SiteInfo(
+            release=record.release,
+            version=record.version,
+            functions=frozenset(str(f.get("name", "")) for f in record.functions),
+            site_name=record.sitename,
+            site_id=record.siteid,
+        )
+        with self._lock:
+            self._site_info = info
+        return info
+
+    def require_functions(self, names: Iterable[str]) -> None:
+        """Raise one AccessDeniedError listing every function the token may not call."""
+        missing = sorted(set(names) - self.site_info().functions)
+        if not missing:
+            return
+        raise AccessDeniedError(
+            f"the token's service lacks {len(missing)} function(s) plutoctl needs: "
+            + ", ".join(missing),
+            site=self.site,
+            errorcode="missingfunctions",
+            hint=(
+                "enable web services and the REST protocol on the site, then add these "
+                f"functions to the service of this site's token ({_SERVICE_PATH} > the "
+                "token's service > Functions > Add functions)"
+            ),
+        )
+
+
+def _new_session(pool_size: int) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = f"plutoctl/{__version__}"
+    return session
+
+
+# --- response -> value or typed error ---------------------------------------------------
+
+
+def redact(text: str, token: str) -> str:
+    """Return ``text`` with every occurrence of ``token`` replaced."""
+    return text.replace(token, REDACTED) if token else text
+
+
+def parse_response(
+    *,
+    site: str,
+    function: str,
+    status: int,
+    body: bytes,
+    token: str,
+    retry_after: str | None = None,
+) -> Any:
+    """Return the decoded result of a call, or raise the LmsError its answer means.
+
+    Raises ``_Retryable`` (wrapping a TransportError) for HTTP 429 and 5xx.
+    """
+    if status in RETRY_STATUSES:
+        error = TransportError(
+            f"HTTP {status}",
+            site=site,
+            function=function,
+            errorcode=f"http{status}",
+            hint=_HINTS["transport"],
+        )
+        raise _Retryable(error, _retry_after_seconds(retry_after))
+    if status == 403 and not body.strip():
+        raise WebServiceDisabledError(
+            "HTTP 403 with an empty body: web services or the REST protocol are disabled "
+            "on this site",
+            site=site,
+            function=function,
+            errorcode="wsdisabled",
+            hint=_HINTS["disabled"],
+        )
+    if status != 200:
+        raise _bad_response(f"HTTP {status}", site, function, body, token)
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise _bad_response("the answer is not JSON", site, function, body, token) from None
+    if isinstance(value, dict) and "exception" in value:
+        raise error_from_body(value, site=site, function=function, token=token)
+    return value
+
+
+def error_from_body(body: Mapping[str, Any], *, site: str, function: str, token: str) -> LmsError:
+    """Return the typed error for a Moodle exception body, chosen by its errorcode."""
+    code = str(body.get("errorcode") or "unknown")
+    message = redact(str(body.get("message") or "no message"), token)
+    debuginfo = body.get("debuginfo")
+    if debuginfo:
+        log.debug("%s: %s debuginfo: %s", site, function, redact(str(debuginfo), token))
+    cls, hint_key = _ERRORCODES.get(code, (LmsError, ""))
+    if cls is InvalidTokenError:
+        message = f"the site refused the token ({message})"
+    return cls(message, site=site, function=function, errorcode=code, hint=_HINTS.get(hint_key))
+
+
+def _bad_response(what: str, site: str, function: str, body: bytes, token: str) -> LmsError:
+    # Redact before cutting, so that no part of a token survives at the cut.
+    head = redact(body[: _QUOTE_BYTES + len(token)].decode("utf-8", "replace"), token)
+    head = head[:_QUOTE_BYTES]
+    return BadResponseError(
+        f"{what}; it begins {head!r}",
+        site=site,
+        function=function,
+        errorcode="badresponse",
+        hint=_HINTS["bad"],
+    )
+
+
+def _retry_after_seconds(header: str | None) -> float | None:
+    if not header:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

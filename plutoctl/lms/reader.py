@@ -1,0 +1,592 @@
+"""Read a site's existing state: segments, users and courses, as far as the scope needs.
+
+Designed for what a live Moodle costs (docs/lms.md): every call has a fixed cost of
+tens of milliseconds and the server serves 2–4 calls at once, so the reader makes few
+calls, reads lists in bulk (many ids per call, chunked to ``max_input_vars``) and runs
+independent reads concurrently. Users are read in full, in pages, only when rules
+need their profiles.
+
+A read that fails part-way leaves a reason in ``ExistingSite.incomplete`` so that the
+plan makes no removals; failures that leave nothing usable (token refused, site down,
+functions missing, the segment list unreadable) raise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from plutoctl.errors import (
+    AccessDeniedError,
+    BadResponseError,
+    InvalidTokenError,
+    LmsError,
+    PermissionDeniedError,
+    WebServiceDisabledError,
+)
+from plutoctl.lms.client import SiteClient
+from plutoctl.model import (
+    ExistingCourse,
+    ExistingGroup,
+    ExistingSegment,
+    ExistingSite,
+    SegmentFields,
+    User,
+)
+
+log = logging.getLogger(__name__)
+
+SITE_INFO = "core_webservice_get_site_info"
+GET_COHORTS = "core_cohort_get_cohorts"
+GET_COHORT_MEMBERS = "core_cohort_get_cohort_members"
+USERS_BY_FIELD = "core_user_get_users_by_field"
+ENROLLED_USERS = "core_enrol_get_enrolled_users"
+GET_USERS = "core_user_get_users"
+COURSES_BY_FIELD = "core_course_get_courses_by_field"
+COURSE_GROUPS = "core_group_get_course_groups"
+GROUP_MEMBERS = "core_group_get_group_members"
+
+GUEST = "guest"
+# Errors after which nothing on the site can be read: they end the read at once.
+_FATAL = (InvalidTokenError, AccessDeniedError, WebServiceDisabledError)
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """What the plan for a site needs read.
+
+    ``segments``: segment IDs whose members are needed. ``needs_all_users``: rules are
+    in scope, so every user is read with profiles. ``standard_fields``: standard user
+    fields the rules use. ``usernames``: users the config names. ``courses``: course
+    short names in scope. ``page_size``: users per page when reading every user.
+    """
+
+    segments: frozenset[str] = frozenset()
+    needs_all_users: bool = False
+    standard_fields: frozenset[str] = frozenset()
+    usernames: frozenset[str] = frozenset()
+    courses: frozenset[str] = frozenset()
+    page_size: int = 5000
+
+
+def read_functions(scope: ReadScope, available: Iterable[str] = ()) -> frozenset[str]:
+    """Return the web-service functions reading ``scope`` needs.
+
+    Every user is listed with ``core_enrol_get_enrolled_users``; where the token's
+    service has only ``core_user_get_users``, that is used (and required) instead.
+    """
+    names = {SITE_INFO, GET_COHORTS}
+    if scope.segments:
+        names.add(GET_COHORT_MEMBERS)
+    if scope.segments or scope.usernames or scope.courses or scope.needs_all_users:
+        names.add(USERS_BY_FIELD)
+    if scope.needs_all_users:
+        offered = set(available)
+        use_fallback = ENROLLED_USERS not in offered and GET_USERS in offered
+        names.add(GET_USERS if use_fallback else ENROLLED_USERS)
+    if scope.courses:
+        names |= {COURSES_BY_FIELD, COURSE_GROUPS, GROUP_MEMBERS, ENROLLED_USERS}
+    return frozenset(names)
+
+
+def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
+    """Read the existing state of the client's site that ``scope`` needs."""
+    info = client.site_info()
+    client.require_functions(read_functions(scope, info.functions))
+    context = _Context(client, scope, info.functions, info.site_id)
+    segments_read, users_read, courses_read = client.map_concurrent(
+        lambda task: task(),
+        [context.read_segments, context.read_users, context.read_courses],
+    )
+    # The user listing comes first: where reads overlap, its records carry the profiles.
+    reads: list[_Read] = [users_read, segments_read, *courses_read.values()]
+    users = _Users.merge(reads, scope.standard_fields)
+    context.resolve_ids(users, reads)
+    segments = segments_read.assemble_segments(users)
+    courses = {
+        name: read.assemble_course(users) for name, read in courses_read.items() if read.course
+    }
+    incomplete = [reason for read in reads for reason in read.incomplete] + users.incomplete
+    has_all = scope.needs_all_users and users_read.is_listing_complete
+    return ExistingSite(
+        site=client.site,
+        segments=segments,
+        users=users.by_username(),
+        courses={name: course for name, course in courses.items() if course is not None},
+        field_types=users.field_types,
+        has_all_users=has_all,
+        incomplete=tuple(incomplete),
+        release=info.release,
+    )
+
+
+# --- API answers ------------------------------------------------------------------------
+
+
+class _Record(BaseModel):
+    # Answers carry more keys than plutoctl reads, varying by release and capability.
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, frozen=True)
+
+
+class _Cohort(_Record):
+    id: int
+    name: str = ""
+    idnumber: str | None = ""
+    description: str | None = ""
+    visible: bool = True
+
+
+class _CohortMembers(_Record):
+    cohortid: int
+    userids: list[int] = []
+
+
+class _CustomField(_Record):
+    shortname: str
+    type: str = ""
+    value: str | None = None
+
+
+class _Role(_Record):
+    shortname: str = ""
+
+
+class _User(_Record):
+    id: int
+    username: str = ""
+    suspended: bool = False
+    deleted: bool = False
+    email: str | None = None
+    idnumber: str | None = None
+    auth: str | None = None
+    firstname: str | None = None
+    lastname: str | None = None
+    department: str | None = None
+    institution: str | None = None
+    city: str | None = None
+    country: str | None = None
+    lang: str | None = None
+    customfields: list[_CustomField] = []
+    roles: list[_Role] = []
+
+
+class _UsersAnswer(_Record):
+    users: list[_User] = []
+
+
+class _Course(_Record):
+    id: int
+    shortname: str
+
+
+class _CoursesAnswer(_Record):
+    courses: list[_Course] = []
+
+
+class _Group(_Record):
+    id: int
+    name: str = ""
+    description: str | None = ""
+    idnumber: str | None = ""
+
+
+class _GroupMembers(_Record):
+    groupid: int
+    userids: list[int] = []
+
+
+_COHORTS = TypeAdapter(list[_Cohort])
+_COHORT_MEMBERS = TypeAdapter(list[_CohortMembers])
+_USERS = TypeAdapter(list[_User])
+_USERS_ANSWER = TypeAdapter(_UsersAnswer)
+_COURSES_ANSWER = TypeAdapter(_CoursesAnswer)
+_GROUPS = TypeAdapter(list[_Group])
+_GROUP_MEMBERS = TypeAdapter(list[_GroupMembers])
+
+
+def _parse(adapter: TypeAdapter[Any], raw: Any, *, site: str, function: str) -> Any:
+    try:
+        return adapter.validate_python(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the top level"
+        raise BadResponseError(
+            f"unexpected answer at {where}: {first['msg']}",
+            site=site,
+            function=function,
+            errorcode="badresponse",
+            hint="the site may run a release plutoctl does not support; report it",
+        ) from None
+
+
+def _reason(what: str, error: LmsError) -> str:
+    """Return an incomplete-read reason, or raise if the error ends the whole read."""
+    if isinstance(error, _FATAL):
+        raise error
+    return f"{what}: {error.reason} [{error.errorcode}]"
+
+
+# --- partial reads ----------------------------------------------------------------------
+
+
+@dataclass
+class _Read:
+    """What one part of the read found: users seen, ids to name, and what went wrong."""
+
+    users: dict[int, _User] = field(default_factory=dict)
+    wanted_ids: set[int] = field(default_factory=set)
+    incomplete: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _SegmentsRead(_Read):
+    cohorts: dict[str, _Cohort] = field(default_factory=dict)
+    member_ids: dict[str, list[int]] = field(default_factory=dict)
+
+    def assemble_segments(self, users: _Users) -> dict[str, ExistingSegment]:
+        segments = {}
+        for idnumber, cohort in self.cohorts.items():
+            members = None
+            if idnumber in self.member_ids:
+                members = users.names(self.member_ids[idnumber], f"segment {idnumber}")
+            fields = SegmentFields(cohort.name, cohort.description or "", cohort.visible)
+            segments[idnumber] = ExistingSegment(cohort.id, idnumber, fields, members)
+        return segments
+
+
+@dataclass
+class _UsersRead(_Read):
+    is_listing_complete: bool = False
+
+
+@dataclass
+class _CourseRead(_Read):
+    course: _Course | None = None
+    groups: list[_Group] = field(default_factory=list)
+    group_members: dict[int, list[int]] = field(default_factory=dict)
+    enrolled: list[_User] = field(default_factory=list)
+
+    def assemble_course(self, users: _Users) -> ExistingCourse | None:
+        if self.course is None:
+            return None
+        groups = tuple(
+            ExistingGroup(
+                id=group.id,
+                idnumber=group.idnumber or "",
+                name=group.name,
+                description=group.description or "",
+                members=users.names(self.group_members.get(group.id, []), f"group {group.name!r}"),
+            )
+            for group in self.groups
+        )
+        enrolments = {
+            user.username: frozenset(role.shortname for role in user.roles)
+            for user in self.enrolled
+        }
+        return ExistingCourse(self.course.id, self.course.shortname, groups, enrolments)
+
+
+class _Users:
+    """Every user the read saw, by id; names member ids and notes those it cannot."""
+
+    def __init__(self, records: Mapping[int, _User], standard: frozenset[str]) -> None:
+        self.records = dict(records)
+        self.standard = standard
+        self.incomplete: list[str] = []
+
+    @classmethod
+    def merge(cls, reads: Iterable[_Read], standard: frozenset[str]) -> _Users:
+        merged: dict[int, _User] = {}
+        for read in reads:
+            for user_id, record in read.users.items():
+                merged.setdefault(user_id, record)
+        return cls(merged, standard)
+
+    def add(self, records: Iterable[_User]) -> None:
+        for record in records:
+            self.records.setdefault(record.id, record)
+
+    def names(self, ids: Iterable[int], owner: str) -> frozenset[str]:
+        found = [self.records[i].username for i in ids if i in self.records]
+        missing = [i for i in ids if i not in self.records]
+        if missing:
+            self.incomplete.append(
+                f"{len(missing)} member(s) of {owner} could not be named (user ids "
+                f"{', '.join(map(str, sorted(missing)[:5]))}{'…' if len(missing) > 5 else ''})"
+            )
+        return frozenset(found)
+
+    @property
+    def field_types(self) -> dict[str, str]:
+        types: dict[str, str] = {}
+        for record in self.records.values():
+            for custom in record.customfields:
+                types.setdefault(custom.shortname, custom.type)
+        return types
+
+    def by_username(self) -> dict[str, User]:
+        return {
+            record.username: _to_user(record, self.standard)
+            for record in sorted(self.records.values(), key=lambda r: r.id)
+            if record.username
+        }
+
+
+def _to_user(record: _User, standard_fields: frozenset[str]) -> User:
+    standard: dict[str, str] = {}
+    for name in standard_fields:
+        if name == "suspended":
+            standard[name] = "1" if record.suspended else "0"
+        else:
+            standard[name] = str(getattr(record, name, None) or "")
+    custom = {f.shortname: f.value for f in record.customfields if f.value is not None}
+    return User(record.id, record.username, record.suspended, standard, custom)
+
+
+def _keep(record: _User) -> bool:
+    return bool(record.username) and record.username != GUEST and not record.deleted
+
+
+# --- the reads ---------------------------------------------------------------------------
+
+
+class _Context:
+    """The reads of one site; each returns a ``_Read`` and raises only when fatal."""
+
+    def __init__(
+        self, client: SiteClient, scope: ReadScope, functions: frozenset[str], site_id: int
+    ) -> None:
+        self.client = client
+        self.scope = scope
+        self.functions = functions
+        self.site_id = site_id
+        self.site = client.site
+
+    def call(self, function: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.client.call(function, params, retry_safe=True)
+
+    # segments
+
+    def read_segments(self) -> _SegmentsRead:
+        read = _SegmentsRead()
+        raw = self.call(GET_COHORTS)
+        cohorts: list[_Cohort] = _parse(_COHORTS, raw, site=self.site, function=GET_COHORTS)
+        duplicates: dict[str, int] = {}
+        for cohort in sorted(cohorts, key=lambda c: c.id):
+            if not cohort.idnumber:
+                continue
+            if cohort.idnumber in read.cohorts:
+                duplicates[cohort.idnumber] = duplicates.get(cohort.idnumber, 1) + 1
+                continue
+            read.cohorts[cohort.idnumber] = cohort
+        for idnumber, count in sorted(duplicates.items()):
+            read.incomplete.append(
+                f"segment ID {idnumber!r} is used by {count} cohorts on the site; only the "
+                "first was read"
+            )
+        self._read_cohort_members(read)
+        return read
+
+    def _read_cohort_members(self, read: _SegmentsRead) -> None:
+        wanted = {read.cohorts[s].id: s for s in sorted(self.scope.segments) if s in read.cohorts}
+        if not wanted:
+            return
+        chunks = self.client.call_chunked(
+            GET_COHORT_MEMBERS, "cohortids", list(wanted), retry_safe=True
+        )
+        for chunk in chunks:
+            if chunk.error is not None:
+                names = ", ".join(wanted[i] for i in chunk.items)
+                read.incomplete.append(_reason(f"members of segments {names}", chunk.error))
+                continue
+            answers = _parse(
+                _COHORT_MEMBERS, chunk.result, site=self.site, function=GET_COHORT_MEMBERS
+            )
+            for answer in answers:
+                if answer.cohortid in wanted:
+                    read.member_ids[wanted[answer.cohortid]] = answer.userids
+                    read.wanted_ids.update(answer.userids)
+            for cohort_id in chunk.items:
+                if wanted[cohort_id] not in read.member_ids:
+                    read.incomplete.append(
+                        f"members of segment {wanted[cohort_id]} missing from the answer"
+                    )
+
+    # users
+
+    def read_users(self) -> _UsersRead:
+        read = _UsersRead()
+        if self.scope.needs_all_users:
+            self._list_all_users(read)
+        named = set(self.scope.usernames) - {u.username for u in read.users.values()}
+        if named and not read.is_listing_complete:
+            read.users.update(self._users_by_field("username", sorted(named), read))
+        return read
+
+    def _list_all_users(self, read: _UsersRead) -> None:
+        if ENROLLED_USERS in self.functions:
+            try:
+                records, failure = self._enrolled_pages(
+                    self.site_id, self._user_fields(), wave=self.client.parallelism
+                )
+            except (AccessDeniedError, PermissionDeniedError):
+                if GET_USERS not in self.functions:
+                    raise
+                log.info(
+                    "%s: listing users on the site course refused; using %s", self.site, GET_USERS
+                )
+            else:
+                read.users.update((r.id, r) for r in records if _keep(r))
+                read.is_listing_complete = failure is None
+                if failure:
+                    read.incomplete.append(failure)
+                return
+        raw = self.call(GET_USERS, {"criteria": [{"key": "email", "value": "%"}]})
+        answer = _parse(_USERS_ANSWER, raw, site=self.site, function=GET_USERS)
+        read.users.update((r.id, r) for r in answer.users if _keep(r))
+        read.is_listing_complete = True
+
+    def _user_fields(self) -> str:
+        fields = ["id", "username", "suspended", "customfields"]
+        fields += sorted(set(self.scope.standard_fields) - set(fields))
+        return ",".join(fields)
+
+    def _enrolled_pages(
+        self, course_id: int, userfields: str, *, wave: int
+    ) -> tuple[list[_User], str | None]:
+        """Page through a course's enrolled users, ``wave`` pages at a time.
+
+        Returns the users and, if a page failed, the reason (the rest is unknown).
+        """
+        size = self.scope.page_size
+
+        def page(index: int) -> list[_User] | LmsError:
+            options = [
+                {"name": "userfields", "value": userfields},
+                {"name": "limitfrom", "value": index * size},
+                {"name": "limitnumber", "value": size},
+            ]
+            try:
+                raw = self.call(ENROLLED_USERS, {"courseid": course_id, "options": options})
+            except LmsError as exc:
+                return exc
+            return _parse(_USERS, raw, site=self.site, function=ENROLLED_USERS)
+
+        return _read_pages(self.client, page, size, wave, f"users of course id {course_id}")
+
+    def _users_by_field(self, key: str, values: list[Any], read: _Read) -> dict[int, _User]:
+        found: dict[int, _User] = {}
+        chunks = self.client.call_chunked(
+            USERS_BY_FIELD, "values", values, params={"field": key}, retry_safe=True
+        )
+        for chunk in chunks:
+            if chunk.error is not None:
+                read.incomplete.append(_reason(f"looking up {len(chunk.items)} users", chunk.error))
+                continue
+            records = _parse(_USERS, chunk.result, site=self.site, function=USERS_BY_FIELD)
+            found.update((r.id, r) for r in records if _keep(r))
+        return found
+
+    def resolve_ids(self, users: _Users, reads: list[_Read]) -> None:
+        """Look up every user id a read found (members) that no read has named yet."""
+        wanted = set().union(*(read.wanted_ids for read in reads)) - set(users.records)
+        if wanted:
+            read = _Read()
+            users.add(self._users_by_field("id", sorted(wanted), read).values())
+            users.incomplete.extend(read.incomplete)
+
+    # courses
+
+    def read_courses(self) -> dict[str, _CourseRead]:
+        names = sorted(self.scope.courses)
+        reads = dict(zip(names, self.client.map_concurrent(self._read_course, names), strict=True))
+        self._read_group_members([read for read in reads.values() if read.groups])
+        return reads
+
+    def _read_course(self, shortname: str) -> _CourseRead:
+        read = _CourseRead()
+        try:
+            raw = self.call(COURSES_BY_FIELD, {"field": "shortname", "value": shortname})
+        except LmsError as exc:
+            read.incomplete.append(_reason(f"course {shortname}", exc))
+            return read
+        answer = _parse(_COURSES_ANSWER, raw, site=self.site, function=COURSES_BY_FIELD)
+        read.course = next((c for c in answer.courses if c.shortname == shortname), None)
+        if read.course is None:
+            return read
+        self._read_course_groups(read)
+        records, failure = self._enrolled_pages(
+            read.course.id, "id,username,suspended,roles", wave=1
+        )
+        read.enrolled = [r for r in records if _keep(r)]
+        read.users.update((r.id, r) for r in read.enrolled)
+        if failure:
+            read.incomplete.append(failure)
+        return read
+
+    def _read_course_groups(self, read: _CourseRead) -> None:
+        assert read.course is not None
+        try:
+            raw = self.call(COURSE_GROUPS, {"courseid": read.course.id})
+        except LmsError as exc:
+            read.incomplete.append(_reason(f"groups of course {read.course.shortname}", exc))
+            return
+        read.groups = _parse(_GROUPS, raw, site=self.site, function=COURSE_GROUPS)
+
+    def _read_group_members(self, reads: list[_CourseRead]) -> None:
+        """Read the members of every group of every course, many groups per call."""
+        owner = {group.id: read for read in reads for group in read.groups}
+        if not owner:
+            return
+        chunks = self.client.call_chunked(GROUP_MEMBERS, "groupids", list(owner), retry_safe=True)
+        for chunk in chunks:
+            if chunk.error is not None:
+                reason = _reason(f"members of {len(chunk.items)} groups", chunk.error)
+                owner[chunk.items[0]].incomplete.append(reason)
+                continue
+            answers = _parse(_GROUP_MEMBERS, chunk.result, site=self.site, function=GROUP_MEMBERS)
+            for answer in answers:
+                if answer.groupid in owner:
+                    owner[answer.groupid].group_members[answer.groupid] = answer.userids
+                    owner[answer.groupid].wanted_ids.update(answer.userids)
+            for group_id in chunk.items:
+                if group_id not in owner[group_id].group_members:
+                    owner[group_id].incomplete.append(
+                        f"members of group id {group_id} missing from the answer"
+                    )
+
+
+def _read_pages(
+    client: SiteClient,
+    page: Callable[[int], list[_User] | LmsError],
+    size: int,
+    wave: int,
+    what: str,
+) -> tuple[list[_User], str | None]:
+    """Fetch pages ``wave`` at a time until one comes back short.
+
+    The answer has no total count, so a wave may fetch up to ``wave - 1`` empty pages
+    past the end; that costs far less than reading a large site in one stream.
+    """
+    rows: list[_User] = []
+    start = 0
+    while True:
+        indexes = list(range(start, start + wave))
+        for index, result in zip(indexes, client.map_concurrent(page, indexes), strict=True):
+            if isinstance(result, LmsError):
+                return _unique(rows), _reason(f"{what}, page {index + 1}", result)
+            rows.extend(result)
+            if len(result) < size:
+                return _unique(rows), None
+        start += wave
+
+
+def _unique(rows: list[_User]) -> list[_User]:
+    seen: dict[int, _User] = {}
+    for row in rows:
+        seen.setdefault(row.id, row)
+    return list(seen.values())
