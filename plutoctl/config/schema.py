@@ -8,9 +8,18 @@ problem can be reported at once with its position.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictInt,
+    Tag,
+    WithJsonSchema,
+    field_validator,
+)
 
 TOKEN_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 MAX_REMOVALS = re.compile(r"^(\d+(?:\.\d+)?)%$")
@@ -44,27 +53,49 @@ MatchType = Literal[
 ]
 VALUELESS_MATCHES = frozenset({"defined", "notdefined", "empty", "notempty"})
 
+# Tags of the two rule shapes; they appear in pydantic error locations.
+RULE_TAGS = ("field-rule", "all-rule")
+
+_SCALAR_SCHEMA: dict[str, Any] = {"type": ["string", "number", "boolean"]}
+_RULE_VALUE_SCHEMA: dict[str, Any] = {
+    "anyOf": [_SCALAR_SCHEMA, {"type": "array", "items": _SCALAR_SCHEMA}, {"type": "null"}],
+    "description": "Text to compare (a list for 'in'); none for defined/notdefined/empty/notempty",
+}
+_MAX_REMOVALS_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": 0},
+        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?%\s*$"},
+    ],
+}
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    # Numbers become text where text is expected: a segment name or username may be
+    # all digits. Mapping keys are always text (the YAML loader sees to that).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=False, coerce_numbers_to_str=True
+    )
 
 
 class SiteConfig(_Model):
     """One LMS site: a real one over HTTPS, a local one, or the embedded sandbox."""
 
-    url: str = Field(description="https://… , http://127.0.0.1… / http://localhost… or sandbox:PATH")
+    url: str = Field(
+        description="https://… , http://127.0.0.1… / http://localhost… or sandbox:PATH"
+    )
     token: str | None = Field(
         default=None, description="A ${ENV_VAR} reference; literal tokens are refused"
     )
     seed: str | None = Field(
         default=None, description="Sandbox only: bulk-upload-users CSV loaded into a new database"
     )
-    max_input_vars: int = Field(
+    max_input_vars: StrictInt = Field(
         default=1000, ge=50, description="The site's PHP max_input_vars; bounds batch sizes"
     )
 
     @property
     def is_sandbox(self) -> bool:
+        """Return whether the site is the embedded sandbox (``sandbox:PATH``)."""
         return self.url.startswith("sandbox:")
 
     @property
@@ -75,6 +106,8 @@ class SiteConfig(_Model):
 
 
 class Defaults(_Model):
+    """Values that apply where an item says nothing."""
+
     sites: list[str] | None = Field(default=None, description="Sites used when an item names none")
 
 
@@ -82,25 +115,34 @@ class MatchRule(_Model):
     """``{field, match, value}``: one condition on a profile field."""
 
     field: str = Field(description="Custom profile field shortname, or user.<standard field>")
-    match: MatchType
-    value: str | list[str] | None = None
+    match: MatchType = Field(description="How the field's value is compared")
+    value: Annotated[str | list[str] | None, WithJsonSchema(_RULE_VALUE_SCHEMA)] = Field(
+        default=None,
+        description="Text to compare (a list for 'in'); none for defined/notdefined/empty/notempty",
+    )
 
     @field_validator("value", mode="before")
     @classmethod
-    def _scalar_to_text(cls, value: object) -> object:
+    def _value_to_text(cls, value: object) -> object:
         # YAML may hand us 1 or true for checkbox values; rules compare text.
-        if isinstance(value, bool):
-            return "1" if value else "0"
-        if isinstance(value, int | float):
-            return str(value)
         if isinstance(value, list):
-            return [
-                ("1" if v else "0") if isinstance(v, bool) else str(v)
-                if isinstance(v, int | float)
-                else v
-                for v in value
-            ]
+            items = [_as_text(item) for item in value]
+            if not all(isinstance(item, str) for item in items):
+                raise ValueError("a list of values may hold only text, numbers or true/false")
+            return items
+        value = _as_text(value)
+        if value is not None and not isinstance(value, str):
+            raise ValueError("value must be text, a number, true/false or a list of those")
         return value
+
+
+def _as_text(value: object) -> object:
+    """Return numbers and booleans as the text rules compare (checkboxes are 0/1)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
 
 
 class AllRule(_Model):
@@ -109,7 +151,25 @@ class AllRule(_Model):
     all: list[Rule] = Field(min_length=1)
 
 
-Rule = Annotated[MatchRule | AllRule, Field(union_mode="left_to_right")]
+def _rule_kind(value: object) -> str | None:
+    """Tell the two rule shapes apart, so errors speak of the shape the user wrote."""
+    if isinstance(value, dict):
+        return RULE_TAGS[1] if "all" in value else RULE_TAGS[0]
+    if isinstance(value, AllRule):
+        return RULE_TAGS[1]
+    if isinstance(value, MatchRule):
+        return RULE_TAGS[0]
+    return None
+
+
+Rule = Annotated[
+    Annotated[MatchRule, Tag(RULE_TAGS[0])] | Annotated[AllRule, Tag(RULE_TAGS[1])],
+    Discriminator(
+        _rule_kind,
+        custom_error_type="rule_shape",
+        custom_error_message="a rule is a mapping: {field, match, value} or {all: [rules]}",
+    ),
+]
 AllRule.model_rebuild()
 
 
@@ -159,21 +219,28 @@ class CourseConfig(_Model):
 
 
 class PolicyConfig(_Model):
-    unmanaged_segments: Literal["ignore", "report", "delete"] = "ignore"
-    max_removals: int | str = Field(
+    """Safety policy for removals and for segments the config does not declare."""
+
+    unmanaged_segments: Literal["ignore", "report", "delete"] = Field(
+        default="ignore", description="What to do with segments the config does not declare"
+    )
+    max_removals: Annotated[int | str, WithJsonSchema(_MAX_REMOVALS_SCHEMA)] = Field(
         default="25%", description="Per segment and per group: a count, or a percentage like 25%"
     )
 
-    @field_validator("max_removals")
+    @field_validator("max_removals", mode="before")
     @classmethod
-    def _check_max_removals(cls, value: int | str) -> int | str:
-        if isinstance(value, int):
+    def _check_max_removals(cls, value: object) -> int | str:
+        message = "max_removals must be a count (0 or more) or a percentage like 25%"
+        if isinstance(value, int) and not isinstance(value, bool):
             if value < 0:
-                raise ValueError("max_removals must be a count ≥ 0 or a percentage like 25%")
+                raise ValueError(message)
             return value
+        if not isinstance(value, str):
+            raise ValueError(message)
         match = MAX_REMOVALS.match(value.strip())
         if not match or float(match.group(1)) > 100:
-            raise ValueError("max_removals must be a count ≥ 0 or a percentage like 25%")
+            raise ValueError(message)
         return value.strip()
 
     def removal_limit(self, existing_count: int) -> int:

@@ -1,0 +1,189 @@
+"""Reading Pluto's bulk-add CSV files for ``members_csv`` (SPEC §2.3).
+
+The header row must hold ``username``; ``cohort1``, ``cohort2``, … hold segment IDs.
+Other columns (first name, email, …) are allowed and ignored, so the bulk-upload
+file itself can be used. Commas and semicolons are both accepted (detected from the
+header), as are a UTF-8 byte-order mark, CRLF line ends, blank lines and quoted
+fields. Every problem cites ``file:line``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from plutoctl.errors import Position, Problem
+
+USERNAME = re.compile(r"^[a-z0-9._@-]+$")
+_COHORT_COLUMN = re.compile(r"^cohort([1-9][0-9]*)$")
+_DELIMITERS = (",", ";")
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRow:
+    """One data row: the username, the segment IDs its cohort columns name, its line."""
+
+    username: str
+    segments: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class CsvFile:
+    """A parsed members CSV.
+
+    ``has_segment_columns`` is False for a username-only file: then every row belongs
+    to the segment that names the file.
+    """
+
+    shown_path: str
+    rows: tuple[CsvRow, ...]
+    has_segment_columns: bool
+    problems: tuple[Problem, ...] = ()
+
+    def position(self, line: int) -> Position:
+        """Return the position of a line of this file."""
+        return Position(self.shown_path, line)
+
+
+def username_problem(username: str) -> tuple[str, str | None] | None:
+    """Return (message, hint) if a username breaks Pluto's rule, else None."""
+    if USERNAME.match(username):
+        return None
+    if not username:
+        return "empty username", None
+    if USERNAME.match(username.lower()):
+        return (
+            f"username {username!r} has capital letters",
+            f"usernames are lowercase: write {username.lower()!r}",
+        )
+    return (
+        f"username {username!r} is not valid",
+        "usernames hold only lowercase letters, digits and - _ . @",
+    )
+
+
+def read_members_csv(path: Path, shown_path: str) -> CsvFile:
+    """Read and check a members CSV; problems are returned, never raised."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return _failed(shown_path, 0, "CSV file not found", "paths are relative to the config file")
+    except OSError as exc:
+        return _failed(shown_path, 0, f"cannot read the CSV file: {exc.strerror}", None)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return _failed(
+            shown_path,
+            line,
+            f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} on this line)",
+            "save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8)",
+        )
+    return _parse(text, shown_path)
+
+
+def _failed(shown_path: str, line: int, message: str, hint: str | None) -> CsvFile:
+    problem = Problem(Position(shown_path, line), message, hint=hint)
+    return CsvFile(shown_path, (), has_segment_columns=False, problems=(problem,))
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    line: int
+    fields: list[str]
+
+
+def _records(text: str, delimiter: str) -> list[_Record]:
+    """Split text into records with their first line number, skipping blank lines."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[_Record] = []
+    line = 1
+    for fields in reader:
+        if any(f.strip() for f in fields):
+            records.append(_Record(line, fields))
+        line = reader.line_num + 1
+    return records
+
+
+def _detect_delimiter(text: str) -> str:
+    """Pick the delimiter the header line uses (outside quotes); comma when neither."""
+    header = next((ln for ln in text.splitlines() if ln.strip()), "")
+    unquoted = re.sub(r'"[^"]*"', "", header)
+    return max(_DELIMITERS, key=unquoted.count)
+
+
+def _parse(text: str, shown_path: str) -> CsvFile:
+    delimiter = _detect_delimiter(text)
+    try:
+        records = _records(text, delimiter)
+    except csv.Error as exc:
+        return _failed(shown_path, 0, f"cannot parse the CSV file: {exc}", None)
+    if not records:
+        return _failed(
+            shown_path, 1, "the CSV file is empty", "start it with a header row: username,cohort1"
+        )
+    header, *data = records
+    columns = [name.strip().lower().replace(" ", "") for name in header.fields]
+    problem = _header_problem(columns, header.line, shown_path)
+    if problem:
+        return CsvFile(shown_path, (), has_segment_columns=False, problems=(problem,))
+    rows, problems = _rows(data, columns, delimiter, shown_path)
+    has_segments = any(_COHORT_COLUMN.match(c) for c in columns)
+    return CsvFile(shown_path, tuple(rows), has_segments, tuple(problems))
+
+
+def _header_problem(columns: list[str], line: int, shown_path: str) -> Problem | None:
+    position = Position(shown_path, line)
+    if "username" not in columns:
+        return Problem(
+            position,
+            "the header row has no 'username' column",
+            hint="the first row must name the columns, e.g. username,cohort1 "
+            "(comma or semicolon separated)",
+        )
+    duplicates = sorted({c for c in columns if c and columns.count(c) > 1})
+    if duplicates:
+        return Problem(position, f"the header row repeats column {duplicates[0]!r}")
+    return None
+
+
+def _rows(
+    data: list[_Record], columns: list[str], delimiter: str, shown_path: str
+) -> tuple[list[CsvRow], list[Problem]]:
+    rows: list[CsvRow] = []
+    problems: list[Problem] = []
+    username_at = columns.index("username")
+    cohort_at = [i for i, c in enumerate(columns) if _COHORT_COLUMN.match(c)]
+    for record in data:
+        position = Position(shown_path, record.line)
+        if len(record.fields) != len(columns):
+            problems.append(_width_problem(record, len(columns), delimiter, position))
+            continue
+        username = record.fields[username_at].strip()
+        bad = username_problem(username)
+        if bad:
+            problems.append(Problem(position, bad[0], hint=bad[1]))
+            continue
+        segments = tuple(record.fields[i].strip() for i in cohort_at if record.fields[i].strip())
+        rows.append(CsvRow(username, segments, record.line))
+    return rows, problems
+
+
+def _width_problem(record: _Record, width: int, delimiter: str, position: Position) -> Problem:
+    other = ";" if delimiter == "," else ","
+    if any(other in field for field in record.fields):
+        return Problem(
+            position,
+            f"this row is separated by {other!r} but the header by {delimiter!r}",
+            hint="use one delimiter in the whole file",
+        )
+    return Problem(
+        position,
+        f"this row has {len(record.fields)} fields but the header has {width}",
+        hint="quote fields that contain the delimiter",
+    )

@@ -1,0 +1,182 @@
+"""YAML → plain data plus a map from key path to ``file:line:col``.
+
+PyYAML's constructors lose positions, silently keep the last of duplicate keys and
+turn IDs such as ``no``, ``0123`` or ``2024-01-01`` into bools, ints and dates. So
+this module composes the node tree itself and builds the data by hand:
+
+* mapping keys are always strings;
+* a plain (unquoted) scalar becomes ``None`` for ``null``/``~``/nothing, a bool for
+  ``true``/``false`` (YAML 1.2 style, any case), an int for a plain decimal integer
+  without leading zeros, and a string otherwise; quoted scalars are always strings;
+* duplicate keys are problems citing both places (the first one is kept);
+* ``<<`` merge keys and aliases work as in YAML 1.1; explicit keys win over merged ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+from plutoctl.config.loaded import KeyPath
+from plutoctl.errors import Position, Problem
+
+_INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+MERGE_KEY = "<<"
+
+PlainData = dict[str, "PlainData"] | list["PlainData"] | str | int | bool | None
+
+
+class _Loader(yaml.SafeLoader):
+    """A SafeLoader used only to compose nodes: no implicit tags, so nothing is typed."""
+
+
+_Loader.yaml_implicit_resolvers = {}
+
+
+@dataclass
+class YamlDocument:
+    """The plain data of a YAML file, where each part stood, and what was wrong."""
+
+    data: PlainData
+    positions: dict[KeyPath, Position] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def parse_yaml(text: str, shown_path: str) -> YamlDocument:
+    """Parse one YAML document into plain data with positions.
+
+    A syntax error yields a document with ``data=None`` and one problem at the error's
+    ``file:line:col``; duplicate keys yield problems but the data is still built.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        return YamlDocument(None, problems=[_syntax_problem(exc, shown_path)])
+    except yaml.YAMLError as exc:
+        return YamlDocument(None, problems=[Problem(Position(shown_path), f"invalid YAML: {exc}")])
+    finally:
+        loader.dispose()
+    builder = _Builder(shown_path)
+    if node is None:
+        return YamlDocument(None, {(): Position(shown_path, 1, 1)})
+    data = builder.build(node, ())
+    return YamlDocument(data, builder.positions, builder.problems)
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, shown_path: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    position = (
+        Position(shown_path, mark.line + 1, mark.column + 1) if mark else Position(shown_path)
+    )
+    what = exc.problem or "invalid YAML"
+    if exc.context and exc.context_mark and mark is not exc.context_mark:
+        context_line = exc.context_mark.line + 1
+        what = f"{what} ({exc.context} at line {context_line})"
+    return Problem(position, f"YAML syntax error: {what}", hint=_syntax_hint(what))
+
+
+def _syntax_hint(what: str) -> str | None:
+    if "found character '\\t'" in what:
+        return "YAML does not allow tabs for indentation; use spaces"
+    if "mapping values are not allowed" in what:
+        return "quote values that contain ': ', or check the indentation of the line above"
+    return None
+
+
+class _Builder:
+    """Turn a node tree into plain data, recording positions and duplicate keys."""
+
+    def __init__(self, shown_path: str) -> None:
+        self.shown_path = shown_path
+        self.positions: dict[KeyPath, Position] = {}
+        self.problems: list[Problem] = []
+
+    def position(self, node: yaml.Node) -> Position:
+        mark = node.start_mark
+        return Position(self.shown_path, mark.line + 1, mark.column + 1)
+
+    def build(self, node: yaml.Node, path: KeyPath) -> PlainData:
+        self.positions.setdefault(path, self.position(node))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self._item(child, (*path, i)) for i, child in enumerate(node.value)]
+        return _scalar(node)
+
+    def _item(self, node: yaml.Node, path: KeyPath) -> PlainData:
+        self.positions.setdefault(path, self.position(node))
+        return self.build(node, path)
+
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, PlainData]:
+        result: dict[str, PlainData] = {}
+        seen: dict[str, Position] = {}
+        merged: list[yaml.MappingNode] = []
+        for key_node, value_node in node.value:
+            key = _key_text(key_node)
+            if key == MERGE_KEY and key_node.style in (None, ""):
+                merged.extend(self._merge_sources(value_node, path))
+                continue
+            key_position = self.position(key_node)
+            if key in seen:
+                self._duplicate(key, path, key_position, seen[key])
+                continue
+            seen[key] = key_position
+            self.positions.setdefault((*path, key), key_position)
+            result[key] = self.build(value_node, (*path, key))
+        for source in merged:
+            self._merge(source, path, result)
+        return result
+
+    def _merge_sources(self, node: yaml.Node, path: KeyPath) -> list[yaml.MappingNode]:
+        if isinstance(node, yaml.MappingNode):
+            return [node]
+        if isinstance(node, yaml.SequenceNode) and all(
+            isinstance(child, yaml.MappingNode) for child in node.value
+        ):
+            return list(node.value)
+        self.problems.append(
+            Problem(self.position(node), "a '<<' merge key needs a mapping or a list of mappings")
+        )
+        return []
+
+    def _merge(self, source: yaml.MappingNode, path: KeyPath, result: dict[str, PlainData]) -> None:
+        for key, value in self._mapping(source, path).items():
+            result.setdefault(key, value)
+
+    def _duplicate(self, key: str, path: KeyPath, here: Position, first: Position) -> None:
+        where = ".".join(str(p) for p in path) or "the top level"
+        problem = Problem(
+            here,
+            f"duplicate key {key!r} in {where}; first defined at {first}",
+            hint="each key may appear once; merge the two entries or rename one",
+        )
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+
+def _key_text(node: yaml.Node) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        return str(node.value)
+    # A complex key (mapping or list as key) cannot name anything in the config.
+    return f"<{node.id}>"
+
+
+def _scalar(node: yaml.Node) -> PlainData:
+    value = str(node.value)
+    if node.style is not None and node.style != "":
+        return value  # quoted or block scalar: always text
+    if value in _NULLS:
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if _INT.match(value):
+        return int(value)
+    return value
