@@ -1,0 +1,36 @@
+"""Plan reports: text, json, markdown and html (SPEC §5).
+
+``render(plan, fmt)`` picks the renderer by format name. JSON is complete and never
+abbreviated, so it ignores ``colour`` and ``show_members``; only text uses colour.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from plutoctl.errors import UsageError
+from plutoctl.plan.changes import Plan
+from plutoctl.plan.render.html import render_html
+from plutoctl.plan.render.json import render_json
+from plutoctl.plan.render.markdown import render_markdown
+from plutoctl.plan.render.text import render_text
+
+Format = Literal["text", "json", "markdown", "html"]
+FORMATS: tuple[str, ...] = get_args(Format)
+
+
+def render(plan: Plan, fmt: Format, *, colour: bool = False, show_members: bool = False) -> str:
+    """Return the plan rendered in ``fmt`` (text, json, markdown or html)."""
+    match fmt:
+        case "text":
+            return render_text(plan, colour=colour, show_members=show_members)
+        case "json":
+            return render_json(plan)
+        case "markdown":
+            return render_markdown(plan, show_members=show_members)
+        case "html":
+            return render_html(plan, show_members=show_members)
+    raise UsageError(f"unknown plan format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+__all__ = ["FORMATS", "Format", "render"]

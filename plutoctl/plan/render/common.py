@@ -1,0 +1,155 @@
+"""What every human-facing report says about a change, in plain words.
+
+The text, markdown and html renderers share these descriptions and only differ in
+how they mark them up. Nothing here escapes: each renderer escapes for its medium.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from plutoctl.plan.changes import (
+    AddGroupMembers,
+    AddSegmentMembers,
+    Change,
+    CreateGroup,
+    CreateSegment,
+    DeleteGroup,
+    DeleteSegment,
+    Enrol,
+    Notice,
+    RemoveGroupMembers,
+    RemoveSegmentMembers,
+    Unenrol,
+    UpdateGroup,
+    UpdateSegment,
+)
+from plutoctl.plan.summary import plural
+
+FOLD_AT = 20
+"""Usernames shown per change before the rest are folded (without --show-members)."""
+
+ARROW = "→"
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """Replace control characters (terminal escapes, newlines) with visible escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def sign(change: Change) -> str:
+    """Return ``+`` for what a change adds, ``~`` for an update, ``-`` for a removal."""
+    match change:
+        case UpdateSegment() | UpdateGroup():
+            return "~"
+        case DeleteSegment() | DeleteGroup() | RemoveSegmentMembers() | RemoveGroupMembers():
+            return "-"
+        case Unenrol():
+            return "-"
+    return "+"
+
+
+def is_removal(change: Change) -> bool:
+    """Return whether the change deletes an object or takes people out of one."""
+    return sign(change) == "-"
+
+
+def usernames(change: Change) -> tuple[str, ...]:
+    """Return the usernames a membership change lists, or ``()``."""
+    match change:
+        case (
+            AddSegmentMembers(usernames=names)
+            | RemoveSegmentMembers(usernames=names)
+            | AddGroupMembers(usernames=names)
+            | RemoveGroupMembers(usernames=names)
+            | Enrol(usernames=names)
+            | Unenrol(usernames=names)
+        ):
+            return names
+    return ()
+
+
+def members(count: int) -> str:
+    """Return ``1 member`` or ``1,204 members``."""
+    return f"{count:,} {plural('member', count)}"
+
+
+def headline(change: Change) -> str:
+    """Return what the change does in a few words, without its sign or usernames."""
+    match change:
+        case CreateSegment(idnumber=sid) | UpdateSegment(idnumber=sid):
+            return f"segment {clean(sid)}"
+        case DeleteSegment(idnumber=sid, member_count=count):
+            return f"segment {clean(sid)} ({members(count)})"
+        case AddSegmentMembers(idnumber=sid, usernames=names):
+            return f"{members(len(names))} of {clean(sid)}"
+        case RemoveSegmentMembers(idnumber=sid, usernames=names, existing_count=had):
+            return f"{members(len(names))} of {clean(sid)} (of {had:,})"
+        case CreateGroup() | UpdateGroup():
+            return f"group {group_id(change.course, change.idnumber)}"
+        case DeleteGroup(course=course, idnumber=gid, member_count=count):
+            return f"group {group_id(course, gid)} ({members(count)})"
+        case AddGroupMembers(course=course, idnumber=gid, usernames=names):
+            return f"{members(len(names))} of group {group_id(course, gid)}"
+        case RemoveGroupMembers(course=course, idnumber=gid, usernames=names, existing_count=had):
+            return f"{members(len(names))} of group {group_id(course, gid)} (of {had:,})"
+        case Enrol(course=course, role=role, usernames=names, segment=sid):
+            who = f"{len(names):,} {plural('user', len(names))}"
+            return f"enrol {who} in {clean(course)} as {clean(role)} (segment {clean(sid)})"
+        case Unenrol(course=course, usernames=names, segment=sid):
+            who = f"{len(names):,} {plural('user', len(names))}"
+            return f"unenrol {who} from {clean(course)} (segment {clean(sid)})"
+    raise TypeError(f"not a change: {change!r}")
+
+
+def group_id(course: str, idnumber: str) -> str:
+    """Return ``COURSE/GROUP``, the name a user gives a group on the command line."""
+    return f"{clean(course)}/{clean(idnumber)}"
+
+
+def quoted(value: object) -> str:
+    """Return a field value as JSON (``"Sales"``, ``true``): quoted, escaped, unambiguous."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def field_lines(change: Change) -> list[str]:
+    """Return ``name: "Sales"`` lines for a create, ``name: "a" → "b"`` for an update."""
+    match change:
+        case CreateSegment(fields=fields):
+            pairs: list[tuple[str, object]] = [
+                ("name", fields.name),
+                ("description", fields.description),
+                ("visible", fields.visible),
+            ]
+            return [f"{key}: {quoted(value)}" for key, value in pairs]
+        case CreateGroup(name=name, description=description):
+            return [f"name: {quoted(name)}", f"description: {quoted(description)}"]
+        case UpdateSegment(changed=changed) | UpdateGroup(changed=changed):
+            return [
+                f"{clean(key)}: {quoted(old)} {ARROW} {quoted(new)}" for key, old, new in changed
+            ]
+    return []
+
+
+def notice_text(notice: Notice) -> str:
+    """Return ``where: message`` (or just the message when it has no place)."""
+    if notice.where:
+        return f"{clean(notice.where)}: {clean(notice.message)}"
+    return clean(notice.message)
+
+
+def segment_member_changes(changes: tuple[Change, ...]) -> dict[str, tuple[int, int]]:
+    """Return ``{segment ID: (members added, members removed)}`` in first-seen order."""
+    result: dict[str, tuple[int, int]] = {}
+    for change in changes:
+        match change:
+            case AddSegmentMembers(idnumber=sid, usernames=names):
+                added, removed = result.get(sid, (0, 0))
+                result[sid] = (added + len(names), removed)
+            case RemoveSegmentMembers(idnumber=sid, usernames=names):
+                added, removed = result.get(sid, (0, 0))
+                result[sid] = (added, removed + len(names))
+    return result

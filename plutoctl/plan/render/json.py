@@ -1,0 +1,392 @@
+"""The JSON plan format (``format_version: 1``), also the saved plan file.
+
+``plan_to_dict`` writes every field of every change, nothing abbreviated, in a
+stable key order; ``plan_from_dict`` reads it back exactly. Keys that are derived
+(``subject``, ``count``, ``summary``) are written for readers and ignored on read.
+The format is documented field by field in ``docs/plan-format.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from plutoctl.errors import PlanError
+from plutoctl.model import SegmentFields
+from plutoctl.plan.changes import (
+    AddGroupMembers,
+    AddSegmentMembers,
+    Change,
+    CreateGroup,
+    CreateSegment,
+    DeleteGroup,
+    DeleteSegment,
+    Enrol,
+    FieldChanges,
+    Notice,
+    Plan,
+    Refusal,
+    RemoveGroupMembers,
+    RemoveSegmentMembers,
+    SitePlan,
+    Unenrol,
+    UpdateGroup,
+    UpdateSegment,
+    subject,
+)
+from plutoctl.plan.summary import summarize, total
+
+FORMAT_VERSION = 1
+
+ACTIONS: dict[type, str] = {
+    CreateSegment: "create_segment",
+    UpdateSegment: "update_segment",
+    DeleteSegment: "delete_segment",
+    AddSegmentMembers: "add_segment_members",
+    RemoveSegmentMembers: "remove_segment_members",
+    CreateGroup: "create_group",
+    UpdateGroup: "update_group",
+    DeleteGroup: "delete_group",
+    AddGroupMembers: "add_group_members",
+    RemoveGroupMembers: "remove_group_members",
+    Enrol: "enrol",
+    Unenrol: "unenrol",
+}
+"""The ``action`` name of each change type (read-only by convention)."""
+
+_DERIVED_KEYS = frozenset({"action", "step", "subject", "count"})
+
+JsonDict = dict[str, Any]
+
+
+def render_json(plan: Plan) -> str:
+    """Return the plan as indented JSON text ending in a newline."""
+    return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+
+
+# --- writing -----------------------------------------------------------------------
+
+
+def plan_to_dict(plan: Plan) -> JsonDict:
+    """Return the plan as plain JSON data (format_version 1)."""
+    summaries = [summarize(site) for site in plan.sites]
+    return {
+        "format_version": FORMAT_VERSION,
+        "created_at": plan.created_at,
+        "config": plan.config_path,
+        "sites": [_site_to_dict(site) for site in plan.sites],
+        "summary": total(summaries).as_dict(),
+    }
+
+
+def _site_to_dict(site: SitePlan) -> JsonDict:
+    return {
+        "site": site.site,
+        "changes": [change_to_dict(change) for change in site.changes],
+        "refused": [_refusal_to_dict(refusal) for refusal in site.refused],
+        "held_back": [_notice_to_dict(n) for n in site.held_back],
+        "notices": [_notice_to_dict(n) for n in site.notices],
+        "errors": [_notice_to_dict(n) for n in site.errors],
+        "api_calls": site.api_calls,
+        "fingerprints": _fingerprints_to_dict(site),
+        "summary": summarize(site).as_dict(),
+    }
+
+
+def _fingerprints_to_dict(site: SitePlan) -> dict[str, str]:
+    result = dict(site.fingerprints)
+    if len(result) != len(site.fingerprints):
+        raise PlanError(f"site {site.site!r}: the plan fingerprints one object twice")
+    return result
+
+
+def change_to_dict(change: Change) -> JsonDict:
+    """Return one change as JSON data: ``action``, ``step``, ``subject``, then its fields."""
+    data: JsonDict = {
+        "action": ACTIONS[type(change)],
+        "step": int(change.step),
+        "subject": subject(change),
+    }
+    for item in dataclasses.fields(change):
+        if not item.init:
+            continue
+        name, value = item.name, getattr(change, item.name)
+        data[name] = _value_to_json(name, value)
+        if name == "usernames":
+            data["count"] = len(value)
+    return data
+
+
+def _value_to_json(name: str, value: object) -> object:
+    match value:
+        case SegmentFields(name=title, description=description, visible=visible):
+            return {"name": title, "description": description, "visible": visible}
+        case tuple() if name == "changed":
+            return [{"field": f, "old": old, "new": new} for f, old, new in value]
+        case tuple():
+            return list(value)
+    return value
+
+
+def _refusal_to_dict(refusal: Refusal) -> JsonDict:
+    return {
+        "change": change_to_dict(refusal.change),
+        "reason": refusal.reason,
+        "acknowledge": refusal.acknowledge,
+    }
+
+
+def _notice_to_dict(notice: Notice) -> JsonDict:
+    return {"level": notice.level, "message": notice.message, "where": notice.where}
+
+
+# --- reading -----------------------------------------------------------------------
+
+
+class _Reader:
+    """Typed access to one JSON object, with its path for error messages."""
+
+    def __init__(self, data: object, path: str) -> None:
+        if not isinstance(data, dict):
+            raise PlanError(f"not a plan file: {path} should be an object")
+        self.data: Mapping[str, object] = data
+        self.path = path
+
+    def get(self, key: str, kind: type | tuple[type, ...]) -> Any:
+        if key not in self.data:
+            raise PlanError(f"not a plan file: {self.path}.{key} is missing")
+        value = self.data[key]
+        # bool is an int in Python; an int field must not accept true/false.
+        is_bad_bool = isinstance(value, bool) and kind is int
+        if not isinstance(value, kind) or is_bad_bool:
+            raise PlanError(f"not a plan file: {self.path}.{key} has the wrong type")
+        return value
+
+    def text(self, key: str) -> str:
+        return self.get(key, str)
+
+    def integer(self, key: str) -> int:
+        return self.get(key, int)
+
+    def flag(self, key: str) -> bool:
+        return self.get(key, bool)
+
+    def names(self, key: str) -> tuple[str, ...]:
+        values = self.get(key, list)
+        if not all(isinstance(v, str) for v in values):
+            raise PlanError(f"not a plan file: {self.path}.{key} must list strings")
+        return tuple(values)
+
+    def objects(self, key: str) -> list[_Reader]:
+        return [_Reader(v, f"{self.path}.{key}[{i}]") for i, v in enumerate(self.get(key, list))]
+
+    def check_keys(self, allowed: set[str]) -> None:
+        unknown = sorted(set(self.data) - allowed - _DERIVED_KEYS)
+        if unknown:
+            raise PlanError(f"not a plan file: {self.path} has unknown key {unknown[0]!r}")
+
+
+def plan_from_dict(data: object) -> Plan:
+    """Rebuild a Plan from ``plan_to_dict`` data; raise PlanError if it is not one."""
+    top = _Reader(data, "plan")
+    if "format_version" not in top.data:
+        raise PlanError("not a plan file: it has no format_version")
+    version = top.data["format_version"]
+    if version != FORMAT_VERSION:
+        raise PlanError(
+            f"unsupported plan format_version {version!r}; this plutoctl reads "
+            f"version {FORMAT_VERSION}",
+            hint="make the plan again with this version of plutoctl",
+        )
+    top.check_keys({"format_version", "created_at", "config", "sites", "summary"})
+    return Plan(
+        sites=tuple(_site_from(site) for site in top.objects("sites")),
+        config_path=top.text("config"),
+        created_at=top.text("created_at"),
+    )
+
+
+def _site_from(r: _Reader) -> SitePlan:
+    r.check_keys(
+        {
+            "site",
+            "changes",
+            "refused",
+            "held_back",
+            "notices",
+            "errors",
+            "api_calls",
+            "fingerprints",
+            "summary",
+        }
+    )
+    fingerprints = r.get("fingerprints", dict)
+    if not all(isinstance(v, str) for v in fingerprints.values()):
+        raise PlanError(f"not a plan file: {r.path}.fingerprints must map keys to strings")
+    return SitePlan(
+        site=r.text("site"),
+        changes=tuple(change_from_dict(c) for c in r.objects("changes")),
+        refused=tuple(_refusal_from(x) for x in r.objects("refused")),
+        held_back=tuple(_notice_from(x) for x in r.objects("held_back")),
+        notices=tuple(_notice_from(x) for x in r.objects("notices")),
+        errors=tuple(_notice_from(x) for x in r.objects("errors")),
+        api_calls=r.integer("api_calls"),
+        fingerprints=tuple(fingerprints.items()),
+    )
+
+
+def _refusal_from(r: _Reader) -> Refusal:
+    r.check_keys({"change", "reason", "acknowledge"})
+    change = change_from_dict(_Reader(r.get("change", dict), f"{r.path}.change"))
+    return Refusal(change=change, reason=r.text("reason"), acknowledge=r.text("acknowledge"))
+
+
+def _notice_from(r: _Reader) -> Notice:
+    r.check_keys({"level", "message", "where"})
+    return Notice(level=r.text("level"), message=r.text("message"), where=r.text("where"))
+
+
+def change_from_dict(data: object) -> Change:
+    """Rebuild one change from ``change_to_dict`` data."""
+    r = data if isinstance(data, _Reader) else _Reader(data, "change")
+    action = r.text("action")
+    build = _BUILDERS.get(action)
+    if build is None:
+        raise PlanError(f"not a plan file: {r.path} has unknown action {action!r}")
+    return build(r)
+
+
+def _fields_from(r: _Reader) -> SegmentFields:
+    f = _Reader(r.get("fields", dict), f"{r.path}.fields")
+    f.check_keys({"name", "description", "visible"})
+    return SegmentFields(
+        name=f.text("name"), description=f.text("description"), visible=f.flag("visible")
+    )
+
+
+def _changed_from(r: _Reader) -> FieldChanges:
+    result = []
+    for item in r.objects("changed"):
+        item.check_keys({"field", "old", "new"})
+        result.append((item.text("field"), item.get("old", object), item.get("new", object)))
+    return tuple(result)
+
+
+def _create_segment(r: _Reader) -> Change:
+    r.check_keys({"idnumber", "fields"})
+    return CreateSegment(idnumber=r.text("idnumber"), fields=_fields_from(r))
+
+
+def _update_segment(r: _Reader) -> Change:
+    r.check_keys({"idnumber", "id", "fields", "changed"})
+    return UpdateSegment(
+        idnumber=r.text("idnumber"),
+        id=r.integer("id"),
+        fields=_fields_from(r),
+        changed=_changed_from(r),
+    )
+
+
+def _delete_segment(r: _Reader) -> Change:
+    r.check_keys({"idnumber", "id", "member_count"})
+    return DeleteSegment(
+        idnumber=r.text("idnumber"), id=r.integer("id"), member_count=r.integer("member_count")
+    )
+
+
+def _add_segment_members(r: _Reader) -> Change:
+    r.check_keys({"idnumber", "usernames"})
+    return AddSegmentMembers(idnumber=r.text("idnumber"), usernames=r.names("usernames"))
+
+
+def _remove_segment_members(r: _Reader) -> Change:
+    r.check_keys({"idnumber", "usernames", "existing_count"})
+    return RemoveSegmentMembers(
+        idnumber=r.text("idnumber"),
+        usernames=r.names("usernames"),
+        existing_count=r.integer("existing_count"),
+    )
+
+
+def _create_group(r: _Reader) -> Change:
+    r.check_keys({"course", "idnumber", "name", "description"})
+    return CreateGroup(
+        course=r.text("course"),
+        idnumber=r.text("idnumber"),
+        name=r.text("name"),
+        description=r.text("description"),
+    )
+
+
+def _update_group(r: _Reader) -> Change:
+    r.check_keys({"course", "idnumber", "id", "name", "description", "changed"})
+    return UpdateGroup(
+        course=r.text("course"),
+        idnumber=r.text("idnumber"),
+        id=r.integer("id"),
+        name=r.text("name"),
+        description=r.text("description"),
+        changed=_changed_from(r),
+    )
+
+
+def _delete_group(r: _Reader) -> Change:
+    r.check_keys({"course", "idnumber", "id", "member_count"})
+    return DeleteGroup(
+        course=r.text("course"),
+        idnumber=r.text("idnumber"),
+        id=r.integer("id"),
+        member_count=r.integer("member_count"),
+    )
+
+
+def _add_group_members(r: _Reader) -> Change:
+    r.check_keys({"course", "idnumber", "usernames"})
+    return AddGroupMembers(
+        course=r.text("course"), idnumber=r.text("idnumber"), usernames=r.names("usernames")
+    )
+
+
+def _remove_group_members(r: _Reader) -> Change:
+    r.check_keys({"course", "idnumber", "usernames", "existing_count"})
+    return RemoveGroupMembers(
+        course=r.text("course"),
+        idnumber=r.text("idnumber"),
+        usernames=r.names("usernames"),
+        existing_count=r.integer("existing_count"),
+    )
+
+
+def _enrol(r: _Reader) -> Change:
+    r.check_keys({"course", "role", "usernames", "segment"})
+    return Enrol(
+        course=r.text("course"),
+        role=r.text("role"),
+        usernames=r.names("usernames"),
+        segment=r.text("segment"),
+    )
+
+
+def _unenrol(r: _Reader) -> Change:
+    r.check_keys({"course", "usernames", "segment"})
+    return Unenrol(
+        course=r.text("course"), usernames=r.names("usernames"), segment=r.text("segment")
+    )
+
+
+_BUILDERS: Mapping[str, Callable[[_Reader], Change]] = {
+    "create_segment": _create_segment,
+    "update_segment": _update_segment,
+    "delete_segment": _delete_segment,
+    "add_segment_members": _add_segment_members,
+    "remove_segment_members": _remove_segment_members,
+    "create_group": _create_group,
+    "update_group": _update_group,
+    "delete_group": _delete_group,
+    "add_group_members": _add_group_members,
+    "remove_group_members": _remove_group_members,
+    "enrol": _enrol,
+    "unenrol": _unenrol,
+}

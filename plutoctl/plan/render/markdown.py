@@ -1,0 +1,266 @@
+"""The markdown plan: a pull-request comment (SPEC §5).
+
+Per site: removals and deletions first, refused changes and errors, a summary table,
+then every change in a collapsible ``<details>`` section. Usernames are hidden
+(counts only) unless ``show_members``: PR comments are widely visible. The result is
+never longer than ``LIMIT`` characters; when the plan does not fit, detail lines are
+dropped first, then removal lines, and a visible note says how many were cut.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from plutoctl.plan.changes import Change, Notice, Plan, SitePlan
+from plutoctl.plan.render.common import (
+    FOLD_AT,
+    clean,
+    field_lines,
+    headline,
+    is_removal,
+    notice_text,
+    sign,
+    usernames,
+)
+from plutoctl.plan.summary import SiteSummary, summarize, total
+
+LIMIT = 60_000
+"""The longest comment this renderer writes, in characters (GitHub allows 65,536)."""
+
+NOTE = "> **… truncated: {count:,} more lines; run `plutoctl plan` locally for the full plan.**"
+MARKER = "- _… truncated (see the note at the end)_"
+
+KEEP, IMPORTANT, DETAIL = 0, 1, 2
+"""Line priorities: always kept, dropped only if needed, dropped first."""
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()#!|~])")
+"""Characters with inline meaning; user text never starts a line, so block marks are safe."""
+
+_ROWS = (
+    ("segments_create", "Segments to create"),
+    ("segments_update", "Segments to update"),
+    ("segments_delete", "Segments to delete"),
+    ("members_add", "Segment members to add"),
+    ("members_remove", "Segment members to remove"),
+    ("groups_create", "Groups to create"),
+    ("groups_update", "Groups to update"),
+    ("groups_delete", "Groups to delete"),
+    ("group_members_add", "Group members to add"),
+    ("group_members_remove", "Group members to remove"),
+    ("enrol", "Users to enrol"),
+    ("unenrol", "Users to unenrol"),
+)
+
+
+def md(text: str) -> str:
+    """Escape text for markdown and for the HTML that GitHub renders inside it."""
+    text = html.escape(clean(text), quote=False)
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+@dataclass(frozen=True)
+class _Line:
+    text: str
+    priority: int = KEEP
+    section: int | None = None
+    """The section a truncatable line belongs to (where its marker goes)."""
+    closes: int | None = None
+    """Set on the line that ends a section: a marker goes before it if lines were cut."""
+
+
+class _Document:
+    """Lines with priorities, laid out into sections that may be truncated."""
+
+    def __init__(self) -> None:
+        self.lines: list[_Line] = []
+        self.sections = 0
+
+    def add(self, text: str) -> None:
+        self.lines.append(_Line(text))
+
+    def open(self) -> int:
+        self.sections += 1
+        return self.sections
+
+    def fill(self, section: int, texts: list[str], priority: int) -> None:
+        self.lines.extend(_Line(t, priority, section) for t in texts)
+
+    def close(self, section: int, text: str) -> None:
+        self.lines.append(_Line(text, KEEP, closes=section))
+
+
+def render_markdown(plan: Plan, *, show_members: bool = False) -> str:
+    """Return the plan as a markdown PR comment of at most ``LIMIT`` characters."""
+    doc = _Document()
+    _title(doc, plan)
+    for site in plan.sites:
+        _site(doc, site, show_members=show_members)
+    return _fit(doc, LIMIT)
+
+
+def _title(doc: _Document, plan: Plan) -> None:
+    doc.add("## plutoctl plan")
+    doc.add("")
+    facts = []
+    if plan.config_path:
+        facts.append(f"Config {md(plan.config_path)}")
+    if plan.created_at:
+        facts.append(f"made {md(plan.created_at)}")
+    if facts:
+        doc.add(" · ".join(facts))
+        doc.add("")
+    refused = sum(len(s.refused) for s in plan.sites)
+    if refused:
+        doc.add(f"**⛔ Refused as unsafe: {refused:,} change(s) need acknowledgement.**")
+        doc.add("")
+    failed = [md(s.site) for s in plan.sites if s.errors]
+    if failed:
+        doc.add(f"**❌ Errors on site(s) {', '.join(failed)}: nothing will be applied there.**")
+        doc.add("")
+    if len(plan.sites) > 1:
+        doc.add(f"**{md(total(summarize(s) for s in plan.sites).line('Total'))}**")
+        doc.add("")
+
+
+def _site(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
+    summary = summarize(site)
+    doc.add(f"### Site {md(site.site)}")
+    doc.add("")
+    doc.add(md(summary.line()))
+    doc.add("")
+    removals = [c for c in site.changes if is_removal(c)]
+    if removals:
+        _list_section(doc, "#### ⚠ Removals and deletions", [_bullet(c) for c in removals])
+    if site.refused:
+        items = [
+            f"{_bullet(r.change)} — {md(r.reason)}; to allow: {_code(r.acknowledge)}"
+            for r in site.refused
+        ]
+        _list_section(doc, "#### ⛔ Refused (not applied until acknowledged)", items)
+    if site.errors:
+        _list_section(doc, "#### ❌ Errors", [f"- {_notice(n)}" for n in site.errors])
+    if not summary.is_empty:
+        _table(doc, summary)
+    _notices(doc, site)
+    if site.changes:
+        _details(doc, site, show_members=show_members)
+
+
+def _list_section(doc: _Document, heading: str, items: list[str]) -> None:
+    doc.add(heading)
+    doc.add("")
+    section = doc.open()
+    doc.fill(section, items, IMPORTANT)
+    doc.close(section, "")
+
+
+def _table(doc: _Document, summary: SiteSummary) -> None:
+    counts = summary.as_dict()
+    doc.add("| What | Count |")
+    doc.add("|---|---:|")
+    for key, label in _ROWS:
+        if counts[key]:
+            doc.add(f"| {label} | {counts[key]:,} |")
+    doc.add(f"| Estimated API calls | {summary.api_calls:,} |")
+    doc.add("")
+
+
+def _notices(doc: _Document, site: SitePlan) -> None:
+    items = [f"- held back: {_notice(n)}" for n in site.held_back]
+    items += [f"- {md(n.level)}: {_notice(n)}" for n in site.notices]
+    if not items:
+        return
+    doc.add(f"<details><summary>Held back and notices ({len(items):,})</summary>")
+    doc.add("")
+    section = doc.open()
+    doc.fill(section, items, DETAIL)
+    doc.close(section, "</details>")
+    doc.add("")
+
+
+def _details(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
+    count = len(site.changes)
+    title = f"All changes on {html.escape(clean(site.site))} ({count:,})"
+    doc.add(f"<details><summary>{title}</summary>")
+    doc.add("")
+    section = doc.open()
+    for change in site.changes:
+        doc.fill(section, _detail_lines(change, show_members=show_members), DETAIL)
+    doc.close(section, "</details>")
+    doc.add("")
+
+
+def _detail_lines(change: Change, *, show_members: bool) -> list[str]:
+    lines = [_bullet(change)]
+    lines += [f"  - {md(line)}" for line in field_lines(change)]
+    names = usernames(change)
+    if show_members:
+        for start in range(0, len(names), FOLD_AT):
+            lines.append("  - " + ", ".join(md(n) for n in names[start : start + FOLD_AT]))
+    return lines
+
+
+def _bullet(change: Change) -> str:
+    return f"- **{md(sign(change))}** {md(headline(change))}"
+
+
+def _notice(notice: Notice) -> str:
+    return md(notice_text(notice))
+
+
+def _code(text: str) -> str:
+    """Return text as a code span, or escaped when it cannot be one safely."""
+    if "`" in text or "|" in text or clean(text) != text:
+        return md(text)
+    return f"`{text}`"
+
+
+# --- fitting under the limit ---------------------------------------------------------
+
+
+def _fit(doc: _Document, limit: int) -> str:
+    """Join the lines; if too long, drop detail then important lines, with notes."""
+    full = "\n".join(line.text for line in doc.lines) + "\n"
+    if len(full) <= limit:
+        return full
+    note = NOTE.format(count=len(doc.lines))
+    reserve = len(note) + 2 + doc.sections * (len(MARKER) + 1)
+    budget = limit - reserve - sum(len(x.text) + 1 for x in doc.lines if x.priority == KEEP)
+    kept = _choose(doc.lines, budget)
+    out, cut = _assemble(doc.lines, kept)
+    text = "\n".join(out) + "\n\n" + NOTE.format(count=cut) + "\n"
+    if len(text) > limit:  # only when even the structure alone does not fit
+        head = text[: limit - len(note) - 2]
+        text = head[: head.rfind("\n") + 1] + "\n" + NOTE.format(count=cut) + "\n"
+    return text
+
+
+def _choose(lines: list[_Line], budget: int) -> set[int]:
+    """Return the indexes of truncatable lines to keep: a prefix of each priority."""
+    kept: set[int] = set()
+    for priority in (IMPORTANT, DETAIL):
+        for index, line in enumerate(lines):
+            if line.priority != priority:
+                continue
+            if len(line.text) + 1 > budget:
+                break
+            budget -= len(line.text) + 1
+            kept.add(index)
+    return kept
+
+
+def _assemble(lines: list[_Line], kept: set[int]) -> tuple[list[str], int]:
+    """Return the kept lines with a marker where a section lost lines, and the cut count."""
+    out: list[str] = []
+    cut_in: set[int] = set()
+    for index, line in enumerate(lines):
+        if line.closes is not None and line.closes in cut_in:
+            out.append(MARKER)
+        if line.priority == KEEP or index in kept:
+            out.append(line.text)
+        elif line.section is not None:
+            cut_in.add(line.section)
+    cut = sum(1 for i, x in enumerate(lines) if x.priority != KEEP and i not in kept)
+    return out, cut
