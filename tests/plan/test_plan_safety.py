@@ -1,0 +1,184 @@
+"""Every safety rule of SPEC §4.4 and its acknowledgement."""
+
+from __future__ import annotations
+
+import pytest
+from plan_builders import (
+    desired_site,
+    enrolled,
+    existing_site,
+    have_course,
+    have_group,
+    have_segment,
+    want_course,
+    want_group,
+    want_segment,
+)
+
+from plutoctl.config.schema import PolicyConfig
+from plutoctl.model import DesiredEnrolment, SegmentFields
+from plutoctl.plan.changes import (
+    AddGroupMembers,
+    AddSegmentMembers,
+    CreateSegment,
+    DeleteGroup,
+    DeleteSegment,
+    RemoveGroupMembers,
+    RemoveSegmentMembers,
+    Unenrol,
+)
+from plutoctl.plan.safety import Acknowledgements, check_safety
+
+NO_ACKS = Acknowledgements()
+TEN = " ".join(f"u{i}" for i in range(10))
+
+
+def _check(changes, *, existing=None, desired=None, policy=None, acks=NO_ACKS):
+    return check_safety(
+        changes,
+        existing or existing_site(),
+        desired or desired_site(),
+        policy or PolicyConfig(),
+        acks,
+    )
+
+
+def _removal(count: int, of: int = 10) -> RemoveSegmentMembers:
+    return RemoveSegmentMembers("dept-sales", tuple(f"u{i}" for i in range(count)), of)
+
+
+@pytest.mark.parametrize(
+    ("max_removals", "count", "is_refused"),
+    [
+        ("25%", 2, False),
+        ("25%", 3, True),
+        (3, 3, False),
+        (3, 4, True),
+        (0, 1, True),
+        ("100%", 10, False),
+    ],
+    ids=["pct-within", "pct-beyond", "count-within", "count-beyond", "zero", "all-allowed"],
+)
+def test_segment_removals_beyond_max_are_refused(max_removals, count, is_refused) -> None:
+    policy = PolicyConfig(max_removals=max_removals)
+    result = _check((_removal(count),), policy=policy)
+    assert bool(result.refused) is is_refused
+    assert bool(result.changes) is not is_refused
+
+
+def test_refusal_says_why_and_names_the_flag() -> None:
+    (refusal,) = _check((_removal(5),)).refused
+    assert refusal.change == _removal(5)
+    assert refusal.acknowledge == "--allow-removals dept-sales"
+    assert "would remove 5 of 10 members of segment dept-sales" in refusal.reason
+    assert "allows 2" in refusal.reason
+
+
+def test_allow_removals_allows_exactly_what_it_names() -> None:
+    other = RemoveSegmentMembers("dept-hr", ("a", "b", "c"), 3)
+    acks = Acknowledgements(removals=frozenset({"dept-sales"}))
+    result = _check((_removal(5), other), acks=acks)
+    assert result.changes == (_removal(5),)
+    assert [r.change for r in result.refused] == [other]
+
+
+def test_allow_delete_does_not_allow_removals() -> None:
+    acks = Acknowledgements(deletes=frozenset({"dept-sales"}))
+    assert _check((_removal(5),), acks=acks).refused
+
+
+@pytest.mark.parametrize("ack", ["C1/g", "g"], ids=["course-slash-group", "bare-group-idnumber"])
+def test_group_removals_count_per_group_and_take_either_name(ack) -> None:
+    change = RemoveGroupMembers("C1", "g", ("a", "b"), 4)
+    (refusal,) = _check((change,)).refused
+    assert refusal.acknowledge == "--allow-removals C1/g"
+    assert "members of group C1/g" in refusal.reason
+    assert _check((change,), acks=Acknowledgements(removals=frozenset({ack}))).changes == (change,)
+
+
+def test_delete_of_segment_with_members_needs_allow_delete() -> None:
+    change = DeleteSegment("stray", 4, 3)
+    (refusal,) = _check((change,)).refused
+    assert refusal.acknowledge == "--allow-delete stray"
+    assert "has 3 members" in refusal.reason
+    acks = Acknowledgements(deletes=frozenset({"stray"}))
+    assert _check((change,), acks=acks).changes == (change,)
+
+
+def test_delete_of_empty_segment_or_group_is_allowed() -> None:
+    changes = (DeleteGroup("C1", "g", 2, 0), DeleteSegment("stray", 4, 0))
+    assert _check(changes).changes == changes
+
+
+def test_delete_of_group_with_members_needs_allow_delete() -> None:
+    change = DeleteGroup("C1", "g", 2, 5)
+    assert _check((change,)).refused[0].acknowledge == "--allow-delete C1/g"
+    assert _check((change,), acks=Acknowledgements(deletes=frozenset({"g"}))).changes == (change,)
+
+
+def test_create_of_protected_segment_needs_allow_delete_and_blocks_its_adds() -> None:
+    desired = desired_site([want_segment("vip", "a", is_protected=True)])
+    create = CreateSegment("vip", SegmentFields("Vip"))
+    adds = AddSegmentMembers("vip", ("a",))
+    result = _check((create, adds), desired=desired)
+    assert result.changes == ()
+    assert [r.change for r in result.refused] == [create, adds]
+    assert {r.acknowledge for r in result.refused} == {"--allow-delete vip"}
+    assert "protected" in result.refused[0].reason
+    acked = _check((create, adds), desired=desired, acks=Acknowledgements(deletes={"vip"}))
+    assert acked.changes == (create, adds)
+
+
+def test_delete_of_protected_segment_is_refused_even_when_empty() -> None:
+    desired = desired_site([want_segment("vip", is_protected=True)])
+    (refusal,) = _check((DeleteSegment("vip", 1, 0),), desired=desired).refused
+    assert "protected" in refusal.reason
+
+
+def test_incomplete_read_drops_every_removal_and_delete() -> None:
+    existing = existing_site(incomplete=("members of dept-x: timeout",))
+    keep = AddSegmentMembers("s", ("a",))
+    removals = (
+        RemoveSegmentMembers("s", ("b",), 100),
+        RemoveGroupMembers("C", "g", ("b",), 100),
+        Unenrol("C", ("b",), "s"),
+        DeleteGroup("C", "h", 3, 0),
+        DeleteSegment("t", 5, 0),
+    )
+    acks = Acknowledgements(removals=frozenset({"s", "C/g"}), deletes=frozenset({"t", "C/h"}))
+    result = _check((keep, *removals), existing=existing, acks=acks)
+    assert result.changes == (keep,)
+    assert result.refused == ()
+    assert len(result.held_back) == len(removals)
+    assert all("members of dept-x: timeout" in n.message for n in result.held_back)
+
+
+def test_refused_segment_removal_holds_back_dragged_group_removals_and_unenrols() -> None:
+    desired = desired_site(
+        [want_segment("s", "u0")],
+        [want_course("C", [want_group("g", segment="s")], [DesiredEnrolment("s", True)])],
+    )
+    existing = existing_site(
+        [have_segment("s", TEN)], [have_course("C", [have_group("g", TEN)], enrolled(TEN))]
+    )
+    leavers = tuple(f"u{i}" for i in range(1, 10))
+    changes = (
+        RemoveGroupMembers("C", "g", (*leavers, "zz"), 11),
+        Unenrol("C", leavers, "s"),
+        RemoveSegmentMembers("s", leavers, 10),
+    )
+    acks = Acknowledgements(removals=frozenset({"C/g"}))
+    result = _check(changes, existing=existing, desired=desired, acks=acks)
+    assert [r.change for r in result.refused] == [changes[2]]
+    assert result.changes == (RemoveGroupMembers("C", "g", ("zz",), 11),)
+    assert len(result.held_back) == 2
+    assert "awaits --allow-removals s" in result.held_back[0].message
+
+
+def test_allowed_changes_keep_their_order() -> None:
+    changes = (
+        AddSegmentMembers("a", ("x",)),
+        AddGroupMembers("C", "g", ("x",)),
+        RemoveSegmentMembers("a", ("y",), 10),
+    )
+    assert _check(changes).changes == changes
