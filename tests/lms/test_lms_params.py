@@ -14,8 +14,11 @@ from plutoctl.lms.params import count_vars, flatten
         pytest.param({"values": ["a", "b"]}, [("values[0]", "a"), ("values[1]", "b")], id="list"),
         pytest.param({"values": []}, [], id="empty-list-omitted"),
         pytest.param({"x": None}, [], id="none-omitted"),
-        pytest.param({"visible": True, "hidden": False}, [("visible", "1"), ("hidden", "0")],
-                     id="booleans-as-0-1"),
+        pytest.param(
+            {"visible": True, "hidden": False},
+            [("visible", "1"), ("hidden", "0")],
+            id="booleans-as-0-1",
+        ),
         pytest.param(
             {"context": {"contextlevel": "system", "instanceid": 0}},
             [("context[contextlevel]", "system"), ("context[instanceid]", "0")],
@@ -37,8 +40,10 @@ def test_flatten(params: dict, expected: list[tuple[str, str]]) -> None:
 
 
 def test_count_vars_counts_every_flattened_key() -> None:
-    members = [{"cohorttype": {"type": "id", "value": 1}, "usertype": {"type": "id", "value": i}}
-               for i in range(3)]
+    members = [
+        {"cohorttype": {"type": "id", "value": 1}, "usertype": {"type": "id", "value": i}}
+        for i in range(3)
+    ]
     assert count_vars({"members": members}) == 12
 
 

@@ -28,7 +28,11 @@ def answer(body: bytes | str | object, status: int = 200, retry_after: str | Non
     if isinstance(body, str):
         body = body.encode()
     return parse_response(
-        site="primary", function="core_x", status=status, body=body, token=TOKEN,
+        site="primary",
+        function="core_x",
+        status=status,
+        body=body,
+        token=TOKEN,
         retry_after=retry_after,
     )
 
@@ -117,8 +121,11 @@ def test_other_statuses_are_bad_responses() -> None:
 
 
 def test_token_echoed_in_a_message_is_redacted() -> None:
-    body = {"exception": "moodle_exception", "errorcode": "invalidtoken",
-            "message": f"Invalid token {TOKEN} - token not found"}
+    body = {
+        "exception": "moodle_exception",
+        "errorcode": "invalidtoken",
+        "message": f"Invalid token {TOKEN} - token not found",
+    }
     with pytest.raises(InvalidTokenError) as caught:
         answer(body)
     text = str(caught.value) + repr(caught.value) + caught.value.reason
