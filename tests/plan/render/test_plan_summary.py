@@ -1,0 +1,96 @@
+"""The per-site summary counts and the one-line summary."""
+
+from __future__ import annotations
+
+import pytest
+from render_plans import every_change_site, names
+
+from plutoctl.model import SegmentFields
+from plutoctl.plan.changes import (
+    AddSegmentMembers,
+    CreateGroup,
+    CreateSegment,
+    Enrol,
+    RemoveSegmentMembers,
+    SitePlan,
+    UpdateSegment,
+)
+from plutoctl.plan.summary import SiteSummary, summarize, total
+
+
+def test_summarize_counts_every_kind() -> None:
+    summary = summarize(every_change_site())
+    assert summary == SiteSummary(
+        segments_create=1,
+        segments_update=1,
+        segments_delete=1,
+        members_add=3,
+        members_remove=2,
+        groups_create=1,
+        groups_update=1,
+        groups_delete=1,
+        group_members_add=2,
+        group_members_remove=1,
+        enrol=2,
+        unenrol=1,
+        api_calls=14,
+    )
+
+
+def test_refused_changes_are_not_counted() -> None:
+    site = every_change_site()
+    assert summarize(site).segments_delete == 1  # legacy (refused) is not counted
+
+
+@pytest.mark.parametrize(
+    ("summary", "expected"),
+    [
+        pytest.param(SiteSummary(), "No changes.", id="empty"),
+        pytest.param(SiteSummary(api_calls=3), "No changes.", id="calls-only"),
+        pytest.param(
+            SiteSummary(segments_create=2, segments_update=1, members_add=1204, members_remove=37,
+                        groups_create=3),
+            "Plan: 2 segments to create, 1 to update, 0 to delete; +1,204 / −37 members; "
+            "3 groups to create.",
+            id="spec-example",
+        ),
+        pytest.param(
+            SiteSummary(segments_create=1, members_add=1),
+            "Plan: 1 segment to create, 0 to update, 0 to delete; +1 / −0 members.",
+            id="singular",
+        ),
+        pytest.param(
+            SiteSummary(groups_delete=1, group_members_remove=2, unenrol=1_000_000),
+            "Plan: 0 segments to create, 0 to update, 0 to delete; +0 / −0 members; "
+            "1 group to delete; +0 / −2 group members; +0 / −1,000,000 enrolments.",
+            id="groups-and-enrolment",
+        ),
+    ],
+)  # fmt: skip
+def test_line(summary: SiteSummary, expected: str) -> None:
+    assert summary.line() == expected
+
+
+def test_total_adds_sites_and_labels_the_line() -> None:
+    a = summarize(SitePlan("a", changes=(AddSegmentMembers("s", names("u", 1500)),), api_calls=2))
+    b = summarize(
+        SitePlan(
+            "b",
+            changes=(
+                CreateSegment("s", SegmentFields("S")),
+                UpdateSegment("t", 1, SegmentFields("T"), (("name", "t", "T"),)),
+                RemoveSegmentMembers("t", ("x",), 3),
+                CreateGroup("C", "g", "G", ""),
+                Enrol("C", "student", ("x", "y"), "s"),
+            ),
+            api_calls=5,
+        )
+    )
+    both = total([a, b])
+    assert both.members_add == 1500
+    assert both.api_calls == 7
+    assert both.line("Total") == (
+        "Total: 1 segment to create, 1 to update, 0 to delete; +1,500 / −1 members; "
+        "1 group to create; +2 / −0 enrolments."
+    )
+    assert total([]) == SiteSummary()

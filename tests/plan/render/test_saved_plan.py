@@ -1,0 +1,147 @@
+"""Saved plan files: exact round trip, clear errors, and never a token."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from render_plans import representative_plan
+
+from plutoctl.errors import PlanError
+from plutoctl.model import SegmentFields
+from plutoctl.plan.changes import (
+    AddGroupMembers,
+    AddSegmentMembers,
+    Change,
+    CreateGroup,
+    CreateSegment,
+    DeleteGroup,
+    DeleteSegment,
+    Enrol,
+    Notice,
+    Plan,
+    Refusal,
+    RemoveGroupMembers,
+    RemoveSegmentMembers,
+    SitePlan,
+    Unenrol,
+    UpdateGroup,
+    UpdateSegment,
+)
+from plutoctl.plan.saved import load_plan, save_plan
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+def test_save_then_load_is_exact(tmp_path: Path) -> None:
+    plan = representative_plan()
+    path = tmp_path / "plan.json"
+    save_plan(plan, path)
+    assert load_plan(path) == plan
+    assert json.loads(path.read_text(encoding="utf-8"))["format_version"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]  # no temporary file left
+
+
+def test_saved_plan_holds_no_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLUTO_TOKEN_PRIMARY", TOKEN)
+    path = tmp_path / "plan.json"
+    save_plan(representative_plan(), path)
+    text = path.read_text(encoding="utf-8")
+    assert TOKEN not in text
+    assert "token" not in text.lower()
+
+
+def test_a_plan_containing_a_token_value_is_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLUTO_TOKEN_PRIMARY", TOKEN)
+    leaky = Plan(sites=(SitePlan("demo", notices=(Notice("info", f"token {TOKEN}"),)),))
+    path = tmp_path / "plan.json"
+    with pytest.raises(PlanError) as caught:
+        save_plan(leaky, path)
+    assert "$PLUTO_TOKEN_PRIMARY" in caught.value.message
+    assert TOKEN not in str(caught.value)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param('{"format_version": 1, "sites": [', "invalid JSON at line 1", id="truncated"),
+        pytest.param("", "invalid JSON", id="empty-file"),
+        pytest.param('{"format_version": 99, "sites": []}', "format_version 99", id="version"),
+        pytest.param('{"hello": "world"}', "not a plan file", id="not-a-plan"),
+        pytest.param("[1, 2, 3]", "not a plan file", id="a-list"),
+    ],
+)
+def test_bad_files_raise_plan_error_naming_the_file(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(PlanError, match=message) as caught:
+        load_plan(path)
+    assert str(path) in caught.value.message
+
+
+def test_binary_and_missing_files_raise_plan_error(tmp_path: Path) -> None:
+    binary = tmp_path / "plan.bin"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(PlanError, match="not UTF-8"):
+        load_plan(binary)
+    with pytest.raises(PlanError, match="cannot read the plan"):
+        load_plan(tmp_path / "missing.json")
+
+
+def test_unwritable_path_raises_plan_error(tmp_path: Path) -> None:
+    with pytest.raises(PlanError, match="cannot write the plan"):
+        save_plan(representative_plan(), tmp_path / "no-such-dir" / "plan.json")
+
+
+# --- property: every plan survives a save and a load ---------------------------------
+
+text = st.text(max_size=12)
+ident = st.integers(min_value=0, max_value=2**40)
+names = st.lists(st.text(min_size=1, max_size=8), max_size=5).map(tuple)
+fields = st.builds(SegmentFields, text, text, st.booleans())
+value = st.one_of(text, st.booleans(), st.none(), st.integers(-(2**40), 2**40))
+changed = st.lists(st.tuples(text, value, value), max_size=3).map(tuple)
+
+changes: st.SearchStrategy[Change] = st.one_of(
+    st.builds(CreateSegment, text, fields),
+    st.builds(UpdateSegment, text, ident, fields, changed),
+    st.builds(DeleteSegment, text, ident, ident),
+    st.builds(AddSegmentMembers, text, names),
+    st.builds(RemoveSegmentMembers, text, names, ident),
+    st.builds(CreateGroup, text, text, text, text),
+    st.builds(UpdateGroup, text, text, ident, text, text, changed),
+    st.builds(DeleteGroup, text, text, ident, ident),
+    st.builds(AddGroupMembers, text, text, names),
+    st.builds(RemoveGroupMembers, text, text, names, ident),
+    st.builds(Enrol, text, text, names, text),
+    st.builds(Unenrol, text, names, text),
+)
+notices = st.lists(st.builds(Notice, text, text, text), max_size=2).map(tuple)
+sites = st.builds(
+    SitePlan,
+    site=text,
+    changes=st.lists(changes, max_size=6).map(tuple),
+    refused=st.lists(st.builds(Refusal, changes, text, text), max_size=2).map(tuple),
+    held_back=notices,
+    notices=notices,
+    errors=notices,
+    api_calls=ident,
+    fingerprints=st.dictionaries(text, text, max_size=3).map(lambda d: tuple(d.items())),
+)
+plans = st.builds(Plan, st.lists(sites, max_size=3).map(tuple), text, text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(plan=plans)
+def test_every_plan_round_trips(tmp_path_factory: pytest.TempPathFactory, plan: Plan) -> None:
+    path = tmp_path_factory.mktemp("saved") / "plan.json"
+    save_plan(plan, path)
+    assert load_plan(path) == plan
