@@ -132,7 +132,7 @@ class MatchRule(_Model):
             return items
         value = _as_text(value)
         if value is not None and not isinstance(value, str):
-            raise ValueError("value must be text, a number, true/false or a list of those")
+            raise ValueError("must be text, a number, true/false or a list of those")
         return value
 
 
@@ -231,7 +231,7 @@ class PolicyConfig(_Model):
     @field_validator("max_removals", mode="before")
     @classmethod
     def _check_max_removals(cls, value: object) -> int | str:
-        message = "max_removals must be a count (0 or more) or a percentage like 25%"
+        message = "must be a count (0 or more) or a percentage like 25%"
         if isinstance(value, int) and not isinstance(value, bool):
             if value < 0:
                 raise ValueError(message)

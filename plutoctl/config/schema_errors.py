@@ -47,7 +47,7 @@ _TYPE_WORDS = {
 
 def dotted(path: KeyPath) -> str:
     """Return a key path as ``segments.dept-sales.members.0``."""
-    return ".".join(str(part) for part in path)
+    return ".".join(str(part) if part != "" else '""' for part in path)
 
 
 def schema_problems(

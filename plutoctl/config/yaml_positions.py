@@ -84,6 +84,8 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, shown_path: str) -> Problem:
 def _syntax_hint(what: str) -> str | None:
     if "found character '\\t'" in what:
         return "YAML does not allow tabs for indentation; use spaces"
+    if "another document" in what:
+        return "a config file holds one YAML document; remove the '---' line"
     if "mapping values are not allowed" in what:
         return "quote values that contain ': ', or check the indentation of the line above"
     return None
