@@ -1,0 +1,169 @@
+"""apply_site when things go wrong: partial failure, bad items, races, faults."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from apply_helpers import USERS, Site, full_desired, make_plan, read
+
+from plutoctl.apply import apply_site, verify_site
+from plutoctl.plan.changes import (
+    AddGroupMembers,
+    AddSegmentMembers,
+    CreateGroup,
+    CreateSegment,
+    DeleteSegment,
+    RemoveGroupMembers,
+    RemoveSegmentMembers,
+    SitePlan,
+    Step,
+)
+
+
+def test_partial_failure_skips_and_lists_removals_and_deletes(site: Site) -> None:
+    existing = make_plan(site.client, full_desired())[1]
+    gone_id = existing.segments["gone"].id
+    changes = (
+        AddSegmentMembers("old", ("u27",)),
+        AddGroupMembers("C1", "g-old", ("u15",)),  # u15 is not enrolled in C1
+        RemoveGroupMembers("C1", "g-old", ("u02",), 2),
+        RemoveSegmentMembers("old", ("u23",), 6),
+        DeleteSegment("gone", gone_id, 2),
+    )
+
+    report = apply_site(site.client, SitePlan("t", changes=changes), existing)
+
+    assert not report.is_success
+    assert [(r.step, r.subject, r.items) for r in report.failed] == [
+        (Step.ADD_GROUP_MEMBERS, "C1/g-old", ("u15",))
+    ]
+    assert report.failed[0].errorcode == "invalidparameter"
+    assert [(r.step, r.subject, r.count) for r in report.done] == [
+        (Step.ADD_SEGMENT_MEMBERS, "old", 1)
+    ]
+    assert {(r.step, r.subject) for r in report.skipped} == {
+        (Step.REMOVE_GROUP_MEMBERS, "C1/g-old"),
+        (Step.REMOVE_SEGMENT_MEMBERS, "old"),
+        (Step.DELETE_SEGMENT, "gone"),
+    }
+    store = site.store
+    assert "u27" in store.cohort_members("old")
+    assert "u23" in store.cohort_members("old")
+    assert store.group_members("C1", "g-old") == {"u01", "u02"}
+    assert "gone" in store.cohorts()
+    assert any(line.startswith("skipped: delete segment gone") for line in report.detail_lines())
+
+
+def test_bisection_isolates_one_bad_user_in_a_group_add(site: Site) -> None:
+    existing = make_plan(site.client, full_desired())[1]
+    names = (*USERS[:10], "u15")  # everyone but u15 is enrolled in C1
+    change = AddGroupMembers("C1", "g-extra", names)
+
+    report = apply_site(site.client, SitePlan("t", changes=(change,)), existing)
+
+    assert [(r.items, r.errorcode) for r in report.failed] == [(("u15",), "invalidparameter")]
+    assert [(r.subject, r.count) for r in report.done] == [("C1/g-extra", 10)]
+    assert site.store.group_members("C1", "g-extra") == set(USERS[:10])
+    # one rejected call, then about log2(n) halves: the left half is tried, a right half
+    # known to hold the bad item is split without a call.
+    calls = report.calls_by_function["core_group_add_group_members"]
+    assert 2 <= calls <= 1 + 2 * math.ceil(math.log2(len(names)))
+
+
+def test_bisection_stops_at_its_budget_and_reports_the_rest(site: Site) -> None:
+    existing = make_plan(site.client, full_desired())[1]
+    names = (*USERS[:10], "u15", "u16")
+    change = AddGroupMembers("C1", "g-extra", names)
+
+    report = apply_site(site.client, SitePlan("t", changes=(change,)), existing, bisect_budget=1)
+
+    assert report.calls_by_function["core_group_add_group_members"] == 2
+    failed = {u for r in report.failed for u in r.items}
+    done = site.store.group_members("C1", "g-extra") - {"u03"}
+    assert {"u15", "u16"} <= failed
+    assert failed | done == set(names)
+    assert not failed & done
+
+
+def test_a_segment_created_by_someone_else_is_adopted(site: Site) -> None:
+    site_plan, existing = make_plan(site.client, full_desired())
+    assert any(isinstance(c, CreateSegment) and c.idnumber == "new-seg" for c in site_plan.changes)
+    site.store.add_cohort("new-seg", "Made by hand")  # between plan and apply
+
+    report = apply_site(site.client, site_plan, existing)
+
+    assert report.is_success, report.detail_lines()
+    assert any("new-seg" in note and "adopted" in note for note in report.notes)
+    cohorts = site.store.cohorts()
+    assert cohorts["new-seg"]["name"] == "New segment"
+    assert site.store.cohort_members("new-seg") == set(USERS[:12])
+    assert verify_site(site.client, site_plan, report) == ()
+    assert make_plan(site.client, full_desired())[0].changes == ()
+
+
+def test_adds_into_a_group_that_could_not_be_created_are_skipped(site: Site) -> None:
+    existing = make_plan(site.client, full_desired())[1]
+    changes = (
+        CreateGroup("C1", "g-dup", "Old group", ""),  # the name is taken in C1
+        AddGroupMembers("C1", "g-dup", ("u01",)),
+        RemoveSegmentMembers("old", ("u23",), 6),
+    )
+
+    report = apply_site(site.client, SitePlan("t", changes=changes), existing)
+
+    assert [(r.step, r.subject) for r in report.failed] == [(Step.CREATE_GROUP, "C1/g-dup")]
+    assert {(r.step, r.subject) for r in report.skipped} == {
+        (Step.ADD_GROUP_MEMBERS, "C1/g-dup"),
+        (Step.REMOVE_SEGMENT_MEMBERS, "old"),
+    }
+    assert "g-dup" not in site.store.groups("C1")
+
+
+def test_a_create_whose_answer_was_lost_is_not_made_twice(site: Site) -> None:
+    existing = make_plan(site.client, full_desired())[1]
+    site.sandbox.faults.inject(
+        "drop", function="core_cohort_create_cohorts", after_write=True, times=1
+    )
+    changes = (CreateSegment("fresh", fields_of("Fresh")), AddSegmentMembers("fresh", ("u01",)))
+
+    report = apply_site(site.client, SitePlan("t", changes=changes), existing)
+
+    assert report.is_success, report.detail_lines()
+    assert report.calls_by_function["core_cohort_create_cohorts"] == 1
+    assert list(site.store.cohorts()).count("fresh") == 1
+    assert site.store.cohort_members("fresh") == {"u01"}
+
+
+def fields_of(name: str):
+    from plutoctl.model import SegmentFields
+
+    return SegmentFields(name)
+
+
+def test_apply_then_apply_converges_under_faults(make_site: Callable[..., Site]) -> None:
+    site = make_site(max_input_vars=60)
+    site.sandbox.faults.seed(7)
+    site.sandbox.faults.inject("status", rate=0.1, status=503, writes_only=True)
+    site.sandbox.faults.inject("drop", rate=0.05, writes_only=True)
+    site.sandbox.faults.inject("drop", rate=0.05, writes_only=True, after_write=True)
+    desired = full_desired()
+    # Members that are desired and there from the start: never removed, at any point.
+    keep_segment = {"u20", "u21", "u22"}
+    keep_c1 = set(USERS[:10])
+
+    for _ in range(5):
+        site_plan, existing = make_plan(site.client, desired)
+        if not site_plan.changes:
+            break
+        apply_site(site.client, site_plan, existing)
+        assert keep_segment <= site.store.cohort_members("old")
+        assert keep_c1 <= set(site.store.enrolments("C1"))
+        assert "u01" in site.store.group_members("C1", "g-old")
+    else:
+        raise AssertionError("apply did not converge in 5 rounds")
+    assert site.store.cohort_members("new-seg") == set(USERS[:12])
+    assert site.store.cohort_members("old") == {"u20", "u21", "u22", "u26", "u01"}
+    assert "gone" not in site.store.cohorts()
+    final = read(site.client, desired)
+    assert final.segments["new-seg"].members == frozenset(USERS[:12])

@@ -1,0 +1,213 @@
+"""apply_site against the sandbox: every change kind, convergence, exact call counts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+from apply_helpers import USERS, Site, full_desired, make_plan
+
+from plutoctl.apply import ApplyReport, ProgressEvent, apply_site, verify_site
+from plutoctl.batching import calls_needed
+from plutoctl.plan.changes import (
+    AddGroupMembers,
+    AddSegmentMembers,
+    Change,
+    CreateGroup,
+    CreateSegment,
+    DeleteGroup,
+    DeleteSegment,
+    Enrol,
+    RemoveGroupMembers,
+    RemoveSegmentMembers,
+    SitePlan,
+    Step,
+    Unenrol,
+    UpdateGroup,
+    UpdateSegment,
+)
+
+ALL_KINDS = {
+    CreateSegment,
+    UpdateSegment,
+    DeleteSegment,
+    AddSegmentMembers,
+    RemoveSegmentMembers,
+    CreateGroup,
+    UpdateGroup,
+    DeleteGroup,
+    AddGroupMembers,
+    RemoveGroupMembers,
+    Enrol,
+    Unenrol,
+}
+
+WRITE_FUNCTIONS: dict[type, tuple[str, Callable[[Change], int]]] = {
+    CreateSegment: ("core_cohort_create_cohorts", lambda c: 1),
+    UpdateSegment: ("core_cohort_update_cohorts", lambda c: 1),
+    DeleteSegment: ("core_cohort_delete_cohorts", lambda c: 1),
+    AddSegmentMembers: ("core_cohort_add_cohort_members", lambda c: len(c.usernames)),
+    RemoveSegmentMembers: ("core_cohort_delete_cohort_members", lambda c: len(c.usernames)),
+    CreateGroup: ("core_group_create_groups", lambda c: 1),
+    UpdateGroup: ("core_group_update_groups", lambda c: 1),
+    DeleteGroup: ("core_group_delete_groups", lambda c: 1),
+    AddGroupMembers: ("core_group_add_group_members", lambda c: len(c.usernames)),
+    RemoveGroupMembers: ("core_group_delete_group_members", lambda c: len(c.usernames)),
+    Enrol: ("enrol_manual_enrol_users", lambda c: len(c.usernames)),
+    Unenrol: ("enrol_manual_unenrol_users", lambda c: len(c.usernames)),
+}
+
+
+def minimum_calls(site_plan: SitePlan, max_input_vars: int) -> Counter[str]:
+    """Return, per write function, the fewest calls the plan's items need."""
+    items: Counter[str] = Counter()
+    for change in site_plan.changes:
+        function, count = WRITE_FUNCTIONS[type(change)]
+        items[function] += count(change)
+    return Counter({f: calls_needed(f, n, max_input_vars) for f, n in items.items()})
+
+
+def test_every_change_kind_applies_and_then_plans_empty(site: Site) -> None:
+    site_plan, existing = make_plan(site.client, full_desired())
+    assert {type(c) for c in site_plan.changes} == ALL_KINDS
+
+    report = apply_site(site.client, site_plan, existing)
+
+    assert report.is_success, report.detail_lines()
+    assert not report.failed and not report.skipped
+    store = site.store
+    cohorts = store.cohorts()
+    assert "gone" not in cohorts
+    assert cohorts["new-seg"]["name"] == "New segment"
+    assert cohorts["old"]["name"] == "New name"
+    assert store.cohort_members("new-seg") == set(USERS[:12])
+    assert store.cohort_members("old") == {"u20", "u21", "u22", "u26", "u01"}
+    groups = store.groups("C1")
+    assert set(groups) == {"g-new", "g-old"}
+    assert groups["g-old"]["name"] == "Renamed group"
+    assert groups["g-new"]["description"] == "made by apply"
+    assert store.group_members("C1", "g-new") == set(USERS[:12])
+    assert store.group_members("C1", "g-old") == {"u01"}
+    assert set(store.enrolments("C1")) == set(USERS[:12])
+    assert set(store.enrolments("C2")) == {"u20", "u21", "u22", "u26", "u01"}
+    assert verify_site(site.client, site_plan, report) == ()
+
+    again, _ = make_plan(site.client, full_desired())
+    assert again.changes == ()
+
+
+def test_calls_equal_the_batching_minimum(make_site: Callable[..., Site]) -> None:
+    site = make_site(max_input_vars=40)
+    site_plan, existing = make_plan(site.client, full_desired())
+    expected = minimum_calls(site_plan, 40)
+    assert max(expected.values()) > 1, "the plan should need several calls for some function"
+    log_before = {f: site.sandbox.log.count(f) for f in expected}
+
+    report = apply_site(site.client, site_plan, existing)
+
+    assert report.is_success, report.detail_lines()
+    assert Counter(report.calls_by_function) == expected
+    assert report.calls == sum(expected.values())
+    served = {f: site.sandbox.log.count(f) - log_before[f] for f in expected}
+    assert served == dict(expected)
+
+
+def test_progress_reports_each_step_from_zero_to_total(site: Site) -> None:
+    site_plan, existing = make_plan(site.client, full_desired())
+    events: list[ProgressEvent] = []
+
+    apply_site(site.client, site_plan, existing, progress=events.append)
+
+    steps = {c.step for c in site_plan.changes}
+    assert {e.step for e in events} == steps
+    for step in steps:
+        mine = [e for e in events if e.step == step]
+        assert mine[0].done == 0
+        assert mine[-1].done == mine[-1].total > 0
+    assert "add segment members" in str(
+        next(e for e in events if e.step == Step.ADD_SEGMENT_MEMBERS)
+    )
+
+
+def test_already_a_member_is_success(site: Site) -> None:
+    existing = make_plan(site.client, full_desired())[1]
+    change = AddSegmentMembers("old", ("u20", "u21", "u27"))
+
+    report = apply_site(site.client, SitePlan("t", changes=(change,)), existing)
+
+    assert report.is_success, report.detail_lines()
+    assert [(r.subject, r.count) for r in report.done] == [("old", 3)]
+    assert {"u20", "u21", "u27"} <= site.store.cohort_members("old")
+    assert report.calls == 1
+
+
+def test_report_to_dict_is_json_and_holds_no_token(site: Site) -> None:
+    existing = make_plan(site.client, full_desired())[1]
+    changes = (
+        AddGroupMembers("C1", "g-old", ("u03", "u15")),
+        RemoveSegmentMembers("old", ("u23",), 6),
+    )
+
+    report = apply_site(site.client, SitePlan("t", changes=changes), existing)
+    text = json.dumps(report.to_dict())
+
+    assert site.sandbox.token not in text
+    data = json.loads(text)
+    assert data["success"] is False
+    assert data["failed"][0]["items"] == ["u15"]
+    assert data["failed"][0]["errorcode"] == "invalidparameter"
+    assert data["skipped"][0]["subject"] == "old"
+    assert data["calls"] == sum(data["calls_by_function"].values())
+
+
+def test_verify_names_what_still_differs(site: Site) -> None:
+    existing = make_plan(site.client, full_desired())[1]
+    site_plan = SitePlan("t", changes=(RemoveSegmentMembers("old", ("u23", "u24"), 6),))
+    report = apply_site(site.client, site_plan, existing)
+    assert report.is_success
+    assert verify_site(site.client, site_plan, report) == ()
+
+    site.store.add_cohort_members("old", ["u24"])  # someone puts one back
+
+    notes = verify_site(site.client, site_plan, report)
+    assert len(notes) == 1
+    assert "u24" in notes[0] and "u23" not in notes[0]
+
+
+def test_a_plan_with_errors_is_not_applied(site: Site) -> None:
+    from plutoctl.errors import PlanError
+    from plutoctl.plan.changes import Notice
+
+    existing = make_plan(site.client, full_desired())[1]
+    site_plan = SitePlan(
+        "t",
+        changes=(AddSegmentMembers("old", ("u27",)),),
+        errors=(Notice("error", "unknown user"),),
+    )
+    with pytest.raises(PlanError):
+        apply_site(site.client, site_plan, existing)
+    assert "u27" not in site.store.cohort_members("old")
+
+
+def test_summary_counts_done_failed_and_skipped() -> None:
+    from plutoctl.apply import OperationResult
+
+    report = ApplyReport(
+        site="t",
+        done=(OperationResult(Step.ADD_SEGMENT_MEMBERS, "a", 1204, calls=5),),
+        failed=(
+            OperationResult(Step.ADD_GROUP_MEMBERS, "C/g", 1, 3, ("jdoe",), "invalidparameter"),
+        ),
+        skipped=(OperationResult(Step.REMOVE_SEGMENT_MEMBERS, "a", 36, items=("x",) * 36),),
+        calls=9,
+    )
+    assert report.summary_line() == (
+        "applied 1,204 of 1,241 items; 1 operation(s) failed, 1 skipped; 9 API call(s)"
+    )
+    lines = report.detail_lines()
+    assert lines[0].startswith("failed: add group members C/g (1): invalidparameter")
+    assert "[jdoe]" in lines[0]
+    assert "(16 more)" in lines[1]
+    assert not report.is_success
