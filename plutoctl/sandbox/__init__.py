@@ -1,0 +1,61 @@
+"""The embedded sandbox LMS: Moodle's web-service REST protocol over SQLite (SPEC §6).
+
+``Sandbox.start()`` serves a database on a free loopback port; ``open_embedded`` is
+what ``url: sandbox:PATH`` configs use. The sandbox never imports the client: the
+two meet only over HTTP.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from plutoctl.sandbox.faults import FaultInjector
+from plutoctl.sandbox.sandbox import Sandbox
+from plutoctl.sandbox.seed import FieldSpec, generate, seed_csv
+from plutoctl.sandbox.server import LoggedRequest, RequestLog
+from plutoctl.sandbox.store import SandboxError, Store
+
+
+def open_embedded(
+    db_path: str | Path,
+    seed_csv: str | Path | None = None,
+    *,
+    max_input_vars: int = 1000,
+    port: int = 0,
+) -> Sandbox:
+    """Open or create the database at ``db_path`` and start a sandbox serving it.
+
+    A new database is seeded from ``seed_csv`` (if given). If seeding fails the new
+    file is removed again, so the next run starts afresh, and the error propagates.
+    """
+    path = Path(db_path)
+    store = Store(path)
+    if store.is_new and seed_csv is not None:
+        try:
+            _seed(store, Path(seed_csv))
+        except BaseException:
+            store.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            raise
+    return Sandbox.start(max_input_vars=max_input_vars, port=port, store=store)
+
+
+def _seed(store: Store, path: Path) -> None:
+    from plutoctl.sandbox import seed
+
+    seed.seed_csv(store, path)
+
+
+__all__ = [
+    "FaultInjector",
+    "FieldSpec",
+    "LoggedRequest",
+    "RequestLog",
+    "Sandbox",
+    "SandboxError",
+    "Store",
+    "generate",
+    "open_embedded",
+    "seed_csv",
+]

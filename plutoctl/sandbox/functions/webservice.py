@@ -1,0 +1,58 @@
+"""core_webservice_get_site_info: the site, the token's user and its function list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plutoctl.sandbox.functions.base import RELEASE, VERSION, CallContext, WsFunction
+from plutoctl.sandbox.params import Kind, Multiple, Need, Nested, Single, req
+from plutoctl.sandbox.store import ADMIN_ID, SITE_COURSE_ID
+
+
+def get_site_info(ctx: CallContext, args: Nested) -> dict[str, Any]:
+    """Return site info; ``functions`` lists every function in the token's service."""
+    del args  # serviceshortnames is deprecated and ignored, as on a real site
+    admin = ctx.db.execute("SELECT * FROM user WHERE id = ?", (ADMIN_ID,)).fetchone()
+    site = ctx.db.execute("SELECT fullname FROM course WHERE id = ?", (SITE_COURSE_ID,)).fetchone()
+    return {
+        "sitename": site[0],
+        "username": admin["username"],
+        "firstname": admin["firstname"],
+        "lastname": admin["lastname"],
+        "fullname": f"{admin['firstname']} {admin['lastname']}",
+        "lang": "en",
+        "userid": ADMIN_ID,
+        "siteurl": ctx.site_url,
+        "userpictureurl": f"{ctx.site_url}/theme/image.php/boost/core/1795869743/u/f1",
+        "functions": [{"name": name, "version": VERSION} for name in ctx.service_functions],
+        "downloadfiles": 1,
+        "uploadfiles": 1,
+        "release": RELEASE,
+        "version": VERSION,
+        "mobilecssurl": "",
+        "advancedfeatures": [
+            {"name": "usecomments", "value": 1},
+            {"name": "usetags", "value": 1},
+            {"name": "enablenotes", "value": 1},
+        ],
+        "usercanmanageownfiles": True,
+        "userquota": 0,
+        "usermaxuploadfilesize": 0,
+        "userhomepage": 1,
+        "siteid": SITE_COURSE_ID,
+        "sitecalendartype": "gregorian",
+        "usercalendartype": "gregorian",
+        "userissiteadmin": True,
+        "theme": "boost",
+        "limitconcurrentlogins": 0,
+        "policyagreed": 0,
+    }
+
+
+FUNCTIONS: tuple[WsFunction, ...] = (
+    WsFunction(
+        "core_webservice_get_site_info",
+        Single({"serviceshortnames": Multiple(req(Kind.ALPHANUMEXT), Need.DEFAULT, [])}),
+        get_site_info,
+    ),
+)

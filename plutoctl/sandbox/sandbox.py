@@ -1,0 +1,100 @@
+"""``Sandbox``: a running sandbox LMS (store + HTTP server thread + log + faults)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+
+from plutoctl.sandbox.faults import FaultInjector
+from plutoctl.sandbox.functions import registry
+from plutoctl.sandbox.protocol import WebService
+from plutoctl.sandbox.server import ENDPOINT, RequestLog, SandboxServer
+from plutoctl.sandbox.store import SandboxError, Store
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+
+
+class Sandbox:
+    """A sandbox LMS serving the Moodle web-service REST protocol on loopback."""
+
+    def __init__(self, store: Store, server: SandboxServer, thread: threading.Thread) -> None:
+        self.store = store
+        self.log: RequestLog = server.request_log
+        self.faults: FaultInjector = server.faults
+        self._server = server
+        self._thread = thread
+        host, port = server.server_address[:2]
+        self.url = f"http://{host}:{port}"
+        self.token = store.token
+
+    @property
+    def endpoint(self) -> str:
+        """The web-service endpoint URL."""
+        return self.url + ENDPOINT
+
+    @property
+    def max_input_vars(self) -> int:
+        """The PHP ``max_input_vars`` the server enforces."""
+        return self._server.max_input_vars
+
+    @classmethod
+    def start(
+        cls,
+        db_path: str | Path | None = None,
+        max_input_vars: int = 1000,
+        functions: Iterable[str] | None = None,
+        port: int = 0,
+        *,
+        debug: bool = False,
+        store: Store | None = None,
+    ) -> Sandbox:
+        """Open (or create) the database and serve it on 127.0.0.1:``port`` (0 = free).
+
+        ``functions`` limits the token's service to those names (default: every
+        implemented function); ``debug`` adds ``debuginfo`` to errors, like a site
+        with debugging on. ``store`` serves an already open store instead of
+        ``db_path``.
+        """
+        store = store if store is not None else Store(db_path)
+        table = registry()
+        service = tuple(table) if functions is None else tuple(functions)
+        unknown = sorted(set(service) - set(table))
+        if unknown:
+            raise SandboxError(f"the sandbox does not implement {', '.join(unknown)}")
+        server = SandboxServer(
+            (HOST, port),
+            max_input_vars=max_input_vars,
+            faults=FaultInjector(),
+            request_log=RequestLog(),
+        )
+        host, bound_port = server.server_address[:2]
+        server.web_service = WebService(
+            store, store.token, table, service, f"http://{host}:{bound_port}", debug
+        )
+        thread = threading.Thread(target=server.serve_forever, name="plutoctl-sandbox", daemon=True)
+        thread.start()
+        log.debug("sandbox serving on http://%s:%s", host, bound_port)
+        return cls(store, server, thread)
+
+    def stop(self) -> None:
+        """Stop serving and close the database."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self.store.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

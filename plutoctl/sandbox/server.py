@@ -1,0 +1,164 @@
+"""The sandbox's HTTP side: a threaded loopback server, its request log and faults.
+
+Only ``/webservice/rest/server.php`` answers (GET or POST, form-encoded). As in PHP,
+the query string and the body are each cut to ``max_input_vars`` variables before
+they are merged (the body wins on a clash), so an over-full batch loses its tail.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from plutoctl.sandbox.faults import Fault, FaultInjector
+from plutoctl.sandbox.params import nest, parse_pairs
+from plutoctl.sandbox.protocol import WebService
+
+log = logging.getLogger(__name__)
+
+ENDPOINT = "/webservice/rest/server.php"
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request the sandbox received. ``status`` 0 means the connection was dropped."""
+
+    function: str | None
+    param_count: int
+    duration: float
+    status: int
+
+
+class RequestLog:
+    """The requests a sandbox received, in order (thread-safe, list-like)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[LoggedRequest] = []
+
+    def append(self, entry: LoggedRequest) -> None:
+        """Record one request."""
+        with self._lock:
+            self._entries.append(entry)
+
+    def clear(self) -> None:
+        """Forget every recorded request."""
+        with self._lock:
+            self._entries.clear()
+
+    def count(self, function: str | None = None) -> int:
+        """Return how many requests were received (of ``function``, if given)."""
+        with self._lock:
+            return sum(1 for e in self._entries if function is None or e.function == function)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __getitem__(self, index: int) -> LoggedRequest:
+        with self._lock:
+            return self._entries[index]
+
+    def __iter__(self):
+        with self._lock:
+            return iter(list(self._entries))
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """A ThreadingHTTPServer that carries the web service, log and faults."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        max_input_vars: int,
+        faults: FaultInjector,
+        request_log: RequestLog,
+    ) -> None:
+        super().__init__(address, _Handler)
+        self.max_input_vars = max_input_vars
+        self.faults = faults
+        self.request_log = request_log
+        self.web_service: WebService | None = None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SandboxServer
+    protocol_version = "HTTP/1.1"
+    server_version = "PlutoSandbox/1"
+
+    def do_GET(self) -> None:
+        self._handle(body="")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        self._handle(body=raw.decode("utf-8", errors="replace"))
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def _handle(self, *, body: str) -> None:
+        started = time.perf_counter()
+        url = urlsplit(self.path)
+        if url.path != ENDPOINT:
+            self._send(HTTPStatus.NOT_FOUND, b"Not found", "text/plain")
+            return
+        limit = self.server.max_input_vars
+        query, form = parse_pairs(url.query, 1 << 30), parse_pairs(body, 1 << 30)
+        request = nest(query[:limit]) | nest(form[:limit])
+        function = request.get("wsfunction") if isinstance(request.get("wsfunction"), str) else None
+        status = self._answer(request, function)
+        self.server.request_log.append(
+            LoggedRequest(function, len(query) + len(form), time.perf_counter() - started, status)
+        )
+
+    def _answer(self, request: dict, function: str | None) -> int:
+        service = self.server.web_service
+        assert service is not None  # set before the server starts serving
+        decision = self.server.faults.decide(function, is_write=service.is_write(function))
+        if decision.latency:
+            time.sleep(decision.latency)
+        failure = decision.failure
+        if failure is not None and not (failure.kind == "drop" and failure.after_write):
+            return self._fail(failure)
+        reply = service.call(request)
+        if failure is not None:
+            return self._fail(failure)
+        self._send(HTTPStatus.OK, reply.body, reply.content_type)
+        return 200
+
+    def _fail(self, failure: Fault) -> int:
+        if failure.kind == "drop":
+            self.close_connection = True
+            return 0
+        headers = {}
+        if failure.retry_after is not None:
+            seconds = failure.retry_after
+            headers["Retry-After"] = str(int(seconds)) if seconds == int(seconds) else str(seconds)
+        phrase = (
+            HTTPStatus(failure.status).phrase
+            if failure.status in HTTPStatus._value2member_map_
+            else "Error"
+        )
+        self._send(failure.status, f"{failure.status} {phrase}".encode(), "text/plain", headers)
+        return failure.status
+
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
