@@ -1,0 +1,121 @@
+"""The members CSV reader (SPEC §2.3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from plutoctl.config.csvfile import CsvFile, read_members_csv, username_problem
+from plutoctl.errors import Position
+
+
+def read(tmp_path: Path, data: bytes) -> CsvFile:
+    path = tmp_path / "members.csv"
+    path.write_bytes(data)
+    return read_members_csv(path, "data/members.csv")
+
+
+def usernames(csv_file: CsvFile) -> list[str]:
+    return [row.username for row in csv_file.rows]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"username,cohort1\njdoe,dept-sales\nasmith,dept-sales\n",
+        b"username;cohort1\njdoe;dept-sales\nasmith;dept-sales\n",
+        b"\xef\xbb\xbfusername,cohort1\r\njdoe,dept-sales\r\nasmith,dept-sales\r\n",
+        b"username,cohort1\n\njdoe,dept-sales\n\n\nasmith,dept-sales",
+        b'"username","cohort1"\n"jdoe","dept-sales"\n"asmith","dept-sales"\n',
+        b"Username , Cohort1\n jdoe , dept-sales \nasmith,dept-sales\n",
+        b'username;firstname;cohort1\njdoe;"Doe; John";dept-sales\nasmith;Ann;dept-sales\n',
+    ],
+    ids=["comma", "semicolon", "bom-crlf", "blank-lines", "quoted", "spaces-case", "quoted-delim"],
+)
+def test_accepted_variants(tmp_path: Path, data: bytes) -> None:
+    csv_file = read(tmp_path, data)
+    assert csv_file.problems == ()
+    assert usernames(csv_file) == ["jdoe", "asmith"]
+    assert csv_file.has_segment_columns
+    assert all(row.segments == ("dept-sales",) for row in csv_file.rows)
+
+
+def test_line_numbers_count_blank_lines_and_crlf(tmp_path: Path) -> None:
+    csv_file = read(tmp_path, b"username\r\n\r\njdoe\r\n\r\n\r\nasmith\r\n")
+    assert [row.line for row in csv_file.rows] == [3, 6]
+    assert csv_file.position(6) == Position("data/members.csv", 6)
+
+
+def test_multiline_quoted_field_keeps_the_row_start_line(tmp_path: Path) -> None:
+    data = b'username,note\njdoe,"two\nlines"\nasmith,x\n'
+    csv_file = read(tmp_path, data)
+    assert [(row.username, row.line) for row in csv_file.rows] == [("jdoe", 2), ("asmith", 4)]
+
+
+def test_username_only_file(tmp_path: Path) -> None:
+    csv_file = read(tmp_path, b"username\njdoe\nasmith\n")
+    assert not csv_file.has_segment_columns
+    assert usernames(csv_file) == ["jdoe", "asmith"]
+
+
+def test_several_cohort_columns_and_empty_cells(tmp_path: Path) -> None:
+    csv_file = read(
+        tmp_path, b"username,cohort1,cohort2,email\njdoe,a,,j@x.org\nasmith,,b,a@x.org\n"
+    )
+    assert [row.segments for row in csv_file.rows] == [("a",), ("b",)]
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "text"),
+    [
+        (b"", 1, "the CSV file is empty"),
+        (b"\n\r\n  \n", 1, "the CSV file is empty"),
+        (b"user,cohort1\njdoe,a\n", 1, "no 'username' column"),
+        (b"email\njdoe@x.org\n", 1, "no 'username' column"),
+        (b"username,cohort1\njdoe,a\nasmith;a\n", 3, "separated by ';' but the header by ','"),
+        (b"username;cohort1\njdoe;a\nasmith,a\n", 3, "separated by ',' but the header by ';'"),
+        (b"username,cohort1\njdoe,a,b\n", 2, "3 fields but the header has 2"),
+        (b"username\njdoe\nfran\xe7ois\n", 3, "not UTF-8"),
+        (b"username\nJDoe\n", 2, "capital letters"),
+        (b"username\njohn doe\n", 2, "is not valid"),
+        (b"username,cohort1\n,a\n", 2, "empty username"),
+        (b"username,Username\njdoe,jdoe\n", 1, "repeats column 'username'"),
+    ],
+    ids=[
+        "empty",
+        "only-blank-lines",
+        "no-username",
+        "other-column-only",
+        "mixed-semicolon",
+        "mixed-comma",
+        "too-many-fields",
+        "latin-1",
+        "capitals",
+        "space",
+        "empty-username",
+        "repeated-column",
+    ],
+)
+def test_problems_cite_file_and_line(tmp_path: Path, data: bytes, line: int, text: str) -> None:
+    csv_file = read(tmp_path, data)
+    assert len(csv_file.problems) == 1
+    (problem,) = csv_file.problems
+    assert problem.position == Position("data/members.csv", line)
+    assert text in problem.message
+
+
+def test_bad_rows_do_not_hide_good_ones(tmp_path: Path) -> None:
+    csv_file = read(tmp_path, b"username\njdoe\nBad Name\nasmith\n")
+    assert usernames(csv_file) == ["jdoe", "asmith"]
+    assert [p.position.line for p in csv_file.problems] == [3]
+
+
+@pytest.mark.parametrize("name", ["jdoe", "j.doe", "j_doe-2", "kim.lee@example.com", "123"])
+def test_valid_usernames(name: str) -> None:
+    assert username_problem(name) is None
+
+
+@pytest.mark.parametrize("name", ["", "JDoe", "j doe", "jdoe!", "josé", "a/b"])
+def test_invalid_usernames(name: str) -> None:
+    assert username_problem(name) is not None

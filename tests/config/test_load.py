@@ -1,0 +1,277 @@
+"""load_config: the whole loader, from file to LoadedConfig or ConfigError."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from plutoctl.config import LoadedConfig, SourcedName, load_config
+from plutoctl.errors import ConfigError, Position, Problem
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADER = "version: 1\nsites:\n  demo:\n    url: sandbox:demo.db\n"
+
+
+def write(tmp_path: Path, text: str, name: str = "segments.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path | str) -> list[Problem]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return caught.value.problems
+
+
+def test_ids_and_usernames_stay_strings(tmp_path: Path) -> None:
+    text = HEADER + (
+        "segments:\n"
+        "  no: {name: No}\n"
+        "  on: {name: 2024}\n"
+        "  0123: {name: Zero, members: [0123, 42]}\n"
+        "  2024-01-01: {name: Date, visible: no}\n"
+    )
+    loaded = load_config(write(tmp_path, text))
+    segments = loaded.config.segments
+    assert list(segments) == ["no", "on", "0123", "2024-01-01"]
+    assert segments["on"].name == "2024"
+    assert segments["0123"].members == ["0123", "42"]
+    assert segments["2024-01-01"].visible is False
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("true", True), ("false", False), ("yes", True), ("off", False)]
+)
+def test_boolean_fields_accept_yaml_words(tmp_path: Path, text: str, expected: bool) -> None:
+    loaded = load_config(
+        write(tmp_path, HEADER + f"segments:\n  s:\n    name: S\n    visible: {text}\n")
+    )
+    assert loaded.config.segments["s"].visible is expected
+
+
+def test_rule_values_become_text(tmp_path: Path) -> None:
+    text = HEADER + (
+        "segments:\n  s:\n    name: S\n    rules:\n"
+        "      - {field: is_manager, match: exact, value: true}\n"
+        "      - {field: level, match: in, value: [1, 2, '03']}\n"
+    )
+    rules = load_config(write(tmp_path, text)).config.segments["s"].rules
+    assert rules[0].value == "1"  # type: ignore[union-attr]
+    assert rules[1].value == ["1", "2", "03"]  # type: ignore[union-attr]
+
+
+def test_positions_and_position_of(tmp_path: Path) -> None:
+    text = HEADER + "segments:\n  dept-sales:\n    name: Sales\n    members: [jdoe, asmith]\n"
+    loaded = load_config(write(tmp_path, text))
+    shown = str(tmp_path / "segments.yaml")
+    assert loaded.positions[("segments", "dept-sales", "members", 1)] == Position(shown, 8, 21)
+    assert loaded.position_of("segments", "dept-sales", "rules", 3) == Position(shown, 6, 3)
+    assert loaded.named_members("dept-sales")[0] == SourcedName(
+        "jdoe", Position(shown, 8, 15), "members"
+    )
+
+
+def test_relative_path_stays_relative(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "conf").mkdir()
+    write(tmp_path, HEADER + "segments:\n  s: {name: S, members: [Bad]}\n", "conf/segments.yaml")
+    monkeypatch.chdir(tmp_path)
+    (problem,) = problems_of("conf/segments.yaml")
+    assert str(problem.position) == "conf/segments.yaml:6:26"
+
+
+def test_csv_members_with_positions(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "teams.csv").write_text(
+        "username;cohort1;cohort2\njdoe;team-a;\nasmith;team-b;team-a\nbwayne;team-b;\n"
+    )
+    (tmp_path / "data" / "sales.csv").write_text("username\r\ncsmith\r\n")
+    text = HEADER + (
+        "segments:\n"
+        "  team-a: {name: A, members_csv: data/teams.csv}\n"
+        "  team-b: {name: B, members_csv: data/teams.csv}\n"
+        "  sales: {name: Sales, members_csv: data/sales.csv}\n"
+    )
+    loaded = load_config(write(tmp_path, text))
+    csv_path = str(tmp_path / "data" / "teams.csv")
+    assert loaded.csv_members["team-a"] == (
+        SourcedName("jdoe", Position(csv_path, 2), "members_csv"),
+        SourcedName("asmith", Position(csv_path, 3), "members_csv"),
+    )
+    assert [n.username for n in loaded.csv_members["team-b"]] == ["asmith", "bwayne"]
+    assert [n.username for n in loaded.csv_members["sales"]] == ["csmith"]
+    assert loaded.warnings == ()
+
+
+def test_rows_for_a_segment_that_does_not_read_the_file_warn(tmp_path: Path) -> None:
+    (tmp_path / "teams.csv").write_text("username,cohort1\njdoe,team-a\nasmith,team-b\n")
+    text = HEADER + "segments:\n  team-a: {name: A, members_csv: teams.csv}\n  team-b: {name: B}\n"
+    loaded = load_config(write(tmp_path, text))
+    (warning,) = loaded.warnings
+    assert warning.is_warning
+    assert warning.position == Position(str(tmp_path / "teams.csv"), 3)
+    assert "team-b" in warning.message
+
+
+def test_member_also_excluded_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    text = (
+        HEADER
+        + "segments:\n  s:\n    name: S\n    members: [jdoe, asmith]\n    exclude: [asmith]\n"
+    )
+    loaded = load_config(write(tmp_path, text))
+    (warning,) = loaded.warnings
+    assert warning.is_warning
+    assert warning.position.line == 8
+    assert "'asmith' is in both members and exclude" in warning.message
+
+
+def test_partial_site_overlap_is_a_warning(tmp_path: Path) -> None:
+    text = (
+        "version: 1\nsites:\n  a: {url: 'sandbox:a.db'}\n  b: {url: 'sandbox:b.db'}\n"
+        "segments:\n  s: {name: S, sites: [a]}\n"
+        "courses:\n  C:\n    groups:\n      g: {name: G, segment: s}\n"
+    )
+    loaded = load_config(write(tmp_path, text))
+    (warning,) = loaded.warnings
+    assert "not on site 'b'" in warning.message
+
+
+def test_every_kind_of_problem_is_reported_at_once(tmp_path: Path) -> None:
+    (tmp_path / "m.csv").write_text("username,cohort1\njdoe,ghost\n")
+    text = HEADER + (
+        "segments:\n"
+        "  s:\n    name: S\n    visible: maybe\n"
+        "  t:\n    name: T\n    members_csv: m.csv\n    members: [Bad]\n"
+        "courses:\n  C:\n    groups:\n      g: {name: G, segment: nope}\n"
+    )
+    problems = problems_of(write(tmp_path, text))
+    messages = [p.message for p in problems if not p.is_warning]
+    assert len(messages) == 4, messages
+    assert any(p.is_warning and "no row of" in p.message for p in problems)
+    assert any("visible" in m for m in messages)  # schema
+    assert any("unknown segment 'nope'" in m for m in messages)  # cross-reference
+    assert any("capital letters" in m for m in messages)  # username
+    assert any(p.position.file.endswith("m.csv") and p.position.line == 2 for p in problems)
+    assert problems == sorted(problems, key=lambda p: (p.position, p.message))
+
+
+def test_cross_references_still_checked_when_another_part_is_invalid(tmp_path: Path) -> None:
+    text = HEADER + (
+        "segments:\n  s: {name: S, visible: maybe}\n"
+        "courses:\n  C:\n    enrol:\n      - segment: s\n      - segment: ghost\n"
+    )
+    messages = [p.message for p in problems_of(write(tmp_path, text))]
+    assert len(messages) == 2
+    assert any("unknown segment 'ghost'" in m for m in messages)
+    # 's' failed the schema, yet it is declared: naming it is not a dangling reference.
+    assert not any("unknown segment 's'" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["3f2a9c0d4b5e6f708192a3b4c5d6e7f8", "$PLUTO_TOKEN", "${lower-case}", "x ${PLUTO_T}"],
+)
+def test_literal_token_is_refused_without_echo(tmp_path: Path, token: str) -> None:
+    text = (
+        "version: 1\nsites:\n  primary:\n"
+        f"    url: https://learn.example.com\n    token: '{token}'\n"
+    )
+    (problem,) = problems_of(write(tmp_path, text))
+    assert problem.message == (
+        "sites.primary.token: a literal token is not allowed; "
+        "write ${PLUTO_TOKEN_PRIMARY} and set that variable"
+    )
+    assert token not in problem.render()
+
+
+def test_token_reference_is_accepted_and_not_resolved(tmp_path: Path) -> None:
+    text = "version: 1\nsites:\n  p:\n    url: https://l.example.com\n    token: ${UNSET_VAR_X}\n"
+    site = load_config(write(tmp_path, text)).config.sites["p"]
+    assert site.token_variable == "UNSET_VAR_X"
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://learn.example.com", True),
+        ("https://learn.example.com/pluto/", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://localhost/moodle", True),
+        ("http://[::1]:9000", True),
+        ("sandbox:data/x.db", True),
+        ("http://learn.example.com", False),
+        ("http://127.0.0.1.example.com", False),
+        ("ftp://learn.example.com", False),
+        ("learn.example.com", False),
+        ("https://", False),
+        ("https://u:p@learn.example.com", False),
+        ("https://learn.example.com/?wstoken=abc", False),
+    ],
+)
+def test_url_schemes(tmp_path: Path, url: str, ok: bool) -> None:
+    token = "" if url.startswith("sandbox:") else "    token: ${T}\n"
+    path = write(tmp_path, f"version: 1\nsites:\n  s:\n    url: '{url}'\n{token}")
+    if ok:
+        assert load_config(path).config.sites["s"].url == url
+    else:
+        (problem,) = problems_of(path)
+        assert problem.message.startswith("sites.s.url: ")
+        assert "abc" not in problem.render() and ":p@" not in problem.render()
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path / "nope.yaml")
+    assert problem.message == "config file not found"
+    assert problem.hint and "-c FILE" in problem.hint
+
+
+def test_config_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "segments.yaml"
+    path.write_bytes(HEADER.encode() + b"segments:\n  s: {name: Fran\xe7ois}\n")
+    (problem,) = problems_of(path)
+    assert problem.position.line == 6
+    assert "not UTF-8" in problem.message
+
+
+def test_managed_membership_follows_declared_keys(tmp_path: Path) -> None:
+    text = HEADER + "segments:\n  a: {name: A}\n  b: {name: B, members: []}\n"
+    segments = load_config(write(tmp_path, text)).config.segments
+    assert not segments["a"].has_managed_membership
+    assert segments["b"].has_managed_membership
+
+
+# --- the shipped examples ----------------------------------------------------------
+
+EXAMPLES = [ROOT / "segments.yaml.example", *sorted((ROOT / "examples").rglob("*.yaml"))]
+
+
+def seed_usernames(loaded: LoadedConfig, site: str) -> set[str]:
+    seed = loaded.config.sites[site].seed
+    assert seed, f"example site {site} has no seed"
+    with loaded.resolve(seed).open(encoding="utf-8-sig", newline="") as handle:
+        return {row["username"] for row in csv.DictReader(handle)}
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_examples_are_clean(example: Path) -> None:
+    loaded = load_config(example)
+    assert loaded.warnings == ()
+    assert loaded.config.segments
+    assert all(site.is_sandbox for site in loaded.config.sites.values())
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_usernames_exist_in_their_seeds(example: Path) -> None:
+    loaded = load_config(example)
+    config = loaded.config
+    for segment_id, segment in config.segments.items():
+        named = [
+            *loaded.named_members(segment_id),
+            *loaded.named_excludes(segment_id),
+            *loaded.csv_members.get(segment_id, ()),
+        ]
+        for site in config.sites_for(segment.sites):
+            missing = {n.username for n in named} - seed_usernames(loaded, site)
+            assert not missing, f"{segment_id} on {site}: {missing}"
