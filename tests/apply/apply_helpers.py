@@ -140,7 +140,7 @@ def make_plan(
     deletes: frozenset[str] = frozenset({"gone", "C1/g-extra"}),
 ) -> tuple[SitePlan, ExistingSite]:
     """Read the site and plan ``desired`` against it (deletes acknowledged)."""
-    existing = read(client, desired)
+    existing = read(client, desired, extra=frozenset({"gone"}))
     site_plan = plan_site(
         desired,
         existing,

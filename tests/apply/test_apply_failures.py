@@ -80,7 +80,7 @@ def test_bisection_stops_at_its_budget_and_reports_the_rest(site: Site) -> None:
 
     assert report.calls_by_function["core_group_add_group_members"] == 2
     failed = {u for r in report.failed for u in r.items}
-    done = site.store.group_members("C1", "g-extra") - {"u03"}
+    done = site.store.group_members("C1", "g-extra")  # u03 was there already
     assert {"u15", "u16"} <= failed
     assert failed | done == set(names)
     assert not failed & done
