@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import deque
 from dataclasses import dataclass
 
 from plutoctl.plan.changes import Change, Notice, Plan, SitePlan
@@ -91,13 +92,13 @@ class _Document:
         self.lines.append(_Line(text, KEEP, closes=section))
 
 
-def render_markdown(plan: Plan, *, show_members: bool = False) -> str:
-    """Return the plan as a markdown PR comment of at most ``LIMIT`` characters."""
+def render_markdown(plan: Plan, *, show_members: bool = False, limit: int = LIMIT) -> str:
+    """Return the plan as a markdown PR comment of at most ``limit`` characters."""
     doc = _Document()
     _title(doc, plan)
     for site in plan.sites:
         _site(doc, site, show_members=show_members)
-    return _fit(doc, LIMIT)
+    return _fit(doc, limit)
 
 
 def _title(doc: _Document, plan: Plan) -> None:
@@ -176,7 +177,8 @@ def _notices(doc: _Document, site: SitePlan) -> None:
     doc.add("")
     section = doc.open()
     doc.fill(section, items, DETAIL)
-    doc.close(section, "</details>")
+    doc.close(section, "")
+    doc.add("</details>")
     doc.add("")
 
 
@@ -188,7 +190,8 @@ def _details(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
     section = doc.open()
     for change in site.changes:
         doc.fill(section, _detail_lines(change, show_members=show_members), DETAIL)
-    doc.close(section, "</details>")
+    doc.close(section, "")
+    doc.add("</details>")
     doc.add("")
 
 
@@ -238,17 +241,39 @@ def _fit(doc: _Document, limit: int) -> str:
 
 
 def _choose(lines: list[_Line], budget: int) -> set[int]:
-    """Return the indexes of truncatable lines to keep: a prefix of each priority."""
+    """Return the indexes of truncatable lines to keep: a prefix of each section.
+
+    Important lines are chosen before detail lines; within a priority, the budget is
+    shared evenly between sections (so every site keeps some), leftovers passed on.
+    """
     kept: set[int] = set()
     for priority in (IMPORTANT, DETAIL):
+        queues: dict[int | None, deque[tuple[int, int]]] = {}
         for index, line in enumerate(lines):
-            if line.priority != priority:
-                continue
-            if len(line.text) + 1 > budget:
-                break
-            budget -= len(line.text) + 1
-            kept.add(index)
+            if line.priority == priority:
+                queues.setdefault(line.section, deque()).append((index, len(line.text) + 1))
+        budget = _share(queues, budget, kept)
     return kept
+
+
+def _share(queues: dict[int | None, deque[tuple[int, int]]], budget: int, kept: set[int]) -> int:
+    """Keep lines from the front of each queue, in even shares of the budget; return the rest."""
+    while queues and budget > 0:
+        share = budget // len(queues)
+        progressed = False
+        for section in list(queues):
+            queue, spent = queues[section], 0
+            while queue and spent + queue[0][1] <= share:
+                index, cost = queue.popleft()
+                kept.add(index)
+                spent += cost
+            budget -= spent
+            progressed = progressed or spent > 0
+            if not queue:
+                del queues[section]
+        if not progressed:
+            break
+    return budget
 
 
 def _assemble(lines: list[_Line], kept: set[int]) -> tuple[list[str], int]:

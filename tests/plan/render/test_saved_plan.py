@@ -139,7 +139,7 @@ sites = st.builds(
 plans = st.builds(Plan, st.lists(sites, max_size=3).map(tuple), text, text)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(plan=plans)
 def test_every_plan_round_trips(tmp_path_factory: pytest.TempPathFactory, plan: Plan) -> None:
     path = tmp_path_factory.mktemp("saved") / "plan.json"

@@ -1,0 +1,132 @@
+"""The markdown report: golden files, removals first, hidden usernames, the size limit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from render_plans import empty_plan, hostile_plan, names, representative_plan
+
+from plutoctl.plan.changes import AddSegmentMembers, Plan, RemoveSegmentMembers, SitePlan
+from plutoctl.plan.render import render
+from plutoctl.plan.render.markdown import LIMIT, MARKER, render_markdown
+
+Golden = Callable[[str, str], None]
+
+
+def test_representative_plan(golden: Golden) -> None:
+    golden("representative.md", render(representative_plan(), "markdown"))
+
+
+def test_representative_plan_with_members(golden: Golden) -> None:
+    text = render(representative_plan(), "markdown", show_members=True)
+    golden("representative-members.md", text)
+    assert "user025" in text  # nothing folded in markdown when members are shown
+
+
+def test_no_changes(golden: Golden) -> None:
+    golden("empty.md", render(empty_plan(), "markdown"))
+
+
+def test_usernames_are_hidden_by_default() -> None:
+    text = render(representative_plan(), "markdown")
+    for username in ("asmith", "jdoe", "pking", "tnguyen", "ops001", "user001"):
+        assert username not in text
+    assert "25 members of dept\\-sales" not in text  # '-' is not escaped mid-line
+    assert "25 members of dept-sales" in text
+
+
+def test_removals_come_first_then_table_then_details() -> None:
+    text = render(representative_plan(), "markdown")
+    site = text[text.index("### Site demo") : text.index("### Site primary")]
+    order = ["### Site demo", "⚠ Removals and deletions", "⛔ Refused", "❌ Errors",
+             "| What | Count |", "<details><summary>All changes on demo"]  # fmt: skip
+    positions = [site.index(item) for item in order]
+    assert positions == sorted(positions)
+    removals = site[site.index("⚠ Removals") : site.index("⛔ Refused")]
+    assert removals.count("\n- ") == 5
+    assert "segment old-empty" in removals
+    assert "dept-sales" not in removals
+
+
+def test_refusals_name_their_flag_as_code() -> None:
+    text = render(representative_plan(), "markdown")
+    assert "to allow: `--allow-removals dept-ops`" in text
+    assert "to allow: `--allow-delete legacy`" in text
+
+
+def test_special_characters_are_escaped() -> None:
+    text = render(hostile_plan(), "markdown", show_members=True)
+    assert "<script>" not in text
+    assert "<img" not in text
+    assert "<iframe" not in text
+    assert "<i>" not in text
+    assert "<b>" not in text
+    assert "\x1b" not in text
+    assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in text
+    assert "\\[link\\]\\(http://evil.example\\)" in text
+    assert "a\\|b" in text
+    assert "\\*bold\\* \\`code\\`" in text
+    # Only plutoctl's own tags remain.
+    assert set(re.findall(r"</?([a-z]+)", text)) == {"details", "summary"}
+
+
+def _huge_plan(*, sites: int, segments: int, members: int) -> Plan:
+    def site(index: int) -> SitePlan:
+        changes = []
+        for n in range(segments):
+            changes.append(AddSegmentMembers(f"seg-{n:05d}", names("add", members)))
+        for n in range(segments):
+            changes.append(RemoveSegmentMembers(f"seg-{n:05d}", names("rem", members), 10**6))
+        return SitePlan(f"site-{index}", changes=tuple(changes), api_calls=segments)
+
+    return Plan(sites=tuple(site(i) for i in range(sites)), config_path="big.yaml")
+
+
+@pytest.mark.parametrize(
+    ("segments", "is_shown"),
+    [
+        pytest.param(300, False, id="details-overflow"),
+        pytest.param(300, True, id="members-overflow"),
+        pytest.param(2500, False, id="removals-overflow"),
+    ],
+)
+def test_huge_plans_are_truncated_with_a_visible_note(segments: int, is_shown: bool) -> None:
+    plan = _huge_plan(sites=2, segments=segments, members=40)
+    full = render_markdown(plan, show_members=is_shown, limit=10**9)
+    text = render_markdown(plan, show_members=is_shown)
+    assert len(full) > LIMIT
+    assert len(text) <= LIMIT
+    note = re.search(r"… truncated: ([\d,]+) more lines; run `plutoctl plan` locally", text)
+    assert note is not None
+    assert text.rstrip().endswith("for the full plan.**")
+    # The structure survives: both sites, their summaries, balanced <details>.
+    for name in ("site-0", "site-1"):
+        assert f"### Site {name}" in text
+    assert text.count("<details>") == text.count("</details>") == 2
+    assert f"| Segment members to remove | {segments * 40:,} |" in text
+    # The note counts exactly the lines that were left out.
+    kept = [line for line in text.splitlines() if line != MARKER]
+    kept = kept[:-2]  # the blank line and the note
+    cut = int(note.group(1).replace(",", ""))
+    assert len(full.splitlines()) - len(kept) == cut
+    full_lines = set(full.splitlines())
+    assert all(line in full_lines for line in kept)
+    # Every site keeps some of its removals: the budget is shared between sections.
+    for part in text.split("### Site ")[1:]:
+        removals = part[part.index("⚠ Removals") : part.index("| What | Count |")]
+        assert removals.count("\n- **-**") > 10
+
+
+def test_removals_are_kept_before_details_when_truncating() -> None:
+    text = render_markdown(_huge_plan(sites=1, segments=600, members=5), limit=60_000)
+    removals = text[text.index("⚠ Removals") : text.index("| What | Count |")]
+    assert removals.count("\n- **-**") == 600
+    assert MARKER in text
+
+
+def test_a_plan_that_fits_is_not_truncated() -> None:
+    text = render(representative_plan(), "markdown")
+    assert "truncated" not in text
+    assert len(text) < LIMIT
