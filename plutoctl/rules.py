@@ -23,7 +23,7 @@ Evaluation indexes users once per field by normalised value, so ``exact`` and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 from plutoctl.config.schema import STANDARD_FIELDS, VALUELESS_MATCHES, AllRule, MatchRule
@@ -209,9 +209,12 @@ class RuleProblem:
     message: str
 
 
-# A condition's matches as (is_negated, usernames): negated means "everyone but these",
-# so that AND chains subtract instead of building complements of the whole site.
-_Match = tuple[bool, frozenset[str] | set[str]]
+# A condition's matches as (is_negated, pieces): the users are the union of the pieces,
+# disjoint buckets of the index (one per matching value), so that nothing is copied
+# until needed. Negated means "everyone but these", so that AND chains subtract instead
+# of building complements of the whole site.
+_Pieces = tuple[Set[str], ...]
+_Match = tuple[bool, _Pieces]
 
 
 class _UserIndex:
@@ -223,6 +226,7 @@ class _UserIndex:
         self._by_value: dict[str, dict[str, set[str]]] = {}
         self._defined: dict[str, frozenset[str]] = {}
         self._memo: dict[Condition, _Match] = {}
+        self._joined: dict[Condition, Set[str]] = {}
 
     def by_value(self, name: str) -> dict[str, set[str]]:
         """Return normalised value → usernames; users without a value are under ''."""
@@ -244,18 +248,26 @@ class _UserIndex:
 
     def _build(self, name: str) -> dict[str, set[str]]:
         index: dict[str, set[str]] = {}
-        seen: dict[str, str] = {}
-        for username, user in self.users.items():
-            raw = field_value(user, name) or ""
-            key = seen.get(raw)
+        folded: dict[str, str] = {}
+        for username, raw in self._raw_values(name):
+            key = folded.get(raw)
             if key is None:
-                key = seen[raw] = normalise(raw)
+                key = folded[raw] = normalise(raw)
             bucket = index.get(key)
             if bucket is None:
                 index[key] = {username}
             else:
                 bucket.add(username)
         return index
+
+    def _raw_values(self, name: str) -> Iterable[tuple[str, str]]:
+        """Yield (username, raw value or '') for every user; the hot loop of indexing."""
+        if not name.startswith(STANDARD_PREFIX):
+            return ((u, user.custom.get(name) or "") for u, user in self.users.items())
+        if name in (STANDARD_PREFIX + "username", STANDARD_PREFIX + "suspended"):
+            return ((u, field_value(user, name) or "") for u, user in self.users.items())
+        standard = name[len(STANDARD_PREFIX) :]
+        return ((u, user.standard.get(standard) or "") for u, user in self.users.items())
 
     def matches(self, condition: Condition) -> _Match:
         """Return who the condition selects, memoised per condition."""
@@ -266,36 +278,60 @@ class _UserIndex:
 
     def _compute(self, c: Condition) -> _Match:
         if c.match in ("defined", "notdefined"):
-            return (c.match == "notdefined", self.defined(c.field))
+            return (c.match == "notdefined", (self.defined(c.field),))
         index = self.by_value(c.field)
         match c.match:
             case "exact" | "in" | "notexact":
-                return (c.match == "notexact", _union(index.get(v) for v in c.folded))
+                pieces = _pieces(index.get(v) for v in set(c.folded))
+                return (c.match == "notexact", pieces)
             case "contains" | "notcontains":
                 hits = (s for key, s in index.items() if any(v in key for v in c.folded))
-                return (c.match == "notcontains", _union(hits))
+                return (c.match == "notcontains", _pieces(hits))
             case _:  # empty, notempty
-                return (c.match == "notempty", index.get("", set()))
+                return (c.match == "notempty", _pieces([index.get("")]))
 
-    def rule_members(self, rule: CompiledRule) -> set[str] | frozenset[str]:
-        """Return the users for whom every condition of the rule holds."""
-        results = [self.matches(c) for c in rule.conditions]
-        positive = sorted((s for neg, s in results if not neg), key=len)
-        negative = [s for neg, s in results if neg]
-        members: set[str] | frozenset[str] = positive[0] if positive else self.everyone
-        for other in positive[1:]:
-            members = members & other
-        for other in negative:
-            members = members - other
-        return members
+    def rule_members(self, rule: CompiledRule) -> _Pieces:
+        """Return the users for whom every condition of the rule holds, as pieces."""
+        positive = sorted(
+            (c for c in rule.conditions if not self.matches(c)[0]),
+            key=lambda c: _size(self.matches(c)[1]),
+        )
+        negative = [p for c in rule.conditions if self.matches(c)[0] for p in self.matches(c)[1]]
+        if len(positive) == 1 and not negative:
+            return self.matches(positive[0])[1]
+        members: Set[str] = self.joined(positive[0]) if positive else self.everyone
+        for c in positive[1:]:
+            pieces = self.matches(c)[1]
+            # Filtering a small set bucket by bucket costs no more than joining the buckets.
+            members = members & pieces[0] if len(pieces) == 1 else _filtered(members, pieces)
+        owned: set[str] | None = None
+        for piece in negative:
+            if owned is None:
+                owned = members - piece  # the first subtraction copies; the rest work in place
+            else:
+                owned -= piece
+        return (members if owned is None else owned,)
+
+    def joined(self, condition: Condition) -> Set[str]:
+        """Return a condition's pieces as one set, memoised (rules share conditions)."""
+        found = self._joined.get(condition)
+        if found is None:
+            pieces = self.matches(condition)[1]
+            found = pieces[0] if len(pieces) == 1 else frozenset().union(*pieces)
+            self._joined[condition] = found
+        return found
 
 
-def _union(sets: Iterable[set[str] | None]) -> set[str]:
-    found: set[str] = set()
-    for s in sets:
-        if s:
-            found |= s
-    return found
+def _pieces(sets: Iterable[Set[str] | None]) -> _Pieces:
+    return tuple(s for s in sets if s)
+
+
+def _size(pieces: _Pieces) -> int:
+    return sum(map(len, pieces))
+
+
+def _filtered(members: Set[str], pieces: _Pieces) -> Set[str]:
+    return frozenset().union(*(members & piece for piece in pieces))
 
 
 @dataclass(frozen=True)
@@ -328,10 +364,8 @@ class RuleSet:
         index = _UserIndex(users)
         result: dict[str, frozenset[str]] = {}
         for segment, rules in self.rules.items():
-            members: set[str] = set()
-            for rule in rules:
-                members |= index.rule_members(rule)
-            result[segment] = frozenset(members)
+            pieces = [piece for rule in rules for piece in index.rule_members(rule)]
+            result[segment] = frozenset().union(*pieces)
         return result
 
     def explain(
