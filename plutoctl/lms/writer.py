@@ -94,6 +94,7 @@ _WHOLE_CALL_ERRORS = (
 )
 _NOT_EXISTS = re.compile(r"\b(user|cohort) (\w+)=(.+?) not exists")
 _ALREADY_MEMBER = "3"
+_ADOPTED = " (made by someone else, or by a create whose answer was lost); adopted it"
 
 
 class Budget:
@@ -726,7 +727,7 @@ class SiteWriter:
             if _segment_fields(record) != fields:
                 updates.append(UpdateSegment(error.item.subject, int(record["id"]), fields, ()))
         notes = tuple(
-            f"segment {i.subject!r} already existed on the site; adopted it" for i in adopted
+            f"segment {i.subject!r} already exists on the site{_ADOPTED}" for i in adopted
         )
         result = WriteResult(done=tuple(adopted), notes=notes)
         if updates:
@@ -782,9 +783,7 @@ class SiteWriter:
                 adopted.append(error.item)
             else:
                 pending.append(error.item)
-        notes = tuple(
-            f"group {i.subject!r} already existed on the site; adopted it" for i in adopted
-        )
+        notes = tuple(f"group {i.subject!r} already exists on the site{_ADOPTED}" for i in adopted)
         return WriteResult(done=tuple(adopted), notes=notes), pending
 
     def _course_groups(self, course_id: int) -> list[Mapping[str, Any]]:
