@@ -304,13 +304,12 @@ class _UserIndex:
             pieces = self.matches(c)[1]
             # Filtering a small set bucket by bucket costs no more than joining the buckets.
             members = members & pieces[0] if len(pieces) == 1 else _filtered(members, pieces)
-        owned: set[str] | None = None
-        for piece in negative:
-            if owned is None:
-                owned = members - piece  # the first subtraction copies; the rest work in place
-            else:
-                owned -= piece
-        return (members if owned is None else owned,)
+        if len(negative) == 1:
+            members = members - negative[0]
+        elif negative:
+            # One subtraction of the joined exclusions copies the members only once.
+            members = members - frozenset().union(*negative)
+        return (members,)
 
     def joined(self, condition: Condition) -> Set[str]:
         """Return a condition's pieces as one set, memoised (rules share conditions)."""

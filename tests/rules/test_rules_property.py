@@ -85,7 +85,7 @@ def users(draw: st.DrawFn) -> dict[str, User]:
     return found
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     users=users(),
     segment_rules=st.dictionaries(
