@@ -218,6 +218,8 @@ class SiteClient:
         HTTP 429/5xx: true for reads and idempotent writes, false for creates.
         """
         data = self._form(function, params or {})
+        # From here on only the name shown in logs and errors, never the raw argument.
+        function = redact(function, self._token)
         attempts = self.retry.attempts if retry_safe else 1
         # requests/urllib3 retries cannot tell our idempotent POSTs from creates, nor
         # add jitter to Retry-After, so the client runs this one small loop itself.
@@ -247,7 +249,7 @@ class SiteClient:
                 f"the call needs {len(pairs) + RESERVED_VARS} request variables but the "
                 f"site accepts {self.max_input_vars} (max_input_vars)",
                 site=self.site,
-                function=function,
+                function=redact(function, self._token),
                 errorcode="maxinputvars",
                 hint="split the list with call_chunked",
             )
@@ -469,13 +471,20 @@ def error_from_body(body: Mapping[str, Any], *, site: str, function: str, token:
     """Return the typed error for a Moodle exception body, chosen by its errorcode."""
     code = str(body.get("errorcode") or "unknown")
     message = redact(str(body.get("message") or "no message"), token)
-    debuginfo = body.get("debuginfo")
+    debuginfo = redact(str(body.get("debuginfo") or ""), token).strip()
     if debuginfo:
-        log.debug("%s: %s debuginfo: %s", site, function, redact(str(debuginfo), token))
+        # Sites with debugging on explain here what the message only names.
+        log.debug("%s: %s debuginfo: %s", site, function, debuginfo)
+        message = f"{message}: {_shorten(debuginfo)}"
     cls, hint_key = _ERRORCODES.get(code, (LmsError, ""))
     if cls is InvalidTokenError:
         message = f"the site refused the token ({message})"
     return cls(message, site=site, function=function, errorcode=code, hint=_HINTS.get(hint_key))
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _bad_response(what: str, site: str, function: str, body: bytes, token: str) -> LmsError:

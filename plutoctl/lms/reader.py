@@ -472,6 +472,8 @@ class _Context:
             ]
             try:
                 raw = self.call(ENROLLED_USERS, {"courseid": course_id, "options": options})
+            except (AccessDeniedError, PermissionDeniedError):
+                raise  # not a partial read: the caller may fall back to another function
             except LmsError as exc:
                 return exc
             return _parse(_USERS, raw, site=self.site, function=ENROLLED_USERS)
@@ -519,9 +521,13 @@ class _Context:
         if read.course is None:
             return read
         self._read_course_groups(read)
-        records, failure = self._enrolled_pages(
-            read.course.id, "id,username,suspended,roles", wave=1
-        )
+        try:
+            records, failure = self._enrolled_pages(
+                read.course.id, "id,username,suspended,roles", wave=1
+            )
+        except PermissionDeniedError as exc:
+            read.incomplete.append(_reason(f"enrolments of course {shortname}", exc))
+            return read
         read.enrolled = [r for r in records if _keep(r)]
         read.users.update((r.id, r) for r in read.enrolled)
         if failure:

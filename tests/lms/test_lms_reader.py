@@ -99,7 +99,7 @@ def test_rules_in_scope_read_every_user_with_profiles(sb: Sandbox) -> None:
     assert "admin" in existing.users
     assert len(existing.users) == 31
     user = existing.users["user05"]
-    assert user.custom == {"region": "apac", "onsite": "1"}
+    assert user.custom == {"region": "emea", "onsite": "1"}
     assert user.standard == {"department": "Sales", "suspended": "0", "city": "City5"}
     assert existing.users["user29"].standard["suspended"] == "1"
     assert "onsite" not in existing.users["user01"].custom

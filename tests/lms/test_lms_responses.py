@@ -172,3 +172,9 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
 
 def test_zero_backoff_never_waits() -> None:
     assert RetryPolicy(backoff=0).delay(3, None) == 0
+
+
+def test_debuginfo_is_part_of_the_message() -> None:
+    body = {**exception_body("invalidparameter"), "debuginfo": "Missing required key: courseid"}
+    with pytest.raises(InvalidParameterError, match="Something: Missing required key: courseid"):
+        answer(body)

@@ -19,7 +19,7 @@ TOKEN_VAR = "PLUTO_TOKEN_LAB"
 
 @pytest.fixture
 def sb() -> Iterator[Sandbox]:
-    with Sandbox.start(max_input_vars=60) as sandbox:
+    with Sandbox.start(max_input_vars=60, debug=True) as sandbox:
         sandbox.store.add_profile_field("region", "text")
         for i in range(12):
             sandbox.store.add_user(f"user{i:02d}", custom={"region": "emea"})
@@ -93,6 +93,9 @@ def test_token_is_absent_everywhere_even_when_echoed(
     texts.append(caplog.text)
     leaks = [text for text in texts if token in text]
     assert leaks == []
+    # The site did echo the token (debuginfo quotes bad values); it was redacted.
+    assert any("[token]" in str(error) for error in errors[:3])
+    assert "[token]" in caplog.text
     assert any(record.levelno == logging.DEBUG for record in caplog.records)
 
 
@@ -105,7 +108,7 @@ sites:
 segments:
   team-a:
     name: Team A
-    members: [user01, user03]
+    members: [user01, user02, user03]
 """
 
 
