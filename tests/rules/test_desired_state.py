@@ -295,3 +295,22 @@ def test_required_fields() -> None:
     assert scoped == (False, frozenset(), {"hr1"})
     bound = required_fields(loaded(), "primary", segments=(), courses={"ONBOARD-101"})
     assert bound.needs_all_users is True
+
+
+def test_exclude_beats_an_explicit_member_and_a_csv_row() -> None:
+    config = {
+        **CONFIG,
+        "segments": {"s": {"name": "S", "members": ["jdoe", "asmith"], "exclude": ["jdoe"]}},
+    }
+    csv = {"s": (SourcedName("csvuser", Position("x.csv", 2), "members_csv"),)}
+    excluded_csv = {
+        **config,
+        "segments": {"s": {"name": "S", "members_csv": "x.csv", "exclude": ["csvuser"]}},
+    }
+    path = Path("segments.yaml")
+    result = build_desired(LoadedConfig(Config.model_validate(config), path), "primary", site())
+    assert result.desired.segments["s"].members == {"asmith"}
+    result = build_desired(
+        LoadedConfig(Config.model_validate(excluded_csv), path, csv_members=csv), "primary", site()
+    )
+    assert result.desired.segments["s"].members == frozenset()

@@ -167,3 +167,11 @@ def test_render() -> None:
         "  dept-new (New): not a member yet; no change\n"
         "    - not listed in members or members_csv\n"
     )
+
+
+def test_partly_matching_all_chain_names_only_the_failed_condition() -> None:
+    sales = explain("old")["dept-sales"]
+    assert sales.reasons[-1] == (
+        "no rule matched (rule 1: department is 'IT', wanted 'Sales'; "
+        "rule 2: jobrole not defined, wanted notempty)"
+    )
