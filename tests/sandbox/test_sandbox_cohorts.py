@@ -1,0 +1,150 @@
+"""core_cohort_* over HTTP."""
+
+from __future__ import annotations
+
+from ws_helpers import call, error_code
+
+from plutoctl.sandbox import Sandbox
+
+SYSTEM = {"type": "system", "value": ""}
+
+
+def create(sb: Sandbox, *cohorts: dict) -> object:
+    return call(
+        sb,
+        "core_cohort_create_cohorts",
+        {"cohorts": [{"categorytype": SYSTEM, **c} for c in cohorts]},
+    )
+
+
+def test_create_then_get(sandbox: Sandbox) -> None:
+    created = create(sandbox, {"name": "Sales", "idnumber": "s", "description": "d", "visible": 0})
+    assert created[0]["visible"] is False
+    assert sandbox.store.cohorts() == {
+        "s": {"id": created[0]["id"], "name": "Sales", "description": "d", "visible": False}
+    }
+    listed = call(sandbox, "core_cohort_get_cohorts")
+    assert [c["idnumber"] for c in listed] == ["s"]
+
+
+def test_create_rolls_back_whole_batch_on_duplicate(sandbox: Sandbox) -> None:
+    sandbox.store.add_cohort("taken", "Taken")
+    body = create(sandbox, {"name": "New", "idnumber": "new"}, {"name": "Dup", "idnumber": "taken"})
+    assert error_code(body) == "invalidparameter"
+    assert set(sandbox.store.cohorts()) == {"taken"}
+
+
+def test_duplicate_within_one_batch_is_refused(sandbox: Sandbox) -> None:
+    body = create(sandbox, {"name": "A", "idnumber": "x"}, {"name": "B", "idnumber": "x"})
+    assert error_code(body) == "invalidparameter"
+    assert sandbox.store.cohorts() == {}
+
+
+def test_update_changes_fields_and_unknown_id_fails(sandbox: Sandbox) -> None:
+    cid = sandbox.store.add_cohort("s", "Sales", "old")
+    update = {"id": cid, "categorytype": SYSTEM, "name": "Sales 2", "idnumber": "s", "visible": 0}
+    assert call(sandbox, "core_cohort_update_cohorts", {"cohorts": [update]}) is None
+    assert sandbox.store.cohorts()["s"] == {
+        "id": cid, "name": "Sales 2", "description": "old", "visible": False,
+    }  # fmt: skip
+    update["id"] = 999
+    assert error_code(call(sandbox, "core_cohort_update_cohorts", {"cohorts": [update]})) == (
+        "invalidrecord"
+    )
+
+
+def test_delete_removes_members_and_rolls_back_on_unknown(sandbox: Sandbox) -> None:
+    store = sandbox.store
+    store.add_user("u1")
+    a, b = store.add_cohort("a", "A"), store.add_cohort("b", "B")
+    store.add_cohort_members("a", ["u1"])
+    assert error_code(call(sandbox, "core_cohort_delete_cohorts", {"cohortids": [a, 999]})) == (
+        "invalidrecord"
+    )
+    assert set(store.cohorts()) == {"a", "b"}
+    assert call(sandbox, "core_cohort_delete_cohorts", {"cohortids": [a, b]}) is None
+    assert store.cohorts() == {}
+    body = call(sandbox, "core_cohort_get_cohort_members", {"cohortids": [a]})
+    assert error_code(body) == "invalidrecord"
+
+
+def test_search_pages_by_page_index(sandbox: Sandbox) -> None:
+    for i in range(7):
+        sandbox.store.add_cohort(f"seg-{i}", f"Segment {i}", description="team")
+    sandbox.store.add_cohort("other", "Other")
+    pages = []
+    for page in range(4):
+        params = {"query": "seg", "context": {"contextlevel": "system"}, "includes": "all",
+                  "limitfrom": page, "limitnum": 3}  # fmt: skip
+        pages.append(
+            [c["idnumber"] for c in call(sandbox, "core_cohort_search_cohorts", params)["cohorts"]]
+        )
+    assert pages == [["seg-0", "seg-1", "seg-2"], ["seg-3", "seg-4", "seg-5"], ["seg-6"], []]
+
+
+def test_search_rejects_bad_includes(sandbox: Sandbox) -> None:
+    params = {"query": "", "context": {"contextlevel": "system"}, "includes": "everything"}
+    assert error_code(call(sandbox, "core_cohort_search_cohorts", params)) == "codingerror"
+
+
+def test_add_members_warnings_and_batch_continues(sandbox: Sandbox) -> None:
+    store = sandbox.store
+    uid = store.add_user("u1")
+    store.add_user("u2")
+    cid = store.add_cohort("s", "S")
+    store.add_cohort_members("s", ["u1"])
+    members = [
+        {"cohorttype": {"type": "id", "value": cid}, "usertype": {"type": "id", "value": uid}},
+        {"cohorttype": {"type": "name", "value": "S"}, "usertype": {"type": "id", "value": uid}},
+        {
+            "cohorttype": {"type": "idnumber", "value": "s"},
+            "usertype": {"type": "email", "value": "x"},
+        },
+        {
+            "cohorttype": {"type": "idnumber", "value": "nope"},
+            "usertype": {"type": "id", "value": uid},
+        },
+        {
+            "cohorttype": {"type": "idnumber", "value": "s"},
+            "usertype": {"type": "username", "value": "zz"},
+        },
+        {
+            "cohorttype": {"type": "idnumber", "value": "s"},
+            "usertype": {"type": "username", "value": "u2"},
+        },
+    ]
+    body = call(sandbox, "core_cohort_add_cohort_members", {"members": members})
+    assert [(w["warningcode"], w["message"]) for w in body["warnings"]] == [
+        ("3", f"record already exists: cohort(id={cid} id={uid})"),
+        ("1", "invalid parameter: cohortype=name"),
+        ("1", "invalid parameter: usertype=email"),
+        ("2", "cohort idnumber=nope not exists"),
+        ("2", "user username=zz not exists"),
+    ]
+    assert store.cohort_members("s") == {"u1", "u2"}
+
+
+def test_delete_members_all_or_nothing(sandbox: Sandbox) -> None:
+    store = sandbox.store
+    u1, u2 = store.add_user("u1"), store.add_user("u2")
+    cid = store.add_cohort("s", "S")
+    store.add_cohort_members("s", ["u1", "u2"])
+    bad = [{"cohortid": cid, "userid": u1}, {"cohortid": cid, "userid": 999}]
+    assert error_code(call(sandbox, "core_cohort_delete_cohort_members", {"members": bad})) == (
+        "invaliduser"
+    )
+    assert store.cohort_members("s") == {"u1", "u2"}
+    good = [{"cohortid": cid, "userid": u1}, {"cohortid": cid, "userid": 1}]  # guest: no-op
+    assert call(sandbox, "core_cohort_delete_cohort_members", {"members": good}) is None
+    assert store.cohort_members("s") == {"u2"}
+    del u2
+
+
+def test_get_members_of_many_cohorts_ordered_by_name(sandbox: Sandbox) -> None:
+    store = sandbox.store
+    zed = store.add_user("zed", "Zed", "Aaron")
+    amy = store.add_user("amy", "Amy", "Zimmer")
+    a, b = store.add_cohort("a", "A"), store.add_cohort("b", "B")
+    store.add_cohort_members("a", ["amy", "zed"])
+    body = call(sandbox, "core_cohort_get_cohort_members", {"cohortids": [b, a]})
+    assert body == [{"cohortid": b, "userids": []}, {"cohortid": a, "userids": [zed, amy]}]

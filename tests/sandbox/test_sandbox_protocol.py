@@ -1,0 +1,177 @@
+"""The REST protocol over real HTTP: tokens, function lookup, parameters, formats."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from ws_helpers import ENDPOINT, call, error_code, post
+
+from plutoctl.sandbox import Sandbox
+from plutoctl.sandbox.params import Kind, Multiple, Single, dflt, nest, opt, req, validate
+from plutoctl.sandbox.wserrors import WsParamError
+
+
+def test_wrong_token_is_invalidtoken(sandbox: Sandbox) -> None:
+    body = call(sandbox, "core_webservice_get_site_info", token="nope")
+    assert error_code(body) == "invalidtoken"
+
+
+def test_token_is_random_per_database(make_sandbox) -> None:
+    assert make_sandbox().token != make_sandbox().token
+
+
+def test_token_persists_in_a_database_file(tmp_path) -> None:
+    with Sandbox.start(tmp_path / "lms.db") as first:
+        token = first.token
+    with Sandbox.start(tmp_path / "lms.db") as second:
+        assert second.token == token
+        assert error_code(call(second, "core_webservice_get_site_info")) is None
+
+
+def test_unknown_function_is_invalidrecord(sandbox: Sandbox) -> None:
+    assert error_code(call(sandbox, "core_no_such_thing")) == "invalidrecord"
+
+
+def test_function_outside_the_service_is_accessexception(make_sandbox) -> None:
+    sb = make_sandbox(functions=["core_webservice_get_site_info"])
+    assert error_code(call(sb, "core_cohort_get_cohorts")) == "accessexception"
+    info = call(sb, "core_webservice_get_site_info")
+    assert [f["name"] for f in info["functions"]] == ["core_webservice_get_site_info"]
+
+
+def test_site_info_lists_every_implemented_function(sandbox: Sandbox) -> None:
+    info = call(sandbox, "core_webservice_get_site_info")
+    names = {f["name"] for f in info["functions"]}
+    assert "core_cohort_add_cohort_members" in names
+    assert "enrol_manual_unenrol_users" in names
+    assert len(names) == 28
+    assert info["release"] == "4.5 (Build: 20241007)"
+    assert info["version"] == "2024100700"
+    assert info["siteurl"] == sandbox.url
+
+
+def test_missing_function_name_with_debuginfo(make_sandbox) -> None:
+    sb = make_sandbox(debug=True)
+    body = call(sb, None)  # type: ignore[arg-type]
+    assert body["errorcode"] == "invalidparameter"
+    assert body["debuginfo"] == "Missing function name"
+
+
+def test_get_works_like_post(sandbox: Sandbox) -> None:
+    response = requests.get(
+        sandbox.url + ENDPOINT,
+        params={
+            "wstoken": sandbox.token,
+            "wsfunction": "core_cohort_get_cohorts",
+            "moodlewsrestformat": "json",
+        },
+        timeout=10,
+    )
+    assert response.json() == []
+
+
+def test_other_paths_are_404(sandbox: Sandbox) -> None:
+    assert requests.get(sandbox.url + "/login/index.php", timeout=10).status_code == 404
+
+
+def test_xml_is_the_default_format(sandbox: Sandbox) -> None:
+    sandbox.store.add_cohort("c1", "One")
+    text = post(sandbox, "core_cohort_get_cohorts", fmt=None).text
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8" ?>\n<RESPONSE>\n<MULTIPLE>')
+    assert '<KEY name="idnumber"><VALUE>c1</VALUE>' in text
+
+
+def test_names_are_formatted_unless_raw(sandbox: Sandbox) -> None:
+    sandbox.store.add_cohort("c1", "R&D <b>team</b>")
+    assert call(sandbox, "core_cohort_get_cohorts")[0]["name"] == "R&D <b>team</b>"
+    formatted = call(sandbox, "core_cohort_get_cohorts", raw=False)
+    assert formatted[0]["name"] == "R&amp;D team"
+
+
+def test_json_escapes_slashes_like_php(sandbox: Sandbox) -> None:
+    text = post(sandbox, "core_webservice_get_site_info").text
+    assert '"siteurl":"http:\\/\\/127.0.0.1' in text
+    assert json.loads(text)["siteurl"].startswith("http://127.0.0.1")
+
+
+def test_max_input_vars_drops_the_tail_silently(make_sandbox) -> None:
+    sb = make_sandbox(max_input_vars=10)
+    ids = [sb.store.add_cohort(f"c{i}", f"C{i}") for i in range(10)]
+    # 4 reserved variables + 10 ids: only the first 6 ids arrive.
+    body = call(sb, "core_cohort_get_cohorts", {"cohortids": ids})
+    assert [c["id"] for c in body] == ids[:6]
+    assert sb.log[-1].param_count == 14
+
+
+def test_max_input_vars_can_drop_a_required_key(make_sandbox) -> None:
+    sb = make_sandbox(max_input_vars=4)
+    body = call(sb, "core_cohort_get_cohort_members", {"cohortids": [1]})
+    assert body["errorcode"] == "invalidparameter"
+
+
+# --- parameter parsing and validation (no HTTP) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        ([("a", "1")], {"a": "1"}),
+        ([("a[0][b]", "x"), ("a[0][c]", "y")], {"a": {"0": {"b": "x", "c": "y"}}}),
+        ([("v[]", "1"), ("v[]", "2")], {"v": {"0": "1", "1": "2"}}),
+        ([("a", "1"), ("a", "2")], {"a": "2"}),
+    ],
+    ids=["scalar", "nested", "append", "last-wins"],
+)
+def test_nest_builds_php_arrays(pairs, expected) -> None:
+    assert nest(pairs) == expected
+
+
+DESC = Single(
+    {
+        "items": Multiple(Single({"id": req(Kind.INT), "name": opt(Kind.TEXT)})),
+        "flag": dflt(Kind.BOOL, False),
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("params", "debuginfo"),
+    [
+        ({}, "Missing required key in single structure: items"),
+        (
+            {"items": {"0": {"name": "x"}}},
+            "items => Invalid parameter value detected: "
+            "Missing required key in single structure: id",
+        ),
+        (
+            {"items": {"0": {"id": "12a"}}},
+            "items => Invalid parameter value detected: id => Invalid parameter value detected: "
+            'Invalid external api parameter: the value is "12a", the server was expecting "int" type',
+        ),
+        ({"items": {}, "extra": "1"}, "Unexpected keys (extra) detected in parameter array."),
+        (
+            {"items": {}, "flag": "true"},
+            "flag => Invalid parameter value detected: Invalid external api parameter: the value "
+            'is "true", the server was expecting "bool" type',
+        ),
+        (
+            {"items": {"0": {"id": "1", "name": "<b>x</b>"}}},
+            "items => Invalid parameter value detected: name => Invalid parameter value detected: "
+            'Invalid external api parameter: the value is "<b>x</b>", the server was expecting '
+            '"text" type',
+        ),
+    ],
+    ids=["missing", "nested-missing", "bad-int", "unexpected", "bad-bool", "tags-in-text"],
+)
+def test_validate_rejects_like_moodle(params, debuginfo) -> None:
+    with pytest.raises(WsParamError) as caught:
+        validate(DESC, params)
+    assert caught.value.errorcode == "invalidparameter"
+    assert caught.value.debuginfo == debuginfo
+
+
+def test_validate_fills_defaults_and_converts() -> None:
+    args = validate(DESC, {"items": {"0": {"id": "7"}, "1": {"id": "-2", "name": "n"}}})
+    assert args == {"items": [{"id": 7}, {"id": -2, "name": "n"}], "flag": False}
