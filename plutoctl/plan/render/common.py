@@ -32,6 +32,22 @@ FOLD_AT = 20
 
 ARROW = "→"
 
+SUMMARY_LABELS = (
+    ("segments_create", "Segments to create"),
+    ("segments_update", "Segments to update"),
+    ("segments_delete", "Segments to delete"),
+    ("members_add", "Segment members to add"),
+    ("members_remove", "Segment members to remove"),
+    ("groups_create", "Groups to create"),
+    ("groups_update", "Groups to update"),
+    ("groups_delete", "Groups to delete"),
+    ("group_members_add", "Group members to add"),
+    ("group_members_remove", "Group members to remove"),
+    ("enrol", "Users to enrol"),
+    ("unenrol", "Users to unenrol"),
+)
+"""How the reports label each count of a SiteSummary, in table order."""
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 

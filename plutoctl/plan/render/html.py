@@ -13,6 +13,7 @@ from html import escape
 from plutoctl.plan.changes import Change, Notice, Plan, SitePlan
 from plutoctl.plan.render.common import (
     FOLD_AT,
+    SUMMARY_LABELS,
     clean,
     field_lines,
     headline,
@@ -21,7 +22,7 @@ from plutoctl.plan.render.common import (
     sign,
     usernames,
 )
-from plutoctl.plan.summary import summarize, total
+from plutoctl.plan.summary import SiteSummary, summarize, total
 
 CHART_ROWS = 40
 """Segments drawn in a site's chart (those with the most member changes)."""
@@ -80,7 +81,7 @@ def _site(site: SitePlan, *, show_members: bool) -> list[str]:
         f'<section class="site" id="site-{_e(site.site)}">',
         f"<h2>Site {_e(site.site)}</h2>",
         f"<p><strong>{_e(summary.line())}</strong></p>",
-        _summary_table(summary.as_dict()),
+        _summary_table(summary),
     ]
     chart = _chart(segment_member_changes(site.changes))
     if chart:
@@ -98,15 +99,16 @@ def _site(site: SitePlan, *, show_members: bool) -> list[str]:
     return parts
 
 
-def _summary_table(counts: dict[str, int]) -> str:
+def _summary_table(summary: SiteSummary) -> str:
+    counts = summary.as_dict()
     rows = [
-        f'<tr><td>{_e(key.replace("_", " "))}</td><td class="n">{value:,}</td></tr>'
-        for key, value in counts.items()
-        if value or key == "api_calls"
+        f'<tr><td>{_e(label)}</td><td class="n">{counts[key]:,}</td></tr>'
+        for key, label in SUMMARY_LABELS
+        if counts[key]
     ]
-    return (
-        '<table class="summary"><tr><th>What</th><th>Count</th></tr>' + "".join(rows) + "</table>"
-    )
+    rows.append(f'<tr><td>Estimated API calls</td><td class="n">{summary.api_calls:,}</td></tr>')
+    header = "<tr><th>What</th><th>Count</th></tr>"
+    return f'<table class="summary">{header}{"".join(rows)}</table>'
 
 
 def _change_item(change: Change, *, show_members: bool, extra: str = "") -> str:

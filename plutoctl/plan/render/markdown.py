@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from plutoctl.plan.changes import Change, Notice, Plan, SitePlan
 from plutoctl.plan.render.common import (
     FOLD_AT,
+    SUMMARY_LABELS,
     clean,
     field_lines,
     headline,
@@ -38,21 +39,6 @@ KEEP, IMPORTANT, DETAIL = 0, 1, 2
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#!|~])")
 """Characters with inline meaning; user text never starts a line, so block marks are safe."""
-
-_ROWS = (
-    ("segments_create", "Segments to create"),
-    ("segments_update", "Segments to update"),
-    ("segments_delete", "Segments to delete"),
-    ("members_add", "Segment members to add"),
-    ("members_remove", "Segment members to remove"),
-    ("groups_create", "Groups to create"),
-    ("groups_update", "Groups to update"),
-    ("groups_delete", "Groups to delete"),
-    ("group_members_add", "Group members to add"),
-    ("group_members_remove", "Group members to remove"),
-    ("enrol", "Users to enrol"),
-    ("unenrol", "Users to unenrol"),
-)
 
 
 def md(text: str) -> str:
@@ -161,7 +147,7 @@ def _table(doc: _Document, summary: SiteSummary) -> None:
     counts = summary.as_dict()
     doc.add("| What | Count |")
     doc.add("|---|---:|")
-    for key, label in _ROWS:
+    for key, label in SUMMARY_LABELS:
         if counts[key]:
             doc.add(f"| {label} | {counts[key]:,} |")
     doc.add(f"| Estimated API calls | {summary.api_calls:,} |")

@@ -30,6 +30,17 @@ def test_document_is_well_formed_and_complete() -> None:
     refused = sections[0].findall("ul[@class='changes refused']/li")
     assert len(refused) == 2
     assert "--allow-delete legacy" in ET.tostring(refused[1], encoding="unicode")
+    table = {
+        tr.findtext("td"): tr.findall("td")[1].text
+        for tr in sections[0].findall("table/tr")
+        if tr.find("td") is not None
+    }
+    assert table["Segments to create"] == "1"
+    assert table["Users to unenrol"] == "1"
+    assert table["Estimated API calls"] == "14"
+    assert "Groups to create" not in {
+        tr.findtext("td") for tr in sections[1].findall("table/tr")
+    }  # zero rows are left out
     body = ET.tostring(root, encoding="unicode")
     for text in ("Total: 2 segments to create", "unknown username", "stray-seg", "dept-eng"):
         assert text in body
