@@ -148,7 +148,8 @@ DESC = Single(
         (
             {"items": {"0": {"id": "12a"}}},
             "items => Invalid parameter value detected: id => Invalid parameter value detected: "
-            'Invalid external api parameter: the value is "12a", the server was expecting "int" type',
+            'Invalid external api parameter: the value is "12a", '
+            'the server was expecting "int" type',
         ),
         ({"items": {}, "extra": "1"}, "Unexpected keys (extra) detected in parameter array."),
         (
