@@ -134,7 +134,7 @@ class SiteInfo:
 class ChunkResult:
     """One chunk of a chunked call: the items it carried and its result or error."""
 
-    items: list[dict[str, Any]]
+    items: list[Any]
     result: Any | None = None
     error: LmsError | None = None
 
@@ -318,7 +318,7 @@ class SiteClient:
         self,
         function: str,
         list_key: str,
-        items: list[dict[str, Any]] | list[Any],
+        items: list[Any],
         *,
         params: Mapping[str, Any] | None = None,
         retry_safe: bool,

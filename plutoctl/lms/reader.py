@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
@@ -98,10 +98,16 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
     info = client.site_info()
     client.require_functions(read_functions(scope, info.functions))
     context = _Context(client, scope, info.functions, info.site_id)
-    segments_read, users_read, courses_read = client.map_concurrent(
-        lambda task: task(),
-        [context.read_segments, context.read_users, context.read_courses],
-    )
+    # The three parts are independent: run them side by side.
+    parts: list[Callable[[], object]] = [
+        context.read_segments,
+        context.read_users,
+        context.read_courses,
+    ]
+    done = client.map_concurrent(lambda part: part(), parts)
+    segments_read = cast(_SegmentsRead, done[0])
+    users_read = cast(_UsersRead, done[1])
+    courses_read = cast(dict[str, _CourseRead], done[2])
     # The user listing comes first: where reads overlap, its records carry the profiles.
     reads: list[_Read] = [users_read, segments_read, *courses_read.values()]
     users = _Users.merge(reads, scope.standard_fields)
