@@ -1,7 +1,199 @@
-"""Placeholder until the command lands."""
+"""``plutoctl sandbox``: run the embedded sandbox LMS, or fill its database."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
 
 import click
+
+from plutoctl.errors import UsageError
+
+GENERATE_KEYS = ("users", "courses", "cohorts", "members", "enrolments")
 
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to the CLI."""
+    cli.add_command(sandbox)
+
+
+@click.group()
+def sandbox() -> None:
+    """Run the sandbox LMS, a local Moodle web-service site in SQLite.
+
+    \b
+    Example:
+      plutoctl sandbox serve --db .plutoctl/demo.db --seed examples/demo/users.csv
+    """
+
+
+@sandbox.command()
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Database file (created if missing). Default: in memory.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1; 0 picks a free one.",
+)
+@click.option(
+    "--seed",
+    "seed_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Bulk-upload-users CSV loaded when the database is new.",
+)
+@click.option(
+    "--max-input-vars",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="PHP max_input_vars: request variables past it are dropped.",
+)
+@click.option(
+    "--latency",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds added to every call.",
+)
+@click.option(
+    "--fail-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of calls answered HTTP 503 with Retry-After: 1.",
+)
+def serve(
+    db_path: Path | None,
+    port: int,
+    seed_path: Path | None,
+    max_input_vars: int,
+    latency: float,
+    fail_rate: float,
+) -> None:
+    """Serve the sandbox LMS on 127.0.0.1.
+
+    Prints the site URL and its web-service token, then serves until Ctrl-C.
+
+    \b
+    Example:
+      plutoctl sandbox serve --db demo.db --seed users.csv --port 8080
+      curl -d wstoken=TOKEN -d wsfunction=core_webservice_get_site_info \\
+           -d moodlewsrestformat=json http://127.0.0.1:8080/webservice/rest/server.php
+    """
+    from plutoctl.sandbox import Sandbox, Store, open_embedded, seed_csv
+
+    if db_path is not None:
+        sb = open_embedded(db_path, seed_csv=seed_path, max_input_vars=max_input_vars, port=port)
+    else:
+        store = Store()
+        if seed_path is not None:
+            seed_csv(store, seed_path)
+        sb = Sandbox.start(max_input_vars=max_input_vars, port=port, store=store)
+    with sb:
+        if latency:
+            sb.faults.inject("latency", seconds=latency)
+        if fail_rate:
+            sb.faults.inject("status", rate=fail_rate, status=503, retry_after=1)
+        click.echo(f"url:   {sb.url}")
+        click.echo(f"token: {sb.token}")
+        click.echo(f"endpoint: {sb.endpoint}")
+        click.echo("Serving; press Ctrl-C to stop.", err=True)
+        sys.stdout.flush()
+        _wait_for_interrupt()
+    click.echo("Stopped.", err=True)
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    try:
+        while not stop.wait(3600):
+            pass
+    except KeyboardInterrupt:
+        return
+
+
+@sandbox.command()
+@click.argument(
+    "csv_path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--db",
+    "db_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Database file to fill (created if missing).",
+)
+@click.option(
+    "--generate",
+    "generate_spec",
+    metavar="KEY=N,…",
+    help=f"Generate synthetic data; keys: {', '.join(GENERATE_KEYS)}.",
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME:TYPE[:A|B…]",
+    help="A custom profile field for --generate (repeatable).",
+)
+def seed(
+    csv_path: Path | None, db_path: Path, generate_spec: str | None, fields: tuple[str, ...]
+) -> None:
+    """Fill a sandbox database from a CSV or a generator.
+
+    Loads users, profile fields, courses, enrolments, groups and segments from a
+    Pluto bulk-upload-users CSV, or generates them at scale with --generate.
+
+    \b
+    Example:
+      plutoctl sandbox seed users.csv --db demo.db
+      plutoctl sandbox seed --generate users=100000,courses=200 \\
+          --field 'department:menu:Sales|HR|IT|Ops' --db big.db
+    """
+    from plutoctl.sandbox import FieldSpec, Store, generate, seed_csv
+
+    if (csv_path is None) == (generate_spec is None):
+        raise UsageError("give either a CSV file or --generate, not both or neither")
+    counts = _parse_generate(generate_spec) if generate_spec else {}
+    specs = [FieldSpec.parse(text) for text in fields]
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    store = Store(db_path)
+    try:
+        before = store.user_count()
+        if csv_path is not None:
+            seed_csv(store, csv_path)
+        else:
+            generate(
+                store,
+                users=counts.get("users", 0),
+                courses=counts.get("courses", 0),
+                fields=specs,
+                cohorts=counts.get("cohorts", 0),
+                members_per_cohort=counts.get("members", 0),
+                enrolments_per_course=counts.get("enrolments", 0),
+            )
+        added = store.user_count() - before
+    finally:
+        store.close()
+    click.echo(f"Seeded {db_path}: {added:,} users added.")
+
+
+def _parse_generate(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        key = key.strip()
+        if key not in GENERATE_KEYS or not value.strip().isdigit():
+            raise UsageError(
+                f"bad --generate item {part!r}; "
+                f"use KEY=N with KEY one of {', '.join(GENERATE_KEYS)}"
+            )
+        counts[key] = int(value)
+    return counts

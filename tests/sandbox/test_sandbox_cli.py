@@ -1,0 +1,76 @@
+"""``plutoctl sandbox serve`` and ``plutoctl sandbox seed``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+from ws_helpers import ENDPOINT
+
+from plutoctl.cli import main
+from plutoctl.sandbox import Store
+
+CSV = "username,firstname,lastname,email,course1,cohort1\njdoe,Jane,Doe,j@example.com,C1,s1\n"
+
+
+def test_seed_from_csv(tmp_path: Path, capsys) -> None:
+    (tmp_path / "u.csv").write_text(CSV)
+    db = tmp_path / "lms.db"
+    assert main(["sandbox", "seed", str(tmp_path / "u.csv"), "--db", str(db)]) == 0
+    assert capsys.readouterr().out == f"Seeded {db}: 1 users added.\n"
+    store = Store(db)
+    assert store.cohort_members("s1") == {"jdoe"}
+    store.close()
+
+
+def test_seed_generate(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "big.db"
+    args = ["sandbox", "seed", "--generate", "users=300,courses=2,cohorts=3,members=5",
+            "--field", "department:menu:Sales|HR|IT|Ops", "--db", str(db)]  # fmt: skip
+    assert main(args) == 0
+    assert "300 users added" in capsys.readouterr().out
+    store = Store(db)
+    assert store.user_count() == 302
+    assert len(store.cohorts()) == 3
+    store.close()
+
+
+def test_seed_usage_errors(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "x.db")
+    assert main(["sandbox", "seed", "--db", db]) == 64
+    assert main(["sandbox", "seed", "--generate", "people=3", "--db", db]) == 64
+    assert "bad --generate item 'people=3'" in capsys.readouterr().err
+
+
+def test_seed_csv_error_cites_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / "u.csv").write_text("username,course1,role1\nok,C1,boss\n")
+    assert main(["sandbox", "seed", str(tmp_path / "u.csv"), "--db", str(tmp_path / "x.db")]) == 1
+    assert f"{tmp_path / 'u.csv'}:2: unknown role 'boss' in role1" in capsys.readouterr().err
+
+
+def test_serve_prints_url_and_token_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    (tmp_path / "u.csv").write_text(CSV)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "plutoctl", "sandbox", "serve", "--db", str(tmp_path / "s.db"),
+         "--seed", str(tmp_path / "u.csv"), "--max-input-vars", "50"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+    )  # fmt: skip
+    try:
+        url = process.stdout.readline().split()[-1]
+        token = process.stdout.readline().split()[-1]
+        body = requests.post(
+            url + ENDPOINT,
+            data={"wstoken": token, "wsfunction": "core_user_get_users_by_field",
+                  "moodlewsrestformat": "json", "field": "username", "values[0]": "jdoe"},
+            timeout=10,
+        ).json()  # fmt: skip
+        assert body[0]["username"] == "jdoe"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "Stopped." in err
