@@ -523,10 +523,15 @@ def differences(change: Change, done: Sequence[str], existing: ExistingSite) -> 
 
 def _course_differences(change: Change, done: Sequence[str], existing: ExistingSite) -> list[str]:
     match change:
-        case Enrol(course=c) | Unenrol(course=c):
+        case Enrol(course=c, role=role):
+            course = existing.courses.get(c)
+            roles = course.enrolments if course else {}
+            enrolled = frozenset(u for u in done if role in roles.get(u, ()))
+            return _membership(f"course {c} as {role}", change, done, enrolled)
+        case Unenrol(course=c):
             course = existing.courses.get(c)
             enrolled = frozenset(course.enrolments) if course else frozenset()
-            return _membership(f"course {c} enrolment", change, done, enrolled)
+            return _membership(f"course {c}", change, done, enrolled)
         case (
             CreateGroup(course=c, idnumber=g, name=name, description=description)
             | UpdateGroup(course=c, idnumber=g, name=name, description=description)

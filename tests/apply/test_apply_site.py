@@ -211,3 +211,25 @@ def test_summary_counts_done_failed_and_skipped() -> None:
     assert "[jdoe]" in lines[0]
     assert "(16 more)" in lines[1]
     assert not report.is_success
+
+
+def test_enrol_uses_the_role_and_verify_checks_it(site: Site) -> None:
+    existing = make_plan(site.client, full_desired())[1]
+    site_plan = SitePlan("t", changes=(Enrol("C1", "editingteacher", ("u15",), "x"),))
+
+    report = apply_site(site.client, site_plan, existing)
+
+    assert report.is_success, report.detail_lines()
+    assert site.store.enrolments("C1")["u15"] == {"editingteacher"}
+    assert verify_site(site.client, site_plan, report) == ()
+
+
+def test_a_username_unknown_to_the_site_fails_without_a_call(site: Site) -> None:
+    existing = make_plan(site.client, full_desired())[1]
+    change = AddSegmentMembers("old", ("u27", "nobody"))
+
+    report = apply_site(site.client, SitePlan("t", changes=(change,)), existing)
+
+    assert [(r.items, r.errorcode) for r in report.failed] == [(("nobody",), "unresolved")]
+    assert "u27" in site.store.cohort_members("old")
+    assert report.calls == 1
