@@ -166,12 +166,12 @@ def _key_text(node: yaml.Node) -> str:
     if isinstance(node, yaml.ScalarNode):
         return str(node.value)
     # A complex key (mapping or list as key) cannot name anything in the config.
-    return f"<{node.id}>"
+    return f"<{type(node).__name__}>"
 
 
 def _scalar(node: yaml.Node) -> PlainData:
     value = str(node.value)
-    if node.style is not None and node.style != "":
+    if getattr(node, "style", None):
         return value  # quoted or block scalar: always text
     if value in _NULLS:
         return None
