@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 SITE_INFO = "core_webservice_get_site_info"
 GET_COHORTS = "core_cohort_get_cohorts"
+SEARCH_COHORTS = "core_cohort_search_cohorts"
+COHORT_PAGE = 1000
 GET_COHORT_MEMBERS = "core_cohort_get_cohort_members"
 USERS_BY_FIELD = "core_user_get_users_by_field"
 ENROLLED_USERS = "core_enrol_get_enrolled_users"
@@ -76,16 +78,19 @@ class ReadScope:
 def read_functions(scope: ReadScope, available: Iterable[str] = ()) -> frozenset[str]:
     """Return the web-service functions reading ``scope`` needs.
 
-    Every user is listed with ``core_enrol_get_enrolled_users``; where the token's
-    service has only ``core_user_get_users``, that is used (and required) instead.
+    Every user is listed with ``core_enrol_get_enrolled_users`` and every cohort with
+    ``core_cohort_get_cohorts``; where the token's service (``available``) offers only
+    ``core_user_get_users`` or ``core_cohort_search_cohorts``, those are used instead.
     """
-    names = {SITE_INFO, GET_COHORTS}
+    offered = set(available)
+    names = {SITE_INFO}
+    use_search = GET_COHORTS not in offered and SEARCH_COHORTS in offered
+    names.add(SEARCH_COHORTS if use_search else GET_COHORTS)
     if scope.segments:
         names.add(GET_COHORT_MEMBERS)
     if scope.segments or scope.usernames or scope.courses or scope.needs_all_users:
         names.add(USERS_BY_FIELD)
     if scope.needs_all_users:
-        offered = set(available)
         use_fallback = ENROLLED_USERS not in offered and GET_USERS in offered
         names.add(GET_USERS if use_fallback else ENROLLED_USERS)
     if scope.courses:
@@ -144,6 +149,10 @@ class _Cohort(_Record):
     idnumber: str | None = ""
     description: str | None = ""
     visible: bool = True
+
+
+class _SearchAnswer(_Record):
+    cohorts: list[_Cohort] = []
 
 
 class _CohortMembers(_Record):
@@ -206,6 +215,7 @@ class _GroupMembers(_Record):
 
 
 _COHORTS = TypeAdapter(list[_Cohort])
+_SEARCH_ANSWER = TypeAdapter(_SearchAnswer)
 _COHORT_MEMBERS = TypeAdapter(list[_CohortMembers])
 _USERS = TypeAdapter(list[_User])
 _USERS_ANSWER = TypeAdapter(_UsersAnswer)
@@ -379,8 +389,7 @@ class _Context:
 
     def read_segments(self) -> _SegmentsRead:
         read = _SegmentsRead()
-        raw = self.call(GET_COHORTS)
-        cohorts: list[_Cohort] = _parse(_COHORTS, raw, site=self.site, function=GET_COHORTS)
+        cohorts = self._list_cohorts()
         duplicates: dict[str, int] = {}
         for cohort in sorted(cohorts, key=lambda c: c.id):
             if not cohort.idnumber:
@@ -396,6 +405,39 @@ class _Context:
             )
         self._read_cohort_members(read)
         return read
+
+    def _list_cohorts(self) -> list[_Cohort]:
+        """List every cohort in one call, or page through the search where that fails.
+
+        ``core_cohort_get_cohorts`` throws on the first cohort the token may not view;
+        the search (``includes=all``) skips such contexts instead.
+        """
+        if GET_COHORTS in self.functions:
+            try:
+                raw = self.call(GET_COHORTS)
+            except PermissionDeniedError:
+                if SEARCH_COHORTS not in self.functions:
+                    raise
+                log.info("%s: listing cohorts refused; using %s", self.site, SEARCH_COHORTS)
+            else:
+                return list(_parse(_COHORTS, raw, site=self.site, function=GET_COHORTS))
+        cohorts: list[_Cohort] = []
+        page = 0
+        while True:
+            # limitfrom is a page index here, not a row offset (moodle-ws.md §3.5).
+            params = {
+                "query": "",
+                "context": {"contextlevel": "system", "instanceid": 0},
+                "includes": "all",
+                "limitfrom": page,
+                "limitnum": COHORT_PAGE,
+            }
+            raw = self.call(SEARCH_COHORTS, params)
+            answer = _parse(_SEARCH_ANSWER, raw, site=self.site, function=SEARCH_COHORTS)
+            cohorts += answer.cohorts
+            if len(answer.cohorts) < COHORT_PAGE:
+                return cohorts
+            page += 1
 
     def _read_cohort_members(self, read: _SegmentsRead) -> None:
         wanted = {read.cohorts[s].id: s for s in sorted(self.scope.segments) if s in read.cohorts}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -215,3 +216,24 @@ def test_map_concurrent_keeps_order_and_raises_the_first_error(sb: Sandbox) -> N
 
         with pytest.raises(ValueError, match="3"):
             client.map_concurrent(boom, range(10))
+
+
+def test_map_concurrent_runs_exactly_parallelism_at_once(sb: Sandbox) -> None:
+    parallelism = 3
+    barrier = threading.Barrier(parallelism, timeout=10)
+    lock = threading.Lock()
+    running = peak = 0
+
+    def task(x: int) -> int:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        barrier.wait()  # breaks (and fails the test) unless `parallelism` run together
+        with lock:
+            running -= 1
+        return x
+
+    with make_client(sb, parallelism=parallelism) as client:
+        assert client.map_concurrent(task, range(9)) == list(range(9))
+    assert peak == parallelism

@@ -10,6 +10,7 @@ from plutoctl.errors import AccessDeniedError, InvalidTokenError
 from plutoctl.lms.client import RetryPolicy, SiteClient
 from plutoctl.lms.reader import ReadScope, read_functions, read_site
 from plutoctl.sandbox import Sandbox
+from plutoctl.sandbox.functions import registry
 
 NO_WAIT = RetryPolicy(attempts=2, backoff=0)
 
@@ -183,17 +184,30 @@ def test_missing_read_functions_raise_one_error_listing_them() -> None:
         assert name in str(caught.value)
 
 
+def sandbox_without(*functions: str) -> Sandbox:
+    return Sandbox.start(functions=sorted(set(registry()) - set(functions)))
+
+
 def test_users_fall_back_to_core_user_get_users() -> None:
-    with Sandbox.start() as probe, client_for(probe) as client:
-        everything = client.site_info().functions
-    allowed = sorted(everything - {"core_enrol_get_enrolled_users"})
-    with Sandbox.start(functions=allowed) as sb:
+    with sandbox_without("core_enrol_get_enrolled_users") as sb:
         seed(sb)
         with client_for(sb) as client:
             existing = read_site(client, scope(needs_all_users=True))
             assert client.calls["core_user_get_users"] == 1
     assert existing.has_all_users
     assert len(existing.users) == 31
+    assert existing.users["user05"].custom["onsite"] == "1"
+
+
+@pytest.mark.parametrize("count", [0, 3, 1000, 1001])
+def test_segments_fall_back_to_the_paged_search(count: int) -> None:
+    with sandbox_without("core_cohort_get_cohorts") as sb:
+        for i in range(count):
+            sb.store.add_cohort(f"s{i:04d}", f"S{i}")
+        with client_for(sb) as client:
+            existing = read_site(client, scope())
+            assert client.calls["core_cohort_search_cohorts"] == count // 1000 + 1
+    assert sorted(existing.segments) == [f"s{i:04d}" for i in range(count)]
 
 
 def test_read_functions_follow_the_scope() -> None:
@@ -201,9 +215,11 @@ def test_read_functions_follow_the_scope() -> None:
     assert bare == {"core_webservice_get_site_info", "core_cohort_get_cohorts"}
     rules = read_functions(scope(needs_all_users=True))
     assert "core_enrol_get_enrolled_users" in rules
-    fallback = read_functions(scope(needs_all_users=True), ["core_user_get_users"])
-    assert "core_user_get_users" in fallback
-    assert "core_enrol_get_enrolled_users" not in fallback
+    fallback = read_functions(
+        scope(needs_all_users=True), ["core_user_get_users", "core_cohort_search_cohorts"]
+    )
+    assert {"core_user_get_users", "core_cohort_search_cohorts"} <= fallback
+    assert not {"core_enrol_get_enrolled_users", "core_cohort_get_cohorts"} & fallback
     courses = read_functions(scope(courses=frozenset({"C1"})))
     assert {"core_course_get_courses_by_field", "core_group_get_group_members"} <= courses
 
