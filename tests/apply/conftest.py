@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from typing import Any
 
 import pytest
 from apply_helpers import Site, open_client, seed
 
-from plutoctl.sandbox import Sandbox
-
 
 @pytest.fixture
-def make_site() -> Iterator[Callable[..., Site]]:
+def make_site(make_sandbox: Callable[..., Any]) -> Iterator[Callable[..., Site]]:
     """Return a factory of seeded sites: ``make_site(max_input_vars=…, parallelism=…)``."""
     with ExitStack() as stack:
 
-        def build(*, max_input_vars: int = 1000, parallelism: int = 3, seeded: bool = True) -> Site:
-            sandbox = stack.enter_context(Sandbox.start(max_input_vars=max_input_vars))
-            if seeded:
-                seed(sandbox.store)
+        def build(*, max_input_vars: int = 1000, parallelism: int = 3) -> Site:
+            sandbox = make_sandbox(max_input_vars=max_input_vars)
+            seed(sandbox.store)
             client = stack.enter_context(open_client(sandbox, parallelism=parallelism))
             return Site(sandbox, client)
 
