@@ -180,8 +180,16 @@ class ApplyReport:
         return text + f"; {self.calls:,} API call(s)"
 
     def detail_lines(self) -> list[str]:
-        """Return one line per failed and skipped operation, and per note."""
-        lines = [f"failed: {r.describe()}" for r in self.failed]
+        """Return what was done per step, then one line per failed and skipped operation
+        and per note."""
+        per_step: Counter[Step] = Counter()
+        for result in self.done:
+            per_step[result.step] += result.count
+        lines = []
+        if per_step:
+            parts = [f"{STEP_NAMES[s]} {n:,}" for s, n in sorted(per_step.items())]
+            lines.append("done: " + "; ".join(parts))
+        lines += [f"failed: {r.describe()}" for r in self.failed]
         lines += [f"skipped: {r.describe()}" for r in self.skipped]
         lines += [f"note: {n}" for n in self.notes]
         return lines

@@ -207,9 +207,11 @@ def test_summary_counts_done_failed_and_skipped() -> None:
         "applied 1,204 of 1,241 items; 1 operation(s) failed, 1 skipped; 9 API call(s)"
     )
     lines = report.detail_lines()
-    assert lines[0].startswith("failed: add group members C/g (1): invalidparameter")
-    assert "[jdoe]" in lines[0]
-    assert "(16 more)" in lines[1]
+    assert lines[0] == "done: add segment members 1,204"
+    assert lines[1].startswith("failed: add group members C/g (1): invalidparameter")
+    assert "[jdoe]" in lines[1]
+    assert lines[2].startswith("skipped: remove segment members a (36)")
+    assert "(16 more)" in lines[2]
     assert not report.is_success
 
 
