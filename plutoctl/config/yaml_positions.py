@@ -36,6 +36,16 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.yaml_implicit_resolvers = {}
+_PLAIN = "!plutoctl-plain"  # tag given to untagged plain scalars, so !!str can be told apart
+
+
+def _resolve(loader: yaml.SafeLoader, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+    if kind is yaml.ScalarNode and implicit[0]:
+        return _PLAIN
+    return yaml.SafeLoader.resolve(loader, kind, value, implicit)
+
+
+_Loader.resolve = _resolve  # type: ignore[assignment,method-assign]
 
 
 @dataclass
@@ -120,7 +130,7 @@ class _Builder:
         seen: dict[str, Position] = {}
         merged: list[yaml.MappingNode] = []
         for key_node, value_node in node.value:
-            key = _key_text(key_node)
+            key = self._key_text(key_node)
             if key == MERGE_KEY and key_node.style in (None, ""):
                 merged.extend(self._merge_sources(value_node, path))
                 continue
@@ -151,6 +161,13 @@ class _Builder:
         for key, value in self._mapping(source, path).items():
             result.setdefault(key, value)
 
+    def _key_text(self, node: yaml.Node) -> str:
+        if isinstance(node, yaml.ScalarNode):
+            return str(node.value)
+        # A list or mapping used as a key cannot name anything in the config.
+        self.problems.append(Problem(self.position(node), "a key must be plain text"))
+        return f"<{type(node).__name__}>"
+
     def _duplicate(self, key: str, path: KeyPath, here: Position, first: Position) -> None:
         where = ".".join(str(p) for p in path) or "the top level"
         problem = Problem(
@@ -162,17 +179,10 @@ class _Builder:
             self.problems.append(problem)
 
 
-def _key_text(node: yaml.Node) -> str:
-    if isinstance(node, yaml.ScalarNode):
-        return str(node.value)
-    # A complex key (mapping or list as key) cannot name anything in the config.
-    return f"<{type(node).__name__}>"
-
-
 def _scalar(node: yaml.Node) -> PlainData:
     value = str(node.value)
-    if getattr(node, "style", None):
-        return value  # quoted or block scalar: always text
+    if getattr(node, "style", None) or node.tag == "tag:yaml.org,2002:str":
+        return value  # quoted, block or !!str: always text
     if value in _NULLS:
         return None
     if value in _TRUE:

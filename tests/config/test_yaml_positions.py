@@ -94,3 +94,15 @@ def test_empty_document() -> None:
     document = parse_yaml("# just a comment\n", "c.yaml")
     assert document.data is None
     assert document.problems == []
+
+
+def test_explicit_str_tag_keeps_text() -> None:
+    document = parse_yaml("a: !!str 12\nb: !!str true\nc: |\n  12\n", "c.yaml")
+    assert document.data == {"a": "12", "b": "true", "c": "12\n"}
+
+
+def test_complex_key_is_a_problem() -> None:
+    document = parse_yaml("segments:\n  [a, b]: {name: x}\n", "c.yaml")
+    (problem,) = document.problems
+    assert problem.position == Position("c.yaml", 2, 3)
+    assert problem.message == "a key must be plain text"
