@@ -261,6 +261,12 @@ class Config(_Model):
     courses: dict[str, CourseConfig] = Field(default_factory=dict)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
+    @field_validator("defaults", "segments", "courses", "policy", mode="before")
+    @classmethod
+    def _empty_section(cls, value: object) -> object:
+        # A section whose entries are all commented out reads as null: treat it as empty.
+        return {} if value is None else value
+
     def sites_for(self, named: list[str] | None) -> list[str]:
         """Return the sites an item goes to: its own, else the defaults, else every site."""
         if named:

@@ -275,3 +275,11 @@ def test_example_usernames_exist_in_their_seeds(example: Path) -> None:
         for site in config.sites_for(segment.sites):
             missing = {n.username for n in named} - seed_usernames(loaded, site)
             assert not missing, f"{segment_id} on {site}: {missing}"
+
+
+def test_sections_left_empty_are_empty(tmp_path: Path) -> None:
+    text = HEADER + "defaults:\nsegments:\n  # dept-sales: {name: Sales}\ncourses:\npolicy:\n"
+    config = load_config(write(tmp_path, text)).config
+    assert config.segments == {}
+    assert config.courses == {}
+    assert config.policy.max_removals == "25%"
