@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plutoctl.errors import LmsError, PlanError, UnsafePlanError
+from plutoctl.lms.client import SiteClient
 from plutoctl.lms.writer import (
     Budget,
     IdMap,
     SiteWriter,
-    WriteClient,
     WriteResult,
     group_subject,
 )
@@ -256,7 +256,7 @@ class _Ledger:
 
 
 def apply_site(
-    client: WriteClient,
+    client: SiteClient,
     site_plan: SitePlan,
     existing: ExistingSite,
     *,
@@ -317,7 +317,7 @@ class _StepRunner:
 
     def __init__(
         self,
-        client: WriteClient,
+        client: SiteClient,
         site: str,
         ids: IdMap,
         budget: Budget,
@@ -439,7 +439,7 @@ def _items_of(change: Change) -> tuple[str, ...]:
 # --- verification -------------------------------------------------------------------
 
 
-def verify_site(client: Any, site_plan: SitePlan, report: ApplyReport) -> tuple[str, ...]:
+def verify_site(client: SiteClient, site_plan: SitePlan, report: ApplyReport) -> tuple[str, ...]:
     """Re-read what apply touched and return a line for everything that still differs.
 
     Only what the report says was done is checked: failures and skips are already

@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
 from plutoctl.batching import items_per_call
 from plutoctl.errors import (
@@ -43,6 +43,7 @@ from plutoctl.errors import (
     TransportError,
     WebServiceDisabledError,
 )
+from plutoctl.lms.client import SiteClient
 from plutoctl.model import ExistingSite, SegmentFields
 from plutoctl.plan.changes import (
     AddGroupMembers,
@@ -115,35 +116,6 @@ class Budget:
     @property
     def left(self) -> int:
         return self._left
-
-
-class ChunkOutcome(Protocol):
-    """One chunk of a ``call_chunked`` call, as the client returns it."""
-
-    items: list[dict[str, Any]]
-    result: Any
-    error: LmsError | None
-
-
-class WriteClient(Protocol):
-    """The part of ``plutoctl.lms.client.SiteClient`` the writer uses."""
-
-    site: str
-    calls: Counter[str]
-
-    def call(self, function: str, params: Mapping[str, Any], *, retry_safe: bool) -> Any: ...
-
-    def call_chunked(
-        self,
-        function: str,
-        list_key: str,
-        items: list[dict[str, Any]],
-        *,
-        params: Mapping[str, Any] | None = None,
-        retry_safe: bool,
-    ) -> Sequence[ChunkOutcome]: ...
-
-    def map_concurrent(self, fn: Callable[[Any], Any], iterable: Iterable[Any]) -> list[Any]: ...
 
 
 # --- values -------------------------------------------------------------------------
@@ -298,7 +270,7 @@ class SiteWriter:
 
     def __init__(
         self,
-        client: WriteClient,
+        client: SiteClient,
         ids: IdMap,
         *,
         budget: Budget | None = None,
