@@ -86,6 +86,8 @@ def field_changes(old: Mapping[str, object], new: Mapping[str, object]) -> Field
     This is the one place deepdiff is used: it compares flat field dicts of a segment
     or a group. A field present on one side only compares against None.
     """
+    if old == new:  # the common case; DeepDiff costs far more than a comparison
+        return ()
     tree = DeepDiff(dict(old), dict(new), view="tree")
     found: dict[str, tuple[str, object, object]] = {}
     for kind in _DIFF_KINDS:
@@ -273,13 +275,23 @@ def _enrol_entry(
 
 
 def _leavers(ctx: _Context, entry: DesiredEnrolment, have: ExistingCourse) -> frozenset[str]:
-    """Return former members of the entry's segment still enrolled with its role."""
+    """Return former members of the entry's segment still enrolled with its role.
+
+    A user who also holds a role no enrol entry of the course grants (a teacher, say)
+    was enrolled by someone else: unenrolling would take that role too, so they stay.
+    """
     existing = ctx.existing.segments.get(entry.segment)
     after = members_after(entry.segment, ctx.desired, ctx.existing)
     if existing is None or existing.members is None or after is None:
         return frozenset()
+    course = ctx.desired.courses[have.shortname]
+    granted = frozenset(e.role for e in course.enrolments)
     gone = existing.members - after
-    return frozenset(u for u in gone if entry.role in have.enrolments.get(u, ()))
+    return frozenset(
+        u
+        for u in gone
+        if entry.role in have.enrolments.get(u, ()) and have.enrolments[u] <= granted
+    )
 
 
 def _unenrol_entry(

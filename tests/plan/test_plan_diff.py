@@ -396,3 +396,18 @@ def test_field_changes_reports_only_differences() -> None:
     assert field_changes({"a": 1, "b": "x"}, {"a": 1, "b": "y"}) == (("b", "x", "y"),)
     assert field_changes({"a": True}, {"a": True}) == ()
     assert field_changes({"a": 1}, {"a": 1, "b": 2}) == (("b", None, 2),)
+
+
+def test_leaver_who_also_holds_an_unmanaged_role_is_not_unenrolled() -> None:
+    existing = existing_site(
+        [have_segment("s", "a b")],
+        [have_course("C", enrolments={"a": "student teacher", "b": "student"})],
+    )
+    desired = desired_site(
+        [want_segment("s", "")],
+        [want_course("C", enrolments=[DesiredEnrolment("s", "student", True)])],
+    )
+    assert diff_site(desired, existing).changes == (
+        Unenrol("C", ("b",), "s"),
+        RemoveSegmentMembers("s", ("a", "b"), 2),
+    )
