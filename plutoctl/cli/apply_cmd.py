@@ -48,26 +48,27 @@ def confirm(*, auto_approve: bool) -> None:
         raise PlutoError("apply cancelled; nothing was changed")
 
 
-def summarize_outcomes(outcomes: dict[str, SiteOutcome]) -> tuple[str, ExitCode]:
-    """Return the closing summary and the exit code (the worst outcome)."""
-    lines: list[str] = []
+def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
+    """Print what each site came to (failures on stderr); return the worst exit code."""
     code = ExitCode.OK
     for name, outcome in outcomes.items():
         if outcome.error is not None:
-            lines.append(f"site {name}: not applied: {outcome.error.message}")
+            click.echo(f"error: site {name}: not applied: {outcome.error.message}", err=True)
             if outcome.error.hint:
-                lines.append(f"  hint: {outcome.error.hint}")
-            code = max(code, outcome.error.exit_code if outcome.error.exit_code != 0 else 1)
+                click.echo(f"  hint: {outcome.error.hint}", err=True)
+            code = max(code, outcome.error.exit_code or ExitCode.ERROR)
             continue
         if outcome.report is None:
-            lines.append(f"site {name}: no changes.")
+            click.echo(f"site {name}: no changes.")
             continue
-        lines.append(f"site {name}: {outcome.report.summary_line()}")
-        lines.extend(f"  {line}" for line in outcome.report.detail_lines())
-        lines.extend(f"  verify: {note}" for note in outcome.verify_notes)
+        click.echo(f"site {name}: {outcome.report.summary_line()}")
+        for line in outcome.report.detail_lines():
+            click.echo(f"  {line}")
+        for note in outcome.verify_notes:
+            click.echo(f"  verify: {note}")
         if not outcome.report.is_success:
             code = max(code, ExitCode.APPLY_FAILED)
-    return "\n".join(lines) + "\n", ExitCode(code)
+    return ExitCode(code)
 
 
 @click.command("apply")
@@ -144,8 +145,7 @@ def apply_command(
     if plan_file is None:
         confirm(auto_approve=auto_approve)
     outcomes = apply_plan(loaded, plan, options, progress=print_progress)
-    text, code = summarize_outcomes(outcomes)
-    click.echo(text, nl=False)
+    code = report_outcomes(outcomes)
     if report_path is not None:
         write_report(report_path, outcomes)
     return code

@@ -21,14 +21,21 @@ RECIPES = [
 INVOCATION = re.compile(r"\bplutoctl\s+[^|;&>\n]*")
 
 
-def strings_in(node: object) -> list[str]:
-    """Return every string anywhere in a parsed YAML document."""
+COMMAND_KEYS = {"run", "script", "before_script", "entry"}
+
+
+def strings_in(node: object, *, is_command: bool = False) -> list[str]:
+    """Return every command string (under run/script/entry keys) in a parsed YAML document."""
     if isinstance(node, str):
-        return [node]
+        return [node] if is_command else []
     if isinstance(node, dict):
-        return [s for value in node.values() for s in strings_in(value)]
+        return [
+            s
+            for key, value in node.items()
+            for s in strings_in(value, is_command=is_command or key in COMMAND_KEYS)
+        ]
     if isinstance(node, list):
-        return [s for item in node for s in strings_in(item)]
+        return [s for item in node for s in strings_in(item, is_command=is_command)]
     return []
 
 
