@@ -71,7 +71,7 @@ def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
     return ExitCode(code)
 
 
-@click.command("apply")
+@click.command("apply", short_help="Make the planned changes on the sites.")
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @config_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")

@@ -24,7 +24,7 @@ def pick_site(loaded: LoadedConfig, site: str | None) -> str:
     )
 
 
-@click.command("explain")
+@click.command("explain", short_help="Explain why a user is in each segment or not.")
 @click.argument("username")
 @config_option
 @click.option("--site", metavar="NAME", help="The site (needed when the config has several).")

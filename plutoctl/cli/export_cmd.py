@@ -24,7 +24,7 @@ def portable_site(loaded: LoadedConfig, name: str, out_dir: Path) -> SiteConfig:
     return site.model_copy(update={"url": f"sandbox:{relative}", "seed": None})
 
 
-@click.command("export")
+@click.command("export", short_help="Write a site's segments and groups as config.")
 @config_option
 @click.option("--site", required=True, metavar="NAME", help="The site to export.")
 @click.option(

@@ -33,7 +33,7 @@ def plan_exit_code(plan: Plan, *, detailed: bool) -> ExitCode:
     return ExitCode.OK
 
 
-@click.command("plan")
+@click.command("plan", short_help="Show the changes each site needs.")
 @config_option
 @click.option(
     "--format",
