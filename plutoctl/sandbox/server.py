@@ -94,6 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: SandboxServer
     protocol_version = "HTTP/1.1"
     server_version = "PlutoSandbox/1"
+    _pending: tuple[str | None, int, float] | None = None
 
     def do_GET(self) -> None:
         self._handle(body="")
@@ -108,6 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, *, body: str) -> None:
         started = time.perf_counter()
+        self._pending = None
         url = urlsplit(self.path)
         if url.path != ENDPOINT:
             self._send(HTTPStatus.NOT_FOUND, b"Not found", "text/plain")
@@ -116,10 +118,17 @@ class _Handler(BaseHTTPRequestHandler):
         query, form = parse_pairs(url.query, 1 << 30), parse_pairs(body, 1 << 30)
         request = nest(query[:limit]) | nest(form[:limit])
         function = request.get("wsfunction") if isinstance(request.get("wsfunction"), str) else None
-        status = self._answer(request, function)
-        self.server.request_log.append(
-            LoggedRequest(function, len(query) + len(form), time.perf_counter() - started, status)
-        )
+        self._pending = (function, len(query) + len(form), started)
+        self._answer(request, function)
+
+    def _record(self, status: int) -> None:
+        """Log the request before answering, so a client never outruns the log."""
+        if self._pending is None:
+            return
+        function, count, started = self._pending
+        self._pending = None
+        entry = LoggedRequest(function, count, time.perf_counter() - started, status)
+        self.server.request_log.append(entry)
 
     def _answer(self, request: dict, function: str | None) -> int:
         service = self.server.web_service
@@ -138,6 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _fail(self, failure: Fault) -> int:
         if failure.kind == "drop":
+            self._record(0)
             self.close_connection = True
             return 0
         headers = {}
@@ -155,6 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(
         self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
     ) -> None:
+        self._record(status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))

@@ -140,11 +140,17 @@ def test_delete_members_all_or_nothing(sandbox: Sandbox) -> None:
     del u2
 
 
-def test_get_members_of_many_cohorts_ordered_by_name(sandbox: Sandbox) -> None:
+def test_get_members_of_many_cohorts_in_one_call(sandbox: Sandbox) -> None:
     store = sandbox.store
     zed = store.add_user("zed", "Zed", "Aaron")
     amy = store.add_user("amy", "Amy", "Zimmer")
-    a, b = store.add_cohort("a", "A"), store.add_cohort("b", "B")
+    a, b, c = store.add_cohort("a", "A"), store.add_cohort("b", "B"), store.add_cohort("c", "C")
     store.add_cohort_members("a", ["amy", "zed"])
-    body = call(sandbox, "core_cohort_get_cohort_members", {"cohortids": [b, a]})
-    assert body == [{"cohortid": b, "userids": []}, {"cohortid": a, "userids": [zed, amy]}]
+    store.add_cohort_members("c", ["amy"])
+    body = call(sandbox, "core_cohort_get_cohort_members", {"cohortids": [b, a, c]})
+    assert body == [
+        {"cohortid": b, "userids": []},
+        {"cohortid": a, "userids": [zed, amy]},
+        {"cohortid": c, "userids": [amy]},
+    ]
+    assert sandbox.log.count("core_cohort_get_cohort_members") == 1
