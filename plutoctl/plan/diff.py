@@ -97,6 +97,11 @@ def field_changes(old: Mapping[str, object], new: Mapping[str, object]) -> Field
     return tuple(found[name] for name in sorted(found))
 
 
+def plural(count: int, noun: str) -> str:
+    """Return ``1 member`` / ``3 members``."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def segment_field_dict(fields: SegmentFields) -> dict[str, object]:
     """Return a segment's managed fields as a dict."""
     return {"name": fields.name, "description": fields.description, "visible": fields.visible}
@@ -191,7 +196,9 @@ def _diff_segment_members(want: DesiredSegment, have: ExistingSegment) -> DiffRe
     if not leavers:
         return DiffResult(tuple(changes))
     if want.is_additive:
-        message = f"kept {len(leavers)} members of {want.idnumber}: membership is additive"
+        message = (
+            f"kept {plural(len(leavers), 'member')} of {want.idnumber}: membership is additive"
+        )
         return DiffResult(tuple(changes), held_back=(Notice("info", message, want.idnumber),))
     removal = RemoveSegmentMembers(want.idnumber, tuple(sorted(leavers)), len(have.members))
     return DiffResult((*changes, removal))
@@ -212,7 +219,7 @@ def _diff_unmanaged_segments(ctx: _Context) -> DiffResult:
 
 
 def _unmanaged_segment(have: ExistingSegment, unmanaged: Unmanaged) -> DiffResult:
-    count = "members not read" if have.members is None else f"{len(have.members)} members"
+    count = "members not read" if have.members is None else plural(len(have.members), "member")
     if unmanaged == "report":
         message = f"unmanaged segment {have.idnumber} ({count})"
         return DiffResult(notices=(Notice("info", message, have.idnumber),))
@@ -306,7 +313,7 @@ def _unenrol_entry(
         return DiffResult()
     if not entry.allow_unenrol:
         message = (
-            f"kept {len(leavers)} former members of {entry.segment} enrolled in "
+            f"kept {plural(len(leavers), 'former member')} of {entry.segment} enrolled in "
             f"{have.shortname}: the enrol entry does not allow unenrol"
         )
         return DiffResult(held_back=(Notice("info", message, have.shortname),))

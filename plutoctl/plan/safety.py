@@ -37,6 +37,7 @@ from plutoctl.plan.changes import (
     Unenrol,
     subject,
 )
+from plutoctl.plan.diff import plural
 
 
 @dataclass(frozen=True)
@@ -112,11 +113,11 @@ def _describe(change: Change) -> str:
     """Return a short phrase for a removal or delete, for notices."""
     match change:
         case RemoveSegmentMembers(idnumber=sid, usernames=names):
-            return f"removal of {len(names)} members from segment {sid}"
+            return f"removal of {plural(len(names), 'member')} from segment {sid}"
         case RemoveGroupMembers(usernames=names):
-            return f"removal of {len(names)} members from group {subject(change)}"
+            return f"removal of {plural(len(names), 'member')} from group {subject(change)}"
         case Unenrol(course=course, usernames=names):
-            return f"unenrolment of {len(names)} users from {course}"
+            return f"unenrolment of {plural(len(names), 'user')} from {course}"
         case DeleteSegment(idnumber=sid):
             return f"deletion of segment {sid}"
         case DeleteGroup():
@@ -182,7 +183,7 @@ def _delete_refusal(
     if change.member_count == 0:
         return None
     kind = "group" if isinstance(change, DeleteGroup) else "segment"
-    reason = f"would delete {kind} {name}, which has {change.member_count} members"
+    reason = f"would delete {kind} {name}, which has {plural(change.member_count, 'member')}"
     return Refusal(change, reason, f"--allow-delete {name}")
 
 
@@ -226,7 +227,7 @@ def _hold_back_dragged_removals(
         if trimmed is not None:
             result.append(trimmed)
         message = (
-            f"kept {len(overlap)} users in {subject(change)} while their removal from "
+            f"kept {plural(len(overlap), 'user')} in {subject(change)} while their removal from "
             f"segment {segment} awaits --allow-removals {segment}"
         )
         notices.append(Notice("warning", message, subject(change)))

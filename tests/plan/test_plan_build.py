@@ -147,7 +147,7 @@ def test_plan_assembles_changes_refusals_notices_and_fingerprints() -> None:
     )
     assert [n.message for n in plan.notices] == [
         "from desired",
-        "unmanaged segment stray (1 members)",
+        "unmanaged segment stray (1 member)",
     ]
     assert [n.where for n in plan.held_back] == ["add"]
     fingerprints = dict(plan.fingerprints)
