@@ -30,8 +30,7 @@ class Sandbox:
         self.faults: FaultInjector = server.faults
         self._server = server
         self._thread = thread
-        host, port = server.server_address[:2]
-        self.url = f"http://{host}:{port}"
+        self.url = f"http://{HOST}:{server.server_port}"
         self.token = store.token
 
     @property
@@ -74,10 +73,8 @@ class Sandbox:
             faults=FaultInjector(),
             request_log=RequestLog(),
         )
-        host, bound_port = server.server_address[:2]
-        server.web_service = WebService(
-            store, store.token, table, service, f"http://{host}:{bound_port}", debug
-        )
+        url = f"http://{HOST}:{server.server_port}"
+        server.web_service = WebService(store, store.token, table, service, url, debug)
         thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": POLL_INTERVAL},
@@ -85,7 +82,7 @@ class Sandbox:
             daemon=True,
         )
         thread.start()
-        log.debug("sandbox serving on http://%s:%s", host, bound_port)
+        log.debug("sandbox serving on %s", url)
         return cls(store, server, thread)
 
     def stop(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,7 +65,7 @@ class RequestLog:
         with self._lock:
             return self._entries[index]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[LoggedRequest]:
         with self._lock:
             return iter(list(self._entries))
 

@@ -13,14 +13,24 @@ from plutoctl.sandbox.functions.base import (
     require_row,
     require_user,
 )
-from plutoctl.sandbox.params import Kind, Multiple, Need, Nested, Single, dflt, opt, req
+from plutoctl.sandbox.params import (
+    Description,
+    Kind,
+    Multiple,
+    Need,
+    Nested,
+    Single,
+    dflt,
+    opt,
+    req,
+)
 from plutoctl.sandbox.wserrors import coding_error, invalid_parameter, missing_record
 
 CATEGORY_TYPE = Single({"type": req(Kind.TEXT), "value": req(Kind.RAW)})
 CUSTOMFIELDS = Multiple(
     Single({"shortname": req(Kind.ALPHANUMEXT), "value": req(Kind.RAW)}), Need.OPTIONAL
 )
-COHORT_FIELDS = {
+COHORT_FIELDS: dict[str, Description] = {
     "description": opt(Kind.RAW),
     "descriptionformat": dflt(Kind.INT, 1),
     "visible": opt(Kind.BOOL),

@@ -12,7 +12,17 @@ from plutoctl.sandbox.functions.base import (
     require_row,
     require_user,
 )
-from plutoctl.sandbox.params import Kind, Multiple, Need, Nested, Single, dflt, opt, req
+from plutoctl.sandbox.params import (
+    Description,
+    Kind,
+    Multiple,
+    Need,
+    Nested,
+    Single,
+    dflt,
+    opt,
+    req,
+)
 from plutoctl.sandbox.store import is_enrolled
 from plutoctl.sandbox.wserrors import (
     course_context_error,
@@ -209,7 +219,7 @@ def get_group_members(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
     return [{"groupid": group_id, "userids": userids} for group_id, userids in members.items()]
 
 
-GROUP_FIELDS = {
+GROUP_FIELDS: dict[str, Description] = {
     "descriptionformat": dflt(Kind.INT, 1),
     "enrolmentkey": opt(Kind.RAW),
     "idnumber": opt(Kind.RAW),

@@ -8,7 +8,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from plutoctl.sandbox.functions.base import CallContext, WsFunction, as_json_list
-from plutoctl.sandbox.params import Kind, Multiple, Need, Nested, Single, dflt, opt, req
+from plutoctl.sandbox.params import (
+    Description,
+    Kind,
+    Multiple,
+    Need,
+    Nested,
+    Single,
+    dflt,
+    opt,
+    req,
+)
 from plutoctl.sandbox.wserrors import coding_error, invalid_parameter, moodle_exception
 
 TEXT_MAXLENGTH = 2048
@@ -20,7 +30,7 @@ CUSTOMFIELDS = Multiple(
     Single({"type": req(Kind.ALPHANUMEXT), "value": req(Kind.RAW)}), Need.OPTIONAL
 )
 PREFERENCES = Multiple(Single({"type": req(Kind.RAW), "value": req(Kind.RAW)}), Need.OPTIONAL)
-PROFILE_KEYS = {
+PROFILE_KEYS: dict[str, Description] = {
     "firstname": opt(Kind.TEXT),
     "lastname": opt(Kind.TEXT),
     "email": opt(Kind.RAW),
