@@ -26,7 +26,7 @@ def render_reference(root: click.Group) -> str:
         "# plutoctl command reference\n",
         "Generated from `--help`; a test keeps it current "
         "(regenerate with `PLUTOCTL_REGEN=1 pytest tests/cli/test_cli_reference.py`).\n",
-        "Shell completion: add `eval \"$(_PLUTOCTL_COMPLETE=bash_source plutoctl)\"` to "
+        'Shell completion: add `eval "$(_PLUTOCTL_COMPLETE=bash_source plutoctl)"` to '
         "`~/.bashrc` (zsh: `zsh_source` in `~/.zshrc`; fish: "
         "`_PLUTOCTL_COMPLETE=fish_source plutoctl | source`).\n",
     ]

@@ -23,7 +23,8 @@ def test_reference_is_current() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", [p for p, c in walk(cli, ["plutoctl"]) if not hasattr(c, "commands")],
+    "path",
+    [p for p, c in walk(cli, ["plutoctl"]) if not hasattr(c, "commands")],
     ids=lambda p: " ".join(p),
 )
 def test_every_command_has_summary_and_example(path: list[str]) -> None:

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Result
-
 EXAMPLES = [
     "segments.yaml.example",
     "examples/single-site/segments.yaml",
@@ -23,7 +21,7 @@ def test_example_converges(example: str, project: Path, run) -> None:
     assert first.code == 2, first.err + first.out
     assert "Plan:" in first.out
 
-    applied: Result = run("apply", "-c", config, "--auto-approve")
+    applied = run("apply", "-c", config, "--auto-approve")
     assert applied.code == 0, applied.err + applied.out
 
     second = run("plan", "-c", config, "--detailed-exitcode")

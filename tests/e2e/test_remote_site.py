@@ -54,12 +54,16 @@ def seed(store, users: int = 30) -> list[str]:
     return names
 
 
-def write_config(tmp_path: Path, sb, members: list[str], *, max_removals: str = "25%",
-                 max_input_vars: int = 1000) -> Path:
+def write_config(
+    tmp_path: Path, sb, members: list[str], *, max_removals: str = "25%", max_input_vars: int = 1000
+) -> Path:
     path = tmp_path / "segments.yaml"
     path.write_text(
         CONFIG.format(
-            url=sb.url, var=TOKEN_VAR, team_a=", ".join(members), max_removals=max_removals,
+            url=sb.url,
+            var=TOKEN_VAR,
+            team_a=", ".join(members),
+            max_removals=max_removals,
             max_input_vars=max_input_vars,
         ),
         encoding="utf-8",
@@ -136,8 +140,14 @@ def test_large_removal_needs_acknowledgement(site, tmp_path, run) -> None:
     assert run("apply", "-c", str(config), "--auto-approve").code == 3
     assert len(sb.store.cohort_members("team-a")) == 20
     done = run(
-        "apply", "-c", str(config), "--auto-approve",
-        "--allow-removals", "team-a", "--allow-removals", "LAB101/grp-a",
+        "apply",
+        "-c",
+        str(config),
+        "--auto-approve",
+        "--allow-removals",
+        "team-a",
+        "--allow-removals",
+        "LAB101/grp-a",
     )
     assert done.code == 0, done.out + done.err
     assert sb.store.cohort_members("team-a") == set(names[:5])
@@ -163,9 +173,20 @@ def test_interrupted_apply_is_completed_by_the_next(site, tmp_path, run) -> None
     sb.faults.inject(kind="latency", seconds=0.2, writes_only=True)
     env = {**os.environ, TOKEN_VAR: sb.token, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "plutoctl", "apply", "-c", str(config), "--auto-approve",
-         "--parallelism", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        [
+            sys.executable,
+            "-m",
+            "plutoctl",
+            "apply",
+            "-c",
+            str(config),
+            "--auto-approve",
+            "--parallelism",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and sb.log.count("core_cohort_add_cohort_members") < 2:
