@@ -1,0 +1,103 @@
+"""Export round trips, and multi-site runs where one site fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+TOKEN_VAR = "PLUTO_TOKEN_EXPORT"
+
+
+def seed_site(store) -> None:
+    store.add_profile_field("department", "menu", options=["Sales", "HR"])
+    for i in range(80):
+        store.add_user(f"u{i:02d}", firstname="U", lastname=str(i))
+    store.add_course("LAB101")
+    for i in range(10):
+        store.enrol(f"u{i:02d}", "LAB101")
+    store.add_cohort("big", "Big segment", description="All of them")
+    store.add_cohort_members("big", [f"u{i:02d}" for i in range(80)])
+    store.add_cohort("small", "Small & hidden", visible=False)
+    store.add_cohort_members("small", ["u01", "u02"])
+    store.add_cohort("no", "A segment ID YAML would read as false")
+    store.add_group("LAB101", "Group one", idnumber="g1", description="first")
+    store.add_group_members("LAB101", "g1", ["u01", "u03"])
+    store.add_group("LAB101", "No idnumber")
+
+
+@pytest.fixture
+def source(sandbox, tmp_path: Path, monkeypatch) -> Path:
+    seed_site(sandbox.store)
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    path = tmp_path / "source.yaml"
+    path.write_text(
+        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["--no-members"], ["--csv-dir", "members"]],
+    ids=["members-inline", "no-members", "csv-dir"],
+)
+def test_export_plans_clean(source: Path, tmp_path: Path, run, extra: list[str]) -> None:
+    out = tmp_path / "exported" / "segments.yaml"
+    out.parent.mkdir()
+    result = run("export", "-c", str(source), "--site", "lab", "--course", "LAB101",
+                 "-o", str(out), *extra)
+    assert result.code == 0, result.err
+    assert "No idnumber" in result.err  # the group without an idnumber is named as skipped
+    exported = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert sorted(exported["segments"]) == ["big", "no", "small"]
+    assert exported["segments"]["small"]["visible"] is False
+    if extra == ["--csv-dir", "members"]:
+        assert exported["segments"]["big"]["members_csv"] == "members/big.csv"
+        assert (out.parent / "members" / "big.csv").read_text().startswith("username\n")
+    assert run("validate", "-c", str(out)).code == 0
+    plan = run("plan", "-c", str(out), "--detailed-exitcode")
+    assert plan.code == 0, plan.out + plan.err
+    assert "No changes." in plan.out
+
+
+def test_export_to_stdout_is_sorted_and_stable(source: Path, run) -> None:
+    first = run("export", "-c", str(source), "--site", "lab")
+    second = run("export", "-c", str(source), "--site", "lab")
+    assert first.code == 0 and first.out == second.out
+    members = yaml.safe_load(first.out)["segments"]["big"]["members"]
+    assert members == sorted(members)
+
+
+def test_one_failing_site_does_not_stop_the_others(sandbox, tmp_path: Path, run, monkeypatch):
+    sandbox.store.add_user("alice", firstname="A", lastname="L")
+    monkeypatch.setenv("PLUTO_TOKEN_GOOD", sandbox.token)
+    monkeypatch.setenv("PLUTO_TOKEN_BAD", "0" * 32)
+    config = tmp_path / "segments.yaml"
+    config.write_text(
+        f"""\
+version: 1
+sites:
+  good:
+    url: {sandbox.url}
+    token: ${{PLUTO_TOKEN_GOOD}}
+  bad:
+    url: {sandbox.url}
+    token: ${{PLUTO_TOKEN_BAD}}
+segments:
+  team:
+    name: Team
+    members: [alice]
+""",
+        encoding="utf-8",
+    )
+    plan = run("plan", "-c", str(config))
+    assert plan.code == 1
+    assert "site good:" in plan.out and "+ segment team" in plan.out
+    assert "invalidtoken" in plan.out + plan.err
+    applied = run("apply", "-c", str(config), "--auto-approve", "--site", "good")
+    assert applied.code == 0, applied.out + applied.err
+    assert sandbox.store.cohort_members("team") == {"alice"}
+    assert run("plan", "-c", str(config), "--site", "good", "--detailed-exitcode").code == 0
