@@ -41,7 +41,12 @@ from plutoctl.plan.changes import (
     UpdateGroup,
     UpdateSegment,
 )
-from plutoctl.plan.desired import DesiredResult, build_desired, required_fields
+from plutoctl.plan.desired import (
+    DesiredResult,
+    bound_segments,
+    build_desired,
+    required_fields,
+)
 from plutoctl.plan.fingerprint import fingerprints
 from plutoctl.plan.safety import Acknowledgements
 
@@ -183,9 +188,14 @@ def read_existing(
     extra_usernames: frozenset[str] = frozenset(),
 ) -> ExistingSite:
     """Read what the plan for these segments and courses needs from the site."""
-    needs_all_users, standard_fields, usernames = required_fields(loaded, site, segments)
+    needs_all_users, standard_fields, usernames = required_fields(
+        loaded, site, segments, courses=courses
+    )
+    # Groups and enrolments of the courses in scope follow segments that --only may have
+    # left out: their existing members are needed too.
+    bound = bound_segments(loaded.config, courses)
     scope = ReadScope(
-        segments=frozenset(segments),
+        segments=frozenset(segments) | frozenset(bound),
         needs_all_users=needs_all_users,
         standard_fields=standard_fields,
         usernames=usernames | extra_usernames,
