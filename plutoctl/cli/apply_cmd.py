@@ -22,13 +22,7 @@ from plutoctl.cli.plan_cmd import plan_exit_code
 from plutoctl.errors import ExitCode, PlutoError
 
 if TYPE_CHECKING:
-    from plutoctl.apply import ProgressEvent
     from plutoctl.runner import SiteOutcome
-
-
-def print_progress(event: ProgressEvent) -> None:
-    """Write one progress line to stderr."""
-    click.echo(f"  {event}", err=True)
 
 
 def confirm(*, auto_approve: bool) -> None:
@@ -144,7 +138,9 @@ def apply_command(
         return ExitCode.OK
     if plan_file is None:
         confirm(auto_approve=auto_approve)
-    outcomes = apply_plan(loaded, plan, options, progress=print_progress)
+    from plutoctl.cli.progress import ProgressPrinter
+
+    outcomes = apply_plan(loaded, plan, options, progress=ProgressPrinter())
     code = report_outcomes(outcomes)
     if report_path is not None:
         write_report(report_path, outcomes)
