@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,9 @@ from plutoctl.cli.options import (
 from plutoctl.cli.output import use_colour
 from plutoctl.errors import ExitCode
 from plutoctl.plan.changes import Plan
+
+if TYPE_CHECKING:
+    from plutoctl.plan.render import Format
 
 FORMATS = ("text", "json", "markdown", "html")
 
@@ -59,7 +63,7 @@ def plan_exit_code(plan: Plan, *, detailed: bool) -> ExitCode:
 @connection_options
 def plan_command(
     config_path: Path,
-    fmt: str,
+    fmt: Format,
     out: Path | None,
     sites: tuple[str, ...],
     only: tuple[str, ...],
