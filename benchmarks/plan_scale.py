@@ -1,0 +1,584 @@
+"""Plan a large site from cold: wall time, plutoctl's CPU time, peak memory, HTTP calls.
+
+Site (defaults): 100,000 users with a ``department`` menu field (400 options), a
+``region`` text field and a ``manager`` checkbox; 200 courses with 2,000 enrolled
+users each. Config: 2,000 segments, half rule-based (every rule anchored on
+``department``, with ``in``, ``all`` chains, ``contains``, a checkbox and the
+standard ``user.lastname``), half explicit (members lists in the YAML, and
+``members_csv`` files in Pluto's bulk format), about 500,000 memberships; in every
+course 10 groups bound to segments and one enrol entry (every fourth with
+``unenrol: true``).
+
+Phases, each plan a fresh ``plutoctl plan --format json`` process:
+
+1. plan the unapplied site (everything to create), checked against the desired
+   membership computed here independently of plutoctl;
+2. ``plutoctl apply --auto-approve``, then plan again: must be "No changes";
+3. change the profile fields of 1% of the users in the server and plan again: the
+   plan must hold exactly the segment, enrolment and group changes that implies.
+
+The sandbox runs in a child process, so the CPU time and peak memory printed for a
+plan are plutoctl's own; HTTP calls come from the sandbox's request log.
+
+    python benchmarks/plan_scale.py [--users N] [--segments N] [--courses N]
+        [--enrolled N] [--changed 0.01] [--max-input-vars N] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+DEPARTMENTS = tuple(f"Dept {i:03d}" for i in range(400))
+REGIONS = ("north", "south", "east", "west", "emea", "apac", "")
+LASTNAMES = ("Smith", "Jones", "Brown", "Taylor", "Wilson", "Evans", "Thomas", "Roberts")
+GROUPS_PER_COURSE = 10
+TOKEN_VARIABLE = "PLUTO_BENCH_TOKEN"
+Profile = dict[str, str]
+
+
+# --- the server (child process) --------------------------------------------------------
+
+
+def serve(conn: Connection, users: int, courses: int, enrolled: int, max_input_vars: int) -> None:
+    """Run a seeded sandbox; answer the parent's questions until told to stop."""
+    from plutoctl.sandbox import FieldSpec, Sandbox, Store, generate
+
+    store = Store()
+    generate(
+        store,
+        users=users,
+        courses=courses,
+        fields=[
+            FieldSpec("department", "menu", DEPARTMENTS),
+            FieldSpec("region", "text"),
+            FieldSpec("manager", "checkbox"),
+        ],
+        enrolments_per_course=enrolled,
+    )
+    with Sandbox.start(store=store, max_input_vars=max_input_vars) as sb:
+        conn.send((sb.url, sb.token))
+        while True:
+            command, arg = conn.recv()
+            if command == "stop":
+                return
+            conn.send(_answer(sb, command, arg))
+
+
+def _answer(sb: Any, command: str, arg: Any) -> Any:
+    store = sb.store
+    match command:
+        case "calls":
+            counts = Counter(entry.function for entry in sb.log)
+            sb.log.clear()
+            return counts
+        case "profiles":
+            return _profiles(store)
+        case "enrolments":
+            return {course: store.enrolments(course) for course in arg}
+        case "change":
+            for username, custom in arg.items():
+                store.set_profile(username, **custom)
+            return len(arg)
+    raise ValueError(command)
+
+
+def _profiles(store: Any) -> dict[str, Profile]:
+    """Return username → {department, region, manager, lastname} for every user."""
+    profiles: dict[str, Profile] = {}
+    with store.transaction() as db:
+        for username, lastname in db.execute("SELECT username, lastname FROM user"):
+            profiles[username] = {"lastname": lastname or ""}
+        rows = db.execute(
+            "SELECT u.username, f.shortname, d.data FROM user_info_data d "
+            "JOIN user u ON u.id = d.userid JOIN user_info_field f ON f.id = d.fieldid"
+        )
+        for username, shortname, value in rows:
+            profiles[username][shortname] = value
+    return profiles
+
+
+class Server:
+    """The sandbox child process and the pipe to it."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        context = multiprocessing.get_context("fork")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=serve,
+            args=(child, args.users, args.courses, args.enrolled, args.max_input_vars),
+            daemon=True,
+        )
+        self.process.start()
+        self.url, self.token = self.conn.recv()
+
+    def ask(self, command: str, arg: Any = None) -> Any:
+        self.conn.send((command, arg))
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        self.conn.send(("stop", None))
+        self.process.join(timeout=30)
+
+
+# --- the config and the independent evaluation of its rules -----------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One ``{field, match, value}`` test, evaluated here without plutoctl."""
+
+    field: str
+    match: str
+    value: Any = None
+
+    def holds(self, profile: Profile) -> bool:
+        have = profile.get(self.field.removeprefix("user."), "").strip().casefold()
+        match self.match:
+            case "exact":
+                return have == str(self.value).strip().casefold()
+            case "in":
+                return have in {str(v).strip().casefold() for v in self.value}
+            case "contains":
+                return str(self.value).strip().casefold() in have
+            case "notempty":
+                return have != ""
+        raise ValueError(self.match)
+
+    def as_yaml(self) -> dict[str, Any]:
+        rule: dict[str, Any] = {"field": self.field, "match": self.match}
+        if self.value is not None:
+            rule["value"] = self.value
+        return rule
+
+
+@dataclass(frozen=True)
+class RuleSegment:
+    """A rule-based segment: any of its rules (each an AND of conditions) selects a user."""
+
+    sid: str
+    rules: tuple[tuple[Condition, ...], ...]
+    departments: frozenset[str]  # every rule requires one of these
+    exclude: tuple[str, ...] = ()
+
+    def matches(self, profile: Profile) -> bool:
+        return any(all(c.holds(profile) for c in rule) for rule in self.rules)
+
+
+@dataclass
+class Scenario:
+    """What the config declares, kept in plain form for the independent check."""
+
+    rule_segments: dict[str, RuleSegment] = field(default_factory=dict)
+    explicit: dict[str, frozenset[str]] = field(default_factory=dict)
+    groups: dict[str, dict[str, str]] = field(default_factory=dict)  # course → gid → segment
+    enrol: dict[str, tuple[str, bool]] = field(default_factory=dict)  # course → (sid, unenrol)
+
+
+def make_rule_segment(number: int, rng: random.Random) -> RuleSegment:
+    sid = f"rule-{number:04d}"
+    depts = rng.sample(DEPARTMENTS, 4)
+    kind = number % 10
+    if kind < 4:
+        rules: tuple[tuple[Condition, ...], ...] = ((Condition("department", "exact", depts[0]),),)
+        used = depts[:1]
+    elif kind < 6:
+        rules = ((Condition("department", "in", depts[:2]),),)
+        used = depts[:2]
+    elif kind < 8:
+        region = Condition("region", "exact", "north") if kind == 6 else None
+        second = region or Condition("region", "notempty")
+        rules = (
+            (Condition("department", "exact", depts[0]), second),
+            (Condition("department", "exact", depts[1]), Condition("manager", "exact", "1")),
+        )
+        used = depts[:2]
+    elif kind == 8:
+        rules = (
+            (
+                Condition("department", "in", depts[:3]),
+                Condition("region", "contains", "TH"),
+                Condition("manager", "exact", "1"),
+            ),
+        )
+        used = depts[:3]
+    else:
+        rules = (
+            (
+                Condition("department", "in", depts),
+                Condition("user.lastname", "exact", " smith "),
+            ),
+        )
+        used = depts
+    return RuleSegment(sid, rules, frozenset(used))
+
+
+def build_scenario(args: argparse.Namespace, usernames: list[str], rng: random.Random) -> Scenario:
+    scenario = Scenario()
+    half = args.segments // 2
+    for number in range(half):
+        seg = make_rule_segment(number, rng)
+        if number % 10 == 3:
+            seg = RuleSegment(seg.sid, seg.rules, seg.departments, tuple(rng.sample(usernames, 2)))
+        scenario.rule_segments[seg.sid] = seg
+    for number in range(args.segments - half):
+        sid = f"list-{number:04d}"
+        scenario.explicit[sid] = frozenset(rng.sample(usernames, min(args.listed, len(usernames))))
+    rule_ids, all_ids = list(scenario.rule_segments), [*scenario.rule_segments, *scenario.explicit]
+    for c in range(1, args.courses + 1):
+        course = f"COURSE{c:04d}"
+        enrolled_segment = rule_ids[(c * 5) % len(rule_ids)]
+        scenario.enrol[course] = (enrolled_segment, c % 4 == 0)
+        bound = [enrolled_segment, *rng.sample(all_ids, GROUPS_PER_COURSE - 1)]
+        scenario.groups[course] = {f"grp-{i}": sid for i, sid in enumerate(bound)}
+    return scenario
+
+
+def write_config(scenario: Scenario, directory: Path, url: str, max_input_vars: int) -> Path:
+    """Write the YAML config and its CSV files; return the config's path."""
+    lines = [
+        "version: 1",
+        "sites:",
+        "  bench:",
+        f"    url: {url}",
+        f"    token: ${{{TOKEN_VARIABLE}}}",
+        f"    max_input_vars: {max_input_vars}",
+        "policy:",
+        "  max_removals: 100%",  # the benchmark measures planning, not the safety policy
+        "segments:",
+    ]
+    for seg in scenario.rule_segments.values():
+        rendered = [
+            rule[0].as_yaml() if len(rule) == 1 else {"all": [c.as_yaml() for c in rule]}
+            for rule in seg.rules
+        ]
+        lines += [f"  {seg.sid}:", f"    name: Rule segment {seg.sid}"]
+        lines.append(f"    rules: {json.dumps(rendered)}")
+        if seg.exclude:
+            lines.append(f"    exclude: {json.dumps(list(seg.exclude))}")
+    csv_rows: dict[int, list[str]] = {}
+    for i, (sid, members) in enumerate(scenario.explicit.items()):
+        lines += [f"  {sid}:", f"    name: Listed segment {sid}"]
+        if i % 2 == 0:
+            lines.append(f"    members: [{', '.join(sorted(members))}]")
+        else:
+            file_number = i % 10
+            lines.append(f"    members_csv: members-{file_number}.csv")
+            csv_rows.setdefault(file_number, []).extend(f"{u},{sid}" for u in sorted(members))
+    for number, rows in csv_rows.items():
+        (directory / f"members-{number}.csv").write_text("username,cohort1\n" + "\n".join(rows))
+    lines.append("courses:")
+    for course, groups in scenario.groups.items():
+        lines += [f"  {course}:", "    groups:"]
+        for gid, sid in groups.items():
+            lines.append(f"      {gid}: {{name: Group {gid} ({sid}), segment: {sid}}}")
+        sid, unenrol = scenario.enrol[course]
+        lines.append(
+            f"    enrol: [{{segment: {sid}, role: student, unenrol: {str(unenrol).lower()}}}]"
+        )
+    path = directory / "segments.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def desired_members(scenario: Scenario, profiles: dict[str, Profile]) -> dict[str, set[str]]:
+    """Return every segment's desired members, evaluated here from the profiles."""
+    by_department: dict[str, list[str]] = {}
+    for username, profile in profiles.items():
+        by_department.setdefault(profile.get("department", ""), []).append(username)
+    members: dict[str, set[str]] = {sid: set(m) for sid, m in scenario.explicit.items()}
+    for sid, seg in scenario.rule_segments.items():
+        candidates = (u for d in seg.departments for u in by_department.get(d, ()))
+        found = {u for u in candidates if seg.matches(profiles[u])}
+        members[sid] = found - set(seg.exclude)
+    return members
+
+
+def rule_members_of(scenario: Scenario, profile: Profile, username: str) -> set[str]:
+    """Return the rule segments ``username`` (with ``profile``) is a desired member of."""
+    return {
+        sid
+        for sid, seg in scenario.rule_segments.items()
+        if profile.get("department") in seg.departments
+        and seg.matches(profile)
+        and username not in seg.exclude
+    }
+
+
+# --- expected changes -----------------------------------------------------------------
+
+ChangeKey = tuple[str, str, str]  # (action, course or "", segment or group idnumber or role)
+
+
+def expected_initial(
+    scenario: Scenario, members: dict[str, set[str]], enrolments: dict[str, dict[str, set[str]]]
+) -> dict[ChangeKey, set[str]]:
+    """Return the membership changes of the first plan (nothing exists yet)."""
+    expected: dict[ChangeKey, set[str]] = {}
+    for sid, wanted in members.items():
+        if wanted:
+            expected[("add_segment_members", "", sid)] = set(wanted)
+    for course, groups in scenario.groups.items():
+        sid, _ = scenario.enrol[course]
+        enrolled = set(enrolments[course])
+        new = {u for u in members[sid] if "student" not in enrolments[course].get(u, set())}
+        if new:
+            expected[("enrol", course, "student")] = new
+        enrolled |= members[sid]
+        for gid, bound in groups.items():
+            target = members[bound] & enrolled
+            if target:
+                expected[("add_group_members", course, gid)] = target
+    return expected
+
+
+def expected_after_change(
+    scenario: Scenario,
+    before: dict[str, set[str]],
+    after: dict[str, set[str]],
+    enrolments: dict[str, dict[str, set[str]]],
+) -> dict[ChangeKey, set[str]]:
+    """Return the changes that turn the applied site into the one the new profiles imply."""
+    expected: dict[ChangeKey, set[str]] = {}
+
+    def put(key: ChangeKey, names: Iterable[str]) -> None:
+        names = set(names)
+        if names:
+            expected[key] = names
+
+    for sid in before:
+        put(("add_segment_members", "", sid), after[sid] - before[sid])
+        put(("remove_segment_members", "", sid), before[sid] - after[sid])
+    for course, groups in scenario.groups.items():
+        sid, allow_unenrol = scenario.enrol[course]
+        roles = enrolments[course]
+        joiners = {u for u in after[sid] - before[sid] if "student" not in roles.get(u, set())}
+        leavers = {u for u in before[sid] - after[sid] if roles.get(u) == {"student"}}
+        put(("enrol", course, "student"), joiners)
+        unenrolled = leavers if allow_unenrol else set()
+        put(("unenrol", course, ""), unenrolled)
+        enrolled_before = set(roles)
+        enrolled_after = (enrolled_before | joiners) - unenrolled
+        for gid, bound in groups.items():
+            target = after[bound] & enrolled_after
+            existing = before[bound] & enrolled_before
+            put(("add_group_members", course, gid), target - existing)
+            put(("remove_group_members", course, gid), existing - target)
+    return expected
+
+
+def planned(plan: dict[str, Any]) -> tuple[dict[ChangeKey, set[str]], Counter[str]]:
+    """Return the membership changes of a JSON plan, and a count of every action."""
+    found: dict[ChangeKey, set[str]] = {}
+    actions: Counter[str] = Counter()
+    for site in plan["sites"]:
+        assert not site["errors"], site["errors"]
+        assert not site["refused"], site["refused"][:3]
+        for change in site["changes"]:
+            action = change["action"]
+            actions[action] += 1
+            if "usernames" not in change:
+                continue
+            third = change.get("role", "") if action == "enrol" else change.get("idnumber", "")
+            key = (action, change.get("course", ""), third)
+            found.setdefault(key, set()).update(change["usernames"])
+    return found, actions
+
+
+def compare(
+    label: str, found: dict[ChangeKey, set[str]], expected: dict[ChangeKey, set[str]]
+) -> bool:
+    wrong = sorted(k for k in found.keys() | expected.keys() if found.get(k) != expected.get(k))
+    items = sum(len(v) for v in expected.values())
+    if not wrong:
+        print(f"  check: {label}: all {len(expected):,} membership changes ({items:,} users) exact")
+        return True
+    print(f"  CHECK FAILED: {label}: {len(wrong)} of {len(expected)} changes differ, e.g.:")
+    for key in wrong[:5]:
+        have, want = found.get(key, set()), expected.get(key, set())
+        print(
+            f"    {key}: planned-only {sorted(have - want)[:5]}, missing {sorted(want - have)[:5]}"
+        )
+    return False
+
+
+# --- measuring one plan -----------------------------------------------------------------
+
+
+def measure_plan(config: Path, out: Path) -> None:
+    """(Run in a fresh process.) Run ``plutoctl plan``; print its figures as JSON."""
+    started = time.perf_counter()
+    from plutoctl.cli import main as plutoctl_main
+
+    with out.open("w") as stream:
+        saved, sys.stdout = sys.stdout, stream
+        try:
+            code = plutoctl_main(["plan", "-c", str(config), "--format", "json"])
+        finally:
+            sys.stdout = saved
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    figures = {
+        "exit": code,
+        "wall": time.perf_counter() - started,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "maxrss_mb": usage.ru_maxrss / 1024,
+    }
+    print(json.dumps(figures))
+
+
+def run_plan(label: str, server: Server, config: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Plan in a fresh process and print the figures; return the JSON plan."""
+    server.ask("calls")  # forget earlier requests
+    out = config.parent / "plan.json"
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, __file__, "--measure-plan", str(config), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if result.returncode != 0 or not result.stdout.strip():
+        sys.exit(f"{label}: the plan process failed:\n{result.stderr[-3000:]}")
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    calls: Counter[str] = server.ask("calls")
+    plan = json.loads(out.read_text())
+    summary = plan["summary"]
+    print(f"\n{label}")
+    print(
+        f"  plutoctl plan: {wall:.2f} s wall (process), {figures['cpu']:.2f} s plutoctl CPU, "
+        f"peak memory {figures['maxrss_mb']:.0f} MB, exit {figures['exit']}"
+    )
+    print(f"  plan summary: {json.dumps(summary)}")
+    print(f"  HTTP calls: {sum(calls.values())}")
+    for function, count in sorted(calls.items()):
+        print(f"    {count:6,}  {function}")
+    return plan
+
+
+# --- main -------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--segments", type=int, default=2_000)
+    parser.add_argument("--listed", type=int, default=270, help="members per explicit segment")
+    parser.add_argument("--courses", type=int, default=200)
+    parser.add_argument("--enrolled", type=int, default=2_000, help="users enrolled per course")
+    parser.add_argument("--changed", type=float, default=0.01, help="share of users changed")
+    parser.add_argument("--max-input-vars", type=int, default=5000)
+    parser.add_argument("--keep", type=Path, help="write the config here and keep it")
+    parser.add_argument("--measure-plan", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure_plan:
+        measure_plan(*args.measure_plan)
+        return
+
+    started = time.perf_counter()
+    server = Server(args)
+    print(
+        f"sandbox (child process): {args.users:,} users, {args.courses} courses x "
+        f"{args.enrolled:,} enrolled, max_input_vars={args.max_input_vars}; seeded in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    directory = args.keep or Path(tempfile.mkdtemp(prefix="plan-scale-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        ok = run_phases(args, server, directory)
+    finally:
+        server.stop()
+        if args.keep is None:
+            shutil.rmtree(directory, ignore_errors=True)
+    sys.exit(0 if ok else 1)
+
+
+def run_phases(args: argparse.Namespace, server: Server, directory: Path) -> bool:
+    rng = random.Random(5)
+    profiles: dict[str, Profile] = {
+        u: p for u, p in server.ask("profiles").items() if u not in ("guest", "admin")
+    }
+    usernames = sorted(profiles)
+    scenario = build_scenario(args, usernames, rng)
+    config = write_config(scenario, directory, server.url, args.max_input_vars)
+    members = desired_members(scenario, profiles)
+    print(
+        f"config: {len(scenario.rule_segments):,} rule segments, {len(scenario.explicit):,} "
+        f"explicit, {sum(map(len, members.values())):,} memberships; {args.courses} courses x "
+        f"{GROUPS_PER_COURSE} bound groups + 1 enrol entry"
+    )
+    env = {**os.environ, TOKEN_VARIABLE: server.token}
+    enrolments = server.ask("enrolments", list(scenario.groups))
+
+    plan = run_plan("1. first plan, unapplied site (everything to create)", server, config, env)
+    ok = compare("first plan", planned(plan)[0], expected_initial(scenario, members, enrolments))
+
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "plutoctl", "apply", "-c", str(config), "--auto-approve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    calls = server.ask("calls")
+    print(
+        f"\napply: exit {result.returncode} in {time.perf_counter() - started:.1f} s, "
+        f"{sum(calls.values()):,} HTTP calls (plan included)"
+    )
+    if result.returncode != 0:
+        print(result.stdout[-2000:], result.stderr[-2000:])
+        return False
+
+    plan = run_plan("2. cold plan of the applied site (must be empty)", server, config, env)
+    found, actions = planned(plan)
+    print(f"  check: {'empty' if not actions else f'NOT EMPTY: {dict(actions)}'}")
+    ok = ok and not actions
+
+    enrolments = server.ask("enrolments", list(scenario.groups))
+    changed = rng.sample(usernames, int(len(usernames) * args.changed))
+    updates = {u: new_profile(rng) for u in changed}
+    server.ask("change", updates)
+    after = {sid: set(m) for sid, m in members.items()}
+    for username in changed:
+        old = rule_members_of(scenario, profiles[username], username)
+        new = rule_members_of(scenario, {**profiles[username], **updates[username]}, username)
+        for sid in old - new:
+            after[sid].discard(username)
+        for sid in new - old:
+            after[sid].add(username)
+    expected = expected_after_change(scenario, members, after, enrolments)
+    label = f"3. plan after changing the profiles of {len(changed):,} users ({args.changed:.0%})"
+    plan = run_plan(label, server, config, env)
+    found, actions = planned(plan)
+    print(f"  changes by action: {dict(sorted(actions.items()))}")
+    return compare("1% change", found, expected) and ok
+
+
+def new_profile(rng: random.Random) -> Profile:
+    """Return new random values for the custom fields a rule can test."""
+    return {
+        "department": rng.choice(DEPARTMENTS),
+        "region": rng.choice(REGIONS),
+        "manager": rng.choice(("0", "1")),
+    }
+
+
+if __name__ == "__main__":
+    main()
