@@ -47,6 +47,7 @@ from plutoctl.plan.changes import (
     UpdateGroup,
     UpdateSegment,
     subject,
+    usernames_of,
 )
 
 log = logging.getLogger(__name__)
@@ -422,18 +423,7 @@ def _dispatch(writer: SiteWriter, step: Step, changes: Sequence[Any]) -> WriteRe
 
 def _items_of(change: Change) -> tuple[str, ...]:
     """Return what a change's items are called: its usernames, or its subject."""
-    match change:
-        case (
-            AddSegmentMembers(usernames=names)
-            | RemoveSegmentMembers(usernames=names)
-            | AddGroupMembers(usernames=names)
-            | RemoveGroupMembers(usernames=names)
-            | Enrol(usernames=names)
-            | Unenrol(usernames=names)
-        ):
-            return names
-        case _:
-            return (subject(change),)
+    return usernames_of(change) or (subject(change),)
 
 
 # --- verification -------------------------------------------------------------------
@@ -500,8 +490,7 @@ def _scope_of(changes: Iterable[Change]) -> tuple[set[str], set[str], set[str]]:
                 courses.add(c)
             case _:
                 segments.add(change.idnumber)
-        if _items_of(change) != (subject(change),):
-            usernames.update(_items_of(change))
+        usernames.update(usernames_of(change))
     return segments, courses, usernames
 
 

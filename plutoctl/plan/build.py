@@ -15,21 +15,11 @@ from plutoctl.batching import calls_needed
 from plutoctl.config.schema import PolicyConfig
 from plutoctl.model import DesiredSite, ExistingSite
 from plutoctl.plan.changes import (
-    AddGroupMembers,
-    AddSegmentMembers,
+    WRITE_FUNCTIONS,
     Change,
-    CreateGroup,
-    CreateSegment,
-    DeleteGroup,
-    DeleteSegment,
-    Enrol,
     Notice,
-    RemoveGroupMembers,
-    RemoveSegmentMembers,
     SitePlan,
-    Unenrol,
-    UpdateGroup,
-    UpdateSegment,
+    item_count,
 )
 from plutoctl.plan.diff import diff_site
 from plutoctl.plan.fingerprint import fingerprint_keys, fingerprints
@@ -81,40 +71,10 @@ def calls_by_function(changes: Iterable[Change], max_input_vars: int) -> dict[st
     """Return the number of write calls per web-service function, sorted by name."""
     items: Counter[tuple[str, str]] = Counter()
     for change in changes:
-        function, count = _items_of(change)
+        function, count = WRITE_FUNCTIONS[change.step], item_count(change)
         course = getattr(change, "course", "") if function in PER_COURSE_FUNCTIONS else ""
         items[(function, course)] += count
     calls: Counter[str] = Counter()
     for (function, _course), count in items.items():
         calls[function] += calls_needed(function, count, max_input_vars)
     return {function: calls[function] for function in sorted(calls) if calls[function]}
-
-
-def _items_of(change: Change) -> tuple[str, int]:
-    """Return the function a change is written with and how many list items it needs."""
-    match change:
-        case CreateSegment():
-            return "core_cohort_create_cohorts", 1
-        case UpdateSegment():
-            return "core_cohort_update_cohorts", 1
-        case DeleteSegment():
-            return "core_cohort_delete_cohorts", 1
-        case AddSegmentMembers(usernames=names):
-            return "core_cohort_add_cohort_members", len(names)
-        case RemoveSegmentMembers(usernames=names):
-            return "core_cohort_delete_cohort_members", len(names)
-        case CreateGroup():
-            return "core_group_create_groups", 1
-        case UpdateGroup():
-            return "core_group_update_groups", 1
-        case DeleteGroup():
-            return "core_group_delete_groups", 1
-        case AddGroupMembers(usernames=names):
-            return "core_group_add_group_members", len(names)
-        case RemoveGroupMembers(usernames=names):
-            return "core_group_delete_group_members", len(names)
-        case Enrol(usernames=names):
-            return "enrol_manual_enrol_users", len(names)
-        case Unenrol(usernames=names):
-            return "enrol_manual_unenrol_users", len(names)
-    raise AssertionError(f"unknown change {change!r}")

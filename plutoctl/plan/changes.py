@@ -232,3 +232,40 @@ class Plan:
     @property
     def has_errors(self) -> bool:
         return any(s.errors for s in self.sites)
+
+
+def usernames_of(change: Change) -> tuple[str, ...]:
+    """Return the usernames a membership or enrolment change lists, or ``()``."""
+    match change:
+        case (
+            AddSegmentMembers(usernames=names)
+            | RemoveSegmentMembers(usernames=names)
+            | AddGroupMembers(usernames=names)
+            | RemoveGroupMembers(usernames=names)
+            | Enrol(usernames=names)
+            | Unenrol(usernames=names)
+        ):
+            return names
+    return ()
+
+
+def item_count(change: Change) -> int:
+    """Return how many items a change writes: its usernames, or 1 for the object itself."""
+    return len(usernames_of(change)) or 1
+
+
+WRITE_FUNCTIONS: dict[Step, str] = {
+    Step.CREATE_SEGMENT: "core_cohort_create_cohorts",
+    Step.UPDATE_SEGMENT: "core_cohort_update_cohorts",
+    Step.DELETE_SEGMENT: "core_cohort_delete_cohorts",
+    Step.ADD_SEGMENT_MEMBERS: "core_cohort_add_cohort_members",
+    Step.REMOVE_SEGMENT_MEMBERS: "core_cohort_delete_cohort_members",
+    Step.CREATE_GROUP: "core_group_create_groups",
+    Step.UPDATE_GROUP: "core_group_update_groups",
+    Step.DELETE_GROUP: "core_group_delete_groups",
+    Step.ADD_GROUP_MEMBERS: "core_group_add_group_members",
+    Step.REMOVE_GROUP_MEMBERS: "core_group_delete_group_members",
+    Step.ENROL: "enrol_manual_enrol_users",
+    Step.UNENROL: "enrol_manual_unenrol_users",
+}
+"""The web-service function that writes each step's changes."""

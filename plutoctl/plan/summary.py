@@ -9,22 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
-from plutoctl.plan.changes import (
-    AddGroupMembers,
-    AddSegmentMembers,
-    Change,
-    CreateGroup,
-    CreateSegment,
-    DeleteGroup,
-    DeleteSegment,
-    Enrol,
-    RemoveGroupMembers,
-    RemoveSegmentMembers,
-    SitePlan,
-    Unenrol,
-    UpdateGroup,
-    UpdateSegment,
-)
+from plutoctl.plan.changes import SitePlan, Step, item_count
 
 MINUS = "−"
 """The minus sign used in summaries (U+2212), as in SPEC §4.1."""
@@ -108,7 +93,7 @@ def summarize(site_plan: SitePlan) -> SiteSummary:
     """Count the changes of one site's plan by kind."""
     counts = dict.fromkeys((f.name for f in fields(SiteSummary)), 0)
     for change in site_plan.changes:
-        key, amount = _count(change)
+        key, amount = _FIELD_OF_STEP[change.step], item_count(change)
         counts[key] += amount
     counts["api_calls"] = site_plan.api_calls
     return SiteSummary(**counts)
@@ -122,31 +107,18 @@ def total(summaries: Iterable[SiteSummary]) -> SiteSummary:
     return result
 
 
-def _count(change: Change) -> tuple[str, int]:
-    """Return which summary field a change counts towards, and by how much."""
-    match change:
-        case CreateSegment():
-            return "segments_create", 1
-        case UpdateSegment():
-            return "segments_update", 1
-        case DeleteSegment():
-            return "segments_delete", 1
-        case AddSegmentMembers(usernames=names):
-            return "members_add", len(names)
-        case RemoveSegmentMembers(usernames=names):
-            return "members_remove", len(names)
-        case CreateGroup():
-            return "groups_create", 1
-        case UpdateGroup():
-            return "groups_update", 1
-        case DeleteGroup():
-            return "groups_delete", 1
-        case AddGroupMembers(usernames=names):
-            return "group_members_add", len(names)
-        case RemoveGroupMembers(usernames=names):
-            return "group_members_remove", len(names)
-        case Enrol(usernames=names):
-            return "enrol", len(names)
-        case Unenrol(usernames=names):
-            return "unenrol", len(names)
-    raise TypeError(f"not a change: {change!r}")
+_FIELD_OF_STEP: dict[Step, str] = {
+    Step.CREATE_SEGMENT: "segments_create",
+    Step.UPDATE_SEGMENT: "segments_update",
+    Step.DELETE_SEGMENT: "segments_delete",
+    Step.ADD_SEGMENT_MEMBERS: "members_add",
+    Step.REMOVE_SEGMENT_MEMBERS: "members_remove",
+    Step.CREATE_GROUP: "groups_create",
+    Step.UPDATE_GROUP: "groups_update",
+    Step.DELETE_GROUP: "groups_delete",
+    Step.ADD_GROUP_MEMBERS: "group_members_add",
+    Step.REMOVE_GROUP_MEMBERS: "group_members_remove",
+    Step.ENROL: "enrol",
+    Step.UNENROL: "unenrol",
+}
+"""Which summary count each step adds to."""

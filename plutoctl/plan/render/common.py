@@ -73,21 +73,6 @@ def is_removal(change: Change) -> bool:
     return sign(change) == "-"
 
 
-def usernames(change: Change) -> tuple[str, ...]:
-    """Return the usernames a membership change lists, or ``()``."""
-    match change:
-        case (
-            AddSegmentMembers(usernames=names)
-            | RemoveSegmentMembers(usernames=names)
-            | AddGroupMembers(usernames=names)
-            | RemoveGroupMembers(usernames=names)
-            | Enrol(usernames=names)
-            | Unenrol(usernames=names)
-        ):
-            return names
-    return ()
-
-
 def members(count: int) -> str:
     """Return ``1 member`` or ``1,204 members``."""
     return f"{count:,} {plural('member', count)}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from plutoctl.plan.changes import Change, Notice, Plan, SitePlan
+from plutoctl.plan.changes import Change, Notice, Plan, SitePlan, usernames_of
 from plutoctl.plan.render.common import (
     FOLD_AT,
     SUMMARY_LABELS,
@@ -20,7 +20,6 @@ from plutoctl.plan.render.common import (
     notice_text,
     segment_member_changes,
     sign,
-    usernames,
 )
 from plutoctl.plan.summary import SiteSummary, summarize, total
 
@@ -117,7 +116,7 @@ def _change_item(change: Change, *, show_members: bool, extra: str = "") -> str:
     fields = field_lines(change)
     if fields:
         parts.append('<div class="fields">' + "<br />".join(_e(f) for f in fields) + "</div>")
-    names = usernames(change)
+    names = usernames_of(change)
     if names:
         parts.append(f'<div class="names">{_names(names, show_members=show_members)}</div>')
     parts.append(extra)

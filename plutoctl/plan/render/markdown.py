@@ -14,7 +14,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-from plutoctl.plan.changes import Change, Notice, Plan, SitePlan
+from plutoctl.plan.changes import Change, Notice, Plan, SitePlan, usernames_of
 from plutoctl.plan.render.common import (
     FOLD_AT,
     SUMMARY_LABELS,
@@ -24,7 +24,6 @@ from plutoctl.plan.render.common import (
     is_removal,
     notice_text,
     sign,
-    usernames,
 )
 from plutoctl.plan.summary import SiteSummary, summarize, total
 
@@ -184,7 +183,7 @@ def _details(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
 def _detail_lines(change: Change, *, show_members: bool) -> list[str]:
     lines = [_bullet(change)]
     lines += [f"  - {md(line)}" for line in field_lines(change)]
-    names = usernames(change)
+    names = usernames_of(change)
     if show_members:
         for start in range(0, len(names), FOLD_AT):
             lines.append("  - " + ", ".join(md(n) for n in names[start : start + FOLD_AT]))

@@ -8,7 +8,7 @@ Usernames are folded beyond ``FOLD_AT`` per change unless ``show_members``.
 
 from __future__ import annotations
 
-from plutoctl.plan.changes import Change, Notice, Plan, Refusal, SitePlan
+from plutoctl.plan.changes import Change, Notice, Plan, Refusal, SitePlan, usernames_of
 from plutoctl.plan.render.common import (
     FOLD_AT,
     clean,
@@ -16,7 +16,6 @@ from plutoctl.plan.render.common import (
     headline,
     notice_text,
     sign,
-    usernames,
 )
 from plutoctl.plan.summary import summarize, total
 
@@ -101,7 +100,7 @@ def _change_lines(
     """Return the lines of one change: the headline, its fields or its usernames."""
     symbol = sign(change)
     head = f"  {mark}{symbol} {headline(change)}"
-    names = usernames(change)
+    names = usernames_of(change)
     lines = [style.paint(mark.strip() or symbol, head)]
     lines.extend(f"      {line}" for line in field_lines(change))
     if names:
