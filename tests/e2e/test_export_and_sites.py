@@ -47,8 +47,9 @@ def source(sandbox, tmp_path: Path, monkeypatch) -> Path:
 def test_export_plans_clean(source: Path, tmp_path: Path, run, extra: list[str]) -> None:
     out = tmp_path / "exported" / "segments.yaml"
     out.parent.mkdir()
-    result = run("export", "-c", str(source), "--site", "lab", "--course", "LAB101",
-                 "-o", str(out), *extra)
+    result = run(
+        "export", "-c", str(source), "--site", "lab", "--course", "LAB101", "-o", str(out), *extra
+    )
     assert result.code == 0, result.err
     assert "No idnumber" in result.err  # the group without an idnumber is named as skipped
     exported = yaml.safe_load(out.read_text(encoding="utf-8"))
