@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from plutoctl.cli.options import (
-    config_option,
+    DEFAULT_CONFIG,
     connection_options,
     load,
     run_options,
@@ -67,7 +67,13 @@ def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
 
 @click.command("apply", short_help="Make the planned changes on the sites.")
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@config_option
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The config file. [default: segments.yaml, or the one a saved plan was made from]",
+)
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
 @click.option(
     "--report",
@@ -81,7 +87,7 @@ def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
 @connection_options
 def apply_command(
     plan_file: Path | None,
-    config_path: Path,
+    config_path: Path | None,
     report_path: Path | None,
     sites: tuple[str, ...],
     only: tuple[str, ...],
@@ -120,11 +126,9 @@ def apply_command(
     )
     if plan_file is not None:
         plan = load_plan(plan_file)
-        if config_path == Path("segments.yaml") and plan.config_path:
-            config_path = Path(plan.config_path)
-        loaded = load(config_path)
+        loaded = load(config_path or Path(plan.config_path or DEFAULT_CONFIG))
     else:
-        loaded = load(config_path)
+        loaded = load(config_path or Path(DEFAULT_CONFIG))
         plan, _ = make_plan(loaded, options)
         colour = use_colour(sys.stdout)
         click.echo(render(plan, "text", colour=colour, show_members=show_members), nl=False)

@@ -1,0 +1,110 @@
+"""Apply's confirmation on a terminal, and its exit code when operations fail."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TOKEN_VAR = "PLUTO_TOKEN_APPLY"
+
+CONFIG = """\
+version: 1
+sites:
+  lab:
+    url: {url}
+    token: ${{{var}}}
+segments:
+  team:
+    name: Team
+    members: [ann, bob]
+  crew:
+    name: Crew
+    members: [ann]
+courses:
+  LAB101:
+    groups:
+      g1: {{name: Group one, segment: team}}
+"""
+
+
+@pytest.fixture
+def config(sandbox, tmp_path: Path, monkeypatch) -> Path:
+    for name in ("ann", "bob", "cat"):
+        sandbox.store.add_user(name, firstname=name, lastname="L")
+    sandbox.store.add_course("LAB101")
+    sandbox.store.enrol("ann", "LAB101")
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    path = tmp_path / "segments.yaml"
+    path.write_text(CONFIG.format(url=sandbox.url, var=TOKEN_VAR), encoding="utf-8")
+    return path
+
+
+def apply_on_terminal(config: Path, answer: bytes, token: str) -> subprocess.CompletedProcess:
+    """Run ``plutoctl apply`` with a pseudo-terminal as stdin and type ``answer``."""
+    controller, terminal = os.openpty()
+    try:
+        os.write(controller, answer)
+        return subprocess.run(
+            [sys.executable, "-m", "plutoctl", "apply", "-c", str(config)],
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, TOKEN_VAR: token, "NO_COLOR": "1"},
+        )
+    finally:
+        os.close(controller)
+        os.close(terminal)
+
+
+def test_yes_on_a_terminal_applies(config: Path, sandbox, run) -> None:
+    done = apply_on_terminal(config, b"yes\n", sandbox.token)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Apply these changes?" in done.stdout
+    assert sandbox.store.cohort_members("team") == {"ann", "bob"}
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
+def test_anything_but_yes_changes_nothing(config: Path, sandbox) -> None:
+    done = apply_on_terminal(config, b"y\n", sandbox.token)
+    assert done.returncode == 1
+    assert "cancelled" in done.stderr
+    assert "team" not in sandbox.store.cohorts()
+
+
+def test_failed_operations_exit_4_skip_removals_then_finish(
+    config: Path, sandbox, run, tmp_path: Path
+) -> None:
+    sandbox.store.add_cohort("crew", "Crew")
+    sandbox.store.add_cohort_members("crew", ["ann", "cat"])
+    sandbox.faults.inject(kind="status", status=500, function="core_group_add_group_members")
+    report = tmp_path / "report.json"
+    failed = run(
+        "apply",
+        "-c",
+        str(config),
+        "--auto-approve",
+        "--allow-removals",
+        "crew",
+        "--report",
+        str(report),
+    )
+    assert failed.code == 4, failed.out + failed.err
+    data = json.loads(report.read_text(encoding="utf-8"))
+    site = data["sites"][0]["report"]
+    assert site["failed"] and site["skipped"]
+    assert sandbox.token not in report.read_text(encoding="utf-8")
+    # The removal of cat from crew was skipped because something failed first.
+    assert sandbox.store.cohort_members("crew") == {"ann", "cat"}
+    assert sandbox.store.cohort_members("team") == {"ann", "bob"}
+    sandbox.faults.clear()
+    again = run("apply", "-c", str(config), "--auto-approve", "--allow-removals", "crew")
+    assert again.code == 0, again.out + again.err
+    assert sandbox.store.cohort_members("crew") == {"ann"}
+    assert sandbox.store.group_members("LAB101", "g1") == {"ann"}
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
