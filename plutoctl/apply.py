@@ -22,6 +22,7 @@ from typing import Any
 
 from plutoctl.errors import LmsError, PlanError, UnsafePlanError
 from plutoctl.lms.client import SiteClient
+from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.lms.writer import (
     Budget,
     IdMap,
@@ -435,22 +436,12 @@ def verify_site(client: SiteClient, site_plan: SitePlan, report: ApplyReport) ->
     Only what the report says was done is checked: failures and skips are already
     listed. A read that fails yields one line saying verification was not possible.
     """
-    from plutoctl.lms.reader import ReadScope, read_site
-
     not_done = _not_done(report)
     checks = [c for c in site_plan.changes if _items_of(c) and not _fully_not_done(c, not_done)]
     if not checks:
         return ()
-    segments, courses, usernames = _scope_of(checks)
-    scope = ReadScope(
-        segments=frozenset(segments),
-        needs_all_users=False,
-        standard_fields=frozenset(),
-        usernames=frozenset(usernames),
-        courses=frozenset(courses),
-    )
     try:
-        existing = read_site(client, scope)
+        existing = read_site(client, scope_of_changes(checks))
     except LmsError as exc:
         return (f"could not re-read the site to verify: {exc.message}",)
     notes: list[str] = []
@@ -472,16 +463,17 @@ def _fully_not_done(change: Change, not_done: set[tuple[Step, str, str]]) -> boo
     return all((change.step, subject(change), i) in not_done for i in _items_of(change))
 
 
-def _scope_of(changes: Iterable[Change]) -> tuple[set[str], set[str], set[str]]:
+def scope_of_changes(changes: Iterable[Change]) -> ReadScope:
+    """Return the read scope that covers every object and user the changes touch."""
     segments: set[str] = set()
     courses: set[str] = set()
     usernames: set[str] = set()
     for change in changes:
         match change:
-            case Enrol(course=c) | Unenrol(course=c):
-                courses.add(c)
             case (
-                CreateGroup(course=c)
+                Enrol(course=c)
+                | Unenrol(course=c)
+                | CreateGroup(course=c)
                 | UpdateGroup(course=c)
                 | DeleteGroup(course=c)
                 | AddGroupMembers(course=c)
@@ -491,7 +483,9 @@ def _scope_of(changes: Iterable[Change]) -> tuple[set[str], set[str], set[str]]:
             case _:
                 segments.add(change.idnumber)
         usernames.update(usernames_of(change))
-    return segments, courses, usernames
+    return ReadScope(
+        segments=frozenset(segments), usernames=frozenset(usernames), courses=frozenset(courses)
+    )
 
 
 def differences(change: Change, done: Sequence[str], existing: ExistingSite) -> list[str]:

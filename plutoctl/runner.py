@@ -2,7 +2,7 @@
 
 This is where the world meets the pure core: ``open_site`` turns a site's config
 into a connected client (starting the embedded sandbox for ``sandbox:`` URLs), and
-``plan_sites`` runs ``read → desired → diff → safety`` for each site independently,
+``make_plan`` runs ``read → desired → diff → safety`` for each site independently,
 a bounded number of sites at a time. One failing site does not stop the others: its
 plan carries the error instead.
 """
@@ -17,7 +17,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from plutoctl.apply import ApplyReport, ProgressEvent, apply_site, verify_site
+from plutoctl.apply import (
+    ApplyReport,
+    ProgressEvent,
+    apply_site,
+    scope_of_changes,
+    verify_site,
+)
 from plutoctl.config import LoadedConfig
 from plutoctl.errors import PlanError, PlutoError, SecretError, StalePlanError, UsageError
 from plutoctl.lms.client import RetryPolicy, SiteClient
@@ -25,21 +31,9 @@ from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.model import ExistingSite
 from plutoctl.plan.build import plan_site
 from plutoctl.plan.changes import (
-    AddGroupMembers,
-    AddSegmentMembers,
-    CreateGroup,
-    CreateSegment,
-    DeleteGroup,
-    DeleteSegment,
-    Enrol,
     Notice,
     Plan,
-    RemoveGroupMembers,
-    RemoveSegmentMembers,
     SitePlan,
-    Unenrol,
-    UpdateGroup,
-    UpdateSegment,
 )
 from plutoctl.plan.desired import (
     DesiredResult,
@@ -261,47 +255,6 @@ def make_plan(loaded: LoadedConfig, options: RunOptions) -> tuple[Plan, dict[str
     return plan, runs
 
 
-def scope_of_changes(site_plan: SitePlan) -> ReadScope:
-    """Return the read scope that covers every object a plan's changes touch."""
-    segments: set[str] = set()
-    courses: set[str] = set()
-    usernames: set[str] = set()
-    for change in site_plan.changes:
-        match change:
-            case Enrol(course=course, usernames=names) | Unenrol(course=course, usernames=names):
-                courses.add(course)
-                usernames.update(names)
-            case (
-                CreateGroup(course=course) | UpdateGroup(course=course) | DeleteGroup(course=course)
-            ):
-                courses.add(course)
-            case (
-                AddGroupMembers(course=course, usernames=names)
-                | RemoveGroupMembers(course=course, usernames=names)
-            ):
-                courses.add(course)
-                usernames.update(names)
-            case (
-                AddSegmentMembers(idnumber=sid, usernames=names)
-                | RemoveSegmentMembers(idnumber=sid, usernames=names)
-            ):
-                segments.add(sid)
-                usernames.update(names)
-            case (
-                CreateSegment(idnumber=sid)
-                | UpdateSegment(idnumber=sid)
-                | DeleteSegment(idnumber=sid)
-            ):
-                segments.add(sid)
-    return ReadScope(
-        segments=frozenset(segments),
-        needs_all_users=False,
-        standard_fields=frozenset(),
-        usernames=frozenset(usernames),
-        courses=frozenset(courses),
-    )
-
-
 def check_fresh(site_plan: SitePlan, existing: ExistingSite) -> None:
     """Refuse a saved plan whose touched objects changed since it was made."""
     saved = dict(site_plan.fingerprints)
@@ -353,7 +306,7 @@ def apply_plan(
 
     def task(client: SiteClient, name: str) -> SiteRun:
         site_plan = by_site[name]
-        existing = read_site(client, scope_of_changes(site_plan))
+        existing = read_site(client, scope_of_changes(site_plan.changes))
         check_fresh(site_plan, existing)
         report = apply_site(client, site_plan, existing, progress=progress)
         notes = verify_site(client, site_plan, report)
