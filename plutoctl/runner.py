@@ -31,6 +31,7 @@ from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.model import ExistingSite
 from plutoctl.plan.build import plan_site
 from plutoctl.plan.changes import (
+    WRITE_FUNCTIONS,
     Notice,
     Plan,
     SitePlan,
@@ -217,6 +218,8 @@ def plan_one(client: SiteClient, loaded: LoadedConfig, site: str, options: RunOp
         notices=desired.notices,
         managed_scope=frozenset(loaded.config.segments) - set(segments),
     )
+    # A plan the token could not carry out is an error now, not a surprise at apply.
+    client.require_functions({WRITE_FUNCTIONS[change.step] for change in site_plan.changes})
     return SiteRun(plan=site_plan, existing=existing, desired=desired)
 
 

@@ -199,3 +199,20 @@ def test_interrupted_apply_is_completed_by_the_next(site, tmp_path, run) -> None
     assert run("apply", "-c", str(config), "--auto-approve").code == 0
     assert sb.store.cohort_members("team-a") == set(names)
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
+def test_token_service_missing_write_functions_is_one_clear_error(
+    make_sandbox, tmp_path, run, monkeypatch
+) -> None:
+    from plutoctl.sandbox.functions import registry
+
+    read_only = [name for name in registry() if "create" not in name and "add" not in name]
+    sb = make_sandbox(functions=read_only)
+    names = seed(sb.store, users=3)
+    monkeypatch.setenv(TOKEN_VAR, sb.token)
+    config = write_config(tmp_path, sb, names)
+    result = run("plan", "-c", str(config))
+    assert result.code == 1
+    text = result.out + result.err
+    assert "core_cohort_create_cohorts" in text and "core_cohort_add_cohort_members" in text
+    assert "missingfunctions" in text
