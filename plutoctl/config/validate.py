@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from plutoctl.config.csvfile import CsvFile, read_members_csv, username_problem
+from plutoctl.config.csvfile import CsvFile, CsvRow, read_members_csv, username_problem
 from plutoctl.config.loaded import KeyPath, SourcedName
 from plutoctl.config.schema import (
     STANDARD_FIELDS,
@@ -378,6 +378,9 @@ class _CsvChecker:
         self.parts = parts
         self.files: dict[Path, CsvFile] = {}
         self.readers: dict[Path, set[str]] = {}
+        # Rows of each file by the segment IDs they name, built once per file: a file
+        # shared by many segments would otherwise be scanned once per segment.
+        self.rows_by_segment: dict[int, dict[str, list[CsvRow]]] = {}
 
     def check(self) -> dict[str, tuple[SourcedName, ...]]:
         members: dict[str, tuple[SourcedName, ...]] = {}
@@ -417,9 +420,10 @@ class _CsvChecker:
     def _rows_for(self, segment_id: str, csv_file: CsvFile) -> tuple[SourcedName, ...]:
         named: list[SourcedName] = []
         first_line: dict[str, int] = {}
-        for row in csv_file.rows:
-            if csv_file.has_segment_columns and segment_id not in row.segments:
-                continue
+        rows = csv_file.rows
+        if csv_file.has_segment_columns:
+            rows = tuple(self._index(csv_file).get(segment_id, ()))
+        for row in rows:
             if row.username in first_line:
                 self.checker.problems.append(
                     Problem(
@@ -434,12 +438,24 @@ class _CsvChecker:
             named.append(SourcedName(row.username, csv_file.position(row.line), "members_csv"))
         return tuple(named)
 
+    def _index(self, csv_file: CsvFile) -> dict[str, list[CsvRow]]:
+        """Return the file's rows by segment ID, in file order (built on first use)."""
+        index = self.rows_by_segment.get(id(csv_file))  # files live as long as self
+        if index is None:
+            index = {}
+            for row in csv_file.rows:
+                for segment_id in dict.fromkeys(row.segments):
+                    index.setdefault(segment_id, []).append(row)
+            self.rows_by_segment[id(csv_file)] = index
+        return index
+
     def _check_segment_names(self, csv_file: CsvFile, readers: set[str]) -> None:
         """Flag rows naming undeclared segments, and segments that do not read the file."""
         ignored: dict[str, int] = {}
+        declared = set(self.parts.segment_names)  # a set: files can have 100,000s of rows
         for row in csv_file.rows:
             for segment_id in row.segments:
-                if segment_id not in self.parts.segment_names:
+                if segment_id not in declared:
                     hint = _did_you_mean(segment_id, self.parts.segment_names, "declared segments")
                     self.checker.problems.append(
                         Problem(
