@@ -47,6 +47,19 @@ def _resolve(loader: yaml.SafeLoader, kind: type, value: str, implicit: tuple[bo
 
 _Loader.resolve = _resolve  # type: ignore[assignment,method-assign]
 
+# libyaml composes the same node tree (with the same marks) about ten times faster,
+# which matters for configs listing 100,000s of usernames. Errors are reported by
+# re-parsing with the pure-Python loader, whose messages the hints are written for.
+_FastLoader: type[yaml.SafeLoader] | None = None
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CLoader(yaml.CSafeLoader):  # type: ignore[name-defined,misc]
+        """_Loader's resolution on libyaml's parser and composer."""
+
+    _CLoader.yaml_implicit_resolvers = {}
+    _CLoader.resolve = _resolve
+    _FastLoader = _CLoader
+
 
 @dataclass
 class YamlDocument:
@@ -63,6 +76,9 @@ def parse_yaml(text: str, shown_path: str) -> YamlDocument:
     A syntax error yields a document with ``data=None`` and one problem at the error's
     ``file:line:col``; duplicate keys yield problems but the data is still built.
     """
+    node = _compose_fast(text)
+    if node is not None:
+        return _build(node, shown_path)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -72,6 +88,23 @@ def parse_yaml(text: str, shown_path: str) -> YamlDocument:
         return YamlDocument(None, problems=[Problem(Position(shown_path), f"invalid YAML: {exc}")])
     finally:
         loader.dispose()
+    return _build(node, shown_path)
+
+
+def _compose_fast(text: str) -> yaml.Node | None:
+    """Compose with libyaml; None when it is missing, the document empty, or invalid."""
+    if _FastLoader is None:
+        return None
+    loader = _FastLoader(text)
+    try:
+        return loader.get_single_node()
+    except yaml.YAMLError:
+        return None  # the pure-Python loader reports it
+    finally:
+        loader.dispose()
+
+
+def _build(node: yaml.Node | None, shown_path: str) -> YamlDocument:
     builder = _Builder(shown_path)
     if node is None:
         return YamlDocument(None, {(): Position(shown_path, 1, 1)})
