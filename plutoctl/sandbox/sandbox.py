@@ -85,6 +85,14 @@ class Sandbox:
         log.debug("sandbox serving on %s", url)
         return cls(store, server, thread)
 
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no client connection is open, e.g. after a client was killed.
+
+        Every request that reached the sandbox has then been answered. Returns False
+        if connections were still open after ``timeout`` seconds.
+        """
+        return self._server.wait_idle(timeout)
+
     def stop(self) -> None:
         """Stop serving and close the database."""
         self._server.shutdown()

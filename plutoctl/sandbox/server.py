@@ -89,6 +89,13 @@ class SandboxServer(ThreadingHTTPServer):
         self.faults = faults
         self.request_log = request_log
         self.web_service: WebService | None = None
+        self.idle = threading.Condition()
+        self.open_connections = 0
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no client connection is open; return False on timeout."""
+        with self.idle:
+            return self.idle.wait_for(lambda: self.open_connections == 0, timeout=timeout)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -96,6 +103,22 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "PlutoSandbox/1"
     _pending: tuple[str | None, int, float] | None = None
+
+    def handle(self) -> None:
+        """Serve one connection, counted open until the client closes it.
+
+        A request a client sent just before it died is still read and run here, so
+        "no connection open" means every request that reached the server is done.
+        """
+        idle = self.server.idle
+        with idle:
+            self.server.open_connections += 1
+        try:
+            super().handle()
+        finally:
+            with idle:
+                self.server.open_connections -= 1
+                idle.notify_all()
 
     def do_GET(self) -> None:
         self._handle(body="")

@@ -193,6 +193,9 @@ def test_interrupted_apply_is_completed_by_the_next(site, tmp_path, run) -> None
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
+    # The killed client's last call may still be sleeping in the latency fault; let it
+    # land first, or the next apply sees the site change under its own plan.
+    assert sb.wait_idle(timeout=10)
     sb.faults.clear()
     partial = sb.store.cohort_members("team-a")
     assert partial != set(names), "the apply finished before it could be interrupted"
