@@ -93,6 +93,8 @@ _FOLD = 20
 """Usernames shown per failed or skipped operation in the text summary."""
 
 
+INTERRUPTED = "skipped: apply was interrupted before sending these; run apply again"
+
 # --- report values ------------------------------------------------------------------
 
 
@@ -245,6 +247,11 @@ class _Ledger:
             ]
             self.failed_items[step].update((e.item.subject, e.item.label) for e in result.failed)
             self.notes += result.notes
+        unsent: dict[str, list[str]] = defaultdict(list)
+        for item in result.unsent:
+            unsent[item.subject].append(item.label)
+        for subject_, labels in sorted(unsent.items()):
+            self.skip(step, subject_, labels, INTERRUPTED)
 
     def skip(self, step: Step, subject_: str, items: Sequence[str], reason: str) -> None:
         with self._lock:
@@ -265,12 +272,15 @@ def apply_site(
     progress: Callable[[ProgressEvent], None] | None = None,
     role_ids: Mapping[str, int] | None = None,
     bisect_budget: int | None = None,
+    stop: threading.Event | None = None,
 ) -> ApplyReport:
     """Apply one site's plan and report what was done, failed and skipped.
 
     ``existing`` supplies the ids of users, segments, courses and groups (read just
     before applying). A site plan with errors or refused changes is not applied.
-    Failures are reported, not raised; only a plan that must not run raises.
+    Failures are reported, not raised; only a plan that must not run raises. Once
+    ``stop`` is set (Ctrl-C), no further call is sent: the calls in flight finish
+    and everything not yet sent is reported as skipped.
     """
     _check_runnable(site_plan)
     before = Counter(client.calls)
@@ -280,7 +290,7 @@ def apply_site(
     by_step: dict[Step, list[Change]] = defaultdict(list)
     for change in site_plan.changes:
         by_step[change.step].append(change)
-    runner = _StepRunner(client, site_plan.site, ids, budget, ledger, progress)
+    runner = _StepRunner(client, site_plan.site, ids, budget, ledger, progress, stop)
     for phase in PHASES:
         steps = [s for s in phase if by_step.get(s)]
         if len(steps) == 1:
@@ -325,6 +335,7 @@ class _StepRunner:
         budget: Budget,
         ledger: _Ledger,
         progress: Callable[[ProgressEvent], None] | None,
+        stop: threading.Event | None = None,
     ) -> None:
         self._client = client
         self._site = site
@@ -332,8 +343,13 @@ class _StepRunner:
         self._budget = budget
         self._ledger = ledger
         self._progress = progress
+        self._stop = stop if stop is not None else threading.Event()
 
     def run(self, step: Step, changes: Sequence[Change]) -> None:
+        if self._stop.is_set():
+            for change in changes:
+                self._ledger.skip(step, subject(change), _items_of(change), INTERRUPTED)
+            return
         if step in REMOVAL_STEPS and self._ledger.has_failures:
             reason = "skipped: something failed earlier on this site; run apply again"
             for change in changes:
@@ -344,7 +360,11 @@ class _StepRunner:
             return
         total = sum(len(_items_of(c)) for c in runnable)
         writer = SiteWriter(
-            self._client, self._ids, budget=self._budget, on_items=self._counter(step, total)
+            self._client,
+            self._ids,
+            budget=self._budget,
+            on_items=self._counter(step, total),
+            stop=self._stop,
         )
         self._emit(step, 0, total)
         result = _dispatch(writer, step, runnable)

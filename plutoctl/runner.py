@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -226,8 +227,17 @@ def plan_one(client: SiteClient, loaded: LoadedConfig, site: str, options: RunOp
 SiteTask = Callable[[SiteClient, str], SiteRun]
 
 
-def run_sites(loaded: LoadedConfig, options: RunOptions, task: SiteTask) -> dict[str, SiteRun]:
-    """Run ``task`` for each selected site in parallel; a failing site becomes an error plan."""
+def run_sites(
+    loaded: LoadedConfig,
+    options: RunOptions,
+    task: SiteTask,
+    stop: threading.Event | None = None,
+) -> dict[str, SiteRun]:
+    """Run ``task`` for each selected site in parallel; a failing site becomes an error plan.
+
+    With ``stop``, a first Ctrl-C sets it and waits for the tasks to wind down (they
+    check it); a second one, or any Ctrl-C without ``stop``, is raised at once.
+    """
     names = sites_to_run(loaded, options.selection)
 
     def run(name: str) -> SiteRun:
@@ -243,7 +253,15 @@ def run_sites(loaded: LoadedConfig, options: RunOptions, task: SiteTask) -> dict
 
     workers = max(1, min(SITE_WORKERS, len(names)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="site") as pool:
-        results = list(pool.map(run, names))
+        futures = [pool.submit(run, name) for name in names]
+        try:
+            results = [future.result() for future in futures]
+        except KeyboardInterrupt:
+            if stop is None:
+                raise
+            stop.set()
+            log.debug("interrupted: sending no more calls, waiting for those in flight")
+            results = [future.result() for future in futures]
     return dict(zip(names, results, strict=True))
 
 
@@ -290,12 +308,15 @@ def apply_plan(
     plan: Plan,
     options: RunOptions,
     progress: Callable[[ProgressEvent], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> dict[str, SiteOutcome]:
     """Apply each site's plan: re-read, refuse if stale, execute, verify.
 
     Sites run independently; a site whose plan has errors, or whose state changed
-    since the plan was made, is not touched and reports why.
+    since the plan was made, is not touched and reports why. A Ctrl-C sets ``stop``
+    (when given): no further call is sent, and what was not sent is reported skipped.
     """
+    stop = stop if stop is not None else threading.Event()
     by_site = {p.site: p for p in plan.sites}
     names = [n for n in sites_to_run(loaded, options.selection) if n in by_site]
     selection = replace(options.selection, sites=tuple(names))
@@ -311,15 +332,18 @@ def apply_plan(
         site_plan = by_site[name]
         existing = read_site(client, scope_of_changes(site_plan.changes))
         check_fresh(site_plan, existing)
-        report = apply_site(client, site_plan, existing, progress=progress)
-        notes = verify_site(client, site_plan, report)
+        report = apply_site(client, site_plan, existing, progress=progress, stop=stop)
+        notes = () if stop.is_set() else verify_site(client, site_plan, report)
         outcomes[name] = SiteOutcome(name, report=report, verify_notes=tuple(notes))
         return SiteRun(plan=site_plan, existing=existing)
 
     pending = [n for n in names if n not in outcomes]
     if pending:
         runs = run_sites(
-            loaded, replace(options, selection=replace(selection, sites=tuple(pending))), task
+            loaded,
+            replace(options, selection=replace(selection, sites=tuple(pending))),
+            task,
+            stop,
         )
         for name, run in runs.items():
             if name not in outcomes:  # the task failed before recording an outcome

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,9 @@ from plutoctl.errors import ExitCode, PlutoError
 
 if TYPE_CHECKING:
     from plutoctl.runner import SiteOutcome
+
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT), as shells expect."""
 
 
 def confirm(*, auto_approve: bool) -> None:
@@ -144,10 +148,18 @@ def apply_command(
         confirm(auto_approve=auto_approve)
     from plutoctl.cli.progress import ProgressPrinter
 
-    outcomes = apply_plan(loaded, plan, options, progress=ProgressPrinter())
+    stop = threading.Event()
+    outcomes = apply_plan(loaded, plan, options, progress=ProgressPrinter(), stop=stop)
     code = report_outcomes(outcomes)
     if report_path is not None:
         write_report(report_path, outcomes)
+    if stop.is_set():
+        click.echo(
+            "Interrupted: the calls in flight finished and nothing more was sent; "
+            "the skipped items above were not applied. Run `plutoctl apply` again to finish.",
+            err=True,
+        )
+        return INTERRUPTED
     return code
 
 

@@ -152,6 +152,8 @@ class WriteResult:
     failed: tuple[ItemError, ...] = ()
     calls_by_subject: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    unsent: tuple[Item, ...] = ()
+    """Items never sent because the run was stopped (Ctrl-C)."""
 
     def __add__(self, other: WriteResult) -> WriteResult:
         calls = Counter(self.calls_by_subject)
@@ -161,6 +163,7 @@ class WriteResult:
             failed=self.failed + other.failed,
             calls_by_subject=dict(calls),
             notes=self.notes + other.notes,
+            unsent=self.unsent + other.unsent,
         )
 
 
@@ -275,11 +278,13 @@ class SiteWriter:
         *,
         budget: Budget | None = None,
         on_items: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self._client = client
         self.ids = ids
         self.budget = budget if budget is not None else Budget()
         self._on_items = on_items or (lambda n: None)
+        self._stop = stop if stop is not None else threading.Event()
 
     # -- segments ------------------------------------------------------------------
 
@@ -488,6 +493,9 @@ class SiteWriter:
         """Send ``items`` in exact chunks; bisect chunks rejected for an item's sake."""
         total = _Sent(WriteResult())
         for batch in self._superbatches(function, items):
+            if self._stop.is_set():
+                total = _join(total, _Sent(WriteResult(unsent=tuple(batch))))
+                continue
             chunks = self._client.call_chunked(
                 function, list_key, [i.payload for i in batch], retry_safe=retry_safe
             )
@@ -624,7 +632,9 @@ class SiteWriter:
             )
             record(sent.result.done, sent.returned)
             total += WriteResult(
-                done=sent.result.done, calls_by_subject=sent.result.calls_by_subject
+                done=sent.result.done,
+                calls_by_subject=sent.result.calls_by_subject,
+                unsent=sent.result.unsent,
             )
             if not sent.result.failed:
                 return total
@@ -654,7 +664,9 @@ class SiteWriter:
             sent = self._send(
                 function, list_key, pending, retry_safe=False, is_bisected=round_no > 0
             ).result
-            total += WriteResult(done=sent.done, calls_by_subject=sent.calls_by_subject)
+            total += WriteResult(
+                done=sent.done, calls_by_subject=sent.calls_by_subject, unsent=sent.unsent
+            )
             if not sent.failed:
                 return total
             failed_items = [e.item for e in sent.failed]

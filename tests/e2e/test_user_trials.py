@@ -1,0 +1,90 @@
+"""Problems found by using plutoctl as an admin would, each pinned by a test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+TOKEN_VAR = "PLUTO_TOKEN_TRIALS"
+
+CONFIG = """\
+version: 1
+sites:
+  lab:
+    url: {url}
+    token: ${{{var}}}
+    max_input_vars: 60
+segments:
+  team-a:
+    name: Team A
+    members: [{members}]
+courses:
+  LAB101:
+    enrol:
+      - segment: team-a
+        role: student
+policy:
+  max_removals: 100%
+"""
+
+
+def seed_users(store, count: int) -> list[str]:
+    names = [f"user{i:03d}" for i in range(count)]
+    for i, name in enumerate(names):
+        store.add_user(name, firstname="U", lastname=str(i))
+    store.add_course("LAB101")
+    return names
+
+
+def write_config(tmp_path: Path, sb, names: list[str]) -> Path:
+    path = tmp_path / "segments.yaml"
+    text = CONFIG.format(url=sb.url, var=TOKEN_VAR, members=", ".join(names))
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_ctrl_c_mid_apply_stops_sending_and_reports_what_was_done(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    names = seed_users(sandbox.store, 200)
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = write_config(tmp_path, sandbox, names)
+    sandbox.faults.inject(kind="latency", seconds=0.2, writes_only=True)
+    env = {**os.environ, TOKEN_VAR: sandbox.token, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "plutoctl", "apply", "-c", str(config), "--auto-approve"]
+    proc = subprocess.Popen(
+        [*command, "--parallelism", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and sandbox.log.count("core_cohort_add_cohort_members") < 1:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert sandbox.wait_idle(timeout=10)
+    sandbox.faults.clear()
+
+    assert proc.returncode == 130, err
+    # It stopped sending: the members were not all added and nobody was enrolled.
+    added = sandbox.store.cohort_members("team-a")
+    assert 0 < len(added) < len(names)
+    assert sandbox.log.count("enrol_manual_enrol_users") == 0
+    # ... and it said what it had done and what it had not, and what to do next.
+    assert "site lab:" in out
+    assert "interrupted" in out
+    assert "Interrupted" in err
+    assert "Run `plutoctl apply` again" in err
+    assert "Traceback" not in err
+
+    assert run("apply", "-c", str(config), "--auto-approve").code == 0
+    assert sandbox.store.cohort_members("team-a") == set(names)
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
