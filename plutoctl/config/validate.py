@@ -37,6 +37,9 @@ from plutoctl.errors import Position, Problem
 
 MAX_ID_LENGTH = 100
 MAX_NAME_LENGTH = 254
+# Group names are PARAM_TEXT: Moodle strips tags, and a value that changes under
+# cleaning fails the call (reference/moodle-ws.md §1). Segment names are PARAM_RAW.
+HTML_TAG = re.compile(r"<[^>]*>")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 CUSTOM_FIELD = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -230,8 +233,7 @@ class _Checker:
             self._check_id(("segments", segment_id), segment_id, "segment ID")
         for segment_id, segment in parts.segments.items():
             path: KeyPath = ("segments", segment_id)
-            if len(segment.name) > MAX_NAME_LENGTH:
-                self.error((*path, "name"), f"longer than {MAX_NAME_LENGTH} characters")
+            self._check_name((*path, "name"), segment.name, tags_allowed=True)
             if segment.sites is not None:
                 self.check_site_list((*path, "sites"), segment.sites, parts)
             self._check_usernames((*path, "members"), segment.members)
@@ -239,6 +241,21 @@ class _Checker:
             self._check_overlap(path, segment)
             for i, rule in enumerate(segment.rules):
                 self._check_rule((*path, "rules", i), rule)
+
+    def _check_name(self, path: KeyPath, name: str, *, tags_allowed: bool) -> None:
+        """Refuse names the site rejects: blank, too long, or (group names) with tags."""
+        tag = None if tags_allowed else HTML_TAG.search(name)
+        if not name.strip():
+            self.error(path, "the name is blank")
+        elif len(name) > MAX_NAME_LENGTH:
+            self.error(path, f"longer than {MAX_NAME_LENGTH} characters")
+        elif tag is not None:
+            self.error(
+                path,
+                f"the name holds an HTML tag ({tag.group(0)!r}), which the site rejects "
+                "in group names",
+                hint="write the name without <…>; a lone < or > is fine",
+            )
 
     def _check_id(self, path: KeyPath, value: str, what: str) -> None:
         if not value.strip():
@@ -326,6 +343,7 @@ class _Checker:
             for idnumber, group in course.groups.items():
                 group_path: KeyPath = (*path, "groups", idnumber)
                 self._check_id(group_path, idnumber, "group idnumber")
+                self._check_name((*group_path, "name"), group.name, tags_allowed=False)
                 if group.segment is not None:
                     self._check_binding(
                         (*group_path, "segment"), group.segment, course_sites, parts

@@ -9,8 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 TOKEN_VAR = "PLUTO_TOKEN_TRIALS"
 
 CONFIG = """\
@@ -88,3 +86,38 @@ def test_ctrl_c_mid_apply_stops_sending_and_reports_what_was_done(
     assert run("apply", "-c", str(config), "--auto-approve").code == 0
     assert sandbox.store.cohort_members("team-a") == set(names)
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "segments.yaml"
+    head = "version: 1\nsites:\n  demo:\n    url: sandbox:demo.db\n"
+    path.write_text(head + body, encoding="utf-8")
+    return path
+
+
+def test_validate_refuses_names_the_site_would_reject(tmp_path, run) -> None:
+    config = _write(
+        tmp_path,
+        "segments:\n"
+        "  blank:\n"
+        '    name: "   "\n'
+        "courses:\n"
+        "  C1:\n"
+        "    groups:\n"
+        "      tagged:\n"
+        '        name: "Team <b>A</b>"\n'
+        "      empty:\n"
+        '        name: " "\n',
+    )
+    result = run("validate", "-c", str(config))
+    assert result.code == 1
+    assert "segments.yaml:7:5: segments.blank.name: the name is blank" in result.err
+    assert "segments.yaml:12:9: courses.C1.groups.tagged.name: " in result.err
+    assert "HTML tag" in result.err
+    assert "segments.yaml:14:9: courses.C1.groups.empty.name: the name is blank" in result.err
+
+
+def test_segment_names_may_hold_tags_and_ampersands(tmp_path, run) -> None:
+    # Segment (cohort) names are PARAM_RAW: only group names reject tags.
+    config = _write(tmp_path, 'segments:\n  s:\n    name: "R&D <b>x</b>"\n')
+    assert run("validate", "-c", str(config)).code == 0
