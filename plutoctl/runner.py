@@ -285,7 +285,9 @@ def check_fresh(site_plan: SitePlan, existing: ExistingSite) -> None:
         raise StalePlanError(
             f"site {site_plan.site!r}: the plan is stale; changed since it was made: "
             + ", ".join(changed),
-            hint="run `plutoctl plan --out PLAN` again and apply the new plan",
+            hint="someone changed the site meanwhile; check what changed, then run "
+            "`plutoctl apply` again (for a saved plan: `plutoctl plan --out PLAN`, then "
+            "apply the new plan)",
         )
 
 

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 TOKEN_VAR = "PLUTO_TOKEN_TRIALS"
 
 CONFIG = """\
@@ -121,3 +123,21 @@ def test_segment_names_may_hold_tags_and_ampersands(tmp_path, run) -> None:
     # Segment (cohort) names are PARAM_RAW: only group names reject tags.
     config = _write(tmp_path, 'segments:\n  s:\n    name: "R&D <b>x</b>"\n')
     assert run("validate", "-c", str(config)).code == 0
+
+
+def test_stale_check_hint_fits_both_ways_of_applying() -> None:
+    # `apply` without a plan file also re-reads before writing; its remedy is to run
+    # apply again, not to make a saved plan the user never asked for.
+    from plutoctl.errors import StalePlanError
+    from plutoctl.model import ExistingSite
+    from plutoctl.plan.changes import SitePlan
+    from plutoctl.runner import check_fresh
+
+    site_plan = SitePlan(site="lab", fingerprints=(("segment:team-a", "0" * 64),))
+    existing = ExistingSite(site="lab", segments={}, users={}, courses={})
+    with pytest.raises(StalePlanError) as caught:
+        check_fresh(site_plan, existing)
+    assert "segment:team-a" in caught.value.message
+    assert caught.value.hint is not None
+    assert "plutoctl apply" in caught.value.hint
+    assert "plutoctl plan --out" in caught.value.hint
