@@ -96,18 +96,49 @@ def _failed(shown_path: str, line: int, message: str, hint: str | None) -> CsvFi
 class _Record:
     line: int
     fields: list[str]
+    last_line: int = 0
+
+
+class _MalformedError(Exception):
+    """A row the CSV reader cannot take, at the line where that row starts."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
 
 
 def _records(text: str, delimiter: str) -> list[_Record]:
     """Split text into records with their first line number, skipping blank lines."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[_Record] = []
     line = 1
-    for fields in reader:
-        if any(f.strip() for f in fields):
-            records.append(_Record(line, fields))
-        line = reader.line_num + 1
+    try:
+        for fields in reader:
+            if any(f.strip() for f in fields):
+                records.append(_Record(line, fields, reader.line_num))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise _MalformedError(line, str(exc)) from exc
     return records
+
+
+def _malformed_problem(shown_path: str, error: _MalformedError) -> Problem:
+    position = Position(shown_path, error.line)
+    if "unexpected end of data" in error.reason:
+        return Problem(
+            position,
+            "a quote opened on this line is never closed (the field runs on to the end of "
+            "the file)",
+            hint=_QUOTE_HINT,
+        )
+    return Problem(position, f"cannot read this row: {error.reason}", hint=_QUOTE_HINT)
+
+
+_QUOTE_HINT = (
+    'close the quote; a quote inside a quoted field is written "", and a field '
+    "that holds no delimiter needs no quotes"
+)
 
 
 def _detect_delimiter(text: str) -> str:
@@ -121,8 +152,9 @@ def _parse(text: str, shown_path: str) -> CsvFile:
     delimiter = _detect_delimiter(text)
     try:
         records = _records(text, delimiter)
-    except csv.Error as exc:
-        return _failed(shown_path, 0, f"cannot parse the CSV file: {exc}", None)
+    except _MalformedError as exc:
+        problem = _malformed_problem(shown_path, exc)
+        return CsvFile(shown_path, (), has_segment_columns=False, problems=(problem,))
     if not records:
         return _failed(
             shown_path, 1, "the CSV file is empty", "start it with a header row: username,cohort1"
@@ -164,6 +196,9 @@ def _rows(
         if len(record.fields) != len(columns):
             problems.append(_width_problem(record, len(columns), delimiter, position))
             continue
+        if any(_has_line_break(record.fields[i]) for i in (username_at, *cohort_at)):
+            problems.append(_unclosed_quote_problem(position, record.last_line))
+            continue
         username = record.fields[username_at].strip()
         bad = username_problem(username)
         if bad:
@@ -172,6 +207,20 @@ def _rows(
         segments = tuple(record.fields[i].strip() for i in cohort_at if record.fields[i].strip())
         rows.append(CsvRow(username, segments, record.line))
     return rows, problems
+
+
+def _has_line_break(text: str) -> bool:
+    return "\n" in text or "\r" in text
+
+
+def _unclosed_quote_problem(position: Position, last_line: int) -> Problem:
+    """No username or segment ID holds a line break: one that does comes from a quote
+    that was opened and not closed, so the reader ran on to a later quote."""
+    return Problem(
+        position,
+        f"a quote opened on this line is never closed (the field runs on to line {last_line})",
+        hint=_QUOTE_HINT,
+    )
 
 
 def _width_problem(record: _Record, width: int, delimiter: str, position: Position) -> Problem:

@@ -141,3 +141,20 @@ def test_stale_check_hint_fits_both_ways_of_applying() -> None:
     assert caught.value.hint is not None
     assert "plutoctl apply" in caught.value.hint
     assert "plutoctl plan --out" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('username\n"amelia.hughes\nben.carter\ncarl.diaz\n', 2),
+        ('username,cohort1\namelia.hughes,team\nben.carter,"team\ncarl.diaz,team\n', 3),
+    ],
+)
+def test_unclosed_quote_in_csv_is_named_at_its_line(tmp_path, run, text: str, line: int) -> None:
+    (tmp_path / "m.csv").write_text(text, encoding="utf-8")
+    config = _write(tmp_path, "segments:\n  team:\n    name: Team\n    members_csv: m.csv\n")
+    result = run("validate", "-c", str(config))
+    assert result.code == 1
+    assert f"m.csv:{line}: a quote opened on this line is never closed" in result.err, result.err
+    # The rest of the file is not echoed back as one giant "username".
+    assert "carl.diaz" not in result.err
