@@ -158,3 +158,17 @@ def test_unclosed_quote_in_csv_is_named_at_its_line(tmp_path, run, text: str, li
     assert f"m.csv:{line}: a quote opened on this line is never closed" in result.err, result.err
     # The rest of the file is not echoed back as one giant "username".
     assert "carl.diaz" not in result.err
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_a_site_that_could_not_be_planned_does_not_say_no_changes(
+    sandbox, tmp_path, run, monkeypatch, fmt: str
+) -> None:
+    monkeypatch.delenv(TOKEN_VAR, raising=False)
+    config = write_config(tmp_path, sandbox, seed_users(sandbox.store, 2))
+    result = run("plan", "-c", str(config), "--format", fmt)
+    assert result.code == 1
+    assert "TRIALS" in result.out  # the unset variable is named (escaped in markdown)
+    assert "No changes." not in result.out
+    assert "Nothing planned: the errors stop this site." in result.out
+    assert "Estimated API calls: 0" not in result.out

@@ -21,16 +21,21 @@ from plutoctl.plan.changes import (
     Notice,
     RemoveGroupMembers,
     RemoveSegmentMembers,
+    SitePlan,
     Unenrol,
     UpdateGroup,
     UpdateSegment,
 )
-from plutoctl.plan.summary import plural
+from plutoctl.plan.summary import SiteSummary, plural
 
 FOLD_AT = 20
 """Usernames shown per change before the rest are folded (without --show-members)."""
 
 ARROW = "→"
+
+NOT_PLANNED = "Nothing planned: the errors stop this site."
+"""The headline of a site whose errors left no changes: not "No changes.", which
+would tell a reviewer the site is in sync when it was never (fully) read."""
 
 SUMMARY_LABELS = (
     ("segments_create", "Segments to create"),
@@ -154,3 +159,10 @@ def segment_member_changes(changes: tuple[Change, ...]) -> dict[str, tuple[int, 
                 added, removed = result.get(sid, (0, 0))
                 result[sid] = (added, removed + len(names))
     return result
+
+
+def site_headline(site: SitePlan, summary: SiteSummary) -> str:
+    """Return the site's summary line, or NOT_PLANNED for an errored site with no changes."""
+    if site.errors and summary.is_empty:
+        return NOT_PLANNED
+    return summary.line()

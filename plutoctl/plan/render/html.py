@@ -20,6 +20,7 @@ from plutoctl.plan.render.common import (
     notice_text,
     segment_member_changes,
     sign,
+    site_headline,
 )
 from plutoctl.plan.summary import SiteSummary, summarize, total
 
@@ -79,7 +80,7 @@ def _site(site: SitePlan, *, show_members: bool) -> list[str]:
     parts = [
         f'<section class="site" id="site-{_e(site.site)}">',
         f"<h2>Site {_e(site.site)}</h2>",
-        f"<p><strong>{_e(summary.line())}</strong></p>",
+        f"<p><strong>{_e(site_headline(site, summary))}</strong></p>",
         _summary_table(summary),
     ]
     chart = _chart(segment_member_changes(site.changes))

@@ -24,6 +24,7 @@ from plutoctl.plan.render.common import (
     is_removal,
     notice_text,
     sign,
+    site_headline,
 )
 from plutoctl.plan.summary import SiteSummary, summarize, total
 
@@ -114,7 +115,7 @@ def _site(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
     summary = summarize(site)
     doc.add(f"### Site {md(site.site)}")
     doc.add("")
-    doc.add(md(summary.line()))
+    doc.add(md(site_headline(site, summary)))
     doc.add("")
     removals = [c for c in site.changes if is_removal(c)]
     if removals:

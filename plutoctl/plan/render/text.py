@@ -16,6 +16,7 @@ from plutoctl.plan.render.common import (
     headline,
     notice_text,
     sign,
+    site_headline,
 )
 from plutoctl.plan.summary import summarize, total
 
@@ -89,8 +90,9 @@ def _site_block(site: SitePlan, style: _Style, *, show_members: bool) -> list[st
     lines.extend(_notice_section("Notices:", site.notices, show_level=True))
     lines.extend(_notice_section("Errors:", site.errors, show_level=True))
     lines.append("")
-    lines.append(f"  {summary.line()}")
-    lines.append(f"  Estimated API calls: {summary.api_calls:,}")
+    lines.append(f"  {site_headline(site, summary)}")
+    if not (site.errors and summary.is_empty):
+        lines.append(f"  Estimated API calls: {summary.api_calls:,}")
     return lines
 
 
