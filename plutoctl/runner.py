@@ -200,15 +200,42 @@ def read_existing(
     return read_site(client, scope)
 
 
+def with_unmanaged_members(
+    client: SiteClient, existing: ExistingSite, declared: frozenset[str]
+) -> ExistingSite:
+    """Add the members of segments the config does not declare, read in one more pass.
+
+    ``unmanaged_segments: report`` counts them and ``delete`` must know them (a
+    segment with members is deleted only when acknowledged), but the first read
+    only covers the segments in play.
+    """
+    unread = frozenset(
+        idnumber
+        for idnumber, segment in existing.segments.items()
+        if idnumber and segment.members is None and idnumber not in declared
+    )
+    if not unread:
+        return existing
+    extra = read_site(client, ReadScope(segments=unread))
+    read = {i: extra.segments[i] for i in unread if i in extra.segments}
+    return replace(
+        existing,
+        segments={**existing.segments, **read},
+        incomplete=existing.incomplete + extra.incomplete,
+    )
+
+
 def plan_one(client: SiteClient, loaded: LoadedConfig, site: str, options: RunOptions) -> SiteRun:
     """Read a site and plan it."""
     segments, courses = scope_for(loaded, site, options.selection)
     existing = read_existing(client, loaded, site, segments, courses)
-    desired = build_desired(loaded, site, existing, segments=segments, courses=courses)
     policy = loaded.config.policy
     if options.selection.is_filtered:
         # A filtered run touches only what it names; never sweep unmanaged segments.
         policy = policy.model_copy(update={"unmanaged_segments": "ignore"})
+    if policy.unmanaged_segments != "ignore":
+        existing = with_unmanaged_members(client, existing, frozenset(loaded.config.segments))
+    desired = build_desired(loaded, site, existing, segments=segments, courses=courses)
     site_plan = plan_site(
         desired.desired,
         existing,

@@ -172,3 +172,49 @@ def test_a_site_that_could_not_be_planned_does_not_say_no_changes(
     assert "No changes." not in result.out
     assert "Nothing planned: the errors stop this site." in result.out
     assert "Estimated API calls: 0" not in result.out
+
+
+UNMANAGED = """\
+version: 1
+sites:
+  lab:
+    url: {url}
+    token: ${{{var}}}
+segments:
+  kept:
+    name: Kept
+    members: [user000]
+policy:
+  unmanaged_segments: {policy}
+"""
+
+
+@pytest.mark.parametrize("policy", ["report", "delete"])
+def test_unmanaged_segments_policy_reads_their_members(
+    sandbox, tmp_path, run, monkeypatch, policy: str
+) -> None:
+    names = seed_users(sandbox.store, 3)
+    sandbox.store.add_cohort("stray", name="Stray")
+    sandbox.store.add_cohort_members("stray", names[:2])
+    sandbox.store.add_cohort("stray-empty", name="Stray empty")
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = tmp_path / "segments.yaml"
+    text = UNMANAGED.format(url=sandbox.url, var=TOKEN_VAR, policy=policy)
+    config.write_text(text, encoding="utf-8")
+
+    result = run("plan", "-c", str(config))
+    assert "members were not read" not in result.out
+    assert "members not read" not in result.out
+    if policy == "report":
+        assert result.code == 0
+        assert "unmanaged segment stray (2 members)" in result.out
+        return
+    # delete: the empty one goes; the one with members needs its acknowledgement.
+    assert result.code == 3, result.out
+    assert "- segment stray-empty" in result.out
+    assert "--allow-delete stray" in result.out
+    applied = run("apply", "-c", str(config), "--auto-approve", "--allow-delete", "stray")
+    assert applied.code == 0, applied.out + applied.err
+    assert sandbox.store.cohort_members("kept") == {"user000"}
+    again = run("plan", "-c", str(config), "--detailed-exitcode")
+    assert again.code == 0, again.out
