@@ -27,7 +27,14 @@ from plutoctl.apply import (
     verify_site,
 )
 from plutoctl.config import LoadedConfig
-from plutoctl.errors import PlanError, PlutoError, SecretError, StalePlanError, UsageError
+from plutoctl.errors import (
+    ConfigError,
+    PlanError,
+    PlutoError,
+    SecretError,
+    StalePlanError,
+    UsageError,
+)
 from plutoctl.lms.client import RetryPolicy, SiteClient
 from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.model import ExistingSite
@@ -50,6 +57,7 @@ from plutoctl.plan.safety import Acknowledgements
 log = logging.getLogger(__name__)
 
 SITE_WORKERS = 4
+MAX_PROBLEMS_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -294,8 +302,7 @@ def run_sites(
         except PlutoError as exc:
             # One site's failure must not stop the others: it becomes that site's result.
             log.debug("site %s failed", name, exc_info=True)
-            hint = f" (hint: {exc.hint})" if exc.hint else ""
-            notice = Notice("error", exc.message + hint)
+            notice = Notice("error", _describe(exc))
             return SiteRun(plan=SitePlan(site=name, errors=(notice,)), error=exc)
 
     workers = max(1, min(SITE_WORKERS, len(names)))
@@ -310,6 +317,17 @@ def run_sites(
             log.debug("interrupted: sending no more calls, waiting for those in flight")
             results = [future.result() for future in futures]
     return dict(zip(names, results, strict=True))
+
+
+def _describe(exc: PlutoError) -> str:
+    """One line for a site's failure; a seed file's problems are listed, not counted."""
+    if isinstance(exc, ConfigError):
+        shown = [f"{p.position}: {p.message}" for p in exc.problems if not p.is_warning]
+        more = len(shown) - MAX_PROBLEMS_SHOWN
+        text = "; ".join(shown[:MAX_PROBLEMS_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+        return f"the sandbox seed file could not be loaded: {text}"
+    hint = f" (hint: {exc.hint})" if exc.hint else ""
+    return exc.message + hint
 
 
 def make_plan(loaded: LoadedConfig, options: RunOptions) -> tuple[Plan, dict[str, SiteRun]]:

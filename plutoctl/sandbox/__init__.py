@@ -38,7 +38,11 @@ def open_embedded(
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
             raise
-    return Sandbox.start(max_input_vars=max_input_vars, port=port, store=store)
+    try:
+        return Sandbox.start(max_input_vars=max_input_vars, port=port, store=store)
+    except BaseException:
+        store.close()
+        raise
 
 
 def _seed(store: Store, path: Path) -> None:

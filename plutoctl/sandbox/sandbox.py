@@ -67,12 +67,18 @@ class Sandbox:
         unknown = sorted(set(service) - set(table))
         if unknown:
             raise SandboxError(f"the sandbox does not implement {', '.join(unknown)}")
-        server = SandboxServer(
-            (HOST, port),
-            max_input_vars=max_input_vars,
-            faults=FaultInjector(),
-            request_log=RequestLog(),
-        )
+        try:
+            server = SandboxServer(
+                (HOST, port),
+                max_input_vars=max_input_vars,
+                faults=FaultInjector(),
+                request_log=RequestLog(),
+            )
+        except OSError as exc:
+            raise SandboxError(
+                f"cannot serve on {HOST}:{port}: {exc.strerror or exc}",
+                hint="choose another --port, or --port 0 for a free one",
+            ) from exc
         url = f"http://{HOST}:{server.server_port}"
         server.web_service = WebService(store, store.token, table, service, url, debug)
         thread = threading.Thread(

@@ -109,12 +109,19 @@ class Store:
     def __init__(self, db_path: str | Path | None = None) -> None:
         target = ":memory:" if db_path is None else str(db_path)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        if db_path is not None:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-        self.is_new = self._create_schema()
+        try:
+            self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            if db_path is not None:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+            self.is_new = self._create_schema()
+        except sqlite3.Error as exc:
+            raise SandboxError(
+                f"cannot open the sandbox database {target}: {exc}",
+                hint="sandbox:PATH names a SQLite file that plutoctl creates and keeps; "
+                "name a new file (e.g. .plutoctl/demo.db) in a folder you can write to",
+            ) from exc
 
     # --- plumbing ---------------------------------------------------------------
 

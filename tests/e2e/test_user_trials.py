@@ -218,3 +218,45 @@ def test_unmanaged_segments_policy_reads_their_members(
     assert sandbox.store.cohort_members("kept") == {"user000"}
     again = run("plan", "-c", str(config), "--detailed-exitcode")
     assert again.code == 0, again.out
+
+
+def _sandbox_config(tmp_path: Path, url: str, seed: str | None = None) -> Path:
+    site = f"    url: {url}\n" + (f"    seed: {seed}\n" if seed else "")
+    path = tmp_path / "sb.yaml"
+    path.write_text(
+        f"version: 1\nsites:\n  d:\n{site}segments:\n  a:\n    name: A\n", encoding="utf-8"
+    )
+    return path
+
+
+@pytest.mark.parametrize("target", ["adir", "users.csv"])
+def test_sandbox_url_that_is_no_database_is_a_clear_error(tmp_path, run, target: str) -> None:
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "users.csv").write_text("username\nann\n", encoding="utf-8")
+    config = _sandbox_config(tmp_path, f"sandbox:{target}")
+    result = run("plan", "-c", str(config))
+    assert result.code == 1
+    assert "cannot open the sandbox database" in result.out
+    assert target in result.out
+    assert (tmp_path / "users.csv").read_text(encoding="utf-8") == "username\nann\n"
+
+
+def test_seed_file_problems_are_shown_not_just_counted(tmp_path, run) -> None:
+    (tmp_path / "seed.csv").write_text("username,firstname\nBad User,x\n", encoding="utf-8")
+    config = _sandbox_config(tmp_path, "sandbox:new.db", seed="seed.csv")
+    result = run("plan", "-c", str(config))
+    assert result.code == 1
+    assert "seed.csv:2: username 'Bad User' must be lower case" in result.out
+    assert not (tmp_path / "new.db").exists()
+
+
+def test_sandbox_serve_on_a_busy_port_or_bad_db_path_is_a_clear_error(
+    sandbox, tmp_path, run
+) -> None:
+    port = sandbox.url.rsplit(":", 1)[1]
+    busy = run("sandbox", "serve", "--port", port)
+    assert busy.code == 1
+    assert f"127.0.0.1:{port}" in busy.err and "--port" in busy.err
+    missing = run("sandbox", "serve", "--db", str(tmp_path / "no" / "such" / "x.db"))
+    assert missing.code == 1
+    assert "cannot open the sandbox database" in missing.err
