@@ -10,7 +10,7 @@ import click
 from plutoctl.cli.options import config_option, connection_options, load, run_options
 from plutoctl.config import LoadedConfig
 from plutoctl.config.schema import SiteConfig
-from plutoctl.errors import UsageError
+from plutoctl.errors import PlutoError, UsageError
 
 
 def portable_site(loaded: LoadedConfig, name: str, out_dir: Path) -> SiteConfig:
@@ -44,7 +44,7 @@ def portable_site(loaded: LoadedConfig, name: str, out_dir: Path) -> SiteConfig:
     "-o",
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the config here instead of stdout.",
+    help="Write the config here instead of stdout (never over a file the config reads).",
 )
 @connection_options
 def export_command(
@@ -97,16 +97,47 @@ def export_command(
     if out is None:
         click.echo(export.yaml_text, nl=False)
         return 0
-    for relative, text in export.csv_files.items():
-        path = out_dir / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    out.write_text(export.yaml_text, encoding="utf-8")
+    files = {out_dir / relative: text for relative, text in export.csv_files.items()}
+    files[out] = export.yaml_text
+    _refuse_overwriting_inputs(loaded, list(files))
+    for path, text in files.items():
+        _write(path, text)
     click.echo(
         f"Wrote {out} ({len(existing.segments)} segments, {len(export.csv_files)} CSV files).",
         err=True,
     )
     return 0
+
+
+def _inputs(loaded: LoadedConfig) -> set[Path]:
+    """Return the files this config reads: itself, members CSVs, seeds, sandbox databases."""
+    config = loaded.config
+    relatives = [s.members_csv for s in config.segments.values() if s.members_csv]
+    relatives += [site.seed for site in config.sites.values() if site.seed]
+    relatives += [
+        site.url.removeprefix("sandbox:") for site in config.sites.values() if site.is_sandbox
+    ]
+    return {loaded.path.resolve(), *(loaded.resolve(r) for r in relatives)}
+
+
+def _refuse_overwriting_inputs(loaded: LoadedConfig, paths: list[Path]) -> None:
+    inputs = _inputs(loaded)
+    clash = sorted(str(p) for p in paths if p.resolve() in inputs)
+    if clash:
+        raise PlutoError(
+            f"the export would overwrite {', '.join(clash)}, which this config reads; "
+            "nothing was written",
+            hint="write the export to a new file (-o site.yaml) and, with --csv-dir, "
+            "a folder of its own",
+        )
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise PlutoError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def register(cli: click.Group) -> None:

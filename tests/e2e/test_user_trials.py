@@ -260,3 +260,44 @@ def test_sandbox_serve_on_a_busy_port_or_bad_db_path_is_a_clear_error(
     missing = run("sandbox", "serve", "--db", str(tmp_path / "no" / "such" / "x.db"))
     assert missing.code == 1
     assert "cannot open the sandbox database" in missing.err
+
+
+def test_export_never_overwrites_the_config_or_its_csv_files(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    names = seed_users(sandbox.store, 60)
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    data = tmp_path / "data"
+    data.mkdir()
+    roster = data / "big.csv"
+    roster.write_text("username\n" + "\n".join(names) + "\n", encoding="utf-8")
+    config = tmp_path / "segments.yaml"
+    config.write_text(
+        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
+        "segments:\n  big:\n    name: Big\n    members_csv: data/big.csv\n",
+        encoding="utf-8",
+    )
+    assert run("apply", "-c", str(config), "--auto-approve").code == 0
+    before = config.read_text(encoding="utf-8")
+    kept = roster.read_text(encoding="utf-8")
+
+    result = run("export", "-c", str(config), "--site", "lab", "-o", str(config))
+    assert result.code == 1
+    assert "would overwrite" in result.err and "segments.yaml" in result.err
+    assert config.read_text(encoding="utf-8") == before
+
+    out = tmp_path / "exported.yaml"
+    result = run("export", "-c", str(config), "--site", "lab", "-o", str(out), "--csv-dir", "data")
+    assert result.code == 1
+    assert "would overwrite" in result.err and "big.csv" in result.err
+    assert roster.read_text(encoding="utf-8") == kept
+    assert not out.exists()
+
+
+def test_export_to_a_new_folder_creates_it(project, run) -> None:
+    config = project / "segments.yaml.example"
+    out = project / "new" / "folder" / "site.yaml"
+    result = run("export", "-c", str(config), "--site", "demo", "-o", str(out))
+    assert result.code == 0, result.err
+    assert out.exists()
+    assert run("plan", "-c", str(out), "--detailed-exitcode").code == 0
