@@ -14,6 +14,7 @@ from plutoctl.cli.options import (
     DEFAULT_CONFIG,
     connection_options,
     load,
+    refuse_overwriting_inputs,
     run_options,
     safety_options,
     selection_options,
@@ -144,6 +145,8 @@ def apply_command(
     if not plan.has_changes:
         click.echo("Nothing to apply.")
         return ExitCode.OK
+    if report_path is not None:
+        refuse_overwriting_inputs(loaded, [report_path], what="--report")
     if plan_file is None:
         confirm(auto_approve=auto_approve)
     from plutoctl.cli.progress import ProgressPrinter
@@ -177,7 +180,14 @@ def write_report(path: Path, outcomes: dict[str, SiteOutcome]) -> None:
             for name, outcome in outcomes.items()
         ],
     }
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise PlutoError(
+            f"apply finished as shown above, but the report could not be written to {path}: "
+            f"{exc.strerror or exc}"
+        ) from exc
 
 
 def register(cli: click.Group) -> None:

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from plutoctl.cli.options import config_option, connection_options, load, run_options
+from plutoctl.cli.options import (
+    config_option,
+    connection_options,
+    load,
+    refuse_overwriting_inputs,
+    run_options,
+)
 from plutoctl.config import LoadedConfig
 from plutoctl.config.schema import SiteConfig
 from plutoctl.errors import PlutoError, UsageError
@@ -99,7 +105,7 @@ def export_command(
         return 0
     files = {out_dir / relative: text for relative, text in export.csv_files.items()}
     files[out] = export.yaml_text
-    _refuse_overwriting_inputs(loaded, list(files))
+    refuse_overwriting_inputs(loaded, list(files), what="the export")
     for path, text in files.items():
         _write(path, text)
     click.echo(
@@ -107,29 +113,6 @@ def export_command(
         err=True,
     )
     return 0
-
-
-def _inputs(loaded: LoadedConfig) -> set[Path]:
-    """Return the files this config reads: itself, members CSVs, seeds, sandbox databases."""
-    config = loaded.config
-    relatives = [s.members_csv for s in config.segments.values() if s.members_csv]
-    relatives += [site.seed for site in config.sites.values() if site.seed]
-    relatives += [
-        site.url.removeprefix("sandbox:") for site in config.sites.values() if site.is_sandbox
-    ]
-    return {loaded.path.resolve(), *(loaded.resolve(r) for r in relatives)}
-
-
-def _refuse_overwriting_inputs(loaded: LoadedConfig, paths: list[Path]) -> None:
-    inputs = _inputs(loaded)
-    clash = sorted(str(p) for p in paths if p.resolve() in inputs)
-    if clash:
-        raise PlutoError(
-            f"the export would overwrite {', '.join(clash)}, which this config reads; "
-            "nothing was written",
-            hint="write the export to a new file (-o site.yaml) and, with --csv-dir, "
-            "a folder of its own",
-        )
 
 
 def _write(path: Path, text: str) -> None:

@@ -124,3 +124,26 @@ def run_options(
         timeout=timeout,
         retry=RetryPolicy(),
     )
+
+
+def _inputs(loaded: LoadedConfig) -> set[Path]:
+    """Return the files a config reads: itself, members CSVs, seeds, sandbox databases."""
+    config = loaded.config
+    relatives = [s.members_csv for s in config.segments.values() if s.members_csv]
+    relatives += [site.seed for site in config.sites.values() if site.seed]
+    relatives += [
+        site.url.removeprefix("sandbox:") for site in config.sites.values() if site.is_sandbox
+    ]
+    return {loaded.path.resolve(), *(loaded.resolve(r) for r in relatives)}
+
+
+def refuse_overwriting_inputs(loaded: LoadedConfig, paths: list[Path], *, what: str) -> None:
+    """Refuse (before anything is written) to write over a file the config reads."""
+    inputs = _inputs(loaded)
+    clash = sorted(str(p) for p in paths if p.resolve() in inputs)
+    if clash:
+        raise PlutoError(
+            f"{what} would overwrite {', '.join(clash)}, which this config reads; "
+            "nothing was written",
+            hint="name a new file for it",
+        )

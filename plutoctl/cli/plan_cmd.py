@@ -12,6 +12,7 @@ from plutoctl.cli.options import (
     config_option,
     connection_options,
     load,
+    refuse_overwriting_inputs,
     run_options,
     safety_options,
     selection_options,
@@ -90,6 +91,8 @@ def plan_command(
     from plutoctl.runner import make_plan
 
     loaded = load(config_path)
+    if out is not None:
+        refuse_overwriting_inputs(loaded, [out], what="--out")
     options = run_options(
         sites=sites,
         only=only,

@@ -301,3 +301,23 @@ def test_export_to_a_new_folder_creates_it(project, run) -> None:
     assert result.code == 0, result.err
     assert out.exists()
     assert run("plan", "-c", str(out), "--detailed-exitcode").code == 0
+
+
+def test_plan_out_and_apply_report_never_overwrite_the_config(project, run) -> None:
+    config = project / "segments.yaml.example"
+    before = config.read_text(encoding="utf-8")
+    planned = run("plan", "-c", str(config), "--out", str(config))
+    assert planned.code == 1 and "would overwrite" in planned.err
+    applied = run("apply", "-c", str(config), "--auto-approve", "--report", str(config))
+    assert applied.code == 1 and "would overwrite" in applied.err
+    assert config.read_text(encoding="utf-8") == before
+    # Nothing was applied either: the refusal comes before any write.
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 2
+
+
+def test_apply_report_into_a_new_folder(project, run) -> None:
+    config = project / "segments.yaml.example"
+    report = project / "reports" / "today" / "apply.json"
+    result = run("apply", "-c", str(config), "--auto-approve", "--report", str(report))
+    assert result.code == 0, result.err
+    assert '"format_version": 1' in report.read_text(encoding="utf-8")
