@@ -5,9 +5,21 @@ from __future__ import annotations
 import click
 
 
-def help_text(command: click.Command, path: list[str]) -> str:
-    """Return the ``--help`` text of a command as the user sees it."""
-    ctx = click.Context(command, info_name=" ".join(path), terminal_width=88, max_content_width=88)
+def help_text(command: click.Command, path: list[str], root: click.Command | None = None) -> str:
+    """Return the ``--help`` text of a command as the user sees it.
+
+    The context carries the root group's settings (``-h`` beside ``--help``), as a
+    real run's does; click remembers a command's help option from the first context
+    it sees, so a bare context would make the text depend on what ran before.
+    """
+    settings = dict((root or command).context_settings)
+    ctx = click.Context(
+        command,
+        info_name=" ".join(path),
+        terminal_width=88,
+        max_content_width=88,
+        **settings,
+    )
     return command.get_help(ctx)
 
 
@@ -31,5 +43,6 @@ def render_reference(root: click.Group) -> str:
         "`_PLUTOCTL_COMPLETE=fish_source plutoctl | source`).\n",
     ]
     for path, command in walk(root, ["plutoctl"]):
-        parts.append(f"## {' '.join(path)}\n\n```\n{help_text(command, path).rstrip()}\n```\n")
+        text = help_text(command, path, root).rstrip()
+        parts.append(f"## {' '.join(path)}\n\n```\n{text}\n```\n")
     return "\n".join(parts)
