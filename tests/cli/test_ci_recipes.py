@@ -54,7 +54,7 @@ def check_invocation(words: list[str]) -> None:
     """Fail unless the subcommand exists and every option it is given is one of its own."""
     command = cli.commands.get(words[0])
     assert command is not None, f"no such command: plutoctl {words[0]}"
-    ctx = click.Context(command)
+    ctx = click.Context(command, **cli.context_settings)  # as a real run: -h and --help
     args = [w for w in words[1:] if not w.startswith("$")]
     command.parse_args(ctx, args)  # raises click.UsageError on an unknown option
 
