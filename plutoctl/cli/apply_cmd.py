@@ -21,7 +21,7 @@ from plutoctl.cli.options import (
 )
 from plutoctl.cli.output import use_colour
 from plutoctl.cli.plan_cmd import plan_exit_code
-from plutoctl.errors import ExitCode, PlutoError
+from plutoctl.errors import ExitCode, PlutoError, UsageError
 
 if TYPE_CHECKING:
     from plutoctl.runner import SiteOutcome
@@ -45,6 +45,27 @@ def confirm(*, auto_approve: bool) -> None:
     )
     if answer.strip() != "yes":
         raise PlutoError("apply cancelled; nothing was changed")
+
+
+def refuse_plan_time_flags(
+    *, only: tuple[str, ...], excluded: tuple[str, ...], acks: tuple[str, ...]
+) -> None:
+    """A saved plan is applied as it was made: refuse flags that would be ignored."""
+    given = [
+        flag
+        for flag, values in (
+            ("--only", only),
+            ("--except", excluded),
+            ("--allow-removals/--allow-delete", acks),
+        )
+        if values
+    ]
+    if given:
+        raise UsageError(
+            f"{', '.join(given)} cannot change a saved plan, which is applied as it was made",
+            hint="give them when making the plan: plutoctl plan ... --out PLAN "
+            "(--site still picks which of its sites to apply)",
+        )
 
 
 def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
@@ -108,7 +129,8 @@ def apply_command(
     """Make the changes a plan shows: plan and confirm, or apply a saved plan.
 
     With PLAN_FILE (from `plutoctl plan --out`), apply that plan without asking; it is
-    refused if anything it touches changed since it was made. Exit codes: 0 done,
+    refused if anything it touches changed since it was made, and --only, --except and
+    --allow-* then belong to `plutoctl plan`. Exit codes: 0 done,
     1 error (or stale plan), 3 plan refused as unsafe, 4 some operations failed
     (run apply again to finish).
 
@@ -130,6 +152,7 @@ def apply_command(
         timeout=timeout,
     )
     if plan_file is not None:
+        refuse_plan_time_flags(only=only, excluded=excluded, acks=allow_removals + allow_delete)
         plan = load_plan(plan_file)
         loaded = load(config_path or Path(plan.config_path or DEFAULT_CONFIG))
     else:

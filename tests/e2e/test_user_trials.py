@@ -321,3 +321,19 @@ def test_apply_report_into_a_new_folder(project, run) -> None:
     result = run("apply", "-c", str(config), "--auto-approve", "--report", str(report))
     assert result.code == 0, result.err
     assert '"format_version": 1' in report.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--only", "new-starters"], ["--except", "dept-sales"], ["--allow-removals", "dept-sales"]],
+)
+def test_saved_plan_refuses_flags_it_would_ignore(project, run, flags: list[str]) -> None:
+    config = project / "segments.yaml.example"
+    saved = project / "plan.json"
+    assert run("plan", "-c", str(config), "--out", str(saved)).code == 0
+    result = run("apply", str(saved), *flags)
+    assert result.code == 64
+    assert flags[0] in result.err
+    assert "plutoctl plan" in result.err
+    # Nothing was applied.
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 2
