@@ -52,7 +52,7 @@ def write_config(tmp_path: Path, sb, names: list[str]) -> Path:
 def test_ctrl_c_mid_apply_stops_sending_and_reports_what_was_done(
     sandbox, tmp_path, run, monkeypatch
 ) -> None:
-    names = seed_users(sandbox.store, 200)
+    names = seed_users(sandbox.store, 400)  # 29 calls: 8 per superbatch
     monkeypatch.setenv(TOKEN_VAR, sandbox.token)
     config = write_config(tmp_path, sandbox, names)
     sandbox.faults.inject(kind="latency", seconds=0.2, writes_only=True)
