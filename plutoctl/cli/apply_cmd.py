@@ -164,6 +164,10 @@ def apply_command(
     if early != ExitCode.OK:
         reason = "has errors" if early == ExitCode.ERROR else "was refused as unsafe"
         click.echo(f"error: the plan {reason}; nothing was applied", err=True)
+        healthy = [p.site for p in plan.sites if not p.errors and not p.refused and p.changes]
+        if healthy and len(healthy) < len(plan.sites):
+            flags = " ".join(f"--site {name}" for name in healthy)
+            click.echo(f"  hint: to apply the sites without problems only, add {flags}", err=True)
         return early
     if not plan.has_changes:
         click.echo("Nothing to apply.")

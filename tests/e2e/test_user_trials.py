@@ -337,3 +337,23 @@ def test_saved_plan_refuses_flags_it_would_ignore(project, run, flags: list[str]
     assert "plutoctl plan" in result.err
     # Nothing was applied.
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 2
+
+
+def test_apply_with_an_errored_site_says_how_to_apply_the_others(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    seed_users(sandbox.store, 2)
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    monkeypatch.delenv("PLUTO_TOKEN_UNSET_TRIALS", raising=False)
+    config = tmp_path / "segments.yaml"
+    config.write_text(
+        f"version: 1\nsites:\n  good:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
+        f"  broken:\n    url: {sandbox.url}\n    token: ${{PLUTO_TOKEN_UNSET_TRIALS}}\n"
+        "segments:\n  team:\n    name: Team\n    members: [user000]\n",
+        encoding="utf-8",
+    )
+    result = run("apply", "-c", str(config), "--auto-approve")
+    assert result.code == 1
+    assert "nothing was applied" in result.err
+    assert "--site good" in result.err
+    assert sandbox.log.count("core_cohort_create_cohorts") == 0
