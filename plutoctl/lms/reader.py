@@ -16,9 +16,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NotRequired, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict  # pydantic takes only this one before 3.12
 
 from plutoctl.errors import (
     AccessDeniedError,
@@ -192,6 +193,29 @@ class _User(_Record):
     roles: list[_Role] = Field(default_factory=list)
 
 
+_ENTRY_CONFIG = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+@with_config(_ENTRY_CONFIG)
+class _RoleEntry(TypedDict):
+    shortname: NotRequired[str]
+
+
+@with_config(_ENTRY_CONFIG)
+class _Enrolment(TypedDict):
+    """One enrolled user of a course: validated like ``_User`` but kept a plain dict.
+
+    A site with 200 courses answers 400,000 of these; as dicts they validate about
+    ten times faster than as models and take a fraction of the memory.
+    """
+
+    id: int
+    username: NotRequired[str]
+    suspended: NotRequired[bool]
+    deleted: NotRequired[bool]
+    roles: NotRequired[list[_RoleEntry]]
+
+
 class _UsersAnswer(_Record):
     users: list[_User] = Field(default_factory=list)
 
@@ -221,6 +245,7 @@ _COHORTS = TypeAdapter(list[_Cohort])
 _SEARCH_ANSWER = TypeAdapter(_SearchAnswer)
 _COHORT_MEMBERS = TypeAdapter(list[_CohortMembers])
 _USERS = TypeAdapter(list[_User])
+_ENROLMENTS = TypeAdapter(list[_Enrolment])
 _USERS_ANSWER = TypeAdapter(_UsersAnswer)
 _COURSES_ANSWER = TypeAdapter(_CoursesAnswer)
 _GROUPS = TypeAdapter(list[_Group])
@@ -254,9 +279,14 @@ def _reason(what: str, error: LmsError) -> str:
 
 @dataclass
 class _Read:
-    """What one part of the read found: users seen, ids to name, and what went wrong."""
+    """What one part of the read found: users seen, ids to name, and what went wrong.
+
+    ``named`` holds users seen with only a name (id → username, suspended): course
+    enrolments, 400,000 on a large site, where a full record each would cost dearly.
+    """
 
     users: dict[int, _User] = field(default_factory=dict)
+    named: dict[int, tuple[str, bool]] = field(default_factory=dict)
     wanted_ids: set[int] = field(default_factory=set)
     incomplete: list[str] = field(default_factory=list)
 
@@ -287,7 +317,7 @@ class _CourseRead(_Read):
     course: _Course | None = None
     groups: list[_Group] = field(default_factory=list)
     group_members: dict[int, list[int]] = field(default_factory=dict)
-    enrolled: list[_User] = field(default_factory=list)
+    enrolled: dict[str, frozenset[str]] = field(default_factory=dict)  # username → roles
 
     def assemble_course(self, users: _Users) -> ExistingCourse | None:
         if self.course is None:
@@ -302,11 +332,7 @@ class _CourseRead(_Read):
             )
             for group in self.groups
         )
-        enrolments = {
-            user.username: frozenset(role.shortname for role in user.roles)
-            for user in self.enrolled
-        }
-        return ExistingCourse(self.course.id, self.course.shortname, groups, enrolments)
+        return ExistingCourse(self.course.id, self.course.shortname, groups, self.enrolled)
 
 
 class _Users:
@@ -323,6 +349,9 @@ class _Users:
         for read in reads:
             for user_id, record in read.users.items():
                 merged.setdefault(user_id, record)
+            for user_id, (username, suspended) in read.named.items():
+                if user_id not in merged:
+                    merged[user_id] = _User(id=user_id, username=username, suspended=suspended)
         return cls(merged, standard)
 
     def add(self, records: Iterable[_User]) -> None:
@@ -384,6 +413,7 @@ class _Context:
         self.functions = functions
         self.site_id = site_id
         self.site = client.site
+        self.role_sets: dict[frozenset[str], frozenset[str]] = {}
 
     def call(self, function: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.client.call(function, params, retry_safe=True)
@@ -529,7 +559,29 @@ class _Context:
                 return exc
             return _parse(_USERS, raw, site=self.site, function=ENROLLED_USERS)
 
-        return _read_pages(self.client, page, size, wave, f"users of course id {course_id}")
+        what = f"users of course id {course_id}"
+        return _read_pages(self.client, page, size, wave, what, key=lambda record: record.id)
+
+    def _enrolment_pages(self, course_id: int) -> tuple[list[_Enrolment], str | None]:
+        """Page through a course's enrolled users (id, username, suspended, roles)."""
+        size = self.scope.page_size
+
+        def page(index: int) -> list[_Enrolment] | LmsError:
+            options = [
+                {"name": "userfields", "value": "id,username,suspended,roles"},
+                {"name": "limitfrom", "value": index * size},
+                {"name": "limitnumber", "value": size},
+            ]
+            try:
+                raw = self.call(ENROLLED_USERS, {"courseid": course_id, "options": options})
+            except (AccessDeniedError, PermissionDeniedError):
+                raise  # not a partial read: the caller reports the course
+            except LmsError as exc:
+                return exc
+            return _parse(_ENROLMENTS, raw, site=self.site, function=ENROLLED_USERS)
+
+        what = f"users of course id {course_id}"
+        return _read_pages(self.client, page, size, 1, what, key=lambda entry: entry["id"])
 
     def _users_by_field(self, key: str, values: list[Any], read: _Read) -> dict[int, _User]:
         found: dict[int, _User] = {}
@@ -573,17 +625,29 @@ class _Context:
             return read
         self._read_course_groups(read)
         try:
-            records, failure = self._enrolled_pages(
-                read.course.id, "id,username,suspended,roles", wave=1
-            )
+            entries, failure = self._enrolment_pages(read.course.id)
         except PermissionDeniedError as exc:
             read.incomplete.append(_reason(f"enrolments of course {shortname}", exc))
             return read
-        read.enrolled = [r for r in records if _keep(r)]
-        read.users.update((r.id, r) for r in read.enrolled)
+        self._keep_enrolments(read, entries)
         if failure:
             read.incomplete.append(failure)
         return read
+
+    def _keep_enrolments(self, read: _CourseRead, entries: list[_Enrolment]) -> None:
+        """Note who is enrolled with which roles, and their names, as compactly as we can.
+
+        One loop, one shared frozenset per distinct set of roles: this runs for every
+        enrolment of every course in scope.
+        """
+        role_sets = self.role_sets
+        for entry in entries:
+            username = entry.get("username", "")
+            if not username or username == GUEST or entry.get("deleted", False):
+                continue
+            roles = frozenset(role.get("shortname", "") for role in entry.get("roles", ()))
+            read.enrolled[username] = role_sets.setdefault(roles, roles)
+            read.named[entry["id"]] = (username, entry.get("suspended", False))
 
     def _read_course_groups(self, read: _CourseRead) -> None:
         assert read.course is not None
@@ -617,33 +681,38 @@ class _Context:
                     )
 
 
+_Row = TypeVar("_Row")
+
+
 def _read_pages(
     client: SiteClient,
-    page: Callable[[int], list[_User] | LmsError],
+    page: Callable[[int], list[_Row] | LmsError],
     size: int,
     wave: int,
     what: str,
-) -> tuple[list[_User], str | None]:
+    *,
+    key: Callable[[_Row], int],
+) -> tuple[list[_Row], str | None]:
     """Fetch pages ``wave`` at a time until one comes back short.
 
     The answer has no total count, so a wave may fetch up to ``wave - 1`` empty pages
     past the end; that costs far less than reading a large site in one stream.
     """
-    rows: list[_User] = []
+    rows: list[_Row] = []
     start = 0
     while True:
         indexes = list(range(start, start + wave))
         for index, result in zip(indexes, client.map_concurrent(page, indexes), strict=True):
             if isinstance(result, LmsError):
-                return _unique(rows), _reason(f"{what}, page {index + 1}", result)
+                return _unique(rows, key), _reason(f"{what}, page {index + 1}", result)
             rows.extend(result)
             if len(result) < size:
-                return _unique(rows), None
+                return _unique(rows, key), None
         start += wave
 
 
-def _unique(rows: list[_User]) -> list[_User]:
-    seen: dict[int, _User] = {}
+def _unique(rows: list[_Row], key: Callable[[_Row], int]) -> list[_Row]:
+    seen: dict[int, _Row] = {}
     for row in rows:
-        seen.setdefault(row.id, row)
+        seen.setdefault(key(row), row)
     return list(seen.values())
