@@ -13,7 +13,9 @@ Phases, each plan a fresh ``plutoctl plan --format json`` process:
 
 1. plan the unapplied site (everything to create), checked against the desired
    membership computed here independently of plutoctl;
-2. ``plutoctl apply --auto-approve``, then plan again: must be "No changes";
+2. bring the site to the desired state (written straight into the sandbox, which
+   takes seconds; ``--apply`` runs ``plutoctl apply --auto-approve`` instead, about
+   5 minutes at full scale), then plan again: must be "No changes";
 3. change the profile fields of 1% of the users in the server and plan again: the
    plan must hold exactly the segment, enrolment and group changes that implies.
 
@@ -21,7 +23,8 @@ The sandbox runs in a child process, so the CPU time and peak memory printed for
 plan are plutoctl's own; HTTP calls come from the sandbox's request log.
 
     python benchmarks/plan_scale.py [--users N] [--segments N] [--courses N]
-        [--enrolled N] [--changed 0.01] [--max-input-vars N] [--keep DIR]
+        [--enrolled N] [--listed N] [--changed 0.01] [--max-input-vars N] [--apply]
+        [--keep DIR]
 """
 
 from __future__ import annotations
@@ -95,7 +98,29 @@ def _answer(sb: Any, command: str, arg: Any) -> Any:
             for username, custom in arg.items():
                 store.set_profile(username, **custom)
             return len(arg)
+        case "load":
+            return _load_state(store, *arg)
     raise ValueError(command)
+
+
+def _load_state(store: Any, segments: dict[str, Any], courses: dict[str, Any]) -> int:
+    """Write the desired state straight into the store, as if it had been applied."""
+    from plutoctl.sandbox.store import enrol_user
+
+    for sid, (name, members) in segments.items():
+        store.add_cohort(sid, name)
+        store.add_cohort_members(sid, members)
+    with store.transaction() as db:
+        ids = dict(db.execute("SELECT username, id FROM user"))
+        course_ids = dict(db.execute("SELECT shortname, id FROM course"))
+        for course, (enrol, _) in courses.items():
+            for username in enrol:
+                enrol_user(db, course_ids[course], ids[username], 5)  # 5: student
+    for course, (_, groups) in courses.items():
+        for gid, (name, members) in groups.items():
+            store.add_group(course, name, gid)
+            store.add_group_members(course, gid, members)
+    return len(segments)
 
 
 def _profiles(store: Any) -> dict[str, Profile]:
@@ -320,6 +345,29 @@ def rule_members_of(scenario: Scenario, profile: Profile, username: str) -> set[
     }
 
 
+def applied_state(
+    scenario: Scenario, members: dict[str, set[str]], enrolments: dict[str, dict[str, set[str]]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the state a successful apply leaves (segments; courses' enrolments and groups)."""
+    segments = {
+        sid: (f"{'Rule' if sid in scenario.rule_segments else 'Listed'} segment {sid}", wanted)
+        for sid, wanted in members.items()
+    }
+    courses = {}
+    for course, groups in scenario.groups.items():
+        sid, _ = scenario.enrol[course]
+        enrol = sorted(members[sid] - set(enrolments[course]))
+        enrolled = set(enrolments[course]) | members[sid]
+        courses[course] = (
+            enrol,
+            {
+                gid: (f"Group {gid} ({bound})", sorted(members[bound] & enrolled))
+                for gid, bound in groups.items()
+            },
+        )
+    return segments, courses
+
+
 # --- expected changes -----------------------------------------------------------------
 
 ChangeKey = tuple[str, str, str]  # (action, course or "", segment or group idnumber or role)
@@ -485,6 +533,9 @@ def main() -> None:
     parser.add_argument("--changed", type=float, default=0.01, help="share of users changed")
     parser.add_argument("--max-input-vars", type=int, default=5000)
     parser.add_argument("--keep", type=Path, help="write the config here and keep it")
+    parser.add_argument(
+        "--apply", action="store_true", help="reach the desired state with plutoctl apply (slow)"
+    )
     parser.add_argument("--measure-plan", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure_plan:
@@ -529,21 +580,7 @@ def run_phases(args: argparse.Namespace, server: Server, directory: Path) -> boo
     plan = run_plan("1. first plan, unapplied site (everything to create)", server, config, env)
     ok = compare("first plan", planned(plan)[0], expected_initial(scenario, members, enrolments))
 
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "plutoctl", "apply", "-c", str(config), "--auto-approve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    calls = server.ask("calls")
-    print(
-        f"\napply: exit {result.returncode} in {time.perf_counter() - started:.1f} s, "
-        f"{sum(calls.values()):,} HTTP calls (plan included)"
-    )
-    if result.returncode != 0:
-        print(result.stdout[-2000:], result.stderr[-2000:])
+    if not apply_first_plan(args, server, config, env, (scenario, members, enrolments)):
         return False
 
     plan = run_plan("2. cold plan of the applied site (must be empty)", server, config, env)
@@ -569,6 +606,39 @@ def run_phases(args: argparse.Namespace, server: Server, directory: Path) -> boo
     found, actions = planned(plan)
     print(f"  changes by action: {dict(sorted(actions.items()))}")
     return compare("1% change", found, expected) and ok
+
+
+def apply_first_plan(
+    args: argparse.Namespace,
+    server: Server,
+    config: Path,
+    env: dict[str, str],
+    state: tuple[Scenario, dict[str, set[str]], dict[str, dict[str, set[str]]]],
+) -> bool:
+    """Bring the site to the desired state: with ``plutoctl apply``, or (faster) directly."""
+    started = time.perf_counter()
+    if not args.apply:
+        server.ask("load", applied_state(*state))
+        print(
+            f"\nloaded the desired state into the sandbox in {time.perf_counter() - started:.1f} s"
+            " (as apply would leave it; --apply runs plutoctl apply instead)"
+        )
+        return True
+    result = subprocess.run(
+        [sys.executable, "-m", "plutoctl", "apply", "-c", str(config), "--auto-approve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    calls = server.ask("calls")
+    print(
+        f"\napply: exit {result.returncode} in {time.perf_counter() - started:.1f} s, "
+        f"{sum(calls.values()):,} HTTP calls (plan included)"
+    )
+    if result.returncode != 0:
+        print(result.stdout[-2000:], result.stderr[-2000:])
+    return result.returncode == 0
 
 
 def new_profile(rng: random.Random) -> Profile:
