@@ -153,8 +153,8 @@ def _parse(text: str, shown_path: str) -> CsvFile:
     try:
         records = _records(text, delimiter)
     except _MalformedError as exc:
-        problem = _malformed_problem(shown_path, exc)
-        return CsvFile(shown_path, (), has_segment_columns=False, problems=(problem,))
+        malformed = _malformed_problem(shown_path, exc)
+        return CsvFile(shown_path, (), has_segment_columns=False, problems=(malformed,))
     if not records:
         return _failed(
             shown_path, 1, "the CSV file is empty", "start it with a header row: username,cohort1"

@@ -508,15 +508,49 @@ class _Names:
 
 
 def _each(model: type[_M], value: object) -> dict[str, _M]:
-    """Validate each entry of a mapping on its own; keep those that pass."""
+    """Validate each entry of a mapping on its own; keep those that pass, or that pass
+    once their bad parts are set aside (so their other problems are still found)."""
     if not isinstance(value, dict):
         return {}
     valid: dict[str, _M] = {}
     for key, item in value.items():
-        checked = _quiet(model, item)
+        checked = _quiet(model, item) or _salvaged(model, item)
         if checked is not None:
             valid[str(key)] = checked
     return valid
+
+
+# A rule that passes every check: stands in for a rule whose schema problem is
+# already reported, so the rules after it keep their index (and their positions).
+_NEUTRAL_RULE = {"field": "user.username", "match": "notempty"}
+
+
+def _salvaged(model: type[_M], item: object) -> _M | None:
+    """Return ``item`` validated with its failing optional keys dropped and failing
+    rules neutralised, or None if a required key is wrong."""
+    if not isinstance(item, dict):
+        return None
+    try:
+        model.model_validate(item)
+    except ValidationError as exc:
+        trimmed = dict(item)
+        for error in exc.errors():
+            loc = error["loc"]
+            key = str(loc[0]) if loc else ""
+            field_info = model.model_fields.get(key)
+            if error["type"] == "extra_forbidden" and len(loc) == 1:
+                trimmed.pop(key, None)
+                continue
+            if field_info is None or field_info.is_required():
+                return None
+            if key == "rules" and len(loc) > 1 and isinstance(loc[1], int):
+                rules = list(trimmed.get("rules") or [])
+                rules[loc[1]] = _NEUTRAL_RULE
+                trimmed["rules"] = rules
+            else:
+                trimmed.pop(key, None)
+        return _quiet(model, trimmed)
+    return None
 
 
 def _quiet(model: type[_M], value: object) -> _M | None:

@@ -357,3 +357,23 @@ def test_apply_with_an_errored_site_says_how_to_apply_the_others(
     assert "nothing was applied" in result.err
     assert "--site good" in result.err
     assert sandbox.log.count("core_cohort_create_cohorts") == 0
+
+
+def test_a_bad_rule_does_not_hide_the_segments_other_problems(tmp_path, run) -> None:
+    config = _write(
+        tmp_path,
+        "segments:\n"
+        "  s:\n"
+        "    name: S\n"
+        "    members_csv: missing.csv\n"
+        "    members: [Bad.Name]\n"
+        "    rules:\n"
+        "      - {all: []}\n"
+        "      - {field: dept, match: exact}\n",
+    )
+    result = run("validate", "-c", str(config))
+    assert result.code == 1
+    assert "segments.s.rules.0.all: should not be empty" in result.err
+    assert "segments.s.rules.1.match: match 'exact' needs a value" in result.err
+    assert "missing.csv' not found" in result.err
+    assert "'Bad.Name' has capital letters" in result.err
