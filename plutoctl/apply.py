@@ -93,7 +93,7 @@ _FOLD = 20
 """Usernames shown per failed or skipped operation in the text summary."""
 
 
-INTERRUPTED = "skipped: apply was interrupted before sending these; run apply again"
+INTERRUPTED = "apply was interrupted before sending these; run apply again"
 
 # --- report values ------------------------------------------------------------------
 
@@ -351,7 +351,7 @@ class _StepRunner:
                 self._ledger.skip(step, subject(change), _items_of(change), INTERRUPTED)
             return
         if step in REMOVAL_STEPS and self._ledger.has_failures:
-            reason = "skipped: something failed earlier on this site; run apply again"
+            reason = "something failed earlier on this site; run apply again"
             for change in changes:
                 self._ledger.skip(step, subject(change), _items_of(change), reason)
             return
@@ -390,7 +390,7 @@ class _StepRunner:
         kept: list[Change] = []
         for change in changes:
             if subject(change) in missing:
-                self._ledger.skip(step, subject(change), _items_of(change), f"skipped: {reason}")
+                self._ledger.skip(step, subject(change), _items_of(change), reason)
             else:
                 kept.append(change)
         return kept
@@ -400,7 +400,7 @@ class _StepRunner:
         dropped = [u for u in change.usernames if (change.course, u) in not_enrolled]
         if not dropped:
             return change
-        reason = f"skipped: enrolment in {change.course} failed"
+        reason = f"enrolment in {change.course} failed"
         self._ledger.skip(Step.ADD_GROUP_MEMBERS, subject(change), dropped, reason)
         kept = tuple(u for u in change.usernames if (change.course, u) not in not_enrolled)
         return AddGroupMembers(change.course, change.idnumber, kept)

@@ -377,3 +377,22 @@ def test_a_bad_rule_does_not_hide_the_segments_other_problems(tmp_path, run) -> 
     assert "segments.s.rules.1.match: match 'exact' needs a value" in result.err
     assert "missing.csv' not found" in result.err
     assert "'Bad.Name' has capital letters" in result.err
+
+
+def test_apply_report_lines_say_skipped_once(sandbox, tmp_path, run, monkeypatch) -> None:
+    seed_users(sandbox.store, 3)
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = tmp_path / "segments.yaml"
+    config.write_text(
+        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
+        "segments:\n  team:\n    name: Team\n    members: [user000, user001]\n"
+        "courses:\n  LAB101:\n    groups:\n      g:\n        name: G\n        segment: team\n"
+        "    enrol:\n      - {segment: team, role: student}\n",
+        encoding="utf-8",
+    )
+    sandbox.faults.inject(kind="status", status=400, function="core_group_create_groups")
+    result = run("apply", "-c", str(config), "--auto-approve")
+    assert result.code == 4
+    skipped = [line for line in result.out.splitlines() if "skipped:" in line]
+    assert skipped, result.out
+    assert all(line.count("skipped") == 1 for line in skipped), skipped
