@@ -52,13 +52,13 @@ _Loader.resolve = _resolve  # type: ignore[assignment,method-assign]
 # re-parsing with the pure-Python loader, whose messages the hints are written for.
 _FastLoader: type[yaml.SafeLoader] | None = None
 if getattr(yaml, "__with_libyaml__", False):
-
-    class _CLoader(yaml.CSafeLoader):  # type: ignore[name-defined,misc]
+    # The ignores differ with the installed stubs (CSafeLoader is typed, or unknown).
+    class _CLoader(yaml.CSafeLoader):  # type: ignore[name-defined,misc,unused-ignore]
         """_Loader's resolution on libyaml's parser and composer."""
 
     _CLoader.yaml_implicit_resolvers = {}
-    _CLoader.resolve = _resolve
-    _FastLoader = _CLoader
+    _CLoader.resolve = _resolve  # type: ignore[assignment,method-assign,unused-ignore]
+    _FastLoader = _CLoader  # type: ignore[assignment,unused-ignore]
 
 
 @dataclass
