@@ -88,9 +88,10 @@ def plan_command(
     """
     from plutoctl.plan.render import render
     from plutoctl.plan.saved import save_plan
-    from plutoctl.runner import make_plan
+    from plutoctl.runner import make_plan, rare_collection
 
-    loaded = load(config_path)
+    with rare_collection():  # a large config is 100,000s of small objects: see runner
+        loaded = load(config_path)
     if out is not None:
         refuse_overwriting_inputs(loaded, [out], what="--out")
     options = run_options(
