@@ -102,6 +102,8 @@ class ExistingSite:
     has_all_users: bool = False
     incomplete: tuple[str, ...] = ()
     release: str = ""
+    unread_courses: Mapping[str, str] = field(default_factory=dict)
+    """Courses in scope whose course record or groups could not be read, with why."""
 
     @property
     def is_complete(self) -> bool:

@@ -120,8 +120,11 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
     context.resolve_ids(users, reads)
     segments = segments_read.assemble_segments(users)
     courses = {
-        name: read.assemble_course(users) for name, read in courses_read.items() if read.course
+        name: read.assemble_course(users)
+        for name, read in courses_read.items()
+        if read.course and not read.failure
     }
+    unread = {name: read.failure for name, read in courses_read.items() if read.failure}
     incomplete = [reason for read in reads for reason in read.incomplete] + users.incomplete
     has_all = scope.needs_all_users and users_read.is_listing_complete
     return ExistingSite(
@@ -133,6 +136,7 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
         has_all_users=has_all,
         incomplete=tuple(incomplete),
         release=info.release,
+        unread_courses=unread,
     )
 
 
@@ -318,6 +322,7 @@ class _CourseRead(_Read):
     groups: list[_Group] = field(default_factory=list)
     group_members: dict[int, list[int]] = field(default_factory=dict)
     enrolled: dict[str, frozenset[str]] = field(default_factory=dict)  # username → roles
+    failure: str | None = None  # why the course or its groups could not be read
 
     def assemble_course(self, users: _Users) -> ExistingCourse | None:
         if self.course is None:
@@ -623,13 +628,16 @@ class _Context:
         try:
             raw = self.call(COURSES_BY_FIELD, {"field": "shortname", "value": shortname})
         except LmsError as exc:
-            read.incomplete.append(_reason(f"course {shortname}", exc))
+            read.failure = _reason(f"course {shortname}", exc)
+            read.incomplete.append(read.failure)
             return read
         answer = _parse(_COURSES_ANSWER, raw, site=self.site, function=COURSES_BY_FIELD)
         read.course = next((c for c in answer.courses if c.shortname == shortname), None)
         if read.course is None:
             return read
         self._read_course_groups(read)
+        if read.failure:
+            return read
         try:
             entries, failure = self._enrolment_pages(read.course.id)
         except PermissionDeniedError as exc:
@@ -660,7 +668,10 @@ class _Context:
         try:
             raw = self.call(COURSE_GROUPS, {"courseid": read.course.id})
         except LmsError as exc:
-            read.incomplete.append(_reason(f"groups of course {read.course.shortname}", exc))
+            # Without its groups nothing about the course can be planned safely: an
+            # empty list would plan creates for groups that exist.
+            read.failure = _reason(f"groups of course {read.course.shortname}", exc)
+            read.incomplete.append(read.failure)
             return
         read.groups = _parse(_GROUPS, raw, site=self.site, function=COURSE_GROUPS)
 

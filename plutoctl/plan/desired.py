@@ -255,8 +255,14 @@ class _Builder:
 
     def course(self, name: str, segments: set[str]) -> DesiredCourse | None:
         """Return the desired course, or None (with an error) when the site lacks it."""
+        where = self.loaded.position_of("courses", name)
+        if name in self.existing.unread_courses:
+            reason = self.existing.unread_courses[name]
+            self.warn(
+                f"course {name!r} could not be read ({reason}): nothing planned for it", where
+            )
+            return None
         if name not in self.existing.courses:
-            where = self.loaded.position_of("courses", name)
             self.error(f"course {name!r} does not exist on site {self.site!r}", where)
             return None
         course = self.loaded.config.courses[name]

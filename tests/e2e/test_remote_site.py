@@ -219,3 +219,20 @@ def test_token_service_missing_write_functions_is_one_clear_error(
     text = result.out + result.err
     assert "core_cohort_create_cohorts" in text and "core_cohort_add_cohort_members" in text
     assert "missingfunctions" in text
+
+
+@pytest.mark.parametrize(
+    "function", ["core_course_get_courses_by_field", "core_group_get_course_groups"]
+)
+def test_a_course_that_cannot_be_read_is_not_planned(site, tmp_path, run, function) -> None:
+    sb, names = site
+    config = write_config(tmp_path, sb, names[:10])
+    assert run("apply", "-c", str(config), "--auto-approve").code == 0
+    sb.faults.inject(kind="status", status=500, function=function)
+    result = run("plan", "-c", str(config), "--detailed-exitcode")
+    assert "could not be read" in result.out
+    assert "does not exist" not in result.out
+    assert "+ group" not in result.out  # the group exists: an unread list must not hide it
+    assert result.code == 0, result.out + result.err
+    sb.faults.clear()
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
