@@ -71,7 +71,12 @@ _HINTS = {
         "give the token's user a role at system level with the capabilities listed in "
         "docs/lms.md (for example moodle/cohort:manage, moodle/course:managegroups)"
     ),
-    "transport": "the site did not answer; check the URL and the site's status, then try again",
+    "connection": "the site could not be reached: check its URL and the network, then try again",
+    "timeout": (
+        "the site took too long to answer: try again later, or allow more time with "
+        "--timeout SECONDS"
+    ),
+    "server": "the site answered with a server error: check the site's status, then try again",
     "disabled": (
         "enable web services (Site administration > Advanced features) and the REST "
         "protocol (Site administration > Server > Web services > Manage protocols)"
@@ -273,11 +278,11 @@ class SiteClient:
             kind = "timeout" if isinstance(exc, requests.Timeout) else "connection"
             log.debug("%s: %s attempt %d: %s", self.site, function, attempt, kind)
             error = TransportError(
-                f"no answer ({kind}: {type(exc).__name__})",
+                f"no answer from {self.url} ({kind}: {type(exc).__name__})",
                 site=self.site,
                 function=function,
                 errorcode=kind,
-                hint=_HINTS["transport"],
+                hint=_HINTS[kind],
             )
             raise _Retryable(error) from exc
         elapsed = (time.perf_counter() - started) * 1000
@@ -444,7 +449,7 @@ def parse_response(
             site=site,
             function=function,
             errorcode=f"http{status}",
-            hint=_HINTS["transport"],
+            hint=_HINTS["server"],
         )
         raise _Retryable(error, _retry_after_seconds(retry_after))
     if status == 403 and not body.strip():
