@@ -86,10 +86,7 @@ def export_site(
     }
     course_entries: dict[str, Any] = {}
     for shortname in sorted(courses):
-        course = existing.courses.get(shortname)
-        if course is None:
-            skipped.append(f"course {shortname}: not found on site {site_name}")
-            continue
+        course = existing.courses[shortname]
         groups: dict[str, Any] = {}
         for group in sorted(course.all_groups, key=lambda g: g.idnumber):
             if not group.idnumber:

@@ -18,6 +18,7 @@ from plutoctl.cli.options import (
     run_options,
     safety_options,
     selection_options,
+    warn_unused_acknowledgements,
 )
 from plutoctl.cli.output import use_colour
 from plutoctl.cli.plan_cmd import plan_exit_code
@@ -158,6 +159,7 @@ def apply_command(
     else:
         loaded = load(config_path or Path(DEFAULT_CONFIG))
         plan, _ = make_plan(loaded, options)
+        warn_unused_acknowledgements(plan, options)
         colour = use_colour(sys.stdout)
         click.echo(render(plan, "text", colour=colour, show_members=show_members), nl=False)
     early = plan_exit_code(plan, detailed=False)

@@ -17,6 +17,7 @@ from plutoctl.cli.options import (
 from plutoctl.config import LoadedConfig
 from plutoctl.config.schema import SiteConfig
 from plutoctl.errors import PlutoError, UsageError
+from plutoctl.model import ExistingSite
 
 
 def portable_site(loaded: LoadedConfig, name: str, out_dir: Path) -> SiteConfig:
@@ -28,6 +29,22 @@ def portable_site(loaded: LoadedConfig, name: str, out_dir: Path) -> SiteConfig:
     relative = os.path.relpath(db_path, out_dir.resolve())
     # The database already exists, so its seed is not needed again.
     return site.model_copy(update={"url": f"sandbox:{relative}", "seed": None})
+
+
+def check_courses(existing: ExistingSite, site: str, courses: tuple[str, ...]) -> None:
+    """Refuse to export when a course named with --course was not read."""
+    problems = [
+        f"{name}: could not be read ({existing.unread_courses[name]})"
+        if name in existing.unread_courses
+        else f"{name}: no course with this short name"
+        for name in courses
+        if name not in existing.courses
+    ]
+    if problems:
+        raise PlutoError(
+            f"site {site!r}: cannot export course(s): " + "; ".join(problems),
+            hint="check the --course short names (course short names are case-sensitive)",
+        )
 
 
 @click.command("export", short_help="Write a site's segments and groups as config.")
@@ -91,6 +108,7 @@ def export_command(
             courses=frozenset(courses),
         )
         existing = read_site(client, scope) if scope.segments else listing
+    check_courses(existing, site, courses)
     export = export_site(
         site,
         portable_site(loaded, site, out_dir),

@@ -12,6 +12,7 @@ from plutoctl.config import LoadedConfig
 from plutoctl.errors import PlutoError
 
 if TYPE_CHECKING:
+    from plutoctl.plan.changes import Plan
     from plutoctl.runner import RunOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -99,6 +100,14 @@ def load(config_path: Path) -> LoadedConfig:
     for warning in loaded.warnings:
         click.echo(warning.render(), err=True)
     return loaded
+
+
+def warn_unused_acknowledgements(plan: Plan, options: RunOptions) -> None:
+    """Warn about ``--allow-*`` flags that match nothing (a typo stays refused)."""
+    from plutoctl.plan.safety import unused_acknowledgements
+
+    for flag in unused_acknowledgements(options.acks, plan):
+        click.echo(f"warning: {flag} matches no change in this plan", err=True)
 
 
 def run_options(

@@ -16,6 +16,7 @@ from plutoctl.cli.options import (
     run_options,
     safety_options,
     selection_options,
+    warn_unused_acknowledgements,
 )
 from plutoctl.cli.output import use_colour
 from plutoctl.errors import ExitCode
@@ -104,6 +105,7 @@ def plan_command(
         timeout=timeout,
     )
     plan, _ = make_plan(loaded, options)
+    warn_unused_acknowledgements(plan, options)
     colour = fmt == "text" and use_colour(sys.stdout)
     click.echo(render(plan, fmt, colour=colour, show_members=show_members), nl=False)
     if out is not None:

@@ -31,6 +31,7 @@ from plutoctl.plan.changes import (
     DeleteGroup,
     DeleteSegment,
     Notice,
+    Plan,
     Refusal,
     RemoveGroupMembers,
     RemoveSegmentMembers,
@@ -266,3 +267,18 @@ def _without(change: Change, names: frozenset[str]) -> Change | None:
             return replace(change, usernames=rest) if rest else None
         case _:
             return change
+
+
+def unused_acknowledgements(acks: Acknowledgements, plan: Plan) -> list[str]:
+    """Return the ``--allow-*`` flags that match no change or refusal of the plan.
+
+    A typo in an acknowledgement would otherwise pass silently while the plan stays
+    refused; naming it lets the user see why.
+    """
+    named: set[str] = set()
+    for site in plan.sites:
+        for change in (*site.changes, *(r.change for r in site.refused)):
+            ident = subject(change)
+            named.update((ident, ident.rsplit("/", 1)[-1]))
+    unused = [f"--allow-removals {a}" for a in sorted(acks.removals - named)]
+    return unused + [f"--allow-delete {a}" for a in sorted(acks.deletes - named)]

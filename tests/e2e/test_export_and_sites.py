@@ -102,3 +102,10 @@ segments:
     assert applied.code == 0, applied.out + applied.err
     assert sandbox.store.cohort_members("team") == {"alice"}
     assert run("plan", "-c", str(config), "--site", "good", "--detailed-exitcode").code == 0
+
+
+def test_export_of_an_unknown_course_is_an_error(source: Path, run) -> None:
+    result = run("export", "-c", str(source), "--site", "lab", "--course", "NOPE")
+    assert result.code == 1
+    assert "NOPE: no course with this short name" in result.err
+    assert result.out == ""

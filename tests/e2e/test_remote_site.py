@@ -236,3 +236,15 @@ def test_a_course_that_cannot_be_read_is_not_planned(site, tmp_path, run, functi
     assert result.code == 0, result.out + result.err
     sb.faults.clear()
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
+def test_an_acknowledgement_that_matches_nothing_is_named(site, tmp_path, run) -> None:
+    sb, names = site
+    config = write_config(tmp_path, sb, names[:20], max_removals="2")
+    assert run("apply", "-c", str(config), "--auto-approve").code == 0
+    config = write_config(tmp_path, sb, names[:5], max_removals="2")
+    result = run("plan", "-c", str(config), "--allow-removals", "team-aa")
+    assert result.code == 3
+    assert "warning: --allow-removals team-aa matches no change" in result.err
+    used = run("plan", "-c", str(config), "--allow-removals", "team-a")
+    assert "--allow-removals team-a matches" not in used.err
