@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -21,7 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import requests
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from requests.adapters import HTTPAdapter
 
 from plutoctl import __version__
@@ -53,6 +54,8 @@ _TRANSPORT_ERRORS = (
 )
 RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
 _QUOTE_BYTES = 120
+# A JSON array cannot be a Moodle error body, which is always an object.
+_ARRAY_START = re.compile(rb"\s*\[")
 
 _SERVICE_PATH = "Site administration > Server > Web services > External services"
 _HINTS = {
@@ -155,6 +158,14 @@ class _SiteInfoRecord(BaseModel):
     functions: list[dict[str, Any]] = []
 
 
+class AnswerShapeError(BadResponseError):
+    """An answer that decoded but is not of the shape the caller's adapter expects.
+
+    Distinct from other bad answers because readers treat it as fatal where they
+    treat a failed call as a partial read: it means plutoctl misreads the release.
+    """
+
+
 class _Retryable(Exception):
     """An attempt failed in a way that repeating it may fix."""
 
@@ -215,12 +226,19 @@ class SiteClient:
     # --- single calls ----------------------------------------------------------------
 
     def call(
-        self, function: str, params: Mapping[str, Any] | None = None, *, retry_safe: bool
+        self,
+        function: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        retry_safe: bool,
+        adapter: TypeAdapter[Any] | None = None,
     ) -> Any:
         """Call ``function`` once and return its decoded JSON result.
 
         ``retry_safe`` allows repeating the call on timeouts, connection errors and
-        HTTP 429/5xx: true for reads and idempotent writes, false for creates.
+        HTTP 429/5xx: true for reads and idempotent writes, false for creates. With
+        ``adapter`` the result is validated by it (see ``parse_response``), and an
+        answer of another shape raises AnswerShapeError.
         """
         data = self._form(function, params or {})
         # From here on only the name shown in logs and errors, never the raw argument.
@@ -230,7 +248,7 @@ class SiteClient:
         # add jitter to Retry-After, so the client runs this one small loop itself.
         for attempt in range(1, attempts + 1):
             try:
-                return self._attempt(function, data, attempt)
+                return self._attempt(function, data, attempt, adapter)
             except _Retryable as failure:
                 if attempt == attempts:
                     raise self._gave_up(function, failure, attempts) from failure.error
@@ -266,7 +284,13 @@ class SiteClient:
         ]
         return reserved + pairs
 
-    def _attempt(self, function: str, data: list[tuple[str, str]], attempt: int) -> Any:
+    def _attempt(
+        self,
+        function: str,
+        data: list[tuple[str, str]],
+        attempt: int,
+        adapter: TypeAdapter[Any] | None,
+    ) -> Any:
         with self._lock:
             self.calls[function] += 1
         started = time.perf_counter()
@@ -303,6 +327,7 @@ class SiteClient:
             body=body,
             token=self._token,
             retry_after=response.headers.get("Retry-After"),
+            adapter=adapter,
         )
 
     def _gave_up(self, function: str, failure: _Retryable, attempts: int) -> TransportError:
@@ -327,11 +352,13 @@ class SiteClient:
         *,
         params: Mapping[str, Any] | None = None,
         retry_safe: bool,
+        adapter: TypeAdapter[Any] | None = None,
     ) -> list[ChunkResult]:
         """Call ``function`` with ``items`` under ``list_key``, split to fit max_input_vars.
 
         Chunks run concurrently (bounded by ``parallelism``); a failed chunk does not
-        stop the others and is returned with the items it held.
+        stop the others and is returned with the items it held. ``adapter`` validates
+        each chunk's result as in ``call``; an AnswerShapeError is raised, not kept.
         """
         fixed = dict(params or {})
         budget = self.max_input_vars - RESERVED_VARS - count_vars(fixed)
@@ -344,7 +371,11 @@ class SiteClient:
 
         def run(chunk: list[Any]) -> ChunkResult:
             try:
-                result = self.call(function, {**fixed, list_key: chunk}, retry_safe=retry_safe)
+                result = self.call(
+                    function, {**fixed, list_key: chunk}, retry_safe=retry_safe, adapter=adapter
+                )
+            except AnswerShapeError:
+                raise
             except LmsError as exc:
                 return ChunkResult(items=chunk, error=exc)
             return ChunkResult(items=chunk, result=result)
@@ -438,10 +469,13 @@ def parse_response(
     body: bytes,
     token: str,
     retry_after: str | None = None,
+    adapter: TypeAdapter[Any] | None = None,
 ) -> Any:
     """Return the decoded result of a call, or raise the LmsError its answer means.
 
-    Raises ``_Retryable`` (wrapping a TransportError) for HTTP 429 and 5xx.
+    With ``adapter``, return the result validated by it, or raise AnswerShapeError
+    if it does not fit. Raises ``_Retryable`` (wrapping a TransportError) for HTTP
+    429 and 5xx.
     """
     if status in RETRY_STATUSES:
         error = TransportError(
@@ -463,13 +497,40 @@ def parse_response(
         )
     if status != 200:
         raise _bad_response(f"HTTP {status}", site, function, body, token)
+    if adapter is not None and _ARRAY_START.match(body):
+        # Decode and validate in one pass in pydantic-core: for the large answers
+        # (user pages, enrolments, members) json.loads and validating the decoded
+        # values took about twice as long. Anything it rejects takes the slow path
+        # below, which gives the same errors as ever.
+        try:
+            return adapter.validate_json(body)
+        except ValidationError:
+            pass
     try:
         value = json.loads(body)
     except ValueError:
         raise _bad_response("the answer is not JSON", site, function, body, token) from None
     if isinstance(value, dict) and "exception" in value:
         raise error_from_body(value, site=site, function=function, token=token)
-    return value
+    if adapter is None:
+        return value
+    return validate_answer(adapter, value, site=site, function=function)
+
+
+def validate_answer(adapter: TypeAdapter[Any], value: Any, *, site: str, function: str) -> Any:
+    """Return ``value`` validated by ``adapter``, or raise AnswerShapeError naming where."""
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the top level"
+        raise AnswerShapeError(
+            f"unexpected answer at {where}: {first['msg']}",
+            site=site,
+            function=function,
+            errorcode="badresponse",
+            hint="the site may run a release plutoctl does not support; report it",
+        ) from None
 
 
 def error_from_body(body: Mapping[str, Any], *, site: str, function: str, token: str) -> LmsError:

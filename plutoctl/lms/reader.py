@@ -18,18 +18,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NotRequired, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, with_config
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict  # pydantic takes only this one before 3.12
 
 from plutoctl.errors import (
     AccessDeniedError,
-    BadResponseError,
     InvalidTokenError,
     LmsError,
     PermissionDeniedError,
     WebServiceDisabledError,
 )
-from plutoctl.lms.client import SiteClient
+from plutoctl.lms.client import AnswerShapeError, SiteClient, validate_answer
 from plutoctl.model import (
     ExistingCourse,
     ExistingGroup,
@@ -257,18 +256,7 @@ _GROUP_MEMBERS = TypeAdapter(list[_GroupMembers])
 
 
 def _parse(adapter: TypeAdapter[Any], raw: Any, *, site: str, function: str) -> Any:
-    try:
-        return adapter.validate_python(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "the top level"
-        raise BadResponseError(
-            f"unexpected answer at {where}: {first['msg']}",
-            site=site,
-            function=function,
-            errorcode="badresponse",
-            hint="the site may run a release plutoctl does not support; report it",
-        ) from None
+    return validate_answer(adapter, raw, site=site, function=function)
 
 
 def _reason(what: str, error: LmsError) -> str:
@@ -426,8 +414,13 @@ class _Context:
         self.site = client.site
         self.role_sets: dict[frozenset[str], frozenset[str]] = {}
 
-    def call(self, function: str, params: Mapping[str, Any] | None = None) -> Any:
-        return self.client.call(function, params, retry_safe=True)
+    def call(
+        self,
+        function: str,
+        params: Mapping[str, Any] | None = None,
+        adapter: TypeAdapter[Any] | None = None,
+    ) -> Any:
+        return self.client.call(function, params, retry_safe=True, adapter=adapter)
 
     # segments
 
@@ -488,17 +481,14 @@ class _Context:
         if not wanted:
             return
         chunks = self.client.call_chunked(
-            GET_COHORT_MEMBERS, "cohortids", list(wanted), retry_safe=True
+            GET_COHORT_MEMBERS, "cohortids", list(wanted), retry_safe=True, adapter=_COHORT_MEMBERS
         )
         for chunk in chunks:
             if chunk.error is not None:
                 names = ", ".join(wanted[i] for i in chunk.items)
                 read.incomplete.append(_reason(f"members of segments {names}", chunk.error))
                 continue
-            answers = _parse(
-                _COHORT_MEMBERS, chunk.result, site=self.site, function=GET_COHORT_MEMBERS
-            )
-            for answer in answers:
+            for answer in cast(list[_CohortMembers], chunk.result):
                 if answer.cohortid in wanted:
                     read.member_ids[wanted[answer.cohortid]] = answer.userids
                     read.wanted_ids.update(answer.userids)
@@ -562,13 +552,13 @@ class _Context:
                 {"name": "limitfrom", "value": index * size},
                 {"name": "limitnumber", "value": size},
             ]
+            params = {"courseid": course_id, "options": options}
             try:
-                raw = self.call(ENROLLED_USERS, {"courseid": course_id, "options": options})
-            except (AccessDeniedError, PermissionDeniedError):
+                return cast(list[_User], self.call(ENROLLED_USERS, params, _USERS))
+            except (AccessDeniedError, PermissionDeniedError, AnswerShapeError):
                 raise  # not a partial read: the caller may fall back to another function
             except LmsError as exc:
                 return exc
-            return _parse(_USERS, raw, site=self.site, function=ENROLLED_USERS)
 
         what = f"users of course id {course_id}"
         return _read_pages(self.client, page, size, wave, what, key=lambda record: record.id)
@@ -583,13 +573,13 @@ class _Context:
                 {"name": "limitfrom", "value": index * size},
                 {"name": "limitnumber", "value": size},
             ]
+            params = {"courseid": course_id, "options": options}
             try:
-                raw = self.call(ENROLLED_USERS, {"courseid": course_id, "options": options})
-            except (AccessDeniedError, PermissionDeniedError):
+                return cast(list[_Enrolment], self.call(ENROLLED_USERS, params, _ENROLMENTS))
+            except (AccessDeniedError, PermissionDeniedError, AnswerShapeError):
                 raise  # not a partial read: the caller reports the course
             except LmsError as exc:
                 return exc
-            return _parse(_ENROLMENTS, raw, site=self.site, function=ENROLLED_USERS)
 
         what = f"users of course id {course_id}"
         return _read_pages(self.client, page, size, 1, what, key=lambda entry: entry["id"])
@@ -597,14 +587,13 @@ class _Context:
     def _users_by_field(self, key: str, values: list[Any], read: _Read) -> dict[int, _User]:
         found: dict[int, _User] = {}
         chunks = self.client.call_chunked(
-            USERS_BY_FIELD, "values", values, params={"field": key}, retry_safe=True
+            USERS_BY_FIELD, "values", values, params={"field": key}, retry_safe=True, adapter=_USERS
         )
         for chunk in chunks:
             if chunk.error is not None:
                 read.incomplete.append(_reason(f"looking up {len(chunk.items)} users", chunk.error))
                 continue
-            records = _parse(_USERS, chunk.result, site=self.site, function=USERS_BY_FIELD)
-            found.update((r.id, r) for r in records if _keep(r))
+            found.update((r.id, r) for r in cast(list[_User], chunk.result) if _keep(r))
         return found
 
     def resolve_ids(self, users: _Users, reads: list[_Read]) -> None:
@@ -680,14 +669,15 @@ class _Context:
         owner = {group.id: read for read in reads for group in read.groups}
         if not owner:
             return
-        chunks = self.client.call_chunked(GROUP_MEMBERS, "groupids", list(owner), retry_safe=True)
+        chunks = self.client.call_chunked(
+            GROUP_MEMBERS, "groupids", list(owner), retry_safe=True, adapter=_GROUP_MEMBERS
+        )
         for chunk in chunks:
             if chunk.error is not None:
                 reason = _reason(f"members of {len(chunk.items)} groups", chunk.error)
                 owner[chunk.items[0]].incomplete.append(reason)
                 continue
-            answers = _parse(_GROUP_MEMBERS, chunk.result, site=self.site, function=GROUP_MEMBERS)
-            for answer in answers:
+            for answer in cast(list[_GroupMembers], chunk.result):
                 if answer.groupid in owner:
                     owner[answer.groupid].group_members[answer.groupid] = answer.userids
                     owner[answer.groupid].wanted_ids.update(answer.userids)
