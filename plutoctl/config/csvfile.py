@@ -115,7 +115,7 @@ def _records(text: str, delimiter: str) -> list[_Record]:
     line = 1
     try:
         for fields in reader:
-            if any(f.strip() for f in fields):
+            if "".join(fields).strip():  # any field not blank, without a generator per row
                 records.append(_Record(line, fields, reader.line_num))
             line = reader.line_num + 1
     except csv.Error as exc:
@@ -191,18 +191,23 @@ def _rows(
     problems: list[Problem] = []
     username_at = columns.index("username")
     cohort_at = [i for i, c in enumerate(columns) if _COHORT_COLUMN.match(c)]
+    checked = (username_at, *cohort_at)
     for record in data:
-        position = Position(shown_path, record.line)
+        # Positions are built only for rows with a problem: files run to 100,000s of rows.
         if len(record.fields) != len(columns):
+            position = Position(shown_path, record.line)
             problems.append(_width_problem(record, len(columns), delimiter, position))
             continue
-        if any(_has_line_break(record.fields[i]) for i in (username_at, *cohort_at)):
+        if record.last_line != record.line and any(
+            _has_line_break(record.fields[i]) for i in checked
+        ):
+            position = Position(shown_path, record.line)
             problems.append(_unclosed_quote_problem(position, record.last_line))
             continue
         username = record.fields[username_at].strip()
         bad = username_problem(username)
         if bad:
-            problems.append(Problem(position, bad[0], hint=bad[1]))
+            problems.append(Problem(Position(shown_path, record.line), bad[0], hint=bad[1]))
             continue
         segments = tuple(record.fields[i].strip() for i in cohort_at if record.fields[i].strip())
         rows.append(CsvRow(username, segments, record.line))
