@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from typing import Any, NotRequired, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
@@ -345,9 +346,11 @@ class _Users:
         for read in reads:
             for user_id, record in read.users.items():
                 merged.setdefault(user_id, record)
-            for user_id, (username, suspended) in read.named.items():
-                if user_id not in merged:
-                    merged[user_id] = _User(id=user_id, username=username, suspended=suspended)
+            # Set difference in C: a full listing has already seen nearly every one of
+            # the 400,000 enrolled users of a large site's courses.
+            for user_id in read.named.keys() - merged.keys():
+                username, suspended = read.named[user_id]
+                merged[user_id] = _User(id=user_id, username=username, suspended=suspended)
         return cls(merged, standard)
 
     def add(self, records: Iterable[_User]) -> None:
@@ -358,14 +361,18 @@ class _Users:
 
     def names(self, ids: Iterable[int], owner: str) -> frozenset[str]:
         usernames = self.usernames
-        found = frozenset(usernames[i] for i in ids if i in usernames)
+        # map() over dict.get runs in C: this names 500,000 segment and group members.
+        found = list(map(usernames.get, ids))
+        if None not in found:
+            return frozenset(cast(list[str], found))
         missing = [i for i in ids if i not in usernames]
+        found = [name for name in found if name is not None]
         if missing:
             self.incomplete.append(
                 f"{len(missing)} member(s) of {owner} could not be named (user ids "
                 f"{', '.join(map(str, sorted(missing)[:5]))}{'…' if len(missing) > 5 else ''})"
             )
-        return found
+        return frozenset(cast(list[str], found))
 
     @property
     def field_types(self) -> dict[str, str]:
@@ -562,7 +569,7 @@ class _Context:
                 return exc
 
         what = f"users of course id {course_id}"
-        return _read_pages(self.client, page, size, wave, what, key=lambda record: record.id)
+        return _read_pages(self.client, page, size, wave, what, key=attrgetter("id"))
 
     def _enrolment_pages(self, course_id: int) -> tuple[list[_Enrolment], str | None]:
         """Page through a course's enrolled users (id, username, suspended, roles)."""
@@ -583,7 +590,7 @@ class _Context:
                 return exc
 
         what = f"users of course id {course_id}"
-        return _read_pages(self.client, page, size, 1, what, key=lambda entry: entry["id"])
+        return _read_pages(self.client, page, size, 1, what, key=itemgetter("id"))
 
     def _users_by_field(self, key: str, values: list[Any], read: _Read) -> dict[int, _User]:
         found: dict[int, _User] = {}
@@ -734,6 +741,9 @@ def _read_pages(
 
 
 def _unique(rows: list[_Row], key: Callable[[_Row], int]) -> list[_Row]:
+    keys = list(map(key, rows))
+    if len(set(keys)) == len(keys):
+        return rows  # no repeats, the usual case: the loop below keeps every row in order
     seen: dict[int, _Row] = {}
     for row in rows:
         seen.setdefault(key(row), row)
