@@ -147,16 +147,31 @@ class _Builder:
         return Position(self.shown_path, mark.line + 1, mark.column + 1)
 
     def build(self, node: yaml.Node, path: KeyPath) -> PlainData:
-        self.positions.setdefault(path, self.position(node))
+        # Membership test first: setdefault would build a Position for every node
+        # whose place is already known (each one, as items and keys are noted first).
+        if path not in self.positions:
+            self.positions[path] = self.position(node)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
-            return [self._item(child, (*path, i)) for i, child in enumerate(node.value)]
+            return self._sequence(node, path)
         return _scalar(node)
 
-    def _item(self, node: yaml.Node, path: KeyPath) -> PlainData:
-        self.positions.setdefault(path, self.position(node))
-        return self.build(node, path)
+    def _sequence(self, node: yaml.SequenceNode, path: KeyPath) -> list[PlainData]:
+        positions, shown = self.positions, self.shown_path
+        items: list[PlainData] = []
+        for i, child in enumerate(node.value):
+            item_path = (*path, i)
+            if item_path in positions:
+                items.append(self.build(child, item_path))
+            elif type(child) is yaml.ScalarNode:
+                # Inlined for the common case: lists of usernames run to 100,000s.
+                mark = child.start_mark
+                positions[item_path] = Position(shown, mark.line + 1, mark.column + 1)
+                items.append(_scalar(child))
+            else:
+                items.append(self.build(child, item_path))
+        return items
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, PlainData]:
         result: dict[str, PlainData] = {}
