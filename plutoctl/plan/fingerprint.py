@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from operator import itemgetter
 
 from plutoctl.errors import PlanError
 from plutoctl.model import ExistingCourse, ExistingGroup, ExistingSite
@@ -124,7 +125,17 @@ def _segment_state(existing: ExistingSite, kind: str, idnumber: str) -> object:
 
 def _course_state(course: ExistingCourse, kind: str) -> object:
     if kind == "enrolments":
-        return sorted([user, sorted(roles)] for user, roles in course.enrolments.items())
+        # Usernames are unique keys, so sorting by them orders the pairs as sorting the
+        # pairs would, without comparing lists; role sets are shared, so each is
+        # sorted once. A plan touching 200 courses digests 400,000 enrolments.
+        role_lists: dict[frozenset[str], list[str]] = {}
+        pairs: list[list[object]] = []
+        for user, roles in sorted(course.enrolments.items(), key=itemgetter(0)):
+            listed = role_lists.get(roles)
+            if listed is None:
+                listed = role_lists[roles] = sorted(roles)
+            pairs.append([user, listed])
+        return pairs
     return {"id": course.id, "groups": sorted([g.idnumber, g.name] for g in course.all_groups)}
 
 
