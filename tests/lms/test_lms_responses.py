@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import TypeAdapter
 
 from plutoctl.errors import (
     AccessDeniedError,
@@ -17,7 +18,7 @@ from plutoctl.errors import (
     TransportError,
     WebServiceDisabledError,
 )
-from plutoctl.lms.client import RetryPolicy, parse_response
+from plutoctl.lms.client import AnswerShapeError, RetryPolicy, parse_response
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 
@@ -178,3 +179,38 @@ def test_debuginfo_is_part_of_the_message() -> None:
     body = {**exception_body("invalidparameter"), "debuginfo": "Missing required key: courseid"}
     with pytest.raises(InvalidParameterError, match="Something: Missing required key: courseid"):
         answer(body)
+
+
+# --- answers validated in one pass (the reader's large list reads) ---------------------
+
+MEMBERS = TypeAdapter(list[dict[str, int | list[int]]])
+
+
+def typed_answer(body: bytes):
+    return parse_response(
+        site="primary", function="core_x", status=200, body=body, token=TOKEN, adapter=MEMBERS
+    )
+
+
+def test_a_list_answer_is_validated_in_one_pass() -> None:
+    assert typed_answer(b'[{"cohortid": 8, "userids": [3, 7]}]') == [
+        {"cohortid": 8, "userids": [3, 7]}
+    ]
+
+
+def test_an_error_body_still_becomes_its_typed_error_with_an_adapter() -> None:
+    with pytest.raises(InvalidParameterError):
+        typed_answer(json.dumps(exception_body("invalidparameter")).encode())
+
+
+def test_a_wrongly_shaped_list_is_a_bad_response_naming_where() -> None:
+    with pytest.raises(AnswerShapeError) as caught:
+        typed_answer(b'[{"cohortid": "eight", "userids": []}]')
+    assert isinstance(caught.value, BadResponseError)
+    assert "0.cohortid" in caught.value.message
+
+
+def test_non_json_is_still_a_bad_response_with_an_adapter() -> None:
+    with pytest.raises(BadResponseError) as caught:
+        typed_answer(b"[<html>")
+    assert "not JSON" in caught.value.message
