@@ -13,7 +13,6 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from deepdiff import DeepDiff
 
 from plutoctl.model import (
     DesiredCourse,
@@ -88,6 +87,9 @@ def field_changes(old: Mapping[str, object], new: Mapping[str, object]) -> Field
     """
     if old == new:  # the common case; DeepDiff costs far more than a comparison
         return ()
+    # Imported here: deepdiff pulls in numpy (about 0.15 s), and most runs never get here.
+    from deepdiff import DeepDiff
+
     tree = DeepDiff(dict(old), dict(new), view="tree")
     found: dict[str, tuple[str, object, object]] = {}
     for kind in _DIFF_KINDS:
