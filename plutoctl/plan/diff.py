@@ -13,7 +13,6 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-
 from plutoctl.model import (
     DesiredCourse,
     DesiredEnrolment,
