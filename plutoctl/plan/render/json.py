@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from plutoctl.errors import PlanError
 from plutoctl.model import SegmentFields
@@ -274,119 +274,28 @@ def _changed_from(r: _Reader) -> FieldChanges:
     return tuple(result)
 
 
-def _create_segment(r: _Reader) -> Change:
-    r.check_keys({"idnumber", "fields"})
-    return CreateSegment(idnumber=r.text("idnumber"), fields=_fields_from(r))
+# How to read each field of a change, by its annotation: the writer (change_to_dict)
+# is generic over the dataclass fields, and so is the reader.
+_FIELD_READERS: Mapping[str, Callable[[_Reader, str], object]] = {
+    "str": _Reader.text,
+    "int": _Reader.integer,
+    "tuple[str, ...]": _Reader.names,
+    "SegmentFields": lambda r, _key: _fields_from(r),
+    "FieldChanges": lambda r, _key: _changed_from(r),
+}
 
 
-def _update_segment(r: _Reader) -> Change:
-    r.check_keys({"idnumber", "id", "fields", "changed"})
-    return UpdateSegment(
-        idnumber=r.text("idnumber"),
-        id=r.integer("id"),
-        fields=_fields_from(r),
-        changed=_changed_from(r),
-    )
+def _builder(cls: type) -> Callable[[_Reader], Change]:
+    """Return a function that reads a change of type ``cls``, refusing unknown keys."""
+    fields = [f for f in dataclasses.fields(cls) if f.init]
 
+    def build(r: _Reader) -> Change:
+        r.check_keys({f.name for f in fields})
+        return cast(Change, cls(**{f.name: _FIELD_READERS[str(f.type)](r, f.name) for f in fields}))
 
-def _delete_segment(r: _Reader) -> Change:
-    r.check_keys({"idnumber", "id", "member_count"})
-    return DeleteSegment(
-        idnumber=r.text("idnumber"), id=r.integer("id"), member_count=r.integer("member_count")
-    )
-
-
-def _add_segment_members(r: _Reader) -> Change:
-    r.check_keys({"idnumber", "usernames"})
-    return AddSegmentMembers(idnumber=r.text("idnumber"), usernames=r.names("usernames"))
-
-
-def _remove_segment_members(r: _Reader) -> Change:
-    r.check_keys({"idnumber", "usernames", "existing_count"})
-    return RemoveSegmentMembers(
-        idnumber=r.text("idnumber"),
-        usernames=r.names("usernames"),
-        existing_count=r.integer("existing_count"),
-    )
-
-
-def _create_group(r: _Reader) -> Change:
-    r.check_keys({"course", "idnumber", "name", "description"})
-    return CreateGroup(
-        course=r.text("course"),
-        idnumber=r.text("idnumber"),
-        name=r.text("name"),
-        description=r.text("description"),
-    )
-
-
-def _update_group(r: _Reader) -> Change:
-    r.check_keys({"course", "idnumber", "id", "name", "description", "changed"})
-    return UpdateGroup(
-        course=r.text("course"),
-        idnumber=r.text("idnumber"),
-        id=r.integer("id"),
-        name=r.text("name"),
-        description=r.text("description"),
-        changed=_changed_from(r),
-    )
-
-
-def _delete_group(r: _Reader) -> Change:
-    r.check_keys({"course", "idnumber", "id", "member_count"})
-    return DeleteGroup(
-        course=r.text("course"),
-        idnumber=r.text("idnumber"),
-        id=r.integer("id"),
-        member_count=r.integer("member_count"),
-    )
-
-
-def _add_group_members(r: _Reader) -> Change:
-    r.check_keys({"course", "idnumber", "usernames"})
-    return AddGroupMembers(
-        course=r.text("course"), idnumber=r.text("idnumber"), usernames=r.names("usernames")
-    )
-
-
-def _remove_group_members(r: _Reader) -> Change:
-    r.check_keys({"course", "idnumber", "usernames", "existing_count"})
-    return RemoveGroupMembers(
-        course=r.text("course"),
-        idnumber=r.text("idnumber"),
-        usernames=r.names("usernames"),
-        existing_count=r.integer("existing_count"),
-    )
-
-
-def _enrol(r: _Reader) -> Change:
-    r.check_keys({"course", "role", "usernames", "segment"})
-    return Enrol(
-        course=r.text("course"),
-        role=r.text("role"),
-        usernames=r.names("usernames"),
-        segment=r.text("segment"),
-    )
-
-
-def _unenrol(r: _Reader) -> Change:
-    r.check_keys({"course", "usernames", "segment"})
-    return Unenrol(
-        course=r.text("course"), usernames=r.names("usernames"), segment=r.text("segment")
-    )
+    return build
 
 
 _BUILDERS: Mapping[str, Callable[[_Reader], Change]] = {
-    "create_segment": _create_segment,
-    "update_segment": _update_segment,
-    "delete_segment": _delete_segment,
-    "add_segment_members": _add_segment_members,
-    "remove_segment_members": _remove_segment_members,
-    "create_group": _create_group,
-    "update_group": _update_group,
-    "delete_group": _delete_group,
-    "add_group_members": _add_group_members,
-    "remove_group_members": _remove_group_members,
-    "enrol": _enrol,
-    "unenrol": _unenrol,
+    action: _builder(cls) for cls, action in ACTIONS.items()
 }
