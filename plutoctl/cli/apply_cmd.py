@@ -12,12 +12,9 @@ import click
 
 from plutoctl.cli.options import (
     DEFAULT_CONFIG,
-    connection_options,
     load,
     refuse_overwriting_inputs,
-    run_options,
-    safety_options,
-    selection_options,
+    run_flags,
     warn_unused_acknowledgements,
 )
 from plutoctl.cli.output import use_colour
@@ -25,7 +22,7 @@ from plutoctl.cli.plan_cmd import plan_exit_code
 from plutoctl.errors import ExitCode, PlutoError, UsageError
 
 if TYPE_CHECKING:
-    from plutoctl.runner import SiteOutcome
+    from plutoctl.runner import RunOptions, SiteOutcome
 
 INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT), as shells expect."""
@@ -48,16 +45,14 @@ def confirm(*, auto_approve: bool) -> None:
         raise PlutoError("apply cancelled; nothing was changed")
 
 
-def refuse_plan_time_flags(
-    *, only: tuple[str, ...], excluded: tuple[str, ...], acks: tuple[str, ...]
-) -> None:
+def refuse_plan_time_flags(options: RunOptions) -> None:
     """A saved plan is applied as it was made: refuse flags that would be ignored."""
     given = [
         flag
         for flag, values in (
-            ("--only", only),
-            ("--except", excluded),
-            ("--allow-removals/--allow-delete", acks),
+            ("--only", options.selection.only),
+            ("--except", options.selection.excluded),
+            ("--allow-removals/--allow-delete", options.acks.removals | options.acks.deletes),
         )
         if values
     ]
@@ -109,20 +104,12 @@ def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
     help="Write what was done, failed and skipped as JSON.",
 )
 @click.option("--show-members", is_flag=True, help="List every username in the plan shown.")
-@selection_options
-@safety_options
-@connection_options
+@run_flags
 def apply_command(
     plan_file: Path | None,
     config_path: Path | None,
     report_path: Path | None,
-    sites: tuple[str, ...],
-    only: tuple[str, ...],
-    excluded: tuple[str, ...],
-    allow_removals: tuple[str, ...],
-    allow_delete: tuple[str, ...],
-    parallelism: int,
-    timeout: float,
+    options: RunOptions,
     *,
     auto_approve: bool,
     show_members: bool,
@@ -143,17 +130,8 @@ def apply_command(
     from plutoctl.plan.saved import load_plan
     from plutoctl.runner import apply_plan, make_plan
 
-    options = run_options(
-        sites=sites,
-        only=only,
-        excluded=excluded,
-        allow_removals=allow_removals,
-        allow_delete=allow_delete,
-        parallelism=parallelism,
-        timeout=timeout,
-    )
     if plan_file is not None:
-        refuse_plan_time_flags(only=only, excluded=excluded, acks=allow_removals + allow_delete)
+        refuse_plan_time_flags(options)
         plan = load_plan(plan_file)
         loaded = load(config_path or Path(plan.config_path or DEFAULT_CONFIG))
     else:

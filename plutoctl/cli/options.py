@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -85,6 +86,31 @@ def connection_options(fn: F) -> F:
         type=click.IntRange(1, 16),
         help="Web-service calls in flight per site.",
     )(fn)
+
+
+RUN_FLAGS = (
+    "sites",
+    "only",
+    "excluded",
+    "allow_removals",
+    "allow_delete",
+    "parallelism",
+    "timeout",
+)
+
+
+def run_flags(fn: F) -> F:
+    """Add --site/--only/--except, --allow-*, --parallelism and --timeout as ``options``.
+
+    The command receives one ``options: RunOptions`` instead of seven parameters.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["options"] = run_options(**{name: kwargs.pop(name) for name in RUN_FLAGS})
+        return fn(*args, **kwargs)
+
+    return selection_options(safety_options(connection_options(cast(F, wrapper))))
 
 
 def load(config_path: Path) -> LoadedConfig:

@@ -10,12 +10,9 @@ import click
 
 from plutoctl.cli.options import (
     config_option,
-    connection_options,
     load,
     refuse_overwriting_inputs,
-    run_options,
-    safety_options,
-    selection_options,
+    run_flags,
     warn_unused_acknowledgements,
 )
 from plutoctl.cli.output import use_colour
@@ -24,6 +21,7 @@ from plutoctl.plan.changes import Plan
 
 if TYPE_CHECKING:
     from plutoctl.plan.render import Format
+    from plutoctl.runner import RunOptions
 
 FORMATS = ("text", "json", "markdown", "html")
 
@@ -60,20 +58,12 @@ def plan_exit_code(plan: Plan, *, detailed: bool) -> ExitCode:
     help="Exit 2 when there are changes, 0 when there are none.",
 )
 @click.option("--show-members", is_flag=True, help="List every username, unfolded.")
-@selection_options
-@safety_options
-@connection_options
+@run_flags
 def plan_command(
     config_path: Path,
     fmt: Format,
     out: Path | None,
-    sites: tuple[str, ...],
-    only: tuple[str, ...],
-    excluded: tuple[str, ...],
-    allow_removals: tuple[str, ...],
-    allow_delete: tuple[str, ...],
-    parallelism: int,
-    timeout: float,
+    options: RunOptions,
     *,
     detailed_exitcode: bool,
     show_members: bool,
@@ -95,15 +85,6 @@ def plan_command(
         loaded = load(config_path)
     if out is not None:
         refuse_overwriting_inputs(loaded, [out], what="--out")
-    options = run_options(
-        sites=sites,
-        only=only,
-        excluded=excluded,
-        allow_removals=allow_removals,
-        allow_delete=allow_delete,
-        parallelism=parallelism,
-        timeout=timeout,
-    )
     plan, _ = make_plan(loaded, options)
     warn_unused_acknowledgements(plan, options)
     colour = fmt == "text" and use_colour(sys.stdout)
