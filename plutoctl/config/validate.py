@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from plutoctl.config import limits
 from plutoctl.config.csvfile import CsvFile, CsvRow, read_members_csv, username_problem
 from plutoctl.config.loaded import KeyPath, SourcedName
 from plutoctl.config.schema import (
@@ -35,8 +36,9 @@ from plutoctl.config.schema import (
 from plutoctl.config.schema_errors import dotted, nearest, schema_problems
 from plutoctl.errors import Position, Problem
 
-MAX_ID_LENGTH = 100
-MAX_NAME_LENGTH = 254
+# Segment and group columns share these lengths (config/limits.py).
+MAX_ID_LENGTH = limits.SEGMENT_IDNUMBER
+MAX_NAME_LENGTH = limits.SEGMENT_NAME
 # Group names are PARAM_TEXT: Moodle strips tags, and a value that changes under
 # cleaning fails the call (reference/moodle-ws.md §1). Segment names are PARAM_RAW.
 HTML_TAG = re.compile(r"<[^>]*>")
