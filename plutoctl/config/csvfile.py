@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from plutoctl.config.usernames import NormalisedCount, cleaned_if_valid
 from plutoctl.errors import Position, Problem
 
 USERNAME = re.compile(r"^[a-z0-9._@-]+$")
@@ -62,7 +63,8 @@ def username_problem(username: str) -> tuple[str, str | None] | None:
         )
     return (
         f"username {username!r} is not valid",
-        "usernames hold only lowercase letters, digits and - _ . @",
+        "Moodle usernames hold only letters, digits and - _ . @ (no spaces inside; "
+        "letters are read as lowercase)",
     )
 
 
@@ -192,6 +194,7 @@ def _rows(
     username_at = columns.index("username")
     cohort_at = [i for i, c in enumerate(columns) if _COHORT_COLUMN.match(c)]
     checked = (username_at, *cohort_at)
+    normalised = NormalisedCount()
     for record in data:
         # Positions are built only for rows with a problem: files run to 100,000s of rows.
         if len(record.fields) != len(columns):
@@ -204,14 +207,20 @@ def _rows(
             position = Position(shown_path, record.line)
             problems.append(_unclosed_quote_problem(position, record.last_line))
             continue
-        username = record.fields[username_at].strip()
+        raw = record.fields[username_at]
+        username = cleaned_if_valid(raw)
+        if username == raw:
+            username = raw.strip()  # invalid: its error names what the file holds
+        elif username != raw.strip():  # spaces around a field were always taken silently
+            normalised.note(Position(shown_path, record.line), raw, username)
         bad = username_problem(username)
         if bad:
             problems.append(Problem(Position(shown_path, record.line), bad[0], hint=bad[1]))
             continue
         segments = tuple(record.fields[i].strip() for i in cohort_at if record.fields[i].strip())
         rows.append(CsvRow(username, segments, record.line))
-    return rows, problems
+    warning = normalised.warning(shown_path)
+    return rows, problems + ([warning] if warning else [])
 
 
 def _has_line_break(text: str) -> bool:

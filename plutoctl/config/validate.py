@@ -34,6 +34,7 @@ from plutoctl.config.schema import (
     SiteConfig,
 )
 from plutoctl.config.schema_errors import dotted, nearest, schema_problems
+from plutoctl.config.usernames import clean_config_usernames
 from plutoctl.errors import Position, Problem
 
 # Segment and group columns share these lengths (config/limits.py).
@@ -85,6 +86,9 @@ def check_document(
     if not isinstance(data, dict):
         checker.error((), "the config should be a mapping of version, sites, segments, …")
         return CheckResult(None, problems=checker.problems)
+    data, normalised = clean_config_usernames(data, positions, shown_path)
+    if normalised is not None:
+        checker.problems.append(normalised)
     config, parts = checker.check_schema(data)
     checker.check_sites(parts)
     checker.check_segments(parts)

@@ -366,7 +366,7 @@ def test_a_bad_rule_does_not_hide_the_segments_other_problems(tmp_path, run) -> 
         "  s:\n"
         "    name: S\n"
         "    members_csv: missing.csv\n"
-        "    members: [Bad.Name]\n"
+        "    members: [Bad Name]\n"
         "    rules:\n"
         "      - {all: []}\n"
         "      - {field: dept, match: exact}\n",
@@ -376,7 +376,7 @@ def test_a_bad_rule_does_not_hide_the_segments_other_problems(tmp_path, run) -> 
     assert "segments.s.rules.0.all: should not be empty" in result.err
     assert "segments.s.rules.1.match: match 'exact' needs a value" in result.err
     assert "missing.csv' not found" in result.err
-    assert "'Bad.Name' has capital letters" in result.err
+    assert "'Bad Name' is not valid" in result.err
 
 
 def test_apply_report_lines_say_skipped_once(sandbox, tmp_path, run, monkeypatch) -> None:

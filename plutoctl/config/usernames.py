@@ -1,0 +1,109 @@
+"""Usernames as Moodle reads them (its ``PARAM_USERNAME`` cleaning).
+
+Moodle trims a username and lowercases it wherever one is entered (the bulk upload
+tools included), so an HR export holding `` JDoe `` means ``jdoe``. plutoctl reads
+usernames the same way and says once per file how many it changed. What the cleaning
+would go on to strip (spaces inside, characters other than ``a-z 0-9 - _ . @``) is
+not guessed at: such a username stays an error with its position.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from plutoctl.errors import Position, Problem
+
+# PHP's trim() strips exactly these; Python's strip() would also take Unicode spaces,
+# which Moodle keeps (and then rejects).
+_PHP_TRIM = " \t\n\r\0\x0b"
+
+KeyPath = tuple[str | int, ...]
+
+# What is left once Moodle has trimmed and lowercased: anything else it would strip.
+VALID_USERNAME = re.compile(r"^[a-z0-9._@-]+$")
+
+
+def clean_username(raw: str) -> str:
+    """Return ``raw`` trimmed and lowercased, as Moodle's PARAM_USERNAME does first."""
+    return raw.strip(_PHP_TRIM).lower()
+
+
+def cleaned_if_valid(raw: str) -> str:
+    """Return the cleaned username when cleaning makes it valid, else ``raw`` unchanged
+    (so that its error names what the file holds)."""
+    cleaned = clean_username(raw)
+    return cleaned if VALID_USERNAME.match(cleaned) else raw
+
+
+@dataclass
+class NormalisedCount:
+    """How many usernames of one file were changed by cleaning, and the first one."""
+
+    count: int = 0
+    first: tuple[Position, str, str] | None = None
+
+    def note(self, position: Position | None, raw: str, cleaned: str) -> None:
+        """Record one changed username (only the first is kept as the example)."""
+        self.count += 1
+        if self.first is None and position is not None:
+            self.first = (position, raw, cleaned)
+
+    def warning(self, shown_path: str) -> Problem | None:
+        """Return the file's one warning, or None when nothing was changed."""
+        if not self.count:
+            return None
+        position, raw, cleaned = self.first or (Position(shown_path), "", "")
+        plural = "username was" if self.count == 1 else "usernames were"
+        return Problem(
+            position,
+            f"{self.count:,} {plural} normalised as Moodle reads them (trimmed, lowercased), "
+            f"e.g. {raw!r} -> {cleaned!r}",
+            hint="write usernames in lowercase without surrounding spaces to silence this",
+            is_warning=True,
+        )
+
+
+_USERNAME_LISTS = ("members", "exclude")
+
+
+def clean_config_usernames(
+    data: dict[str, Any], positions: Mapping[KeyPath, Position], shown_path: str
+) -> tuple[dict[str, Any], Problem | None]:
+    """Return the config data with ``members``/``exclude`` usernames cleaned, and the
+    file's warning if any was changed. ``data`` itself is left as it was."""
+    segments = data.get("segments")
+    if not isinstance(segments, dict):
+        return data, None
+    counter = NormalisedCount()
+    cleaned_segments: dict[Any, Any] = {}
+    for sid, segment in segments.items():
+        if isinstance(segment, dict):
+            segment = _clean_segment(sid, segment, positions, counter)
+        cleaned_segments[sid] = segment
+    if not counter.count:
+        return data, None
+    return {**data, "segments": cleaned_segments}, counter.warning(shown_path)
+
+
+def _clean_segment(
+    sid: object, segment: dict[str, Any], positions: Mapping[KeyPath, Position],
+    counter: NormalisedCount,
+) -> dict[str, Any]:
+    result = dict(segment)
+    for key in _USERNAME_LISTS:
+        names = segment.get(key)
+        if not isinstance(names, list):
+            continue
+        cleaned = []
+        for i, name in enumerate(names):
+            if isinstance(name, str):
+                new = cleaned_if_valid(name)
+                if new != name:
+                    counter.note(positions.get(("segments", str(sid), key, i)), name, new)
+                    name = new
+            cleaned.append(name)
+        result[key] = cleaned
+    return result
