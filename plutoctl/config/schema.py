@@ -105,10 +105,20 @@ class SiteConfig(_Model):
         return match.group(1) if match else None
 
 
+UnknownUsers = Literal["error", "warn"]
+_UNKNOWN_USERS_HELP = (
+    "A username in members or members_csv that the site does not have: error stops the "
+    "site's plan, warn lists it and plans everything else"
+)
+
+
 class Defaults(_Model):
     """Values that apply where an item says nothing."""
 
     sites: list[str] | None = Field(default=None, description="Sites used when an item names none")
+    unknown_users: UnknownUsers = Field(
+        default="error", description=_UNKNOWN_USERS_HELP + " (for segments that say nothing)"
+    )
 
 
 class MatchRule(_Model):
@@ -186,6 +196,9 @@ class SegmentConfig(_Model):
     exclude: list[str] = Field(default_factory=list)
     membership: Literal["exact", "additive"] = "exact"
     protected: bool = False
+    unknown_users: UnknownUsers | None = Field(
+        default=None, description=_UNKNOWN_USERS_HELP + " [default: defaults.unknown_users]"
+    )
 
     @property
     def has_managed_membership(self) -> bool:

@@ -238,8 +238,12 @@ class _Builder:
         named = self.loaded.named_members(sid) + tuple(self.loaded.csv_members.get(sid, ()))
         excluded = self.loaded.named_excludes(sid)
         users = self.existing.users
-        for entry in named:
-            if entry.username not in users:
+        missing = [entry for entry in named if entry.username not in users]
+        if self._unknown_policy(seg) == "warn":
+            if missing:
+                self.warn(unknown_users_notice(self.site, sid, missing), missing[0].position)
+        else:
+            for entry in missing:
                 self.error(self._unknown(entry, sid), entry.position)
         for entry in excluded:
             if entry.username not in users:
@@ -249,6 +253,9 @@ class _Builder:
         )
         listed = {e.username for e in named if e.username in users}
         return frozenset((listed | matches) - {e.username for e in excluded})
+
+    def _unknown_policy(self, seg: SegmentConfig) -> str:
+        return seg.unknown_users or self.loaded.config.defaults.unknown_users
 
     def _unknown(self, entry: SourcedName, sid: str) -> str:
         return f"unknown user {entry.username!r} on site {self.site!r} ({entry.source} of {sid})"
@@ -284,6 +291,15 @@ class _Builder:
                 f"exist there ({'/'.join(map(str, key[1:]))})",
                 self.loaded.position_of(*key, "segment"),
             )
+
+
+def unknown_users_notice(site: str, sid: str, missing: list[SourcedName]) -> str:
+    """Say which named users the site does not have, and where each was named."""
+    listed = ", ".join(f"{e.username!r} ({e.source}, {e.position})" for e in missing)
+    count = f"{len(missing):,} user{'s' if len(missing) != 1 else ''}"
+    return (
+        f"segment {sid}: {count} not on site {site!r}, left out (unknown_users: warn): {listed}"
+    )
 
 
 def _by_username(entries: Iterable[SourcedName]) -> dict[str, tuple[SourcedName, ...]]:
