@@ -22,8 +22,9 @@ Evaluation indexes users once per field by normalised value, so ``exact`` and
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Collection, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 from plutoctl.config.schema import STANDARD_FIELDS, VALUELESS_MATCHES, AllRule, MatchRule
@@ -380,8 +381,19 @@ class RuleSet:
             verdicts.append(RuleVerdict(i, all(v.held for v in conditions), conditions))
         return verdicts
 
-    def check(self, users: Mapping[str, User], field_types: Mapping[str, str]) -> list[RuleProblem]:
-        """Return every rule that names a field no user has, or a match its type cannot take."""
+    def check(
+        self,
+        users: Mapping[str, User],
+        field_types: Mapping[str, str],
+        declared: Collection[str] = (),
+    ) -> list[RuleProblem]:
+        """Return every rule that names a field the site does not show, or a match its
+        type cannot take.
+
+        The web service shows a custom field only on users with a value for it, so a
+        field nobody has filled in looks like a typo; ``declared`` names the fields the
+        config says exist all the same.
+        """
         known = set(field_types)
         for user in users.values():
             known.update(user.custom)
@@ -389,12 +401,14 @@ class RuleSet:
         for segment, rules in self.rules.items():
             for i, rule in enumerate(rules):
                 for c in rule.conditions:
-                    for message in _condition_problems(c, known, field_types):
+                    for message in _condition_problems(c, known, field_types, declared):
                         problems.append(RuleProblem(segment, i, message))
         return problems
 
 
-def _condition_problems(c: Condition, known: set[str], field_types: Mapping[str, str]) -> list[str]:
+def _condition_problems(
+    c: Condition, known: set[str], field_types: Mapping[str, str], declared: Collection[str]
+) -> list[str]:
     """Return what is wrong with one condition on a site (empty when it is fine)."""
     problems = _value_problems(c)
     if c.is_standard:
@@ -405,10 +419,21 @@ def _condition_problems(c: Condition, known: set[str], field_types: Mapping[str,
             problems += _type_problems(c, "checkbox")
         return problems
     if c.field not in known:
-        problems.append(f"no user on this site has a value for profile field {c.field!r}")
+        if c.field not in declared:
+            problems.append(_unknown_field(c.field, known))
         return problems
     # A field seen only in users' values, with no type, is compared as text.
     return problems + _type_problems(c, field_types.get(c.field, "text"))
+
+
+def _unknown_field(name: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    return (
+        f"no user on this site has a value for profile field {name!r}: {guess}"
+        f"if the field exists and nobody has filled it in yet, declare it in the site's "
+        f"profile_fields"
+    )
 
 
 def _value_problems(c: Condition) -> list[str]:

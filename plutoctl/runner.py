@@ -56,6 +56,9 @@ from plutoctl.plan.safety import Acknowledgements
 
 log = logging.getLogger(__name__)
 
+# The roles apply can enrol with: Moodle's standard roles assignable in a course.
+ENROL_ROLES = frozenset({"manager", "editingteacher", "teacher", "student"})
+
 SITE_WORKERS = 4
 MAX_PROBLEMS_SHOWN = 10
 
@@ -244,7 +247,9 @@ def plan_one(client: SiteClient, loaded: LoadedConfig, site: str, options: RunOp
         policy = policy.model_copy(update={"unmanaged_segments": "ignore"})
     if policy.unmanaged_segments != "ignore":
         existing = with_unmanaged_members(client, existing, frozenset(loaded.config.segments))
-    desired = build_desired(loaded, site, existing, segments=segments, courses=courses)
+    desired = build_desired(
+        loaded, site, existing, segments=segments, courses=courses, roles=ENROL_ROLES
+    )
     site_plan = plan_site(
         desired.desired,
         existing,

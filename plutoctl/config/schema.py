@@ -92,6 +92,11 @@ class SiteConfig(_Model):
     max_input_vars: StrictInt = Field(
         default=1000, ge=50, description="The site's PHP max_input_vars; bounds batch sizes"
     )
+    profile_fields: list[str] = Field(
+        default_factory=list,
+        description="Custom profile fields (shortnames) that exist on the site though no "
+        "user may have a value yet; rules on other fields no user has are errors",
+    )
 
     @property
     def is_sandbox(self) -> bool:

@@ -10,6 +10,7 @@ Pure: reads nothing but the values it is given.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -154,11 +155,17 @@ def build_desired(
     *,
     segments: Collection[str] | None = None,
     courses: Collection[str] | None = None,
+    roles: Collection[str] | None = None,
 ) -> DesiredResult:
-    """Return the desired state of ``site`` for the segments and courses in scope."""
+    """Return the desired state of ``site`` for the segments and courses in scope.
+
+    ``roles`` are the role shortnames the site can enrol with; an enrolment naming
+    another is an error for the site (None: not checked).
+    """
     config = loaded.config
     in_scope, extra = _segments_needed(config, site, segments, courses)
     builder = _Builder(loaded, site, existing)
+    builder.roles = roles
     matches = builder.evaluate_rules(in_scope + extra)
     desired_segments = {sid: builder.segment(sid, matches.get(sid)) for sid in in_scope}
     bound = {sid: builder.segment(sid, matches.get(sid)) for sid in extra}
@@ -188,6 +195,7 @@ class _Builder:
         self.notices: list[Notice] = []
         self.sources: dict[str, SegmentSources] = {}
         self.ruleset = RuleSet()
+        self.roles: Collection[str] | None = None
 
     def error(self, message: str, where: object = "") -> None:
         self.errors.append(Notice("error", message, str(where)))
@@ -206,11 +214,14 @@ class _Builder:
             self.error(
                 f"rules need every user of site {self.site!r}, but only some users were read"
             )
-        for problem in self.ruleset.check(users, types):
+        declared = self.loaded.config.sites[self.site].profile_fields
+        for problem in self.ruleset.check(users, types, declared):
             where = self.loaded.position_of(
                 "segments", problem.segment, "rules", problem.rule_index
             )
-            self.warn(
+            # Planned as written, such a rule would match the wrong users (a negated
+            # match on a field nobody has matches everyone): an error for this site.
+            self.error(
                 f"segment {problem.segment} rule {problem.rule_index + 1} on site "
                 f"{self.site!r}: {problem.message}",
                 where,
@@ -281,8 +292,21 @@ class _Builder:
         enrolments = []
         for i, enrol in enumerate(course.enrol):
             self._check_bound(enrol.segment, segments, ("courses", name, "enrol", i))
+            self._check_role(enrol.role, ("courses", name, "enrol", i))
             enrolments.append(DesiredEnrolment(enrol.segment, enrol.role, enrol.unenrol))
         return DesiredCourse(name, groups, tuple(enrolments))
+
+    def _check_role(self, role: str, key: tuple[str | int, ...]) -> None:
+        if self.roles is None or role in self.roles:
+            return
+        known = sorted(self.roles)
+        close = difflib.get_close_matches(role, known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else "roles: " + ", ".join(known)
+        self.error(
+            f"role {role!r} does not exist on site {self.site!r} "
+            f"({'/'.join(map(str, key[1:]))}); {hint}",
+            self.loaded.position_of(*key, "role"),
+        )
 
     def _check_bound(self, sid: str, segments: set[str], key: tuple[str | int, ...]) -> None:
         if sid not in segments:

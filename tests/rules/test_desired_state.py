@@ -246,7 +246,7 @@ def test_bound_segment_neither_configured_nor_existing_is_an_error() -> None:
     ]
 
 
-def test_rule_problems_become_warnings_with_rule_position() -> None:
+def test_rule_problems_become_errors_with_rule_position() -> None:
     config = {
         **CONFIG,
         "segments": {
@@ -259,9 +259,9 @@ def test_rule_problems_become_warnings_with_rule_position() -> None:
     positions = {("segments", "s", "rules", 0): Position("segments.yaml", 5, 9)}
     config_obj = LoadedConfig(Config.model_validate(config), Path("segments.yaml"), positions)
     result = build_desired(config_obj, "primary", site())
-    assert len(result.notices) == 1
-    notice = result.notices[0]
-    assert notice.level == "warning" and notice.where == "segments.yaml:5:9"
+    # A rule the site cannot evaluate stops that site (the other errors are the courses').
+    (notice,) = [e for e in result.errors if "rule 1" in e.message]
+    assert notice.level == "error" and notice.where == "segments.yaml:5:9"
     assert notice.message.startswith("segment s rule 1 on site 'primary': a menu field")
 
 
