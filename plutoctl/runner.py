@@ -375,6 +375,13 @@ class SiteOutcome:
         return self.error is None and (self.report is None or self.report.is_success)
 
 
+def _errored(site_plan: SitePlan) -> PlanError:
+    """Say why a site is not applied: the first of its plan's errors."""
+    first, count = site_plan.errors[0].message, len(site_plan.errors)
+    more = f" (and {count - 1} more)" if count > 1 else ""
+    return PlanError(f"its plan has errors: {first}{more}")
+
+
 def apply_plan(
     loaded: LoadedConfig,
     plan: Plan,
@@ -396,7 +403,7 @@ def apply_plan(
     for name in names:
         site_plan = by_site[name]
         if site_plan.errors:
-            outcomes[name] = SiteOutcome(name, error=PlanError(f"site {name!r}: plan has errors"))
+            outcomes[name] = SiteOutcome(name, error=_errored(site_plan))
         elif not site_plan.changes:
             outcomes[name] = SiteOutcome(name)
 

@@ -18,7 +18,6 @@ from plutoctl.cli.options import (
     warn_unused_acknowledgements,
 )
 from plutoctl.cli.output import use_colour
-from plutoctl.cli.plan_cmd import plan_exit_code
 from plutoctl.errors import ExitCode, PlutoError, UsageError
 
 if TYPE_CHECKING:
@@ -62,6 +61,21 @@ def refuse_plan_time_flags(options: RunOptions) -> None:
             hint="give them when making the plan: plutoctl plan ... --out PLAN "
             "(--site still picks which of its sites to apply)",
         )
+
+
+def summary_line(outcomes: dict[str, SiteOutcome]) -> str:
+    """Return one line saying what each site came to."""
+    parts = []
+    for name, outcome in outcomes.items():
+        if outcome.error is not None:
+            parts.append(f"{name} not applied")
+        elif outcome.report is None:
+            parts.append(f"{name} unchanged")
+        elif outcome.report.is_success:
+            parts.append(f"{name} applied")
+        else:
+            parts.append(f"{name} partly applied")
+    return "Sites: " + "; ".join(parts) + "."
 
 
 def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
@@ -118,9 +132,10 @@ def apply_command(
 
     With PLAN_FILE (from `plutoctl plan --out`), apply that plan without asking; it is
     refused if anything it touches changed since it was made, and --only, --except and
-    --allow-* then belong to `plutoctl plan`. Exit codes: 0 done,
-    1 error (or stale plan), 3 plan refused as unsafe, 4 some operations failed
-    (run apply again to finish).
+    --allow-* then belong to `plutoctl plan`. Sites are applied independently: a site
+    whose plan has errors is not applied, the others are. Exit codes (the worst
+    site's): 0 done, 1 error (or stale plan), 3 plan refused as unsafe (nothing
+    applied), 4 some operations failed (run apply again to finish).
 
     Example:
 
@@ -140,18 +155,24 @@ def apply_command(
         warn_unused_acknowledgements(plan, options)
         colour = use_colour(sys.stdout)
         click.echo(render(plan, "text", colour=colour, show_members=show_members), nl=False)
-    early = plan_exit_code(plan, detailed=False)
-    if early != ExitCode.OK:
-        reason = "has errors" if early == ExitCode.ERROR else "was refused as unsafe"
-        click.echo(f"error: the plan {reason}; nothing was applied", err=True)
+    errored = [p.site for p in plan.sites if p.errors]
+    if plan.is_refused:
+        click.echo("error: the plan was refused as unsafe; nothing was applied", err=True)
         healthy = [p.site for p in plan.sites if not p.errors and not p.refused and p.changes]
-        if healthy and len(healthy) < len(plan.sites):
+        if healthy:
             flags = " ".join(f"--site {name}" for name in healthy)
             click.echo(f"  hint: to apply the sites without problems only, add {flags}", err=True)
-        return early
+        return ExitCode.UNSAFE
+    if errored:
+        # Sites are independent: one whose plan has errors is left alone, the others go on.
+        click.echo(
+            f"error: not applying site(s) {', '.join(errored)}: the plan has errors there; "
+            "the other sites go ahead",
+            err=True,
+        )
     if not plan.has_changes:
-        click.echo("Nothing to apply.")
-        return ExitCode.OK
+        click.echo("Nothing to apply." if not errored else "Nothing to apply on the other sites.")
+        return ExitCode.ERROR if errored else ExitCode.OK
     if report_path is not None:
         refuse_overwriting_inputs(loaded, [report_path], what="--report")
     if plan_file is None:
@@ -161,6 +182,8 @@ def apply_command(
     stop = threading.Event()
     outcomes = apply_plan(loaded, plan, options, progress=ProgressPrinter(), stop=stop)
     code = report_outcomes(outcomes)
+    if len(outcomes) > 1:
+        click.echo(summary_line(outcomes))
     if report_path is not None:
         write_report(report_path, outcomes)
     if stop.is_set():

@@ -89,7 +89,9 @@ def clean_config_usernames(
 
 
 def _clean_segment(
-    sid: object, segment: dict[str, Any], positions: Mapping[KeyPath, Position],
+    sid: object,
+    segment: dict[str, Any],
+    positions: Mapping[KeyPath, Position],
     counter: NormalisedCount,
 ) -> dict[str, Any]:
     result = dict(segment)

@@ -321,9 +321,7 @@ def unknown_users_notice(site: str, sid: str, missing: list[SourcedName]) -> str
     """Say which named users the site does not have, and where each was named."""
     listed = ", ".join(f"{e.username!r} ({e.source}, {e.position})" for e in missing)
     count = f"{len(missing):,} user{'s' if len(missing) != 1 else ''}"
-    return (
-        f"segment {sid}: {count} not on site {site!r}, left out (unknown_users: warn): {listed}"
-    )
+    return f"segment {sid}: {count} not on site {site!r}, left out (unknown_users: warn): {listed}"
 
 
 def _by_username(entries: Iterable[SourcedName]) -> dict[str, tuple[SourcedName, ...]]:

@@ -71,7 +71,8 @@ def test_characters_moodle_rejects_stay_errors_with_file_and_line(tmp_path: Path
     (tmp_path / "hr.csv").write_text(f"username,cohort1\njdoe,hr\n{bad},hr\n", encoding="utf-8")
     path = tmp_path / "segments.yaml"
     path.write_text(
-        HEADER + f"segments:\n  hr:\n    name: HR\n    members_csv: hr.csv\n    members: ['{bad}']\n"
+        HEADER + "segments:\n  hr:\n    name: HR\n    members_csv: hr.csv\n"
+        f"    members: ['{bad}']\n"
     )
     with pytest.raises(ConfigError) as caught:
         load_config(path)

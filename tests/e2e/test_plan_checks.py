@@ -53,7 +53,10 @@ courses:
 
 @pytest.mark.parametrize(
     ("role", "hint"),
-    [("studnet", "did you mean 'student'?"), ("tutor", "roles: editingteacher, manager, student, teacher")],
+    [
+        ("studnet", "did you mean 'student'?"),
+        ("tutor", "roles: editingteacher, manager, student, teacher"),
+    ],
     ids=["typo", "no-such-role"],
 )
 def test_a_role_the_site_lacks_is_an_error_at_plan(site, tmp_path, run, role, hint) -> None:
