@@ -5,6 +5,9 @@ Other columns (first name, email, …) are allowed and ignored, so the bulk-uplo
 file itself can be used. Commas and semicolons are both accepted (detected from the
 header), as are a UTF-8 byte-order mark, CRLF line ends, blank lines and quoted
 fields. Every problem cites ``file:line``.
+
+``read_csv_table`` is the shared part (decoding, delimiter, records, malformed rows):
+the segments CSV reader (``segments_csv.py``) uses it too.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,28 +74,84 @@ def username_problem(username: str) -> tuple[str, str | None] | None:
 
 def read_members_csv(path: Path, shown_path: str) -> CsvFile:
     """Read and check a members CSV; problems are returned, never raised."""
+    table = read_csv_table(
+        path, shown_path, empty_hint="start it with a header row: username,cohort1"
+    )
+    if isinstance(table, Problem):
+        return CsvFile(shown_path, (), has_segment_columns=False, problems=(table,))
+    return _parse(table)
+
+
+@dataclass(frozen=True, slots=True)
+class CsvTable:
+    """A CSV file split into records, before any column is interpreted.
+
+    ``columns`` are the header's names lowercased with spaces removed (as Moodle's
+    upload pages match them); ``records`` are the data rows, blank lines skipped.
+    """
+
+    shown_path: str
+    delimiter: str
+    columns: tuple[str, ...]
+    header_line: int
+    records: tuple[CsvRecord, ...]
+
+    def position(self, line: int) -> Position:
+        """Return the position of a line of this file."""
+        return Position(self.shown_path, line)
+
+    def row_problem(self, record: CsvRecord, single_line: Iterable[int]) -> Problem | None:
+        """Return why a row cannot be read: a wrong width, or a line break in one of the
+        ``single_line`` columns (a quote left open); None if it is well formed."""
+        if len(record.fields) != len(self.columns):
+            return _width_problem(
+                record, len(self.columns), self.delimiter, self.position(record.line)
+            )
+        if record.last_line != record.line and any(
+            _has_line_break(record.fields[i]) for i in single_line
+        ):
+            return _unclosed_quote_problem(self.position(record.line), record.last_line)
+        return None
+
+
+def read_csv_table(path: Path, shown_path: str, *, empty_hint: str) -> CsvTable | Problem:
+    """Read a UTF-8 CSV (comma or semicolon, BOM, CRLF, quoted fields) into records.
+
+    Returns the problem instead when the file cannot be read, decoded or split, or is
+    empty (``empty_hint`` says what its header row should be).
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return _failed(shown_path, 0, "CSV file not found", "paths are relative to the config file")
+        return _problem(
+            shown_path, 0, "CSV file not found", "paths are relative to the config file"
+        )
     except OSError as exc:
-        return _failed(shown_path, 0, f"cannot read the CSV file: {exc.strerror}", None)
+        return _problem(shown_path, 0, f"cannot read the CSV file: {exc.strerror}", None)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        return _failed(
+        return _problem(
             shown_path,
             line,
             f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} on this line)",
             "save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8)",
         )
-    return _parse(text, shown_path)
+    delimiter = _detect_delimiter(text)
+    try:
+        records = _records(text, delimiter)
+    except _MalformedError as exc:
+        return _malformed_problem(shown_path, exc)
+    if not records:
+        return _problem(shown_path, 1, "the CSV file is empty", empty_hint)
+    header, *data = records
+    columns = tuple(name.strip().lower().replace(" ", "") for name in header.fields)
+    return CsvTable(shown_path, delimiter, columns, header.line, tuple(data))
 
 
-def _failed(shown_path: str, line: int, message: str, hint: str | None) -> CsvFile:
-    problem = Problem(Position(shown_path, line), message, hint=hint)
-    return CsvFile(shown_path, (), has_segment_columns=False, problems=(problem,))
+def _problem(shown_path: str, line: int, message: str, hint: str | None) -> Problem:
+    return Problem(Position(shown_path, line), message, hint=hint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +159,10 @@ class _Record:
     line: int
     fields: list[str]
     last_line: int = 0
+
+
+CsvRecord = _Record
+"""One record of a CSV file: its fields and the lines it spans."""
 
 
 class _MalformedError(Exception):
@@ -150,25 +214,14 @@ def _detect_delimiter(text: str) -> str:
     return max(_DELIMITERS, key=unquoted.count)
 
 
-def _parse(text: str, shown_path: str) -> CsvFile:
-    delimiter = _detect_delimiter(text)
-    try:
-        records = _records(text, delimiter)
-    except _MalformedError as exc:
-        malformed = _malformed_problem(shown_path, exc)
-        return CsvFile(shown_path, (), has_segment_columns=False, problems=(malformed,))
-    if not records:
-        return _failed(
-            shown_path, 1, "the CSV file is empty", "start it with a header row: username,cohort1"
-        )
-    header, *data = records
-    columns = [name.strip().lower().replace(" ", "") for name in header.fields]
-    problem = _header_problem(columns, header.line, shown_path)
+def _parse(table: CsvTable) -> CsvFile:
+    columns = list(table.columns)
+    problem = _header_problem(columns, table.header_line, table.shown_path)
     if problem:
-        return CsvFile(shown_path, (), has_segment_columns=False, problems=(problem,))
-    rows, problems = _rows(data, columns, delimiter, shown_path)
+        return CsvFile(table.shown_path, (), has_segment_columns=False, problems=(problem,))
+    rows, problems = _rows(table, columns)
     has_segments = any(_COHORT_COLUMN.match(c) for c in columns)
-    return CsvFile(shown_path, tuple(rows), has_segments, tuple(problems))
+    return CsvFile(table.shown_path, tuple(rows), has_segments, tuple(problems))
 
 
 def _header_problem(columns: list[str], line: int, shown_path: str) -> Problem | None:
@@ -186,27 +239,23 @@ def _header_problem(columns: list[str], line: int, shown_path: str) -> Problem |
     return None
 
 
-def _rows(
-    data: list[_Record], columns: list[str], delimiter: str, shown_path: str
-) -> tuple[list[CsvRow], list[Problem]]:
+def _rows(table: CsvTable, columns: list[str]) -> tuple[list[CsvRow], list[Problem]]:
     rows: list[CsvRow] = []
     problems: list[Problem] = []
+    shown_path = table.shown_path
     username_at = columns.index("username")
     cohort_at = [i for i, c in enumerate(columns) if _COHORT_COLUMN.match(c)]
     checked = (username_at, *cohort_at)
     normalised = NormalisedCount()
-    for record in data:
-        # Positions are built only for rows with a problem: files run to 100,000s of rows.
-        if len(record.fields) != len(columns):
-            position = Position(shown_path, record.line)
-            problems.append(_width_problem(record, len(columns), delimiter, position))
-            continue
-        if record.last_line != record.line and any(
-            _has_line_break(record.fields[i]) for i in checked
-        ):
-            position = Position(shown_path, record.line)
-            problems.append(_unclosed_quote_problem(position, record.last_line))
-            continue
+    width = len(columns)
+    for record in table.records:
+        # Only rows that may be malformed are looked at closely (no position or call per
+        # clean row): files run to 100,000s of rows.
+        if len(record.fields) != width or record.last_line != record.line:
+            shape = table.row_problem(record, checked)
+            if shape:
+                problems.append(shape)
+                continue
         raw = record.fields[username_at]
         username = cleaned_if_valid(raw)
         if username == raw:
