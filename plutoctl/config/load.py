@@ -43,7 +43,7 @@ def load_config(path: str | Path) -> LoadedConfig:
     return LoadedConfig(
         config=result.config,
         path=file,
-        positions=dict(document.positions),
+        positions={**document.positions, **result.positions},
         csv_members=result.csv_members,
         warnings=warnings,
     )

@@ -275,6 +275,12 @@ class Config(_Model):
     version: Literal[1]
     sites: dict[str, SiteConfig] = Field(min_length=1)
     defaults: Defaults = Field(default_factory=Defaults)
+    segments_csv: str | list[str] | None = Field(
+        default=None,
+        description="Pluto's 'Bulk Create User Segments' CSV file(s), relative to the config: "
+        "each row (name, idnumber, description, visible) declares a segment; a segments "
+        "entry with the same ID and no name adds members, rules or exclusions to it",
+    )
     segments: dict[str, SegmentConfig] = Field(default_factory=dict)
     courses: dict[str, CourseConfig] = Field(default_factory=dict)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
@@ -284,6 +290,13 @@ class Config(_Model):
     def _empty_section(cls, value: object) -> object:
         # A section whose entries are all commented out reads as null: treat it as empty.
         return {} if value is None else value
+
+    @property
+    def segments_csv_files(self) -> list[str]:
+        """Return the ``segments_csv`` paths as a list (one path may be given alone)."""
+        if self.segments_csv is None:
+            return []
+        return [self.segments_csv] if isinstance(self.segments_csv, str) else self.segments_csv
 
     def sites_for(self, named: list[str] | None) -> list[str]:
         """Return the sites an item goes to: its own, else the defaults, else every site."""

@@ -34,6 +34,7 @@ from plutoctl.config.schema import (
     SiteConfig,
 )
 from plutoctl.config.schema_errors import dotted, nearest, schema_problems
+from plutoctl.config.segments_csv_merge import MergedSegments, merge_segments_csv
 from plutoctl.config.usernames import clean_config_usernames
 from plutoctl.errors import Position, Problem
 
@@ -56,6 +57,8 @@ class CheckResult:
     config: Config | None
     csv_members: dict[str, tuple[SourcedName, ...]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    positions: dict[KeyPath, Position] = field(default_factory=dict)
+    """Positions of what ``segments_csv`` files declared (their rows)."""
 
 
 @dataclass
@@ -89,12 +92,14 @@ def check_document(
     data, normalised = clean_config_usernames(data, positions, shown_path)
     if normalised is not None:
         checker.problems.append(normalised)
-    config, parts = checker.check_schema(data)
+    merged = merge_segments_csv(data, positions, shown_path, base_dir)
+    checker.adopt(merged)
+    config, parts = checker.check_schema(merged.data)
     checker.check_sites(parts)
     checker.check_segments(parts)
     checker.check_courses(parts)
     csv_members = _CsvChecker(checker, parts).check()
-    return CheckResult(config, csv_members, checker.problems)
+    return CheckResult(config, csv_members, checker.problems, merged.positions)
 
 
 class _Checker:
@@ -105,6 +110,14 @@ class _Checker:
         self.shown_path = shown
         self.base_dir = base
         self.problems: list[Problem] = []
+        # Segments declared by segments_csv rows: their reader checked ID and name.
+        self.csv_declared: frozenset[str] = frozenset()
+
+    def adopt(self, merged: MergedSegments) -> None:
+        """Take the problems and row positions of the segments CSV files."""
+        self.problems.extend(merged.problems)
+        self.positions = {**self.positions, **merged.positions}
+        self.csv_declared = merged.declared
 
     # --- recording -----------------------------------------------------------------
 
@@ -236,10 +249,12 @@ class _Checker:
 
     def check_segments(self, parts: _Parts) -> None:
         for segment_id in parts.segment_names:
-            self._check_id(("segments", segment_id), segment_id, "segment ID")
+            if segment_id not in self.csv_declared:
+                self._check_id(("segments", segment_id), segment_id, "segment ID")
         for segment_id, segment in parts.segments.items():
             path: KeyPath = ("segments", segment_id)
-            self._check_name((*path, "name"), segment.name, tags_allowed=True)
+            if segment_id not in self.csv_declared:
+                self._check_name((*path, "name"), segment.name, tags_allowed=True)
             if segment.sites is not None:
                 self.check_site_list((*path, "sites"), segment.sites, parts)
             self._check_usernames((*path, "members"), segment.members)
