@@ -3,7 +3,9 @@
 The output is written so that planning it against the same site shows no changes:
 every segment with an ID keeps its name, description and visibility; members are
 listed (or written to CSV files in Pluto's bulk format beside the config); groups
-keep their name and description and leave membership unmanaged.
+keep their name and description and leave membership unmanaged. With
+``segments_csv`` the definitions go to one CSV in Pluto's "Bulk Create User
+Segments" format instead, and the YAML keeps only membership.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class ExportOptions:
     """Directory (relative to the exported config) for members CSV files."""
     csv_threshold: int = 50
     """Segments with more members than this go to CSV when ``csv_dir`` is set."""
+    segments_csv: str | None = None
+    """Path (relative to the exported config) for the segment definitions as CSV."""
 
 
 @dataclass(frozen=True)
@@ -49,15 +53,36 @@ def members_csv_text(usernames: list[str]) -> str:
     return out.getvalue()
 
 
+SEGMENTS_CSV_COLUMNS = ("name", "idnumber", "description", "visible")
+
+
+def segments_csv_text(segments: list[ExistingSegment]) -> str:
+    """Return segment definitions in Pluto's bulk-create format (Moodle's cohort upload).
+
+    Every cell is written, so a reader gets the same fields back: an empty
+    description stays empty and visibility is always 1 or 0.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SEGMENTS_CSV_COLUMNS)
+    for segment in segments:
+        fields = segment.fields
+        visible = "1" if fields.visible else "0"
+        writer.writerow([fields.name, segment.idnumber, fields.description, visible])
+    return out.getvalue()
+
+
 def export_segment(
     segment: ExistingSegment, options: ExportOptions, csv_files: dict[str, str]
 ) -> dict[str, Any]:
     """Return one segment's config entry, adding its CSV file if it gets one."""
-    entry: dict[str, Any] = {"name": segment.fields.name}
-    if segment.fields.description:
-        entry["description"] = segment.fields.description
-    if not segment.fields.visible:
-        entry["visible"] = False
+    entry: dict[str, Any] = {}
+    if options.segments_csv is None:  # else the definition is in the segments CSV
+        entry["name"] = segment.fields.name
+        if segment.fields.description:
+            entry["description"] = segment.fields.description
+        if not segment.fields.visible:
+            entry["visible"] = False
     if not options.include_members or segment.members is None:
         return entry
     members = sorted(segment.members)
@@ -80,10 +105,12 @@ def export_site(
     """Return config YAML (and CSV files) describing a site's segments and groups."""
     csv_files: dict[str, str] = {}
     skipped: list[str] = []
-    segments = {
-        sid: export_segment(existing.segments[sid], options, csv_files)
-        for sid in sorted(existing.segments)
-    }
+    ids = sorted(existing.segments)
+    segments = {sid: export_segment(existing.segments[sid], options, csv_files) for sid in ids}
+    if options.segments_csv is not None:
+        rows = [existing.segments[sid] for sid in ids]
+        csv_files[options.segments_csv] = segments_csv_text(rows)
+        segments = {sid: entry for sid, entry in segments.items() if entry}
     course_entries: dict[str, Any] = {}
     for shortname in sorted(courses):
         course = existing.courses[shortname]
@@ -99,8 +126,11 @@ def export_site(
     document: dict[str, Any] = {
         "version": 1,
         "sites": {site_name: site.model_dump(exclude_defaults=True, exclude_none=True)},
-        "segments": segments,
     }
+    if options.segments_csv is not None:
+        document["segments_csv"] = options.segments_csv
+    if segments or options.segments_csv is None:
+        document["segments"] = segments
     if course_entries:
         document["courses"] = course_entries
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)

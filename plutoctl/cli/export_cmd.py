@@ -64,6 +64,12 @@ def check_courses(existing: ExistingSite, site: str, courses: tuple[str, ...]) -
     help="Write members of large segments (over 50) as CSV files in DIR, beside the output.",
 )
 @click.option(
+    "--segments-csv",
+    metavar="FILE",
+    help="Write segment definitions to FILE (beside the output) in Pluto's Bulk Create "
+    "User Segments format; the config reads it with segments_csv.",
+)
+@click.option(
     "-o",
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -75,6 +81,7 @@ def export_command(
     site: str,
     courses: tuple[str, ...],
     csv_dir: str | None,
+    segments_csv: str | None,
     out: Path | None,
     parallelism: int,
     timeout: float,
@@ -89,6 +96,9 @@ def export_command(
     Example:
 
         plutoctl export -c segments.yaml --site primary --course ONBOARD-101 -o site.yaml
+
+    With --segments-csv, segment definitions go to a CSV that Pluto's Bulk Create
+    User Segments page also takes, and the YAML keeps only their members.
     """
     from plutoctl.export import ExportOptions, export_site
     from plutoctl.lms.reader import ReadScope, read_site
@@ -99,6 +109,8 @@ def export_command(
         raise UsageError(f"unknown site {site!r}", hint=f"sites: {', '.join(loaded.config.sites)}")
     if csv_dir is not None and out is None:
         raise UsageError("--csv-dir needs --out (CSV paths are relative to the config)")
+    if segments_csv is not None and out is None:
+        raise UsageError("--segments-csv needs --out (CSV paths are relative to the config)")
     options = run_options(sites=(site,), parallelism=parallelism, timeout=timeout)
     out_dir = out.parent if out is not None else Path.cwd()
     with open_site(site, loaded, options) as client:
@@ -114,7 +126,7 @@ def export_command(
         portable_site(loaded, site, out_dir),
         existing,
         list(courses),
-        ExportOptions(include_members=not no_members, csv_dir=csv_dir),
+        ExportOptions(include_members=not no_members, csv_dir=csv_dir, segments_csv=segments_csv),
     )
     for note in export.skipped:
         click.echo(f"warning: skipped {note}", err=True)
