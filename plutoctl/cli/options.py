@@ -165,7 +165,7 @@ def _inputs(loaded: LoadedConfig) -> set[Path]:
     """Return the files a config reads: itself, its CSVs, seeds, sandbox databases."""
     config = loaded.config
     relatives = [s.members_csv for s in config.segments.values() if s.members_csv]
-    relatives += config.segments_csv_files
+    relatives += config.segments_csv
     relatives += [site.seed for site in config.sites.values() if site.seed]
     relatives += [
         site.url.removeprefix("sandbox:") for site in config.sites.values() if site.is_sandbox

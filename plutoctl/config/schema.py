@@ -61,6 +61,9 @@ _RULE_VALUE_SCHEMA: dict[str, Any] = {
     "anyOf": [_SCALAR_SCHEMA, {"type": "array", "items": _SCALAR_SCHEMA}, {"type": "null"}],
     "description": "Text to compare (a list for 'in'); none for defined/notdefined/empty/notempty",
 }
+_PATHS_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+}
 _MAX_REMOVALS_SCHEMA: dict[str, Any] = {
     "anyOf": [
         {"type": "integer", "minimum": 0},
@@ -275,8 +278,8 @@ class Config(_Model):
     version: Literal[1]
     sites: dict[str, SiteConfig] = Field(min_length=1)
     defaults: Defaults = Field(default_factory=Defaults)
-    segments_csv: str | list[str] | None = Field(
-        default=None,
+    segments_csv: Annotated[list[str], WithJsonSchema(_PATHS_SCHEMA)] = Field(
+        default_factory=list,
         description="Pluto's 'Bulk Create User Segments' CSV file(s), relative to the config: "
         "each row (name, idnumber, description, visible) declares a segment; a segments "
         "entry with the same ID and no name adds members, rules or exclusions to it",
@@ -285,18 +288,19 @@ class Config(_Model):
     courses: dict[str, CourseConfig] = Field(default_factory=dict)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
+    @field_validator("segments_csv", mode="before")
+    @classmethod
+    def _one_path_or_list(cls, value: object) -> object:
+        # One file may be named alone, as members_csv is.
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else value
+
     @field_validator("defaults", "segments", "courses", "policy", mode="before")
     @classmethod
     def _empty_section(cls, value: object) -> object:
         # A section whose entries are all commented out reads as null: treat it as empty.
         return {} if value is None else value
-
-    @property
-    def segments_csv_files(self) -> list[str]:
-        """Return the ``segments_csv`` paths as a list (one path may be given alone)."""
-        if self.segments_csv is None:
-            return []
-        return [self.segments_csv] if isinstance(self.segments_csv, str) else self.segments_csv
 
     def sites_for(self, named: list[str] | None) -> list[str]:
         """Return the sites an item goes to: its own, else the defaults, else every site."""

@@ -168,8 +168,8 @@ class _RowReader:
             return
         row = {name: record.fields[i] for name, i in self.at.items()}
         line = record.line
-        idnumber = self._idnumber(row, line)
         name = row["name"]
+        idnumber = self._idnumber(row, line, name)
         if not name.strip():
             self.error(line, _where(idnumber) + "the name is empty", "Moodle requires a name")
         elif len(name) > limits.SEGMENT_NAME:
@@ -184,13 +184,14 @@ class _RowReader:
             CsvSegment(idnumber, name, self.table.position(line), description, visible)
         )
 
-    def _idnumber(self, row: Mapping[str, str], line: int) -> str | None:
+    def _idnumber(self, row: Mapping[str, str], line: int, name: str) -> str | None:
         """Return the row's segment ID if it can identify a segment (first row wins)."""
         idnumber = row["idnumber"]
         if not idnumber.strip():
+            which = f"segment {name!r}" if name.strip() else "this row"
             self.error(
                 line,
-                "this row has no idnumber, so plutoctl cannot manage its segment",
+                f"{which} has no idnumber, so plutoctl cannot manage it",
                 "fill in the idnumber column with the segment's ID (Pluto's "
                 "'User segment ID'); it is how plutoctl finds the segment on a site",
             )

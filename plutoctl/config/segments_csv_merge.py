@@ -48,12 +48,16 @@ class MergedSegments:
 
 
 def csv_paths(value: object) -> list[tuple[KeyPath, str]]:
-    """Return the ``segments_csv`` paths with their key paths (a wrong type gives none:
-    the schema check reports it)."""
-    if isinstance(value, str):
-        return [((KEY,), value)]
+    """Return the ``segments_csv`` paths with their key paths, numbers as text (as the
+    schema takes them); other types give none: the schema check reports them."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return [((KEY,), str(value))]
     if isinstance(value, list):
-        return [((KEY, i), item) for i, item in enumerate(value) if isinstance(item, str)]
+        return [
+            ((KEY, i), str(item))
+            for i, item in enumerate(value)
+            if isinstance(item, str | int | float) and not isinstance(item, bool)
+        ]
     return []
 
 
