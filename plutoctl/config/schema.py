@@ -191,10 +191,20 @@ Rule = Annotated[
 AllRule.model_rebuild()
 
 
+def _name_from_csv_allowed(schema: dict[str, Any]) -> None:
+    # A segment that a segments_csv row declares takes its name from the row, so its
+    # YAML entry has none; the loader checks that every other segment has one.
+    schema["required"] = [key for key in schema.get("required", []) if key != "name"]
+
+
 class SegmentConfig(_Model):
     """A user segment (Moodle cohort), keyed by its segment ID."""
 
-    name: str = Field(min_length=1)
+    model_config = ConfigDict(json_schema_extra=_name_from_csv_allowed)
+
+    name: str = Field(
+        min_length=1, description="Required, unless a segments_csv row declares the segment"
+    )
     description: str = ""
     visible: bool = True
     sites: list[str] | None = None

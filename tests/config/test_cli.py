@@ -118,6 +118,7 @@ def test_schema_command_prints_json_schema() -> None:
         "version",
         "sites",
         "defaults",
+        "segments_csv",
         "segments",
         "courses",
         "policy",
