@@ -60,10 +60,11 @@ def segments_csv_text(segments: list[ExistingSegment]) -> str:
     """Return segment definitions in Pluto's bulk-create format (Moodle's cohort upload).
 
     Every cell is written, so a reader gets the same fields back: an empty
-    description stays empty and visibility is always 1 or 0.
+    description stays empty and visibility is always 1 or 0. Lines end in CRLF, as
+    Excel writes them: the writer then quotes any field holding a lone CR as well.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(SEGMENTS_CSV_COLUMNS)
     for segment in segments:
         fields = segment.fields

@@ -148,7 +148,8 @@ def export_command(
 def _write(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        # Written as is: the segments CSV holds CRLF line ends and fields with line breaks.
+        path.write_text(text, encoding="utf-8", newline="")
     except OSError as exc:
         raise PlutoError(f"cannot write {path}: {exc.strerror or exc}") from exc
 

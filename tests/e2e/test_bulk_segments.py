@@ -166,8 +166,8 @@ def test_export_segments_csv_round_trips(bulk_config: Path, sandbox, run, tmp_pa
     assert exported["segments_csv"] == "segments.csv"
     assert exported["segments"]["seg-0000"] == {"members": ["user00", "user03"]}
     assert "name" not in exported["segments"]["seg-0000"]
-    text = (out.parent / "segments.csv").read_text(encoding="utf-8")
-    assert text.startswith("name,idnumber,description,visible\n")
+    text = (out.parent / "segments.csv").read_bytes().decode("utf-8")
+    assert text.startswith("name,idnumber,description,visible\r\n")
     assert '"Line one\nline two 2"' in text
 
     plan = run("plan", "-c", str(out), "--detailed-exitcode")
