@@ -11,6 +11,7 @@ EXAMPLES = [
     "segments.yaml.example",
     "examples/single-site/segments.yaml",
     "examples/multi-site/segments.yaml",
+    "examples/bulk-segments/segments.yaml",
 ]
 
 
