@@ -165,7 +165,7 @@ ids = st.text(
 ).filter(lambda s: s == s.strip())
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     st.lists(
         st.tuples(ids, names, descriptions, st.booleans()), max_size=8, unique_by=lambda t: t[0]
