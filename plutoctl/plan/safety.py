@@ -11,7 +11,9 @@ one). Rules, in order:
 3. Deleting a segment or group that has members: refused unless ``--allow-delete ID``.
 4. Creating or deleting a ``protected`` segment: refused unless ``--allow-delete ID``.
 
-A group's ID is ``COURSE/GROUP``; the bare group idnumber is accepted too. When a
+An acknowledgement names exactly one object (``acknowledges``): a bare ID is a
+segment, a group is always ``COURSE/GROUP``; a bare ID that is both a segment and a
+group's idnumber in the plan is refused as ambiguous. When a
 segment's removals are refused, the removals they would drag along (from the groups
 bound to it, and unenrolments of the same users) are held back, and adds to a
 segment whose create is refused are refused with it.
@@ -23,10 +25,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from plutoctl.config.schema import PolicyConfig
+from plutoctl.errors import UsageError
 from plutoctl.model import DesiredSite, ExistingSite
 from plutoctl.plan.changes import (
+    AddGroupMembers,
     AddSegmentMembers,
     Change,
+    CreateGroup,
     CreateSegment,
     DeleteGroup,
     DeleteSegment,
@@ -36,6 +41,7 @@ from plutoctl.plan.changes import (
     RemoveGroupMembers,
     RemoveSegmentMembers,
     Unenrol,
+    UpdateGroup,
     subject,
 )
 from plutoctl.plan.diff import plural
@@ -77,7 +83,9 @@ def check_safety(
     acks: Acknowledgements,
 ) -> SafetyResult:
     """Return the changes the policy allows, those it refuses, and those held back."""
-    allowed, held_back = _hold_back_if_incomplete(tuple(changes), existing)
+    changes = tuple(changes)
+    refuse_ambiguous_acknowledgements(acks, changes)
+    allowed, held_back = _hold_back_if_incomplete(changes, existing)
     kept: list[Change] = []
     refused: list[Refusal] = []
     for change in allowed:
@@ -127,13 +135,48 @@ def _describe(change: Change) -> str:
             return f"change to {subject(change)}"
 
 
-def _names_of(change: Change) -> frozenset[str]:
-    """Return the IDs that acknowledge a change: its subject, and a group's bare idnumber."""
+def acknowledges(names: frozenset[str], change: Change) -> bool:
+    """Return whether acknowledged IDs name this change's object: the one matching rule.
+
+    An ID names exactly one object: a bare ID a segment (or, for enrolments, a course),
+    ``COURSE/GROUP`` a group. A group's bare idnumber never admits the group: a segment
+    may share it, and an acknowledgement must not admit more than the person named.
+    """
+    return subject(change) in names
+
+
+def _group_idnumber(change: Change) -> str | None:
     match change:
-        case RemoveGroupMembers(idnumber=gid) | DeleteGroup(idnumber=gid):
-            return frozenset({subject(change), gid})
-        case _:
-            return frozenset({subject(change)})
+        case (
+            CreateGroup(idnumber=gid)
+            | UpdateGroup(idnumber=gid)
+            | DeleteGroup(idnumber=gid)
+            | AddGroupMembers(idnumber=gid)
+            | RemoveGroupMembers(idnumber=gid)
+        ):
+            return gid
+    return None
+
+
+def refuse_ambiguous_acknowledgements(acks: Acknowledgements, changes: Iterable[Change]) -> None:
+    """Raise UsageError for a bare ID that is both a segment and a group's idnumber here."""
+    changes = tuple(changes)
+    groups: dict[str, set[str]] = {}
+    for change in changes:
+        gid = _group_idnumber(change)
+        if gid is not None:
+            groups.setdefault(gid, set()).add(subject(change))
+    segments = {subject(c) for c in changes if _group_idnumber(c) is None}
+    for flag, names in (("--allow-removals", acks.removals), ("--allow-delete", acks.deletes)):
+        for name in sorted(names):
+            if name in segments and name in groups:
+                both = ", ".join(f"{flag} {g}" for g in sorted(groups[name]))
+                raise UsageError(
+                    f"{flag} {name} is ambiguous: {name} is a segment and also the idnumber "
+                    f"of group {', '.join(sorted(groups[name]))}",
+                    hint=f"name the segment as {flag} {name} only when you mean it, and a "
+                    f"group as COURSE/GROUP ({both}); rename one of them to use the bare ID",
+                )
 
 
 def _refusal(
@@ -146,7 +189,7 @@ def _refusal(
             return _delete_refusal(change, desired, acks)
         case CreateSegment(idnumber=sid):
             segment = desired.segments.get(sid)
-            if segment is None or not segment.is_protected or sid in acks.deletes:
+            if segment is None or not segment.is_protected or acknowledges(acks.deletes, change):
                 return None
             reason = f"segment {sid} is protected: creating it changes its existence"
             return Refusal(change, reason, f"--allow-delete {sid}")
@@ -159,7 +202,7 @@ def _removal_refusal(
 ) -> Refusal | None:
     limit = policy.removal_limit(change.existing_count)
     count = len(change.usernames)
-    if count <= limit or _names_of(change) & acks.removals:
+    if count <= limit or acknowledges(acks.removals, change):
         return None
     kind = "group" if isinstance(change, RemoveGroupMembers) else "segment"
     name = subject(change)
@@ -173,7 +216,7 @@ def _removal_refusal(
 def _delete_refusal(
     change: DeleteSegment | DeleteGroup, desired: DesiredSite, acks: Acknowledgements
 ) -> Refusal | None:
-    if _names_of(change) & acks.deletes:
+    if acknowledges(acks.deletes, change):
         return None
     name = subject(change)
     if isinstance(change, DeleteSegment):
@@ -278,7 +321,6 @@ def unused_acknowledgements(acks: Acknowledgements, plan: Plan) -> list[str]:
     named: set[str] = set()
     for site in plan.sites:
         for change in (*site.changes, *(r.change for r in site.refused)):
-            ident = subject(change)
-            named.update((ident, ident.rsplit("/", 1)[-1]))
+            named.add(subject(change))
     unused = [f"--allow-removals {a}" for a in sorted(acks.removals - named)]
     return unused + [f"--allow-delete {a}" for a in sorted(acks.deletes - named)]

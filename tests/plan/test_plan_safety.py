@@ -16,6 +16,7 @@ from plan_builders import (
 )
 
 from plutoctl.config.schema import PolicyConfig
+from plutoctl.errors import UsageError
 from plutoctl.model import DesiredEnrolment, SegmentFields
 from plutoctl.plan.changes import (
     AddGroupMembers,
@@ -87,13 +88,44 @@ def test_allow_delete_does_not_allow_removals() -> None:
     assert _check((_removal(5),), acks=acks).refused
 
 
-@pytest.mark.parametrize("ack", ["C1/g", "g"], ids=["course-slash-group", "bare-group-idnumber"])
-def test_group_removals_count_per_group_and_take_either_name(ack) -> None:
+def test_group_removals_count_per_group_and_take_course_slash_group() -> None:
     change = RemoveGroupMembers("C1", "g", ("a", "b"), 4)
     (refusal,) = _check((change,)).refused
     assert refusal.acknowledge == "--allow-removals C1/g"
     assert "members of group C1/g" in refusal.reason
-    assert _check((change,), acks=Acknowledgements(removals=frozenset({ack}))).changes == (change,)
+    acks = Acknowledgements(removals=frozenset({"C1/g"}))
+    assert _check((change,), acks=acks).changes == (change,)
+
+
+@pytest.mark.parametrize(
+    "acks",
+    [
+        Acknowledgements(removals=frozenset({"g"})),
+        Acknowledgements(deletes=frozenset({"g"})),
+    ],
+    ids=["allow-removals", "allow-delete"],
+)
+def test_a_bare_id_never_admits_a_group(acks) -> None:
+    # Behaviour changed: a group's bare idnumber used to admit it (and so admitted a
+    # group that shares a segment's ID). A group is named COURSE/GROUP only.
+    changes = (RemoveGroupMembers("C1", "g", ("a", "b"), 4), DeleteGroup("C1", "h", 3, 2))
+    acks = Acknowledgements(removals=acks.removals, deletes=acks.deletes | {"h"})
+    result = _check(changes, acks=acks)
+    assert [r.change for r in result.refused] == list(changes)
+
+
+@pytest.mark.parametrize("flag", ["removals", "deletes"])
+def test_a_bare_id_that_is_a_segment_and_a_group_is_refused_naming_both(flag) -> None:
+    changes = (
+        RemoveSegmentMembers("team", ("a", "b", "c"), 4),
+        RemoveGroupMembers("C1", "team", ("a", "b"), 4),
+    )
+    acks = Acknowledgements(**{flag: frozenset({"team"})})
+    with pytest.raises(UsageError) as caught:
+        _check(changes, acks=acks)
+    text = caught.value.message + (caught.value.hint or "")
+    assert "ambiguous" in text
+    assert "team is a segment" in text and "C1/team" in text
 
 
 def test_delete_of_segment_with_members_needs_allow_delete() -> None:
@@ -113,7 +145,8 @@ def test_delete_of_empty_segment_or_group_is_allowed() -> None:
 def test_delete_of_group_with_members_needs_allow_delete() -> None:
     change = DeleteGroup("C1", "g", 2, 5)
     assert _check((change,)).refused[0].acknowledge == "--allow-delete C1/g"
-    assert _check((change,), acks=Acknowledgements(deletes=frozenset({"g"}))).changes == (change,)
+    acks = Acknowledgements(deletes=frozenset({"C1/g"}))
+    assert _check((change,), acks=acks).changes == (change,)
 
 
 def test_create_of_protected_segment_needs_allow_delete_and_blocks_its_adds() -> None:
