@@ -27,6 +27,7 @@ from plutoctl.apply import (
     verify_site,
 )
 from plutoctl.config import LoadedConfig
+from plutoctl.config.inputs import input_digests
 from plutoctl.errors import (
     ConfigError,
     PlanError,
@@ -43,6 +44,7 @@ from plutoctl.plan.changes import (
     WRITE_FUNCTIONS,
     Notice,
     Plan,
+    PlanBasis,
     SitePlan,
 )
 from plutoctl.plan.desired import (
@@ -53,6 +55,7 @@ from plutoctl.plan.desired import (
 )
 from plutoctl.plan.fingerprint import fingerprints
 from plutoctl.plan.safety import Acknowledgements
+from plutoctl.reverify import recompute, reverify_scope
 
 log = logging.getLogger(__name__)
 
@@ -342,6 +345,13 @@ def make_plan(loaded: LoadedConfig, options: RunOptions) -> tuple[Plan, dict[str
         sites=tuple(run.plan for run in runs.values()),
         config_path=str(loaded.path),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        basis=PlanBasis(
+            inputs=input_digests(loaded),
+            allow_removals=tuple(sorted(options.acks.removals)),
+            allow_delete=tuple(sorted(options.acks.deletes)),
+            only=tuple(sorted(options.selection.only)),
+            excluded=tuple(sorted(options.selection.excluded)),
+        ),
     )
     return plan, runs
 
@@ -388,12 +398,16 @@ def apply_plan(
     options: RunOptions,
     progress: Callable[[ProgressEvent], None] | None = None,
     stop: threading.Event | None = None,
+    saved: PlanBasis | None = None,
 ) -> dict[str, SiteOutcome]:
     """Apply each site's plan: re-read, refuse if stale, execute, verify.
 
     Sites run independently; a site whose plan has errors, or whose state changed
-    since the plan was made, is not touched and reports why. A Ctrl-C sets ``stop``
-    (when given): no further call is sent, and what was not sent is reported skipped.
+    since the plan was made, is not touched and reports why. A saved plan (``saved``,
+    its checked basis) is also recomputed from the config and the fresh read, and
+    applied only if it comes out the same (``plutoctl.reverify``). A Ctrl-C sets
+    ``stop`` (when given): no further call is sent, and what was not sent is reported
+    skipped.
     """
     stop = stop if stop is not None else threading.Event()
     by_site = {p.site: p for p in plan.sites}
@@ -409,8 +423,15 @@ def apply_plan(
 
     def task(client: SiteClient, name: str) -> SiteRun:
         site_plan = by_site[name]
-        existing = read_site(client, scope_of_changes(site_plan.changes))
-        check_fresh(site_plan, existing)
+        if saved is None:
+            existing = read_site(client, scope_of_changes(site_plan.changes))
+            check_fresh(site_plan, existing)
+        else:
+            reread = reverify_scope(loaded, name, site_plan, saved)
+            existing = read_site(client, reread.scope)
+            check_fresh(site_plan, existing)
+            changes = recompute(loaded, site_plan, saved, existing, reread)
+            site_plan = replace(site_plan, changes=changes)
         report = apply_site(client, site_plan, existing, progress=progress, stop=stop)
         notes = () if stop.is_set() else verify_site(client, site_plan, report)
         outcomes[name] = SiteOutcome(name, report=report, verify_notes=tuple(notes))

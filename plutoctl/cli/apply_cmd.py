@@ -143,12 +143,15 @@ def apply_command(
     """
     from plutoctl.plan.render import render
     from plutoctl.plan.saved import load_plan
+    from plutoctl.reverify import check_saved_plan
     from plutoctl.runner import apply_plan, make_plan
 
+    basis = None
     if plan_file is not None:
         refuse_plan_time_flags(options)
         plan = load_plan(plan_file)
         loaded = load(config_path or Path(plan.config_path or DEFAULT_CONFIG))
+        basis = check_saved_plan(loaded, plan)
     else:
         loaded = load(config_path or Path(DEFAULT_CONFIG))
         plan, _ = make_plan(loaded, options)
@@ -180,7 +183,7 @@ def apply_command(
     from plutoctl.cli.progress import ProgressPrinter
 
     stop = threading.Event()
-    outcomes = apply_plan(loaded, plan, options, progress=ProgressPrinter(), stop=stop)
+    outcomes = apply_plan(loaded, plan, options, progress=ProgressPrinter(), stop=stop, saved=basis)
     code = report_outcomes(outcomes)
     if len(outcomes) > 1:
         click.echo(summary_line(outcomes))

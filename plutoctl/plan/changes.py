@@ -214,12 +214,29 @@ class SitePlan:
 
 
 @dataclass(frozen=True)
+class PlanBasis:
+    """What a plan was made from, recorded so a saved plan can be checked before apply.
+
+    ``inputs`` maps ``config`` and each CSV file the config reads (as the config names
+    it) to the SHA-256 of its content; the acknowledgements and the ``--only`` /
+    ``--except`` selection are the ones the plan was made with.
+    """
+
+    inputs: tuple[tuple[str, str], ...] = ()
+    allow_removals: tuple[str, ...] = ()
+    allow_delete: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Plan:
-    """Plans for every site of a run."""
+    """Plans for every site of a run; ``basis`` is None for a plan that records none."""
 
     sites: tuple[SitePlan, ...]
     config_path: str = ""
     created_at: str = ""
+    basis: PlanBasis | None = None
 
     @property
     def has_changes(self) -> bool:

@@ -27,6 +27,7 @@ from plutoctl.plan.changes import (
     FieldChanges,
     Notice,
     Plan,
+    PlanBasis,
     Refusal,
     RemoveGroupMembers,
     RemoveSegmentMembers,
@@ -72,12 +73,25 @@ def render_json(plan: Plan) -> str:
 def plan_to_dict(plan: Plan) -> JsonDict:
     """Return the plan as plain JSON data (format_version 1)."""
     summaries = [summarize(site) for site in plan.sites]
-    return {
+    data: JsonDict = {
         "format_version": FORMAT_VERSION,
         "created_at": plan.created_at,
         "config": plan.config_path,
-        "sites": [_site_to_dict(site) for site in plan.sites],
-        "summary": total(summaries).as_dict(),
+    }
+    if plan.basis is not None:
+        data["basis"] = _basis_to_dict(plan.basis)
+    data["sites"] = [_site_to_dict(site) for site in plan.sites]
+    data["summary"] = total(summaries).as_dict()
+    return data
+
+
+def _basis_to_dict(basis: PlanBasis) -> JsonDict:
+    return {
+        "inputs": dict(basis.inputs),
+        "allow_removals": list(basis.allow_removals),
+        "allow_delete": list(basis.allow_delete),
+        "only": list(basis.only),
+        "except": list(basis.excluded),
     }
 
 
@@ -200,11 +214,29 @@ def plan_from_dict(data: object) -> Plan:
             f"version {FORMAT_VERSION}",
             hint="make the plan again with this version of plutoctl",
         )
-    top.check_keys({"format_version", "created_at", "config", "sites", "summary"})
+    top.check_keys({"format_version", "created_at", "config", "basis", "sites", "summary"})
+    basis = None
+    if "basis" in top.data:
+        basis = _basis_from(_Reader(top.get("basis", dict), "plan.basis"))
     return Plan(
         sites=tuple(_site_from(site) for site in top.objects("sites")),
         config_path=top.text("config"),
         created_at=top.text("created_at"),
+        basis=basis,
+    )
+
+
+def _basis_from(r: _Reader) -> PlanBasis:
+    r.check_keys({"inputs", "allow_removals", "allow_delete", "only", "except"})
+    inputs = r.get("inputs", dict)
+    if not all(isinstance(v, str) for v in inputs.values()):
+        raise PlanError(f"not a plan file: {r.path}.inputs must map files to strings")
+    return PlanBasis(
+        inputs=tuple(inputs.items()),
+        allow_removals=r.names("allow_removals"),
+        allow_delete=r.names("allow_delete"),
+        only=r.names("only"),
+        excluded=r.names("except"),
     )
 
 
