@@ -332,17 +332,25 @@ class _CourseRead(_Read):
 class _Users:
     """Every user the read saw, by id; names member ids and notes those it cannot."""
 
-    def __init__(self, records: Mapping[int, _User], standard: frozenset[str]) -> None:
+    def __init__(
+        self,
+        records: Mapping[int, _User],
+        standard: frozenset[str],
+        thin: Iterable[int] = (),
+    ) -> None:
         self.records = dict(records)
         # id → username, kept beside the records: naming 500,000 segment members by
         # attribute lookups on the records took about a second.
         self.usernames = {user_id: record.username for user_id, record in self.records.items()}
         self.standard = standard
         self.incomplete: list[str] = []
+        # Users seen only by name (course enrolments): their profiles were not read.
+        self.thin: set[int] = set(thin)
 
     @classmethod
     def merge(cls, reads: Iterable[_Read], standard: frozenset[str]) -> _Users:
         merged: dict[int, _User] = {}
+        thin: set[int] = set()
         for read in reads:
             for user_id, record in read.users.items():
                 merged.setdefault(user_id, record)
@@ -351,10 +359,15 @@ class _Users:
             for user_id in read.named.keys() - merged.keys():
                 username, suspended = read.named[user_id]
                 merged[user_id] = _User(id=user_id, username=username, suspended=suspended)
-        return cls(merged, standard)
+                thin.add(user_id)
+        return cls(merged, standard, thin)
 
     def add(self, records: Iterable[_User]) -> None:
+        """Add full records; one replaces a name-only record of the same user."""
         for record in records:
+            if record.id in self.thin:
+                self.records[record.id] = record
+                self.thin.discard(record.id)
             self.usernames.setdefault(
                 record.id, self.records.setdefault(record.id, record).username
             )
@@ -605,12 +618,29 @@ class _Context:
         return found
 
     def resolve_ids(self, users: _Users, reads: list[_Read]) -> None:
-        """Look up every user id a read found (members) that no read has named yet."""
+        """Look up, in one call, every user id a read found that no read has fully read.
+
+        Members no read has named, and, when rules need profiles, users seen only by
+        name in a course's enrolments: a user the site-wide listing missed is
+        *unknown*, never a user with an empty profile (rules would drop them). One the
+        lookup cannot return either leaves the read incomplete, so nothing is removed.
+        """
         wanted = set().union(*(read.wanted_ids for read in reads)) - set(users.records)
-        if wanted:
-            read = _Read()
-            users.add(self._users_by_field("id", sorted(wanted), read).values())
-            users.incomplete.extend(read.incomplete)
+        if self.scope.needs_all_users:
+            wanted |= users.thin
+        if not wanted:
+            return
+        read = _Read()
+        users.add(self._users_by_field("id", sorted(wanted), read).values())
+        users.incomplete.extend(read.incomplete)
+        if self.scope.needs_all_users and users.thin:
+            unknown = sorted(users.thin)
+            shown = ", ".join(map(str, unknown[:5])) + ("…" if len(unknown) > 5 else "")
+            users.incomplete.append(
+                f"the profiles of {len(unknown)} user(s) seen in course enrolments could "
+                f"not be read: the user listing missed them and the lookup by id did not "
+                f"return them (user ids {shown})"
+            )
 
     # courses
 
@@ -654,11 +684,16 @@ class _Context:
         role_sets = self.role_sets
         single = self.single_roles
         enrolled, named = read.enrolled, read.named
+        partial = 0
         for entry in entries:
             username = entry.get("username", "")
             if not username or username == GUEST or entry.get("deleted", False):
                 continue
-            listed = entry.get("roles", ())
+            listed = entry.get("roles")
+            if listed is None:
+                # Read without its roles: not "no roles", unknown ones.
+                partial += 1
+                listed = []
             if len(listed) == 1:
                 # Nearly every entry holds one role: look its set up by name rather than
                 # build a frozenset per entry (420,000 entries on a 200-course site).
@@ -673,6 +708,9 @@ class _Context:
                 roles = role_sets.setdefault(built, built)
             enrolled[username] = roles
             named[entry["id"]] = (username, entry.get("suspended", False))
+        if partial:
+            course = read.course.shortname if read.course else "?"
+            read.incomplete.append(f"{partial} enrolment(s) of course {course} lack their roles")
 
     def _read_course_groups(self, read: _CourseRead) -> None:
         assert read.course is not None

@@ -103,6 +103,14 @@ def check_safety(
 def _hold_back_if_incomplete(
     changes: tuple[Change, ...], existing: ExistingSite
 ) -> tuple[tuple[Change, ...], tuple[Notice, ...]]:
+    """Hold back every removal unless the read was complete: the one rule for all removals.
+
+    Every removal, unenrolment and delete of a plan passes here, whether planned now
+    or recomputed for a saved plan. Whatever was not read (a failed call, a page cut
+    short, a record read in part, a user whose profile the listing missed and the
+    lookup could not supply) is unknown, not empty, and the reader records it in
+    ``existing.incomplete``: so nothing is ever removed on the strength of it.
+    """
     if existing.is_complete:
         return changes, ()
     reasons = "; ".join(existing.incomplete)

@@ -1,0 +1,132 @@
+"""An inconsistent read never costs a member (docs/safety.md).
+
+A proxy in front of the sandbox leaves one user out of one listing the reader uses,
+one listing at a time. Whatever it drops, the plan removes nothing that concerns that
+user: a user the read did not see fully is unknown, never a user with an empty
+profile. Applying through the proxy and planning straight against the site ends
+with an empty plan.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from listing_proxy import LISTINGS, PARTIAL, ListingProxy
+
+from plutoctl.plan.changes import Step
+
+TOKEN_VAR = "PLUTO_TOKEN_INCONSISTENT"
+VICTIM = "user000"
+
+CONFIG = """\
+version: 1
+sites:
+  lab:
+    url: {url}
+    token: ${{{var}}}
+segments:
+  team-a:
+    name: Team A
+    members: [{team_a}]
+  team-b:
+    name: Team B
+    rules:
+      - {{field: department, match: exact, value: Sales}}
+courses:
+  LAB101:
+    groups:
+      grp-a:
+        name: Group A
+        segment: team-a
+      grp-b:
+        name: Group B
+        segment: team-b
+    enrol:
+      - segment: team-a
+        role: student
+      - segment: team-b
+        role: student
+        unenrol: true
+policy:
+  max_removals: 100%
+"""
+
+USERS = [f"user{i:03d}" for i in range(12)]
+REMOVALS = {
+    int(step)
+    for step in (
+        Step.REMOVE_GROUP_MEMBERS,
+        Step.UNENROL,
+        Step.REMOVE_SEGMENT_MEMBERS,
+        Step.DELETE_GROUP,
+        Step.DELETE_SEGMENT,
+    )
+}
+
+
+def write_config(path: Path, url: str) -> Path:
+    text = CONFIG.format(url=url, var=TOKEN_VAR, team_a=", ".join(USERS[:6]))
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def site(sandbox, monkeypatch, tmp_path):
+    store = sandbox.store
+    store.add_profile_field("department", "menu", options=["Sales", "HR"])
+    for i, name in enumerate(USERS):
+        store.add_user(name, custom={"department": "Sales" if i % 2 == 0 else "HR"})
+    store.add_course("LAB101")
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    return sandbox
+
+
+def victim_everywhere(sandbox) -> None:
+    assert VICTIM in sandbox.store.cohort_members("team-a")
+    assert VICTIM in sandbox.store.cohort_members("team-b")
+    assert VICTIM in sandbox.store.group_members("LAB101", "grp-a")
+    assert VICTIM in sandbox.store.group_members("LAB101", "grp-b")
+    assert VICTIM in sandbox.store.enrolments("LAB101")
+
+
+@pytest.mark.parametrize(
+    "listings", [(name,) for name in LISTINGS] + [("site-users", "user-lookup")], ids="+".join
+)
+def test_a_user_left_out_of_a_listing_is_never_removed(site, tmp_path, run, listings) -> None:
+    direct = write_config(tmp_path / "direct.yaml", site.url)
+    applied = run("apply", "-c", str(direct), "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    victim_everywhere(site)
+    with ListingProxy(site.url, listings, site.store.user_id(VICTIM)) as proxy:
+        proxied = write_config(tmp_path / "proxied.yaml", proxy.url)
+        planned = run("plan", "-c", str(proxied), "--format", "json")
+        assert planned.code in (0, 1), planned.out + planned.err
+        plan = json.loads(planned.out)
+        (lab,) = plan["sites"]
+        removals = [c for c in lab["changes"] if c["step"] in REMOVALS]
+        assert removals == [], removals
+        refused = [r["change"] for r in lab["refused"] if r["change"]["step"] in REMOVALS]
+        assert refused == []
+        assert run("apply", "-c", str(proxied), "--auto-approve").code in (0, 1)
+    victim_everywhere(site)
+    assert run("plan", "-c", str(direct), "--detailed-exitcode").code == 0
+
+
+def test_a_record_read_in_part_holds_back_removals(site, tmp_path, run) -> None:
+    direct = write_config(tmp_path / "direct.yaml", site.url)
+    assert run("apply", "-c", str(direct), "--auto-approve").code == 0
+    site.store.set_profile("user002", department="HR")  # a real leaver of team-b
+    with ListingProxy(site.url, (PARTIAL,), site.store.user_id(VICTIM)) as proxy:
+        proxied = write_config(tmp_path / "proxied.yaml", proxy.url)
+        planned = run("plan", "-c", str(proxied), "--format", "json")
+        (lab,) = json.loads(planned.out)["sites"]
+        assert [c for c in lab["changes"] if c["step"] in REMOVALS] == []
+        held = " ".join(n["message"] for n in lab["held_back"])
+        assert "lack their roles" in held and "team-b" in held
+    assert "user002" in site.store.cohort_members("team-b")
+    assert run("apply", "-c", str(direct), "--auto-approve").code == 0
+    assert "user002" not in site.store.cohort_members("team-b")
+    victim_everywhere(site)
+    assert run("plan", "-c", str(direct), "--detailed-exitcode").code == 0
