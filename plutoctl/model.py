@@ -42,13 +42,15 @@ class ExistingSegment:
     """A segment (cohort) as read from a site.
 
     ``members`` is None when the reader did not read this segment's members (out of
-    scope); otherwise the usernames of its members.
+    scope); otherwise the usernames of its members. ``is_in_category``: the segment
+    lives in a course category's context, not the system's (an update moves it).
     """
 
     id: int
     idnumber: str
     fields: SegmentFields
     members: frozenset[str] | None = None
+    is_in_category: bool = False
 
 
 @dataclass(frozen=True, slots=True)

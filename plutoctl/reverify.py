@@ -187,7 +187,9 @@ def recompute(
         managed_scope=set(loaded.config.segments) - set(reread.segments),
     )
     counted = [_with_fresh_counts(change, fresh) for change in diff.changes]
-    acks = Acknowledgements(frozenset(basis.allow_removals), frozenset(basis.allow_delete))
+    acks = Acknowledgements(
+        frozenset(basis.allow_removals), frozenset(basis.allow_delete), frozenset(basis.allow_move)
+    )
     safe = check_safety(counted, fresh, desired.desired, policy, acks)
     touched = {_object_of(change) for change in plan.changes}
     _refuse_unsafe(site, [r for r in safe.refused if _object_of(r.change) in touched])

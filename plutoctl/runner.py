@@ -349,6 +349,7 @@ def make_plan(loaded: LoadedConfig, options: RunOptions) -> tuple[Plan, dict[str
             inputs=input_digests(loaded),
             allow_removals=tuple(sorted(options.acks.removals)),
             allow_delete=tuple(sorted(options.acks.deletes)),
+            allow_move=tuple(sorted(options.acks.moves)),
             only=tuple(sorted(options.selection.only)),
             excluded=tuple(sorted(options.selection.excluded)),
         ),

@@ -51,7 +51,10 @@ def refuse_plan_time_flags(options: RunOptions) -> None:
         for flag, values in (
             ("--only", options.selection.only),
             ("--except", options.selection.excluded),
-            ("--allow-removals/--allow-delete", options.acks.removals | options.acks.deletes),
+            (
+                "--allow-removals/--allow-delete/--allow-move",
+                options.acks.removals | options.acks.deletes | options.acks.moves,
+            ),
         )
         if values
     ]

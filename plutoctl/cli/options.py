@@ -55,7 +55,14 @@ def selection_options(fn: F) -> F:
 
 
 def safety_options(fn: F) -> F:
-    """Add the acknowledgements ``--allow-removals`` and ``--allow-delete``."""
+    """Add the acknowledgements ``--allow-removals``, ``--allow-delete``, ``--allow-move``."""
+    fn = click.option(
+        "--allow-move",
+        multiple=True,
+        metavar="ID",
+        help="Allow updating exactly this segment although it lives in a course category, "
+        "which moves it to the system context.",
+    )(fn)
     fn = click.option(
         "--allow-delete",
         multiple=True,
@@ -94,6 +101,7 @@ RUN_FLAGS = (
     "excluded",
     "allow_removals",
     "allow_delete",
+    "allow_move",
     "parallelism",
     "timeout",
 )
@@ -143,6 +151,7 @@ def run_options(
     excluded: tuple[str, ...] = (),
     allow_removals: tuple[str, ...] = (),
     allow_delete: tuple[str, ...] = (),
+    allow_move: tuple[str, ...] = (),
     parallelism: int = 3,
     timeout: float = 120.0,
 ) -> RunOptions:
@@ -154,7 +163,11 @@ def run_options(
 
     return RunOptions(
         selection=Selection(sites=sites, only=frozenset(only), excluded=frozenset(excluded)),
-        acks=Acknowledgements(removals=frozenset(allow_removals), deletes=frozenset(allow_delete)),
+        acks=Acknowledgements(
+            removals=frozenset(allow_removals),
+            deletes=frozenset(allow_delete),
+            moves=frozenset(allow_move),
+        ),
         parallelism=parallelism,
         timeout=timeout,
         retry=RetryPolicy(),

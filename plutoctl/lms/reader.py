@@ -288,15 +288,18 @@ class _Read:
 class _SegmentsRead(_Read):
     cohorts: dict[str, _Cohort] = field(default_factory=dict)
     member_ids: dict[str, list[int]] = field(default_factory=dict)
+    system_ids: frozenset[int] | None = None  # cohorts in the system context, if known
 
     def assemble_segments(self, users: _Users) -> dict[str, ExistingSegment]:
         segments = {}
+        system = self.system_ids
         for idnumber, cohort in self.cohorts.items():
             members = None
             if idnumber in self.member_ids:
                 members = users.names(self.member_ids[idnumber], f"segment {idnumber}")
             fields = SegmentFields(cohort.name, cohort.description or "", cohort.visible)
-            segments[idnumber] = ExistingSegment(cohort.id, idnumber, fields, members)
+            in_category = system is not None and cohort.id not in system
+            segments[idnumber] = ExistingSegment(cohort.id, idnumber, fields, members, in_category)
         return segments
 
 
@@ -462,6 +465,8 @@ class _Context:
                 "first was read"
             )
         self._read_cohort_members(read)
+        if self.scope.segments and SEARCH_COHORTS in self.functions:
+            read.system_ids = frozenset(c.id for c in self._search_cohorts("self"))
         return read
 
     def _list_cohorts(self) -> list[_Cohort]:
@@ -479,6 +484,15 @@ class _Context:
                 log.info("%s: listing cohorts refused; using %s", self.site, SEARCH_COHORTS)
             else:
                 return list(_parse(_COHORTS, raw, site=self.site, function=GET_COHORTS))
+        return self._search_cohorts("all")
+
+    def _search_cohorts(self, includes: str) -> list[_Cohort]:
+        """Page through the cohort search from the system context.
+
+        ``all``: every cohort the token may see. ``self``: the system-level ones only,
+        the one way to tell a category-level cohort, whose context no answer names
+        (moodle-ws.md §3.4).
+        """
         cohorts: list[_Cohort] = []
         page = 0
         while True:
@@ -486,7 +500,7 @@ class _Context:
             params = {
                 "query": "",
                 "context": {"contextlevel": "system", "instanceid": 0},
-                "includes": "all",
+                "includes": includes,
                 "limitfrom": page,
                 "limitnum": COHORT_PAGE,
             }

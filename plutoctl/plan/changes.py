@@ -225,6 +225,7 @@ class PlanBasis:
     inputs: tuple[tuple[str, str], ...] = ()
     allow_removals: tuple[str, ...] = ()
     allow_delete: tuple[str, ...] = ()
+    allow_move: tuple[str, ...] = ()
     only: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
 

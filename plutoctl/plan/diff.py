@@ -46,6 +46,9 @@ from plutoctl.plan.changes import (
 
 Unmanaged = Literal["ignore", "report", "delete"]
 
+MOVE_TO_SYSTEM = ("context", "category", "system")
+"""The field change of an update that moves a category-level segment to the system."""
+
 _DIFF_KINDS = (
     "values_changed",
     "type_changes",
@@ -178,6 +181,10 @@ def _diff_segment(want: DesiredSegment, have: ExistingSegment | None) -> DiffRes
         return DiffResult(tuple(changes))
     result = DiffResult()
     changed = field_changes(segment_field_dict(have.fields), segment_field_dict(want.fields))
+    if changed and have.is_in_category:
+        # The update call takes the context too and plutoctl can only name the
+        # system's: the plan must say that the update moves the segment there.
+        changed = tuple(sorted((*changed, MOVE_TO_SYSTEM)))
     if changed:
         result += DiffResult((UpdateSegment(want.idnumber, have.id, want.fields, changed),))
     return result + _diff_segment_members(want, have)

@@ -8,7 +8,8 @@ independent of the order the site returned things in; a missing object has the f
 
 Keys:
 
-- ``segment:ID``: the segment's id, name, description and visibility
+- ``segment:ID``: the segment's id, name, description and visibility (and its
+  context, when it is a course category's)
 - ``segment-members:ID``: its members
 - ``group:COURSE/GID``: the group's id, name and description
 - ``group-members:COURSE/GID``: its members
@@ -112,12 +113,15 @@ def _segment_state(existing: ExistingSite, kind: str, idnumber: str) -> object:
         return None
     if kind == "segment":
         fields = segment.fields
-        return {
+        state: dict[str, object] = {
             "id": segment.id,
             "name": fields.name,
             "description": fields.description,
             "visible": fields.visible,
         }
+        if segment.is_in_category:  # only then: digests of system segments stay as they were
+            state["context"] = "category"
+        return state
     if segment.members is None:
         return {"unread": True}
     return sorted(segment.members)

@@ -10,6 +10,8 @@ one). Rules, in order:
    one group: refused unless ``--allow-removals ID`` names it.
 3. Deleting a segment or group that has members: refused unless ``--allow-delete ID``.
 4. Creating or deleting a ``protected`` segment: refused unless ``--allow-delete ID``.
+5. Updating a segment that lives in a course category, which moves it to the system
+   context: refused unless ``--allow-move ID``.
 
 An acknowledgement names exactly one object (``acknowledges``): a bare ID is a
 segment, a group is always ``COURSE/GROUP``; a bare ID that is both a segment and a
@@ -42,17 +44,19 @@ from plutoctl.plan.changes import (
     RemoveSegmentMembers,
     Unenrol,
     UpdateGroup,
+    UpdateSegment,
     subject,
 )
-from plutoctl.plan.diff import plural
+from plutoctl.plan.diff import MOVE_TO_SYSTEM, plural
 
 
 @dataclass(frozen=True)
 class Acknowledgements:
-    """What the user allowed on the command line: ``--allow-removals`` / ``--allow-delete``."""
+    """What the user allowed: ``--allow-removals`` / ``--allow-delete`` / ``--allow-move``."""
 
     removals: frozenset[str] = frozenset()
     deletes: frozenset[str] = frozenset()
+    moves: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,12 @@ def refuse_ambiguous_acknowledgements(acks: Acknowledgements, changes: Iterable[
         if gid is not None:
             groups.setdefault(gid, set()).add(subject(change))
     segments = {subject(c) for c in changes if _group_idnumber(c) is None}
-    for flag, names in (("--allow-removals", acks.removals), ("--allow-delete", acks.deletes)):
+    flags = (
+        ("--allow-removals", acks.removals),
+        ("--allow-delete", acks.deletes),
+        ("--allow-move", acks.moves),
+    )
+    for flag, names in flags:
         for name in sorted(names):
             if name in segments and name in groups:
                 both = ", ".join(f"{flag} {g}" for g in sorted(groups[name]))
@@ -195,6 +204,14 @@ def _refusal(
             return _removal_refusal(change, policy, acks)
         case DeleteSegment() | DeleteGroup():
             return _delete_refusal(change, desired, acks)
+        case UpdateSegment(idnumber=sid, changed=changed) if MOVE_TO_SYSTEM in changed:
+            if acknowledges(acks.moves, change):
+                return None
+            reason = (
+                f"segment {sid} lives in a course category: updating it moves it to the "
+                "system context (the site cannot be told to keep it where it is)"
+            )
+            return Refusal(change, reason, f"--allow-move {sid}")
         case CreateSegment(idnumber=sid):
             segment = desired.segments.get(sid)
             if segment is None or not segment.is_protected or acknowledges(acks.deletes, change):
@@ -331,4 +348,5 @@ def unused_acknowledgements(acks: Acknowledgements, plan: Plan) -> list[str]:
         for change in (*site.changes, *(r.change for r in site.refused)):
             named.add(subject(change))
     unused = [f"--allow-removals {a}" for a in sorted(acks.removals - named)]
+    unused += [f"--allow-move {a}" for a in sorted(acks.moves - named)]
     return unused + [f"--allow-delete {a}" for a in sorted(acks.deletes - named)]

@@ -90,6 +90,7 @@ def _basis_to_dict(basis: PlanBasis) -> JsonDict:
         "inputs": dict(basis.inputs),
         "allow_removals": list(basis.allow_removals),
         "allow_delete": list(basis.allow_delete),
+        "allow_move": list(basis.allow_move),
         "only": list(basis.only),
         "except": list(basis.excluded),
     }
@@ -227,7 +228,7 @@ def plan_from_dict(data: object) -> Plan:
 
 
 def _basis_from(r: _Reader) -> PlanBasis:
-    r.check_keys({"inputs", "allow_removals", "allow_delete", "only", "except"})
+    r.check_keys({"inputs", "allow_removals", "allow_delete", "allow_move", "only", "except"})
     inputs = r.get("inputs", dict)
     if not all(isinstance(v, str) for v in inputs.values()):
         raise PlanError(f"not a plan file: {r.path}.inputs must map files to strings")
@@ -235,6 +236,7 @@ def _basis_from(r: _Reader) -> PlanBasis:
         inputs=tuple(inputs.items()),
         allow_removals=r.names("allow_removals"),
         allow_delete=r.names("allow_delete"),
+        allow_move=r.names("allow_move"),
         only=r.names("only"),
         excluded=r.names("except"),
     )
