@@ -171,7 +171,10 @@ def _group_idnumber(change: Change) -> str | None:
 
 
 def refuse_ambiguous_acknowledgements(acks: Acknowledgements, changes: Iterable[Change]) -> None:
-    """Raise UsageError for a bare ID that is both a segment and a group's idnumber here."""
+    """Raise UsageError for a bare ID that is both a segment and a group's idnumber here.
+
+    Unless the group is acknowledged by its ``COURSE/GROUP`` name too: then both are meant.
+    """
     changes = tuple(changes)
     groups: dict[str, set[str]] = {}
     for change in changes:
@@ -186,13 +189,15 @@ def refuse_ambiguous_acknowledgements(acks: Acknowledgements, changes: Iterable[
     )
     for flag, names in flags:
         for name in sorted(names):
-            if name in segments and name in groups:
+            # Naming the group(s) as well says what is meant: both.
+            if name in segments and not groups.get(name, set()) <= names:
                 both = ", ".join(f"{flag} {g}" for g in sorted(groups[name]))
                 raise UsageError(
                     f"{flag} {name} is ambiguous: {name} is a segment and also the idnumber "
                     f"of group {', '.join(sorted(groups[name]))}",
-                    hint=f"name the segment as {flag} {name} only when you mean it, and a "
-                    f"group as COURSE/GROUP ({both}); rename one of them to use the bare ID",
+                    hint=f"a bare ID names the segment, a group is named COURSE/GROUP ({both}); "
+                    f"to allow both, give {flag} {name} and {both}; to allow only one, "
+                    "rename the segment or the group's idnumber",
                 )
 
 

@@ -126,6 +126,9 @@ def test_a_bare_id_that_is_a_segment_and_a_group_is_refused_naming_both(flag) ->
     text = caught.value.message + (caught.value.hint or "")
     assert "ambiguous" in text
     assert "team is a segment" in text and "C1/team" in text
+    both = Acknowledgements(**{flag: frozenset({"team", "C1/team"})})
+    admitted = _check(changes, acks=both).changes  # naming the group too: both are meant
+    assert admitted == (changes if flag == "removals" else ())
 
 
 def test_delete_of_segment_with_members_needs_allow_delete() -> None:
