@@ -16,8 +16,13 @@ UNREADABLE = "unreadable"
 
 
 def input_files(loaded: LoadedConfig) -> dict[str, Path]:
-    """Return the files the config reads, keyed ``config`` and by each CSV path as named."""
+    """Return the files the config reads, keyed ``config`` and by each CSV path as named.
+
+    The CSV files are those of ``segments_csv`` and of every ``members_csv``.
+    """
     files = {CONFIG_KEY: loaded.path}
+    for relative in loaded.config.segments_csv:
+        files[relative] = loaded.resolve(relative)
     for segment in loaded.config.segments.values():
         if segment.members_csv is not None:
             files[segment.members_csv] = loaded.resolve(segment.members_csv)
