@@ -179,3 +179,25 @@ def test_export_segments_csv_needs_out(bulk_config: Path, run) -> None:
     result = run("export", "-c", str(bulk_config), "--site", "lab", "--segments-csv", "s.csv")
     assert result.code == 64
     assert "--segments-csv needs --out" in result.err
+
+
+def test_export_never_overwrites_a_segments_csv_the_config_reads(
+    bulk_config: Path, run, tmp_path: Path
+) -> None:
+    before = (tmp_path / "emea.csv").read_bytes()
+    out = tmp_path / "site.yaml"
+    result = run(
+        "export",
+        "-c",
+        str(bulk_config),
+        "--site",
+        "lab",
+        "--segments-csv",
+        "emea.csv",
+        "-o",
+        str(out),
+    )
+    assert result.code == 1
+    assert "which this config reads; nothing was written" in result.err
+    assert (tmp_path / "emea.csv").read_bytes() == before
+    assert not out.exists()
