@@ -3,7 +3,8 @@
 Pure: it reads two state values and returns the changes that turn one into the
 other, in step order, plus notices (unmanaged segments, name clashes, missing
 courses) and held-back removals (additive membership, enrolments kept because the
-entry does not allow unenrol). Safety rules are applied afterwards by
+entry does not allow unenrol). Which enrolments go is decided in
+``plutoctl.plan.enrolment``. Safety rules are applied afterwards by
 ``plutoctl.plan.safety``.
 """
 
@@ -43,6 +44,7 @@ from plutoctl.plan.changes import (
     UpdateSegment,
     subject,
 )
+from plutoctl.plan.enrolment import plan_unenrolments
 
 Unmanaged = Literal["ignore", "report", "delete"]
 
@@ -266,16 +268,20 @@ def _enrolled_after(have: ExistingCourse, changes: Iterable[Change]) -> frozense
 
 
 def _diff_enrolments(ctx: _Context, want: DesiredCourse, have: ExistingCourse) -> DiffResult:
-    wanted: set[str] = set()
-    for entry in want.enrolments:
-        wanted |= members_after(entry.segment, ctx.desired, ctx.existing) or frozenset()
     result = DiffResult()
     planned: dict[str, set[str]] = {}
-    unenrolled: set[str] = set()
     for entry in want.enrolments:
         result += _enrol_entry(ctx, entry, have, planned.setdefault(entry.role, set()))
-        result += _unenrol_entry(ctx, entry, have, frozenset(wanted), unenrolled)
-    return result
+    segments = {entry.segment for entry in want.enrolments}
+    after = {sid: members_after(sid, ctx.desired, ctx.existing) for sid in segments}
+    before = {sid: _members_now(ctx.existing, sid) for sid in segments}
+    found = plan_unenrolments(want, have, after, before)
+    return result + DiffResult(found.changes, found.notices, found.held_back)
+
+
+def _members_now(existing: ExistingSite, idnumber: str) -> frozenset[str] | None:
+    segment = existing.segments.get(idnumber)
+    return segment.members if segment is not None else None
 
 
 def _enrol_entry(
@@ -287,46 +293,6 @@ def _enrol_entry(
         return DiffResult()
     planned |= missing
     return DiffResult((Enrol(have.shortname, entry.role, tuple(sorted(missing)), entry.segment),))
-
-
-def _leavers(ctx: _Context, entry: DesiredEnrolment, have: ExistingCourse) -> frozenset[str]:
-    """Return former members of the entry's segment still enrolled with its role.
-
-    A user who also holds a role no enrol entry of the course grants (a teacher, say)
-    was enrolled by someone else: unenrolling would take that role too, so they stay.
-    """
-    existing = ctx.existing.segments.get(entry.segment)
-    after = members_after(entry.segment, ctx.desired, ctx.existing)
-    if existing is None or existing.members is None or after is None:
-        return frozenset()
-    course = ctx.desired.courses[have.shortname]
-    granted = frozenset(e.role for e in course.enrolments)
-    gone = existing.members - after
-    return frozenset(
-        u
-        for u in gone
-        if entry.role in have.enrolments.get(u, ()) and have.enrolments[u] <= granted
-    )
-
-
-def _unenrol_entry(
-    ctx: _Context,
-    entry: DesiredEnrolment,
-    have: ExistingCourse,
-    wanted: frozenset[str],
-    unenrolled: set[str],
-) -> DiffResult:
-    leavers = _leavers(ctx, entry, have) - wanted - unenrolled
-    if not leavers:
-        return DiffResult()
-    if not entry.allow_unenrol:
-        message = (
-            f"kept {plural(len(leavers), 'former member')} of {entry.segment} enrolled in "
-            f"{have.shortname}: the enrol entry does not allow unenrol"
-        )
-        return DiffResult(held_back=(Notice("info", message, have.shortname),))
-    unenrolled |= leavers
-    return DiffResult((Unenrol(have.shortname, tuple(sorted(leavers)), entry.segment),))
 
 
 def _diff_groups(

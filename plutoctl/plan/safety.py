@@ -7,7 +7,9 @@ one). Rules, in order:
 
 1. An incomplete read: no removals, unenrolments or deletes on the site at all.
 2. Removing more members than ``policy.max_removals`` allows from one segment or
-   one group: refused unless ``--allow-removals ID`` names it.
+   one group, or unenrolling more users than it allows from one course (counted
+   against the course's enrolled users): refused unless ``--allow-removals ID``
+   names it (a course by its short name).
 3. Deleting a segment or group that has members: refused unless ``--allow-delete ID``.
 4. Creating or deleting a ``protected`` segment: refused unless ``--allow-delete ID``.
 5. Updating a segment that lives in a course category, which moves it to the system
@@ -93,7 +95,7 @@ def check_safety(
     kept: list[Change] = []
     refused: list[Refusal] = []
     for change in allowed:
-        refusal = _refusal(change, desired, policy, acks)
+        refusal = _refusal(change, existing, desired, policy, acks)
         if refusal is None:
             kept.append(change)
         else:
@@ -202,11 +204,17 @@ def refuse_ambiguous_acknowledgements(acks: Acknowledgements, changes: Iterable[
 
 
 def _refusal(
-    change: Change, desired: DesiredSite, policy: PolicyConfig, acks: Acknowledgements
+    change: Change,
+    existing: ExistingSite,
+    desired: DesiredSite,
+    policy: PolicyConfig,
+    acks: Acknowledgements,
 ) -> Refusal | None:
     match change:
         case RemoveSegmentMembers() | RemoveGroupMembers():
             return _removal_refusal(change, policy, acks)
+        case Unenrol():
+            return _unenrol_refusal(change, existing, policy, acks)
         case DeleteSegment() | DeleteGroup():
             return _delete_refusal(change, desired, acks)
         case UpdateSegment(idnumber=sid, changed=changed) if MOVE_TO_SYSTEM in changed:
@@ -241,6 +249,22 @@ def _removal_refusal(
         f"policy max_removals {policy.max_removals} allows {limit}"
     )
     return Refusal(change, reason, f"--allow-removals {name}")
+
+
+def _unenrol_refusal(
+    change: Unenrol, existing: ExistingSite, policy: PolicyConfig, acks: Acknowledgements
+) -> Refusal | None:
+    """Hold unenrolments to ``max_removals`` of the course's enrolled users, read now."""
+    course = existing.courses.get(change.course)
+    enrolled = len(course.enrolments) if course is not None else 0
+    count = len(change.usernames)
+    if count <= policy.removal_limit(enrolled) or change.course in acks.removals:
+        return None
+    reason = (
+        f"would unenrol {count} of {enrolled} users enrolled in course {change.course}; "
+        f"policy max_removals {policy.max_removals} allows {policy.removal_limit(enrolled)}"
+    )
+    return Refusal(change, reason, f"--allow-removals {change.course}")
 
 
 def _delete_refusal(
@@ -292,41 +316,49 @@ def _hold_back_dragged_removals(
     result: list[Change] = []
     notices: list[Notice] = []
     for change in kept:
-        segment, usernames = _dragged_by(change, bound)
-        overlap = spared.get(segment or "", frozenset()) & frozenset(usernames)
+        segments, usernames = _dragged_by(change, bound)
+        overlaps = {s: spared[s] & frozenset(usernames) for s in segments if s in spared}
+        overlap = frozenset().union(*overlaps.values())
         if not overlap:
             result.append(change)
             continue
         trimmed = _without(change, overlap)
         if trimmed is not None:
             result.append(trimmed)
-        message = (
-            f"kept {plural(len(overlap), 'user')} in {subject(change)} while their removal from "
-            f"segment {segment} awaits --allow-removals {segment}"
-        )
-        notices.append(Notice("warning", message, subject(change)))
+        for segment, names in overlaps.items():
+            if not names:
+                continue
+            message = (
+                f"kept {plural(len(names), 'user')} in {subject(change)} while their removal "
+                f"from segment {segment} awaits --allow-removals {segment}"
+            )
+            notices.append(Notice("warning", message, subject(change)))
     return result, tuple(notices)
 
 
-def _bound_segments(desired: DesiredSite) -> dict[str, str]:
-    """Return ``COURSE/GROUP`` → the segment bound to that group."""
-    return {
-        f"{course.shortname}/{gid}": group.segment
-        for course in desired.courses.values()
-        for gid, group in course.groups.items()
-        if group.segment
-    }
+def _bound_segments(desired: DesiredSite) -> dict[str, tuple[str, ...]]:
+    """Return ``COURSE/GROUP`` → the segment bound to that group, and ``COURSE`` → the
+    segments of its enrol entries (an unenrolment follows from any of them)."""
+    bound: dict[str, tuple[str, ...]] = {}
+    for course in desired.courses.values():
+        bound[course.shortname] = tuple(dict.fromkeys(e.segment for e in course.enrolments))
+        for gid, group in course.groups.items():
+            if group.segment:
+                bound[f"{course.shortname}/{gid}"] = (group.segment,)
+    return bound
 
 
-def _dragged_by(change: Change, bound: dict[str, str]) -> tuple[str | None, tuple[str, ...]]:
-    """Return the segment whose removals a change follows from, and its usernames."""
+def _dragged_by(
+    change: Change, bound: dict[str, tuple[str, ...]]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return the segments whose removals a change follows from, and its usernames."""
     match change:
         case RemoveGroupMembers(usernames=usernames):
-            return bound.get(subject(change)), usernames
-        case Unenrol(segment=segment, usernames=usernames):
-            return segment, usernames
+            return bound.get(subject(change), ()), usernames
+        case Unenrol(course=course, segment=segment, usernames=usernames):
+            return bound.get(course, (segment,)), usernames
         case _:
-            return None, ()
+            return (), ()
 
 
 def _without(change: Change, names: frozenset[str]) -> Change | None:

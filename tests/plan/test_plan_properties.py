@@ -178,7 +178,8 @@ def test_safety_only_ever_removes_or_trims_changes(
     policy = PolicyConfig(unmanaged_segments=unmanaged, max_removals=1)
     plan = plan_site(desired, existing, policy=policy, acks=Acknowledgements(), max_input_vars=100)
     everything = PolicyConfig(unmanaged_segments=unmanaged, max_removals="100%")
-    every_id = frozenset(SEGMENTS) | {f"{c}/{g}" for c in COURSES for g in GROUPS}
+    # Courses too: unenrolments count against max_removals per course.
+    every_id = frozenset(SEGMENTS) | set(COURSES) | {f"{c}/{g}" for c in COURSES for g in GROUPS}
     acks = Acknowledgements(removals=every_id, deletes=every_id)
     full = plan_site(desired, existing, policy=everything, acks=acks, max_input_vars=100)
     assert full.refused == ()

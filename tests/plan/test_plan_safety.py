@@ -203,11 +203,42 @@ def test_refused_segment_removal_holds_back_dragged_group_removals_and_unenrols(
         Unenrol("C", leavers, "s"),
         RemoveSegmentMembers("s", leavers, 10),
     )
-    acks = Acknowledgements(removals=frozenset({"C/g"}))
+    # The course is acknowledged so that the unenrolment is not refused on its own count.
+    acks = Acknowledgements(removals=frozenset({"C/g", "C"}))
     result = _check(changes, existing=existing, desired=desired, acks=acks)
     assert [r.change for r in result.refused] == [changes[2]]
     assert result.changes == (RemoveGroupMembers("C", "g", ("zz",), 11),)
     assert len(result.held_back) == 2
+    assert "awaits --allow-removals s" in result.held_back[0].message
+
+
+def test_unenrolments_beyond_max_removals_are_refused_until_the_course_is_named() -> None:
+    existing = existing_site([], [have_course("C", enrolments=enrolled(TEN))])
+    unenrol = Unenrol("C", tuple(f"u{i}" for i in range(3)), "s")
+    (refusal,) = _check((unenrol,), existing=existing).refused
+    assert refusal.change == unenrol
+    assert refusal.reason == (
+        "would unenrol 3 of 10 users enrolled in course C; policy max_removals 25% allows 2"
+    )
+    assert refusal.acknowledge == "--allow-removals C"
+    allowed = _check((unenrol,), existing=existing, acks=Acknowledgements(frozenset({"C"})))
+    assert allowed.changes == (unenrol,)
+    within = Unenrol("C", ("u0", "u1"), "s")
+    assert _check((within,), existing=existing).changes == (within,)
+
+
+def test_refused_removal_holds_back_unenrolments_owned_by_another_entry() -> None:
+    desired = desired_site(
+        [want_segment("s", "u0"), want_segment("t", "")],
+        [want_course("C", enrolments=[DesiredEnrolment("s"), DesiredEnrolment("t", True)])],
+    )
+    existing = existing_site([have_segment("s", TEN)], [have_course("C", enrolments=enrolled(TEN))])
+    leavers = tuple(f"u{i}" for i in range(1, 10))
+    changes = (Unenrol("C", (*leavers, "zz"), "t"), RemoveSegmentMembers("s", leavers, 10))
+    acks = Acknowledgements(removals=frozenset({"C"}))
+    result = _check(changes, existing=existing, desired=desired, acks=acks)
+    assert [r.change for r in result.refused] == [changes[1]]
+    assert result.changes == (Unenrol("C", ("zz",), "t"),)
     assert "awaits --allow-removals s" in result.held_back[0].message
 
 
