@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -10,9 +13,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from plutoctl.config import LoadedConfig
-from plutoctl.errors import PlutoError
+from plutoctl.errors import PlutoError, UsageError
 
 if TYPE_CHECKING:
+    from plutoctl.lms.client import RetryPolicy
     from plutoctl.plan.changes import Plan
     from plutoctl.runner import RunOptions
 
@@ -170,8 +174,33 @@ def run_options(
         ),
         parallelism=parallelism,
         timeout=timeout,
-        retry=RetryPolicy(),
+        retry=retry_policy(RetryPolicy()),
     )
+
+
+RETRY_BACKOFF_VARIABLE = "PLUTOCTL_RETRY_BACKOFF"
+"""Seconds of the first retry delay (default 0.5): fault-injection tests set it small."""
+
+
+def retry_policy(default: RetryPolicy) -> RetryPolicy:
+    """Return ``default`` with its first back-off from ``$PLUTOCTL_RETRY_BACKOFF``, if set.
+
+    A narrow knob for tests and fault drills that run ``plutoctl`` as a process: the
+    number of attempts and the ceiling stay as they are.
+    """
+    raw = os.environ.get(RETRY_BACKOFF_VARIABLE, "").strip()
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not math.isfinite(seconds) or not 0 <= seconds <= default.max_backoff:
+        raise UsageError(
+            f"{RETRY_BACKOFF_VARIABLE}={raw!r} is not a number of seconds",
+            hint=f"set it between 0 and {default.max_backoff:g}, or unset it",
+        )
+    return dataclasses.replace(default, backoff=seconds)
 
 
 def _inputs(loaded: LoadedConfig) -> set[Path]:
