@@ -183,7 +183,7 @@ def test_a_lost_group_removal_comes_back_after_the_segment_removal_landed() -> N
     assert diff_site(desired, existing).changes == (RemoveGroupMembers("C", "g", ("b",), 2),)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     desired=desired_sites(),
     existing=existing_sites(),
