@@ -258,7 +258,7 @@ def _unenrol_refusal(
     course = existing.courses.get(change.course)
     enrolled = len(course.enrolments) if course is not None else 0
     count = len(change.usernames)
-    if count <= policy.removal_limit(enrolled) or change.course in acks.removals:
+    if count <= policy.removal_limit(enrolled) or acknowledges(acks.removals, change):
         return None
     reason = (
         f"would unenrol {count} of {enrolled} users enrolled in course {change.course}; "
