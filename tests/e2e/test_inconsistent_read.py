@@ -130,3 +130,30 @@ def test_a_record_read_in_part_holds_back_removals(site, tmp_path, run) -> None:
     assert "user002" not in site.store.cohort_members("team-b")
     victim_everywhere(site)
     assert run("plan", "-c", str(direct), "--detailed-exitcode").code == 0
+
+
+@pytest.mark.parametrize(
+    ("listings", "is_complete"),
+    [(("site-users",), True), (("site-users", "user-lookup"), False)],
+    ids=["looked-up", "lookup-missing-too"],
+)
+def test_a_user_the_listing_missed_is_looked_up_or_unknown(site, listings, is_complete) -> None:
+    from plutoctl.lms.client import SiteClient
+    from plutoctl.lms.reader import ReadScope, read_site
+
+    site.store.add_cohort("team-b", "Team B")
+    site.store.add_cohort_members("team-b", [VICTIM])
+    site.store.enrol(VICTIM, "LAB101")
+    scope = ReadScope(
+        segments=frozenset({"team-b"}), needs_all_users=True, courses=frozenset({"LAB101"})
+    )
+    with ListingProxy(site.url, listings, site.store.user_id(VICTIM)) as proxy:
+        client = SiteClient(site="lab", url=proxy.url, token=site.token)
+        with client:
+            existing = read_site(client, scope)
+            assert client.calls["core_user_get_users_by_field"] == 1  # one look-up for all
+    assert existing.is_complete is is_complete
+    if is_complete:
+        assert existing.users[VICTIM].custom == {"department": "Sales"}
+    else:
+        assert any("could not be read" in reason for reason in existing.incomplete)
