@@ -52,6 +52,7 @@ from plutoctl.plan.desired import bound_segments, build_desired, courses_for, re
 from plutoctl.plan.diff import diff_site, sort_changes
 from plutoctl.plan.fingerprint import fingerprint_keys
 from plutoctl.plan.safety import Acknowledgements, check_safety
+from plutoctl.rules import STANDARD_PREFIX, RuleSet
 
 REMAKE = "make the plan again: plutoctl plan -c CONFIG --out PLAN, then apply the new plan"
 
@@ -172,7 +173,13 @@ def recompute(
     """
     site = plan.site
     known = _within(fresh, reread.known_users)
-    desired = build_desired(loaded, site, known, segments=reread.segments, courses=reread.courses)
+    desired = build_desired(
+        _rule_fields_declared(loaded, site),
+        site,
+        known,
+        segments=reread.segments,
+        courses=reread.courses,
+    )
     if desired.errors:
         raise StalePlanError(
             f"site {site!r}: the config cannot be planned on the site as it is now: "
@@ -196,6 +203,22 @@ def recompute(
     now = [change for change in safe.changes if _object_of(change) in touched]
     _refuse_different(site, plan.changes, now, fresh)
     return sort_changes(now)
+
+
+def _rule_fields_declared(loaded: LoadedConfig, site: str) -> LoadedConfig:
+    """Return the config with every custom field its rules use declared for ``site``.
+
+    The plan's rule checks ran on a read of every user, and the config has not changed
+    since; the recompute sees a few users, and a field none of them has filled in is
+    no typo here.
+    """
+    config = loaded.config
+    ruleset = RuleSet.compile({sid: seg.rules for sid, seg in config.segments.items()})
+    custom = {name for name in ruleset.fields if not name.startswith(STANDARD_PREFIX)}
+    site_config = config.sites[site]
+    declared = sorted(set(site_config.profile_fields) | custom)
+    sites = {**config.sites, site: site_config.model_copy(update={"profile_fields": declared})}
+    return replace(loaded, config=config.model_copy(update={"sites": sites}))
 
 
 def _policy(policy: PolicyConfig, basis: PlanBasis) -> PolicyConfig:

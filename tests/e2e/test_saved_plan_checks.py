@@ -290,3 +290,30 @@ def test_a_saved_plan_rereads_only_what_it_touches(lab, sandbox, run) -> None:
     assert sandbox.log.count("core_user_get_users") == 0
     assert sandbox.log.count("core_course_get_courses_by_field") == 0
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
+def test_a_removal_from_a_rule_segment_applies_when_no_user_read_has_the_field(
+    lab, sandbox, run, tmp_path
+) -> None:
+    # The re-read sees user003 alone, who no longer has a campus: that is no unknown
+    # field (the plan's checks saw every user), and the saved removal applies.
+    sandbox.store.add_profile_field("campus", "text")
+    sandbox.store.set_profile("user003", campus="North")
+    sandbox.store.set_profile("user005", campus="South")  # so the plan sees the field
+    config = tmp_path / "rules-only.yaml"
+    config.write_text(
+        lab().read_text(encoding="utf-8").split("  team-a:")[0]
+        + "  north:\n    name: North\n    rules:\n"
+        + "      - {field: campus, match: exact, value: North}\n",
+        encoding="utf-8",
+    )
+    converge(run, config)
+    assert sandbox.store.cohort_members("north") == {"user003"}
+    sandbox.store.set_profile("user003", campus="")
+    path, data = saved_plan(run, config, "--allow-removals", "north")
+    (removal,) = site_of(data)["changes"]
+    assert removal["usernames"] == ["user003"]
+    result = run("apply", str(path))
+    assert result.code == 0, result.out + result.err
+    assert sandbox.store.cohort_members("north") == set()
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
