@@ -1,0 +1,450 @@
+"""Replay the 542 call sequences recorded from a real Moodle 4.5 site against sandboxes.
+
+``data/moodle-differential.jsonl.gz`` holds the sequences (each call as sent and the
+site's exact answer, and the site's state at the end); ``data/moodle-differential-
+baseline.json`` the small site every sequence starts from. ``replay_all`` runs each
+sequence against a fresh sandbox seeded with that baseline, several at once, and
+compares every answer and every final state; ``Figures`` sums the result.
+
+An answer is *exact* when status, content type and body text are identical once
+the recording site's address is replaced by the sandbox's (it cannot be the same);
+*equal after masking* when the bodies are identical once timestamps are masked
+(replaced by their type, as ``moodle-differential.md`` asks); else *different*.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from plutoctl.sandbox import Sandbox
+from plutoctl.sandbox.store import ADMIN_ID, GUEST_ID, SITE_COURSE_ID
+
+DATA = Path(__file__).parent / "data"
+RECORDED_SITE = "http://127.0.0.1:8080"
+ENDPOINT = "/webservice/rest/server.php"
+MISSING_ID = 777777
+BAD_TOKEN = "0123456789abcdef0123456789abcdef"
+TIMESTAMP_KEYS = frozenset(
+    {
+        "timecreated",
+        "timemodified",
+        "firstaccess",
+        "lastaccess",
+        "lastcourseaccess",
+        "timeaccess",
+        "startdate",
+        "enddate",
+    }
+)
+# The theme revision inside image URLs is the time the theme cache was last purged.
+_REVISION = re.compile(r"(/theme/image\.php/\w+/core/)\d+(/)")
+_XML_TIMESTAMP = re.compile(
+    r'(<KEY name="(?:' + "|".join(sorted(TIMESTAMP_KEYS)) + r')"><VALUE>)\d+(</VALUE>)'
+)
+
+
+def load_sequences() -> list[dict[str, Any]]:
+    """Return the recorded sequences, in file order."""
+    with gzip.open(DATA / "moodle-differential.jsonl.gz", "rt", encoding="utf-8") as stream:
+        return [json.loads(line) for line in stream if line.strip()]
+
+
+def load_baseline() -> dict[str, Any]:
+    """Return the recorded baseline site."""
+    return json.loads((DATA / "moodle-differential-baseline.json").read_text())
+
+
+# --- seeding --------------------------------------------------------------------------
+
+
+def seed_baseline(sb: Sandbox, baseline: dict[str, Any]) -> None:
+    """Seed a new sandbox with the baseline, so ids line up with the recording."""
+    store = sb.store
+    for spec in baseline["profile_fields"]:
+        store.add_profile_field(spec["shortname"], spec["datatype"], spec["options"])
+    for user in baseline["users"]:
+        if user["id"] in (GUEST_ID, ADMIN_ID):
+            continue
+        custom = {f["shortname"]: f["value"] for f in user.get("customfields", [])}
+        new_id = store.add_user(
+            user["username"], user["firstname"], user["lastname"], user["email"], custom=custom
+        )
+        assert new_id == user["id"], f"{user['username']} got id {new_id}, not {user['id']}"
+    courses = sorted(baseline["courses"], key=lambda c: c["id"])
+    site = courses[0]
+    assert site["id"] == SITE_COURSE_ID
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE course SET shortname = ?, fullname = ?, summary = ? WHERE id = ?",
+            (site["shortname"], site["fullname"], site["summary"], SITE_COURSE_ID),
+        )
+    for course in courses[1:]:
+        new_id = store.add_course(course["shortname"], course["fullname"])
+        assert new_id == course["id"]
+        with store.transaction() as db:
+            db.execute("UPDATE course SET summary = ? WHERE id = ?", (course["summary"], new_id))
+
+
+# --- requests ---------------------------------------------------------------------
+
+
+@dataclass
+class Labels:
+    """What the references of one sequence stand for: users, courses, created items."""
+
+    users: dict[str, int]
+    courses: dict[str, int]
+    created: dict[str, dict[str, int]] = field(default_factory=lambda: {"cohort": {}, "group": {}})
+
+    def resolve(self, value: Any) -> Any:
+        """Replace every ``{"$ref": …}`` in ``value`` by the id it stands for."""
+        if isinstance(value, dict):
+            if "$ref" in value:
+                return self._id(value["$ref"], value["name"])
+            return {key: self.resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        return value
+
+    def _id(self, kind: str, name: str) -> int:
+        match kind:
+            case "user":
+                return self.users.get(name, MISSING_ID)
+            case "course":
+                return SITE_COURSE_ID if name == "SITE" else self.courses.get(name, MISSING_ID)
+            case _:
+                return self.created[kind].get(name, MISSING_ID)
+
+    def bind(self, step: dict[str, Any], answer: Any) -> None:
+        """Name the items a create call made by the step's labels."""
+        if "creates" not in step or not isinstance(answer, list):
+            return
+        for label, item in zip(step["labels"], answer, strict=False):
+            if isinstance(item, dict) and "id" in item:
+                self.created[step["creates"]][label] = int(item["id"])
+
+
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Flatten nested params into PHP bracket variables (booleans as 1/0)."""
+    if isinstance(value, dict):
+        items: list[tuple[Any, Any]] = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        return [(prefix, str(int(value)) if isinstance(value, bool) else str(value))]
+    pairs: list[tuple[str, str]] = []
+    for key, item in items:
+        pairs.extend(flatten(item, f"{prefix}[{key}]" if prefix else str(key)))
+    return pairs
+
+
+def request_pairs(sb: Sandbox, step: dict[str, Any], labels: Labels) -> list[tuple[str, str]]:
+    """Return the request variables of one step, in the order they were sent."""
+    reserved: list[tuple[str, str]] = []
+    token = step.get("token", "good")
+    if token != "missing":
+        reserved.append(("wstoken", sb.token if token == "good" else BAD_TOKEN))
+    function = step.get("wsfunction", step["fn"])
+    if function is not None:
+        reserved.append(("wsfunction", function))
+    fmt = step.get("format", "json")
+    if fmt is not None:
+        reserved.append(("moodlewsrestformat", fmt))
+    if step.get("raw", True):
+        reserved.append(("moodlewssettingraw", "1"))
+    if "pairs" in step:
+        body = [(key, str(labels.resolve(value))) for key, value in step["pairs"]]
+    else:
+        body = flatten(labels.resolve(step["params"]))
+    return body + reserved if step.get("reserved_at_end") else reserved + body
+
+
+# --- comparing --------------------------------------------------------------------
+
+_TIMESTAMP = re.compile(r'("(?:' + "|".join(sorted(TIMESTAMP_KEYS)) + r')":)\d+')
+_TRUNCATED = re.compile(r"…\(\+(\d+)\)$")
+
+
+def masked_text(text: str) -> str:
+    """Return a body with timestamps replaced by their type (JSON and XML alike)."""
+    text = _XML_TIMESTAMP.sub(r"\1<int>\2", _TIMESTAMP.sub(r"\1<int>", text))
+    return _REVISION.sub(r"\1<rev>\2", text)
+
+
+def same_text(recorded: str, answered: str, *, is_masked: bool) -> bool:
+    """Compare a body with the recorded one (which may be cut: ``prefix…(+N)``).
+
+    A cut recording matches when the answer starts with its prefix and is exactly
+    N characters longer than it.
+    """
+    cut = _TRUNCATED.search(recorded)
+    if cut is not None:
+        prefix = recorded[: cut.start()]
+        if len(answered) != len(prefix) + int(cut.group(1)):
+            return False
+        recorded, answered = prefix, answered[: len(prefix)]
+    if is_masked:
+        return masked_text(recorded) == masked_text(answered)
+    return recorded == answered
+
+
+@dataclass(frozen=True)
+class Call:
+    """One replayed call: where it is, what Moodle said, what the sandbox said."""
+
+    sequence: str
+    index: int
+    function: str
+    params: Any
+    recorded: dict[str, Any]
+    status: int
+    content_type: str
+    body: str
+
+    @property
+    def expected_body(self) -> str:
+        """The recorded body with the recording site's address replaced by the sandbox's."""
+        return self.recorded["body"]
+
+    @property
+    def is_exact(self) -> bool:
+        """Whether status, content type and body text are identical."""
+        return (
+            self.status == self.recorded["status"]
+            and self.content_type == self.recorded["content_type"]
+            and same_text(self.expected_body, self.body, is_masked=False)
+        )
+
+    @property
+    def is_equal_masked(self) -> bool:
+        """Whether status and body are identical once timestamps are masked."""
+        return self.status == self.recorded["status"] and same_text(
+            self.expected_body, self.body, is_masked=True
+        )
+
+    def error(self) -> tuple[Any, Any] | None:
+        """Return (recorded, answered) error class/errorcode/message when either is an error."""
+        return _error_fields(self.expected_body), _error_fields(self.body)
+
+
+def _error_fields(text: str) -> Any:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and "exception" in value:
+        return (value.get("exception"), value.get("errorcode"), value.get("message"))
+    return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One replayed sequence: its calls and both final states."""
+
+    sequence: str
+    calls: list[Call]
+    recorded_state: dict[str, Any]
+    state: dict[str, Any]
+
+    @property
+    def is_state_equal(self) -> bool:
+        """Whether the sandbox ended in the recorded state."""
+        return self.state == self.recorded_state
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The replay's totals."""
+
+    calls: int
+    exact: int
+    masked: int
+    different: int
+    sequences: int
+    states_equal: int
+
+    @classmethod
+    def of(cls, outcomes: list[Outcome]) -> Figures:
+        """Sum the outcomes (``masked`` counts the exact ones too)."""
+        calls = [call for outcome in outcomes for call in outcome.calls]
+        masked = sum(call.is_equal_masked for call in calls)
+        return cls(
+            calls=len(calls),
+            exact=sum(call.is_exact for call in calls),
+            masked=masked,
+            different=len(calls) - masked,
+            sequences=len(outcomes),
+            states_equal=sum(outcome.is_state_equal for outcome in outcomes),
+        )
+
+    def lines(self) -> list[str]:
+        """Return the figures as quotable lines."""
+        share = 100 * self.masked / self.calls if self.calls else 0.0
+        return [
+            f"calls replayed: {self.calls} in {self.sequences} sequences",
+            f"calls exact: {self.exact}",
+            f"calls equal after masking timestamps: {self.masked} ({share:.2f}%)",
+            f"calls different: {self.different}",
+            f"final states equal: {self.states_equal} of {self.sequences}",
+        ]
+
+
+# --- final state ------------------------------------------------------------------
+
+
+def final_state(sb: Sandbox, labels: Labels) -> dict[str, Any]:
+    """Read the sandbox's state in the recording's form (items named by their labels)."""
+    cohort_names = {v: k for k, v in labels.created["cohort"].items()}
+    group_names = {v: k for k, v in labels.created["group"].items()}
+    with sb.store.transaction() as db:
+        courses = {
+            row["id"]: row["shortname"]
+            for row in db.execute("SELECT id, shortname FROM course WHERE id != ?", (1,))
+        }
+        return {
+            "cohorts": _cohorts(db, cohort_names),
+            "cohort_members": _members(db, "cohort_members", "cohortid", cohort_names),
+            "enrolments": _enrolments(db, courses),
+            "groups": _groups(db, courses, group_names),
+            "group_members": _group_members(db, courses, group_names),
+            "active": _active(db, courses),
+        }
+
+
+def _cohorts(db: sqlite3.Connection, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        names.get(row["id"], f"#{row['id']}"): {
+            "idnumber": row["idnumber"],
+            "name": row["name"],
+            "visible": bool(row["visible"]),
+            "context": "system" if row["contextid"] == 1 else "category",
+            "description": row["description"],
+            "descriptionformat": row["descriptionformat"],
+            "theme": row["theme"],
+        }
+        for row in db.execute("SELECT * FROM cohort ORDER BY id")
+    }
+
+
+def _members(db: sqlite3.Connection, table: str, column: str, names: dict[int, str]) -> Any:
+    result: dict[str, list[str]] = {}
+    for row in db.execute(f"SELECT id FROM {table.split('_')[0]} ORDER BY id"):
+        users = db.execute(
+            f"SELECT u.username FROM {table} m JOIN user u ON u.id = m.userid "
+            f"WHERE m.{column} = ? ORDER BY u.username",
+            (row[0],),
+        )
+        result[names.get(row[0], f"#{row[0]}")] = [user[0] for user in users]
+    return result
+
+
+def _enrolments(db: sqlite3.Connection, courses: dict[int, str]) -> dict[str, Any]:
+    result: dict[str, dict[str, list[str]]] = {name: {} for name in courses.values()}
+    rows = db.execute(
+        "SELECT e.courseid, u.username, r.shortname FROM user_enrolments ue "
+        "JOIN enrol e ON e.id = ue.enrolid JOIN user u ON u.id = ue.userid "
+        "LEFT JOIN role_assignments ra ON ra.courseid = e.courseid AND ra.userid = u.id "
+        "LEFT JOIN role r ON r.id = ra.roleid ORDER BY u.username, r.sortorder"
+    )
+    for course_id, username, role in rows:
+        if course_id in courses:
+            roles = result[courses[course_id]].setdefault(username, [])
+            if role:
+                roles.append(role)
+    return result
+
+
+def _groups(db: sqlite3.Connection, courses: dict[int, str], names: dict[int, str]) -> Any:
+    return {
+        f"{courses.get(row['courseid'], row['courseid'])}/{names.get(row['id'], row['id'])}": {
+            "name": row["name"],
+            "idnumber": row["idnumber"],
+            "description": row["description"],
+            "visibility": row["visibility"],
+            "participation": bool(row["participation"]),
+        }
+        for row in db.execute("SELECT * FROM groups ORDER BY id")
+    }
+
+
+def _group_members(db: sqlite3.Connection, courses: dict[int, str], names: dict[int, str]) -> Any:
+    result: dict[str, list[str]] = {}
+    for row in db.execute("SELECT id, courseid FROM groups ORDER BY id"):
+        key = f"{courses.get(row[1], row[1])}/{names.get(row[0], row[0])}"
+        users = db.execute(
+            "SELECT u.username FROM groups_members m JOIN user u ON u.id = m.userid "
+            "WHERE m.groupid = ? ORDER BY u.username",
+            (row[0],),
+        )
+        result[key] = [user[0] for user in users]
+    return result
+
+
+def _active(db: sqlite3.Connection, courses: dict[int, str]) -> dict[str, Any]:
+    result: dict[str, list[str]] = {name: [] for name in courses.values()}
+    rows = db.execute(
+        "SELECT e.courseid, u.username FROM user_enrolments ue "
+        "JOIN enrol e ON e.id = ue.enrolid JOIN user u ON u.id = ue.userid "
+        "WHERE ue.status = 0 AND e.status = 0 AND u.suspended = 0 ORDER BY u.username"
+    )
+    for course_id, username in rows:
+        if course_id in courses:
+            result[courses[course_id]].append(username)
+    return result
+
+
+# --- running ----------------------------------------------------------------------
+
+
+def replay(sequence: dict[str, Any], baseline: dict[str, Any]) -> Outcome:
+    """Replay one sequence against a fresh sandbox seeded with the baseline."""
+    with Sandbox.start(max_input_vars=baseline["max_input_vars"]) as sb:
+        seed_baseline(sb, baseline)
+        labels = Labels(
+            users={u["username"]: u["id"] for u in baseline["users"]},
+            courses={c["shortname"]: c["id"] for c in baseline["courses"]},
+        )
+        calls = list(_run_steps(sb, sequence, labels))
+        state = final_state(sb, labels)
+    return Outcome(sequence["sequence"], calls, sequence["real_final_state"], state)
+
+
+def _run_steps(sb: Sandbox, sequence: dict[str, Any], labels: Labels) -> Iterator[Call]:
+    with requests.Session() as session:
+        session.trust_env = False  # loopback only: no proxy or .netrc look-ups per call
+        for index, step in enumerate(sequence["steps"]):
+            data = request_pairs(sb, step, labels)
+            response = session.post(sb.url + ENDPOINT, data=data, timeout=30)
+            body = response.text.replace(sb.url.replace("/", "\\/"), RECORDED_SITE.replace("/", "\\/"))
+            body = body.replace(sb.url, RECORDED_SITE)
+            try:
+                labels.bind(step, json.loads(body))
+            except ValueError:
+                pass
+            yield Call(
+                sequence["sequence"],
+                index,
+                step["fn"],
+                step["params"],
+                step["real"],
+                response.status_code,
+                response.headers.get("Content-Type", ""),
+                body,
+            )
+
+
+def replay_all(workers: int = 4) -> list[Outcome]:
+    """Replay every recorded sequence, ``workers`` at a time; outcomes in file order."""
+    sequences, baseline = load_sequences(), load_baseline()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda s: replay(s, baseline), sequences))

@@ -1,0 +1,55 @@
+"""Replay the 542 sequences recorded from a real Moodle 4.5 site; the sandbox must answer alike.
+
+Each sequence runs against a fresh sandbox seeded with the recording's baseline
+(several at once). Every answer is compared with the recorded one (status, content
+type, JSON or XML text with only timestamps masked, so error class, errorcode and
+message too) and every final state with the site's. The figures are printed at the
+end of the session; ``benchmarks/sandbox_differential.py`` prints them alone.
+"""
+
+from __future__ import annotations
+
+import pytest
+from differential import Figures, Outcome, replay_all, same_text
+
+MIN_MASKED_SHARE = 0.98
+
+
+@pytest.fixture(scope="module")
+def outcomes(pytestconfig: pytest.Config) -> list[Outcome]:
+    """Replay every recorded sequence once for the module."""
+    result = replay_all()
+    pytestconfig.stash[FIGURES_KEY] = Figures.of(result)
+    return result
+
+
+FIGURES_KEY = pytest.StashKey[Figures]()
+
+
+def test_every_recorded_sequence_and_call_is_replayed(outcomes: list[Outcome]) -> None:
+    figures = Figures.of(outcomes)
+    assert (figures.sequences, figures.calls) == (542, 2358)
+
+
+def test_every_final_state_equals_the_sites(outcomes: list[Outcome]) -> None:
+    different = [o.sequence for o in outcomes if not o.is_state_equal]
+    assert different == []
+
+
+def test_calls_equal_after_masking_timestamps_reach_the_target(outcomes: list[Outcome]) -> None:
+    figures = Figures.of(outcomes)
+    assert figures.masked / figures.calls >= MIN_MASKED_SHARE, "\n".join(figures.lines())
+
+
+def test_comparison_masks_only_timestamps() -> None:
+    assert same_text('{"id":1,"timecreated":1796076118}', '{"id":1,"timecreated":1700000000}',
+                     is_masked=True)  # fmt: skip
+    assert not same_text('{"id":1,"timecreated":1}', '{"id":2,"timecreated":1}', is_masked=True)
+    assert not same_text('{"id":1}', '{"id":1}\n', is_masked=True)
+    assert not same_text('{"id":1,"timecreated":1}', '{"id":1,"timecreated":2}', is_masked=False)
+
+
+def test_comparison_of_a_cut_recording_checks_prefix_and_length() -> None:
+    assert same_text("abc…(+3)", "abcdef", is_masked=False)
+    assert not same_text("abc…(+3)", "abcdefg", is_masked=False)
+    assert not same_text("abc…(+3)", "abXdef", is_masked=False)
