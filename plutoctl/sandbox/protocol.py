@@ -73,7 +73,9 @@ class WebService:
             result = self._run(reserved["wstoken"], reserved["wsfunction"], variables)
         except WsError as exc:
             return _error_reply(exc, is_json=is_json, debug=self.is_debug)
-        if settings["moodlewssettingraw"] not in ("1", "true"):
+        function = self.functions.get(str(reserved["wsfunction"]))
+        is_raw = function is not None and function.is_raw_answer
+        if settings["moodlewssettingraw"] not in ("1", "true") and not is_raw:
             result = _format_names(result)
         return _json_reply(result) if is_json else Reply(_xml_response(result), XML_TYPE)
 
@@ -91,7 +93,8 @@ class WebService:
         function = self.functions[name]
         args = validate(function.params, params)
         with self.store.transaction() as db:
-            return function.handler(CallContext(db, self.site_url, self.service), args)
+            context = CallContext(db, self.site_url, self.service, self.store.sequences)
+            return function.handler(context, args)
 
 
 # --- encoding -------------------------------------------------------------------
@@ -114,7 +117,7 @@ def _error_reply(exc: WsError, *, is_json: bool, debug: bool) -> Reply:
     lines = [
         '<?xml version="1.0" encoding="UTF-8" ?>',
         f"<EXCEPTION class={quoteattr(body['exception'])}>",
-        f"<ERRORCODE>{escape(body['errorcode'])}</ERRORCODE>",
+        *([f"<ERRORCODE>{escape(body['errorcode'])}</ERRORCODE>"] if "errorcode" in body else []),
         f"<MESSAGE>{escape(body['message'])}</MESSAGE>",
     ]
     if "debuginfo" in body:

@@ -99,6 +99,30 @@ CREATE INDEX IF NOT EXISTS groups_members_user ON groups_members (userid);
 """
 
 
+class Sequences:
+    """Record ids handed out like PostgreSQL sequences: a rolled-back insert spends its id.
+
+    Moodle's ids come from sequences that a rolled-back transaction does not give
+    back, so after a failed batch the next cohort or group id skips the ids that
+    batch took. The counters live outside the database transaction for that reason;
+    a reopened database starts again after its highest id.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, int] = {}
+
+    def next_id(self, db: sqlite3.Connection, table: str) -> int:
+        """Return the next id of ``table`` (never one handed out before)."""
+        with self._lock:
+            if table not in self._last:
+                row = db.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()
+                self._last[table] = int(row[0])
+            highest = int(db.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0])
+            self._last[table] = max(self._last[table], highest) + 1
+            return self._last[table]
+
+
 class SandboxError(PlutoError):
     """The sandbox was asked to do something impossible (a seeding or lookup error)."""
 
@@ -109,6 +133,7 @@ class Store:
     def __init__(self, db_path: str | Path | None = None) -> None:
         target = ":memory:" if db_path is None else str(db_path)
         self._lock = threading.RLock()
+        self.sequences = Sequences()
         try:
             self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
             self._conn.row_factory = sqlite3.Row

@@ -37,7 +37,7 @@ class WsError(PlutoError):
     """A web-service exception: becomes ``{exception, errorcode, message[, debuginfo]}``."""
 
     def __init__(
-        self, exception: str, errorcode: str, message: str, debuginfo: str | None = None
+        self, exception: str, errorcode: str | None, message: str, debuginfo: str | None = None
     ) -> None:
         super().__init__(message)
         self.exception = exception
@@ -45,8 +45,13 @@ class WsError(PlutoError):
         self.debuginfo = debuginfo
 
     def body(self, *, debug: bool) -> dict[str, str]:
-        """Return the JSON error body; ``debuginfo`` only in debug mode."""
+        """Return the JSON error body; ``debuginfo`` only in debug mode.
+
+        A PHP error (``TypeError``…) that escapes a function has no errorcode.
+        """
         result = {"exception": self.exception, "errorcode": self.errorcode, "message": self.message}
+        if self.errorcode is None:
+            del result["errorcode"]
         if debug and self.debuginfo is not None:
             result["debuginfo"] = self.debuginfo
         return result
@@ -70,6 +75,16 @@ def missing_record(table: str) -> WsError:
     return WsError(
         MISSING_RECORD, "invalidrecord", f"Can't find data record in database table {table}."
     )
+
+
+def db_write_error() -> WsError:
+    """Return dml_write_exception: the database refused a write (e.g. a value too long)."""
+    return WsError("dml_write_exception", "dmlwriteexception", "Error writing to database")
+
+
+def php_type_error(message: str) -> WsError:
+    """Return a PHP TypeError as Moodle sends it: an exception class, no errorcode."""
+    return WsError("TypeError", None, message)
 
 
 def moodle_exception(errorcode: str, message: str, debuginfo: str | None = None) -> WsError:

@@ -47,7 +47,7 @@ TIMESTAMP_KEYS = frozenset(
     }
 )
 # The theme revision inside image URLs is the time the theme cache was last purged.
-_REVISION = re.compile(r"(/theme/image\.php/\w+/core/)\d+(/)")
+_REVISION = re.compile(r"(\\?/theme\\?/image\.php\\?/\w+\\?/core\\?/)\d+(\\?/)")
 _XML_TIMESTAMP = re.compile(
     r'(<KEY name="(?:' + "|".join(sorted(TIMESTAMP_KEYS)) + r')"><VALUE>)\d+(</VALUE>)'
 )
@@ -172,12 +172,17 @@ def request_pairs(sb: Sandbox, step: dict[str, Any], labels: Labels) -> list[tup
 # --- comparing --------------------------------------------------------------------
 
 _TIMESTAMP = re.compile(r'("(?:' + "|".join(sorted(TIMESTAMP_KEYS)) + r')":)\d+')
+# The admin's own record carries two preferences that are times of its last visit.
+_PREFERENCE_TIME = re.compile(
+    r'("name":"(?:last_time_enrolments_synced|_lastloaded)","value":"?)\d+("?\})'
+)
 _TRUNCATED = re.compile(r"…\(\+(\d+)\)$")
 
 
 def masked_text(text: str) -> str:
     """Return a body with timestamps replaced by their type (JSON and XML alike)."""
     text = _XML_TIMESTAMP.sub(r"\1<int>\2", _TIMESTAMP.sub(r"\1<int>", text))
+    text = _PREFERENCE_TIME.sub(r"\1<time>\2", text)
     return _REVISION.sub(r"\1<rev>\2", text)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from plutoctl.sandbox.params import Nested, Single
-from plutoctl.sandbox.wserrors import missing_record
+from plutoctl.sandbox.store import Sequences
+from plutoctl.sandbox.wserrors import db_write_error, missing_record
 
 RELEASE = "4.5 (Build: 20241007)"
 VERSION = "2024100700"
@@ -22,6 +23,11 @@ class CallContext:
     db: sqlite3.Connection
     site_url: str
     service_functions: tuple[str, ...]
+    sequences: Sequences = field(default_factory=Sequences)
+
+    def next_id(self, table: str) -> int:
+        """Return a fresh id for ``table``, spent even if the call rolls back."""
+        return self.sequences.next_id(self.db, table)
 
 
 Handler = Callable[[CallContext, Nested], Any]
@@ -35,6 +41,8 @@ class WsFunction:
     params: Single
     handler: Handler
     is_write: bool = False
+    is_raw_answer: bool = False
+    """The function returns names as sent: ``moodlewssettingraw`` does not format them."""
 
 
 def as_json_list(values: Iterable[object]) -> str:
@@ -48,6 +56,21 @@ def require_row(db: sqlite3.Connection, table: str, record_id: int) -> sqlite3.R
     if row is None:
         raise missing_record(table)
     return row
+
+
+DB_LIMITS: dict[str, dict[str, int]] = {
+    "cohort": {"name": 254, "idnumber": 100},
+    "groups": {"name": 254, "idnumber": 100},
+}
+"""Column sizes (characters) of Moodle's database: a longer value fails the insert."""
+
+
+def check_columns(table: str, values: dict[str, Any]) -> None:
+    """Raise Moodle's dml_write_exception if a value does not fit its column."""
+    for column, size in DB_LIMITS[table].items():
+        value = values.get(column)
+        if isinstance(value, str) and len(value) > size:
+            raise db_write_error()
 
 
 def require_user(db: sqlite3.Connection, user_id: int) -> sqlite3.Row:

@@ -10,6 +10,7 @@ from plutoctl.sandbox.functions.base import (
     CallContext,
     WsFunction,
     as_json_list,
+    check_columns,
     require_row,
     require_user,
 )
@@ -69,21 +70,26 @@ def _context_id(categorytype: Nested) -> int:
 
 
 def create_cohorts(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
-    """Create cohorts; a duplicate idnumber anywhere rolls back the whole batch."""
+    """Create cohorts; a duplicate idnumber anywhere rolls back the whole batch.
+
+    As on Moodle 4.5 a blank name is accepted, and a name or idnumber longer than
+    its column fails in the database (dml_write_exception), after the id was spent.
+    """
     created = []
     for cohort in args["cohorts"]:
         context_id = _context_id(cohort["categorytype"])
-        if not cohort["name"].strip():
-            raise invalid_parameter("Invalid cohort name")
         taken = ctx.db.execute(
             "SELECT 1 FROM cohort WHERE idnumber = ?", (cohort["idnumber"],)
         ).fetchone()
         if taken:
             raise invalid_parameter(f"record already exists: idnumber={cohort['idnumber']}")
-        cur = ctx.db.execute(
-            "INSERT INTO cohort (contextid, name, idnumber, description, descriptionformat, "
-            "visible, theme) VALUES (?, ?, ?, ?, ?, ?, '')",
+        cohort_id = ctx.next_id("cohort")
+        check_columns("cohort", cohort)
+        ctx.db.execute(
+            "INSERT INTO cohort (id, contextid, name, idnumber, description, descriptionformat, "
+            "visible, theme) VALUES (?, ?, ?, ?, ?, ?, ?, '')",
             (
+                cohort_id,
                 context_id,
                 cohort["name"],
                 cohort["idnumber"],
@@ -92,7 +98,7 @@ def create_cohorts(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
                 int(cohort.get("visible", True)),
             ),
         )
-        row = require_row(ctx.db, "cohort", int(cur.lastrowid or 0))
+        row = require_row(ctx.db, "cohort", cohort_id)
         created.append(_record(row, with_customfields=False))
     return created
 
@@ -102,8 +108,7 @@ def update_cohorts(ctx: CallContext, args: Nested) -> None:
     for cohort in args["cohorts"]:
         require_row(ctx.db, "cohort", cohort["id"])
         context_id = _context_id(cohort["categorytype"])
-        if not cohort["name"].strip():
-            raise invalid_parameter("Invalid cohort name")
+        check_columns("cohort", cohort)
         sets = {
             "contextid": context_id,
             "name": cohort["name"],
@@ -269,6 +274,7 @@ FUNCTIONS: tuple[WsFunction, ...] = (
         ),
         create_cohorts,
         is_write=True,
+        is_raw_answer=True,
     ),
     WsFunction(
         "core_cohort_update_cohorts",

@@ -4,16 +4,38 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from plutoctl.sandbox.functions.base import CallContext, WsFunction, as_json_list, require_user
 from plutoctl.sandbox.functions.users import custom_fields, user_record
 from plutoctl.sandbox.params import Kind, Multiple, Need, Nested, Single, clean, opt, req
 from plutoctl.sandbox.store import SITE_COURSE_ID, enrol_user, manual_instance
-from plutoctl.sandbox.wserrors import course_context_error, invalid_parameter, moodle_exception
+from plutoctl.sandbox.wserrors import (
+    course_context_error,
+    invalid_parameter,
+    missing_record,
+    moodle_exception,
+    php_type_error,
+)
 
 ASSIGNABLE_ROLES = frozenset({1, 3, 4, 5})
 ALWAYS = ("id", "fullname")
+ACCOUNT_FIELDS = frozenset(
+    {"auth", "suspended", "confirmed", "lang", "theme", "timezone", "mailformat", "trackforums"}
+)
+USER_FIELDS = frozenset(
+    {
+        "id", "username", "fullname", "firstname", "lastname", "email", "address", "phone1",
+        "phone2", "department", "institution", "interests", "idnumber", "firstaccess",
+        "lastaccess", "lastcourseaccess", "auth", "suspended", "confirmed", "lang",
+        "calendartype", "theme", "timezone", "mailformat", "trackforums", "description",
+        "descriptionformat", "city", "url", "country", "profileimageurlsmall",
+        "profileimageurl", "customfields", "groups", "roles", "preferences", "enrolledcourses",
+    }
+)  # fmt: skip
+CAPABLE_ROLES: dict[str, tuple[int, ...]] = {"moodle/course:view": (1,)}
+"""Roles (by id) whose archetype has a capability in a course; the sandbox knows few."""
 SORTABLE = {"id": "u.id", "firstname": "u.firstname", "lastname": "u.lastname", "siteorder": "u.id"}
 
 
@@ -22,38 +44,90 @@ def _options(raw: list[Nested]) -> dict[str, str]:
 
 
 def _int_option(options: dict[str, str], name: str, default: int) -> int:
+    """Clean an option as PARAM_INT does: non-numbers become 0, negatives are kept."""
     if name not in options:
         return default
     value = clean(Kind.INT, options[name])
-    if value is None:
-        raise invalid_parameter(f"Invalid option value for {name}")
-    return int(value)
+    return int(value) if value is not None else 0
 
 
 def get_enrolled_users(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
-    """List enrolled users, paged; on the site course (id 1) every user counts."""
+    """List enrolled users, paged; on the site course (id 1) every user counts.
+
+    As on Moodle 4.5, the records never carry ``suspended`` (it is not in the
+    function's return description, whatever ``userfields`` asks), nor the account
+    fields (``auth``, ``lang``…); an unknown user field fails only once a user is
+    listed; ``withcapability`` keeps only users whose course role has it.
+    """
     course_id = args["courseid"]
     if ctx.db.execute("SELECT 1 FROM course WHERE id = ?", (course_id,)).fetchone() is None:
-        raise course_context_error(course_id)
+        raise missing_record("course")
     options = _options(args["options"])
     rows = _enrolled_rows(ctx.db, course_id, options)
     wanted = _userfields(options)
+    if rows and wanted is not None and wanted - USER_FIELDS:
+        raise moodle_exception(
+            "invaliduserfield", f"Invalid user field: {sorted(wanted - USER_FIELDS)[0]}"
+        )
     ids = [row["id"] for row in rows]
-    fields = (
-        custom_fields(ctx.db, ids, with_display=False)
-        if wanted is None or "customfields" in wanted
-        else {}
+    parts = _Parts(
+        fields=custom_fields(ctx.db, ids, with_display=False),
+        roles=_roles(ctx.db, course_id, ids),
+        groups=_groups(ctx.db, course_id, ids),
+        courses=_active_courses(ctx.db, ids),
     )
-    roles = _roles(ctx.db, course_id, ids) if wanted is None or "roles" in wanted else {}
-    groups = _groups(ctx.db, course_id, ids) if wanted is None or "groups" in wanted else {}
     result = []
     for row in rows:
-        record = user_record(row, ctx.site_url, fields.get(row["id"]))
-        record["roles"] = roles.get(row["id"], [])
-        record["groups"] = groups.get(row["id"], [])
+        record = _enrolled_record(ctx, row, parts)
         if wanted is not None:
             record = {key: value for key, value in record.items() if key in wanted or key in ALWAYS}
         result.append(record)
+    return result
+
+
+@dataclass(frozen=True)
+class _Parts:
+    fields: dict[int, list[dict[str, str]]]
+    roles: dict[int, list[dict]]
+    groups: dict[int, list[dict]]
+    courses: dict[int, list[dict]]
+
+
+def _enrolled_record(ctx: CallContext, row: sqlite3.Row, parts: _Parts) -> dict[str, Any]:
+    """Return a user as get_enrolled_users does: no account fields, course facts added."""
+    full = user_record(row, ctx.site_url, parts.fields.get(row["id"]))
+    preferences = full.pop("preferences", None)
+    record: dict[str, Any] = {}
+    for key, value in full.items():
+        if key in ACCOUNT_FIELDS:
+            continue
+        record[key] = value
+        if key == "lastaccess":
+            record["lastcourseaccess"] = 0
+    if parts.groups.get(row["id"]):
+        record["groups"] = parts.groups[row["id"]]
+    record["roles"] = parts.roles.get(row["id"], [])
+    if preferences is not None:
+        record["preferences"] = preferences
+    if parts.courses.get(row["id"]):
+        record["enrolledcourses"] = parts.courses[row["id"]]
+    return record
+
+
+def _active_courses(db: sqlite3.Connection, ids: Iterable[int]) -> dict[int, list[dict]]:
+    """Return each user's active enrolments, in Moodle's course order (newest first)."""
+    result: dict[int, list[dict]] = {}
+    rows = db.execute(
+        "SELECT ue.userid, c.id, c.fullname, c.shortname FROM user_enrolments ue "
+        "JOIN enrol e ON e.id = ue.enrolid JOIN course c ON c.id = e.courseid "
+        "WHERE ue.status = 0 AND e.status = 0 "
+        "AND ue.userid IN (SELECT value FROM json_each(?)) ORDER BY c.id DESC",
+        (as_json_list(ids),),
+    )
+    for userid, course_id, fullname, shortname in rows:
+        result.setdefault(userid, []).append(
+            {"id": course_id, "fullname": fullname, "shortname": shortname}
+        )
     return result
 
 
@@ -66,20 +140,27 @@ def _userfields(options: dict[str, str]) -> set[str] | None:
 def _enrolled_rows(
     db: sqlite3.Connection, course_id: int, options: dict[str, str]
 ) -> list[sqlite3.Row]:
-    limitfrom = _int_option(options, "limitfrom", 0)
-    limitnumber = _int_option(options, "limitnumber", 0)
+    limitfrom = max(_int_option(options, "limitfrom", 0), 0)
+    limitnumber = max(_int_option(options, "limitnumber", 0), 0)
     order = SORTABLE.get(options.get("sortby", "id"), "u.id")
     direction = "DESC" if options.get("sortdirection", "ASC").upper() == "DESC" else "ASC"
     where, params = ["u.deleted = 0"], []
+    is_active = options.get("onlyactive") == "1"
     if course_id != SITE_COURSE_ID:
         where.append(
             "u.id IN (SELECT ue.userid FROM user_enrolments ue JOIN enrol e ON e.id = ue.enrolid "
-            "WHERE e.courseid = ?"
-            + (" AND ue.status = 0)" if options.get("onlyactive") == "1" else ")")
+            "WHERE e.courseid = ?" + (" AND ue.status = 0 AND e.status = 0)" if is_active else ")")
         )
         params.append(course_id)
-    if options.get("onlyactive") == "1":
-        where.append("u.suspended = 0")
+        if is_active:
+            where.append("u.suspended = 0")
+    if "withcapability" in options:
+        roles = CAPABLE_ROLES.get(options["withcapability"], ())
+        where.append(
+            "u.id IN (SELECT userid FROM role_assignments WHERE courseid = ? "
+            "AND roleid IN (SELECT value FROM json_each(?)))"
+        )
+        params += [course_id, as_json_list(roles)]
     if "groupid" in options and _int_option(options, "groupid", 0):
         where.append("u.id IN (SELECT userid FROM groups_members WHERE groupid = ?)")
         params.append(_int_option(options, "groupid", 0))
@@ -100,7 +181,7 @@ def _roles(db: sqlite3.Connection, course_id: int, ids: Iterable[int]) -> dict[i
     )
     for userid, roleid, shortname, sortorder in rows:
         result.setdefault(userid, []).append(
-            {"roleid": roleid, "name": "", "shortname": shortname, "sortorder": sortorder}
+            {"roleid": roleid, "name": "", "shortname": shortname, "sortorder": 0}
         )
     return result
 
@@ -153,9 +234,9 @@ def enrol_users(ctx: CallContext, args: Nested) -> None:
             raise moodle_exception(
                 "wsusercannotassign",
                 f"You don't have the permission to assign this role ({item['roleid']}) to this "
-                f"user ({item['userid']}) in this course({item['courseid']}).",
+                f"user ({item['userid']}) in this course ({item['courseid']}).",
             )
-        require_user(ctx.db, item["userid"])
+        _require_enrollable_user(ctx.db, item["userid"])
         enrol_user(ctx.db, item["courseid"], item["userid"], item["roleid"])
         if "suspend" in item:
             ctx.db.execute(
@@ -166,6 +247,23 @@ def enrol_users(ctx: CallContext, args: Nested) -> None:
                     manual_instance(ctx.db, item["courseid"]),
                 ),
             )
+
+
+ENROLLIB_LINE = 3674
+
+
+def _require_enrollable_user(db: sqlite3.Connection, user_id: int) -> None:
+    """Fail as Moodle 4.5 does for a user id that does not exist: a bare PHP TypeError.
+
+    enrol_user() reads the user record (false when missing) and hands it to a function
+    typed for stdClass; the error escapes with no errorcode, and the call rolls back.
+    """
+    row = db.execute("SELECT 1 FROM user WHERE id = ? AND deleted = 0", (user_id,)).fetchone()
+    if row is None:
+        raise php_type_error(
+            "core\\user::get_name_placeholders(): Argument #1 ($user) must be of type stdClass, "
+            f"bool given, called in /var/www/moodle/lib/enrollib.php on line {ENROLLIB_LINE}"
+        )
 
 
 def unenrol_users(ctx: CallContext, args: Nested) -> None:

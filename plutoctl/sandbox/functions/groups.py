@@ -9,6 +9,7 @@ from plutoctl.sandbox.functions.base import (
     CallContext,
     WsFunction,
     as_json_list,
+    check_columns,
     require_row,
     require_user,
 )
@@ -83,10 +84,13 @@ def create_groups(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
         _require_course(ctx.db, group["courseid"])
         idnumber = group.get("idnumber", "")
         _check_name_and_idnumber(ctx.db, group["courseid"], group["name"], idnumber)
-        cur = ctx.db.execute(
-            "INSERT INTO groups (courseid, name, idnumber, description, descriptionformat, "
-            "enrolmentkey, visibility, participation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        group_id = ctx.next_id("groups")
+        check_columns("groups", group)
+        ctx.db.execute(
+            "INSERT INTO groups (id, courseid, name, idnumber, description, descriptionformat, "
+            "enrolmentkey, visibility, participation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
+                group_id,
                 group["courseid"],
                 group["name"],
                 idnumber,
@@ -97,7 +101,7 @@ def create_groups(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
                 int(group["participation"]),
             ),
         )
-        record = group_record(require_row(ctx.db, "groups", int(cur.lastrowid or 0)))
+        record = group_record(require_row(ctx.db, "groups", group_id))
         record["enrolmentkey"] = group.get("enrolmentkey", "")
         created.append(record)
     return created
@@ -112,6 +116,7 @@ def update_groups(ctx: CallContext, args: Nested) -> None:
         idnumber = group.get("idnumber", row["idnumber"])
         _check_name_and_idnumber(ctx.db, row["courseid"], group["name"], idnumber, row["id"])
         _check_frozen(ctx.db, row, group)
+        check_columns("groups", group)
         ctx.db.execute(
             "UPDATE groups SET name = ?, description = ?, descriptionformat = ?, idnumber = ?, "
             "enrolmentkey = ?, visibility = ?, participation = ? WHERE id = ?",
@@ -249,6 +254,7 @@ FUNCTIONS: tuple[WsFunction, ...] = (
         ),
         create_groups,
         is_write=True,
+        is_raw_answer=True,
     ),
     WsFunction(
         "core_group_update_groups",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,9 +20,13 @@ from plutoctl.sandbox.params import (
     opt,
     req,
 )
+from plutoctl.sandbox.store import ADMIN_ID, GUEST_ID
 from plutoctl.sandbox.wserrors import coding_error, invalid_parameter, moodle_exception
 
 TEXT_MAXLENGTH = 2048
+GUEST_DESCRIPTION = (
+    "This user is a special user that allows read-only access to some courses."
+)  # what a Moodle install gives the guest account
 IMAGE_PATH = "/theme/image.php/boost/core/1795869743/u/"
 FIELD_COLUMNS = ("username", "idnumber", "email", "id")
 CRITERIA_EXACT = ("id", "idnumber", "username", "auth")
@@ -122,6 +127,8 @@ def user_record(
         mailformat=1,
         trackforums=0,
     )
+    if row["id"] == GUEST_ID:
+        record.update(description=GUEST_DESCRIPTION, descriptionformat=1)
     for optional in ("city", "country"):
         if row[optional]:
             record[optional] = row[optional]
@@ -129,6 +136,12 @@ def user_record(
     record["profileimageurl"] = f"{site_url}{IMAGE_PATH}f1"
     if fields:
         record["customfields"] = fields
+    if row["id"] == ADMIN_ID:
+        now = int(time.time())
+        record["preferences"] = [
+            {"name": "last_time_enrolments_synced", "value": str(now)},
+            {"name": "_lastloaded", "value": now},
+        ]
     return record
 
 
@@ -150,6 +163,8 @@ def get_users_by_field(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
         raise coding_error("invalid field parameter")
     values: list[Any] = []
     for value in args["values"]:
+        if value == "" and field != "id":
+            continue  # Moodle drops empty values: no user is found by an empty idnumber
         values.append(_clean_field_value(field, value))
     rows = ctx.db.execute(
         f"SELECT * FROM user WHERE {field} IN (SELECT value FROM json_each(?)) ORDER BY id",
@@ -175,9 +190,11 @@ def get_users(ctx: CallContext, args: Nested) -> dict[str, Any]:
         key, value = criterion["key"], criterion["value"]
         if key in seen:
             raise moodle_exception(
-                "keyalreadyset", "Key already set", f"The key {key} can only be sent once"
+                "keyalreadyset", "error/keyalreadyset", f"The key {key} can only be sent once"
             )
         seen.add(key)
+        if key == "username":
+            value = value.lower()  # PARAM_USERNAME lowers the case before the search
         if key in CRITERIA_EXACT:
             clauses.append(f"{key} = ?")
         elif key in CRITERIA_LIKE:
