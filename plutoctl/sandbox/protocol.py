@@ -26,6 +26,7 @@ from plutoctl.sandbox.wserrors import (
     invalid_parameter,
     invalid_token,
     missing_record,
+    not_implemented,
 )
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ SETTINGS = tuple(
     f"moodlewssetting{name}" for name in ("raw", "fileurl", "filter", "lang", "timezone")
 )
 FORMATTED_KEYS = frozenset({"name", "fullname", "displayname"})
-JSON_TYPE = "application/json; charset=utf-8"
+JSON_TYPE = "application/json"  # what Moodle 4.5 sends: no charset (the body is ASCII)
 XML_TYPE = "application/xml; charset=utf-8"
 
 
@@ -90,10 +91,12 @@ class WebService:
             raise missing_record("external_functions")
         if name not in self.service:
             raise access_exception(name)
-        function = self.functions[name]
+        function = self.functions.get(name)
+        if function is None:
+            raise not_implemented(name)
         args = validate(function.params, params)
         with self.store.transaction() as db:
-            context = CallContext(db, self.site_url, self.service, self.store.sequences)
+            context = CallContext(db, self.site_url, self.service, self.store.memory)
             return function.handler(context, args)
 
 

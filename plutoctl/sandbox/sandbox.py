@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 
 from plutoctl.sandbox.faults import FaultInjector
-from plutoctl.sandbox.functions import registry
+from plutoctl.sandbox.functions import KNOWN_ELSEWHERE, registry
 from plutoctl.sandbox.protocol import WebService
 from plutoctl.sandbox.server import ENDPOINT, RequestLog, SandboxServer
 from plutoctl.sandbox.store import SandboxError, Store
@@ -56,15 +56,17 @@ class Sandbox:
     ) -> Sandbox:
         """Open (or create) the database and serve it on 127.0.0.1:``port`` (0 = free).
 
-        ``functions`` limits the token's service to those names (default: every
-        implemented function); ``debug`` adds ``debuginfo`` to errors, like a site
+        ``functions`` limits the token's service to those names, in that order
+        (default: every implemented function); it may list real Moodle functions
+        the sandbox does not implement, which site info then lists as a real site
+        would and which answer ``notimplemented`` when called; ``debug`` adds ``debuginfo`` to errors, like a site
         with debugging on. ``store`` serves an already open store instead of
         ``db_path``.
         """
         store = store if store is not None else Store(db_path)
         table = registry()
         service = tuple(table) if functions is None else tuple(functions)
-        unknown = sorted(set(service) - set(table))
+        unknown = sorted(set(service) - set(table) - KNOWN_ELSEWHERE)
         if unknown:
             raise SandboxError(f"the sandbox does not implement {', '.join(unknown)}")
         try:

@@ -1,8 +1,10 @@
 """The sandbox's HTTP side: a threaded loopback server, its request log and faults.
 
 Only ``/webservice/rest/server.php`` answers (GET or POST, form-encoded). As in PHP,
-the query string and the body are each cut to ``max_input_vars`` variables before
-they are merged (the body wins on a clash), so an over-full batch loses its tail.
+the query string and the body are each cut before they are merged (the body wins on
+a clash), so an over-full batch loses its tail. PHP keeps ``max_input_vars`` + 1
+variables (it counts before it checks), as the recorded Moodle 4.5 site shows; an item
+cut in half then fails the whole call with ``invalidparameter``.
 """
 
 from __future__ import annotations
@@ -142,7 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path != ENDPOINT:
             self._send(HTTPStatus.NOT_FOUND, b"Not found", "text/plain")
             return
-        limit = self.server.max_input_vars
+        limit = self.server.max_input_vars + 1  # PHP keeps one variable past the limit
         query, form = parse_pairs(url.query, 1 << 30), parse_pairs(body, 1 << 30)
         request = nest(query[:limit]) | nest(form[:limit])
         function = request.get("wsfunction") if isinstance(request.get("wsfunction"), str) else None

@@ -99,18 +99,38 @@ CREATE INDEX IF NOT EXISTS groups_members_user ON groups_members (userid);
 """
 
 
-class Sequences:
-    """Record ids handed out like PostgreSQL sequences: a rolled-back insert spends its id.
+class SiteMemory:
+    """What a Moodle site keeps outside its database transactions: sequences and caches.
 
-    Moodle's ids come from sequences that a rolled-back transaction does not give
+    Ids come from PostgreSQL sequences that a rolled-back transaction does not give
     back, so after a failed batch the next cohort or group id skips the ids that
-    batch took. The counters live outside the database transaction for that reason;
-    a reopened database starts again after its highest id.
+    batch took; a reopened database starts again after its highest id. And a group
+    created by a ``core_group_create_groups`` batch that then failed stays in the
+    course's group cache: ``core_group_get_course_groups`` keeps listing it, and
+    ``core_group_get_group_members`` asked for it fails with ``invalidrecord``.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last: dict[str, int] = {}
+        self._stale_groups: dict[int, dict[int, dict[str, object]]] = {}
+
+    def keep_stale_groups(self, records: list[dict[str, object]]) -> None:
+        """Remember groups whose creation was rolled back, as the course cache does."""
+        with self._lock:
+            for record in records:
+                course = int(str(record["courseid"]))
+                self._stale_groups.setdefault(course, {})[int(str(record["id"]))] = record
+
+    def stale_groups(self, course_id: int) -> list[dict[str, object]]:
+        """Return the rolled-back groups a course's cache still lists."""
+        with self._lock:
+            return list(self._stale_groups.get(course_id, {}).values())
+
+    def is_stale_group(self, group_id: int) -> bool:
+        """Return whether an id is a rolled-back group some course cache still lists."""
+        with self._lock:
+            return any(group_id in groups for groups in self._stale_groups.values())
 
     def next_id(self, db: sqlite3.Connection, table: str) -> int:
         """Return the next id of ``table`` (never one handed out before)."""
@@ -133,7 +153,7 @@ class Store:
     def __init__(self, db_path: str | Path | None = None) -> None:
         target = ":memory:" if db_path is None else str(db_path)
         self._lock = threading.RLock()
-        self.sequences = Sequences()
+        self.memory = SiteMemory()
         try:
             self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
             self._conn.row_factory = sqlite3.Row

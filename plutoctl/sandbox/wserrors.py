@@ -77,6 +77,13 @@ def missing_record(table: str) -> WsError:
     )
 
 
+def not_implemented(function: str) -> WsError:
+    """Return the sandbox's error for a function its service lists but it does not implement."""
+    return moodle_exception(
+        "notimplemented", f"The sandbox does not implement {function}", "sandbox limitation"
+    )
+
+
 def db_write_error() -> WsError:
     """Return dml_write_exception: the database refused a write (e.g. a value too long)."""
     return WsError("dml_write_exception", "dmlwriteexception", "Error writing to database")

@@ -176,6 +176,8 @@ _TIMESTAMP = re.compile(r'("(?:' + "|".join(sorted(TIMESTAMP_KEYS)) + r')":)\d+'
 _PREFERENCE_TIME = re.compile(
     r'("name":"(?:last_time_enrolments_synced|_lastloaded)","value":"?)\d+("?\})'
 )
+# A random key a new site makes for its admin's file URLs (not a time, but as run-bound).
+_PRIVATE_KEY = re.compile(r'("userprivateaccesskey":")[0-9a-f]{32}')
 _TRUNCATED = re.compile(r"…\(\+(\d+)\)$")
 
 
@@ -183,6 +185,7 @@ def masked_text(text: str) -> str:
     """Return a body with timestamps replaced by their type (JSON and XML alike)."""
     text = _XML_TIMESTAMP.sub(r"\1<int>\2", _TIMESTAMP.sub(r"\1<int>", text))
     text = _PREFERENCE_TIME.sub(r"\1<time>\2", text)
+    text = _PRIVATE_KEY.sub(r"\1<key>", text)
     return _REVISION.sub(r"\1<rev>\2", text)
 
 
@@ -308,27 +311,73 @@ class Figures:
 
 
 def final_state(sb: Sandbox, labels: Labels) -> dict[str, Any]:
-    """Read the sandbox's state in the recording's form (items named by their labels)."""
+    """Read the sandbox's state in the recording's form (items named by their labels).
+
+    Groups and their members are read as the recording site's were, over the web
+    service (so a group the course cache still lists shows, and a course whose
+    members cannot be read shows its error); the rest straight from the database.
+    Items no label names are keyed ``?name``.
+    """
     cohort_names = {v: k for k, v in labels.created["cohort"].items()}
-    group_names = {v: k for k, v in labels.created["group"].items()}
     with sb.store.transaction() as db:
         courses = {
             row["id"]: row["shortname"]
             for row in db.execute("SELECT id, shortname FROM course WHERE id != ?", (1,))
         }
-        return {
+        state = {
             "cohorts": _cohorts(db, cohort_names),
             "cohort_members": _members(db, "cohort_members", "cohortid", cohort_names),
             "enrolments": _enrolments(db, courses),
-            "groups": _groups(db, courses, group_names),
-            "group_members": _group_members(db, courses, group_names),
             "active": _active(db, courses),
         }
+    state["groups"], state["group_members"] = _groups_over_ws(sb, courses, labels)
+    return state
+
+
+def _ws(sb: Sandbox, function: str, params: dict[str, Any]) -> Any:
+    data = [
+        ("wstoken", sb.token),
+        ("wsfunction", function),
+        ("moodlewsrestformat", "json"),
+        ("moodlewssettingraw", "1"),
+        *flatten(params),
+    ]
+    return requests.post(sb.url + ENDPOINT, data=data, timeout=30).json()
+
+
+def _groups_over_ws(sb: Sandbox, courses: dict[int, str], labels: Labels) -> tuple[Any, Any]:
+    names = {v: k for k, v in labels.created["group"].items()}
+    groups: dict[str, Any] = {}
+    members: dict[str, Any] = {}
+    for course_id, shortname in courses.items():
+        listed = _ws(sb, "core_group_get_course_groups", {"courseid": course_id})
+        keys = {g["id"]: f"{shortname}/{names.get(g['id'], '?' + g['name'])}" for g in listed}
+        for group in listed:
+            groups[keys[group["id"]]] = {
+                key: group[key]
+                for key in ("name", "idnumber", "description", "visibility", "participation")
+            }
+        if not listed:
+            continue
+        answer = _ws(sb, "core_group_get_group_members", {"groupids": list(keys)})
+        if isinstance(answer, dict) and "exception" in answer:
+            members[f"{shortname}/<error>"] = [f"{answer['errorcode']}: {answer['message']}"]
+            continue
+        for item in answer:
+            members[keys[item["groupid"]]] = sorted(
+                _username(sb, user_id) for user_id in item["userids"]
+            )
+    return groups, members
+
+
+def _username(sb: Sandbox, user_id: int) -> str:
+    with sb.store.transaction() as db:
+        return str(db.execute("SELECT username FROM user WHERE id = ?", (user_id,)).fetchone()[0])
 
 
 def _cohorts(db: sqlite3.Connection, names: dict[int, str]) -> dict[str, Any]:
     return {
-        names.get(row["id"], f"#{row['id']}"): {
+        names.get(row["id"], f"?{row['name']}"): {
             "idnumber": row["idnumber"],
             "name": row["name"],
             "visible": bool(row["visible"]),
@@ -349,7 +398,8 @@ def _members(db: sqlite3.Connection, table: str, column: str, names: dict[int, s
             f"WHERE m.{column} = ? ORDER BY u.username",
             (row[0],),
         )
-        result[names.get(row[0], f"#{row[0]}")] = [user[0] for user in users]
+        name = db.execute(f"SELECT name FROM {table.split('_')[0]} WHERE id = ?", (row[0],))
+        result[names.get(row[0], f"?{name.fetchone()[0]}")] = [user[0] for user in users]
     return result
 
 
@@ -359,39 +409,13 @@ def _enrolments(db: sqlite3.Connection, courses: dict[int, str]) -> dict[str, An
         "SELECT e.courseid, u.username, r.shortname FROM user_enrolments ue "
         "JOIN enrol e ON e.id = ue.enrolid JOIN user u ON u.id = ue.userid "
         "LEFT JOIN role_assignments ra ON ra.courseid = e.courseid AND ra.userid = u.id "
-        "LEFT JOIN role r ON r.id = ra.roleid ORDER BY u.username, r.sortorder"
+        "LEFT JOIN role r ON r.id = ra.roleid ORDER BY u.username, r.shortname"
     )
     for course_id, username, role in rows:
         if course_id in courses:
             roles = result[courses[course_id]].setdefault(username, [])
             if role:
                 roles.append(role)
-    return result
-
-
-def _groups(db: sqlite3.Connection, courses: dict[int, str], names: dict[int, str]) -> Any:
-    return {
-        f"{courses.get(row['courseid'], row['courseid'])}/{names.get(row['id'], row['id'])}": {
-            "name": row["name"],
-            "idnumber": row["idnumber"],
-            "description": row["description"],
-            "visibility": row["visibility"],
-            "participation": bool(row["participation"]),
-        }
-        for row in db.execute("SELECT * FROM groups ORDER BY id")
-    }
-
-
-def _group_members(db: sqlite3.Connection, courses: dict[int, str], names: dict[int, str]) -> Any:
-    result: dict[str, list[str]] = {}
-    for row in db.execute("SELECT id, courseid FROM groups ORDER BY id"):
-        key = f"{courses.get(row[1], row[1])}/{names.get(row[0], row[0])}"
-        users = db.execute(
-            "SELECT u.username FROM groups_members m JOIN user u ON u.id = m.userid "
-            "WHERE m.groupid = ? ORDER BY u.username",
-            (row[0],),
-        )
-        result[key] = [user[0] for user in users]
     return result
 
 
@@ -413,7 +437,8 @@ def _active(db: sqlite3.Connection, courses: dict[int, str]) -> dict[str, Any]:
 
 def replay(sequence: dict[str, Any], baseline: dict[str, Any]) -> Outcome:
     """Replay one sequence against a fresh sandbox seeded with the baseline."""
-    with Sandbox.start(max_input_vars=baseline["max_input_vars"]) as sb:
+    functions = [f["name"] for f in baseline["site_info"]["functions"]]
+    with Sandbox.start(max_input_vars=baseline["max_input_vars"], functions=functions) as sb:
         seed_baseline(sb, baseline)
         labels = Labels(
             users={u["username"]: u["id"] for u in baseline["users"]},

@@ -19,6 +19,7 @@ KNOWN_ELSEWHERE: frozenset[str] = frozenset(
         "core_course_delete_courses",
         "core_course_update_courses",
         "core_course_get_categories",
+        "core_user_get_course_user_profiles",
         "core_course_create_categories",
         "core_user_delete_users",
         "core_group_create_groupings",

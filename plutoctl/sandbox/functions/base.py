@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plutoctl.sandbox.params import Nested, Single
-from plutoctl.sandbox.store import Sequences
+from plutoctl.sandbox.store import SiteMemory
 from plutoctl.sandbox.wserrors import db_write_error, missing_record
 
 RELEASE = "4.5 (Build: 20241007)"
@@ -23,11 +23,11 @@ class CallContext:
     db: sqlite3.Connection
     site_url: str
     service_functions: tuple[str, ...]
-    sequences: Sequences = field(default_factory=Sequences)
+    memory: SiteMemory = field(default_factory=SiteMemory)
 
     def next_id(self, table: str) -> int:
         """Return a fresh id for ``table``, spent even if the call rolls back."""
-        return self.sequences.next_id(self.db, table)
+        return self.memory.next_id(self.db, table)
 
 
 Handler = Callable[[CallContext, Nested], Any]

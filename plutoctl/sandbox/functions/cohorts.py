@@ -25,7 +25,12 @@ from plutoctl.sandbox.params import (
     opt,
     req,
 )
-from plutoctl.sandbox.wserrors import coding_error, invalid_parameter, missing_record
+from plutoctl.sandbox.wserrors import (
+    coding_error,
+    invalid_parameter,
+    missing_record,
+    moodle_exception,
+)
 
 CATEGORY_TYPE = Single({"type": req(Kind.TEXT), "value": req(Kind.RAW)})
 CUSTOMFIELDS = Multiple(
@@ -108,6 +113,8 @@ def update_cohorts(ctx: CallContext, args: Nested) -> None:
     for cohort in args["cohorts"]:
         require_row(ctx.db, "cohort", cohort["id"])
         context_id = _context_id(cohort["categorytype"])
+        if not cohort["name"].strip():  # update refuses a blank name that create accepts
+            raise invalid_parameter("Invalid cohort name")
         check_columns("cohort", cohort)
         sets = {
             "contextid": context_id,
@@ -152,8 +159,13 @@ def search_cohorts(ctx: CallContext, args: Nested) -> dict[str, Any]:
     includes = args["includes"]
     if includes not in ("parents", "self", "all"):
         raise coding_error("Invalid parameter value for 'includes'.")
-    _check_search_context(args["context"])
-    where = "1 = 1" if includes == "all" else "contextid = 1"
+    is_course = _check_search_context(ctx.db, args["context"])
+    if includes == "all":
+        where = "1 = 1"
+    elif is_course:  # a course holds no cohorts; its parents are its category and the site
+        where = "1 = 1" if includes == "parents" else "0 = 1"
+    else:
+        where = "contextid = 1"
     query = args["query"]
     params: list[Any] = []
     if query:
@@ -168,11 +180,16 @@ def search_cohorts(ctx: CallContext, args: Nested) -> dict[str, Any]:
     return {"cohorts": [_record(row) for row in rows]}
 
 
-def _check_search_context(context: Nested) -> None:
-    """Accept the system context only (by id 1, or level ``system``/10)."""
+def _check_search_context(db: sqlite3.Connection, context: Nested) -> bool:
+    """Accept the system context (id 1, level ``system``) or a course's; True for a course."""
     level, context_id = str(context["contextlevel"]), context["contextid"]
     if context_id == SYSTEM_CONTEXT or (context_id == 0 and level in ("system", "10")):
-        return
+        return False
+    if context_id == 0 and level in ("course", "50"):
+        course = db.execute("SELECT 1 FROM course WHERE id = ?", (context["instanceid"],))
+        if course.fetchone() is None:
+            raise missing_record("context")
+        return True
     if context_id == 0 and not level:
         raise invalid_parameter(
             "Missing parameters, please provide either context level with instance id or contextid"
@@ -197,6 +214,9 @@ def _add_member(db: sqlite3.Connection, cohorttype: Nested, usertype: Nested) ->
         return {"warningcode": "1", "message": f"invalid parameter: cohortype={ctype}"}
     if utype not in ("id", "username"):
         return {"warningcode": "1", "message": f"invalid parameter: usertype={utype}"}
+    if utype == "id" and not str(uvalue).lstrip("-").isdigit():
+        # Moodle 4.5 fails the whole call (nothing added) on a non-numeric user id
+        raise moodle_exception("Error", "cohort/Error")
     cohort = db.execute(f"SELECT id FROM cohort WHERE {ctype} = ?", (cvalue,)).fetchone()
     if cohort is None:
         return {"warningcode": "2", "message": f"cohort {ctype}={cvalue} not exists"}

@@ -52,8 +52,8 @@ def get_courses(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
 def get_courses_by_field(ctx: CallContext, args: Nested) -> dict[str, Any]:
     """Return ``{courses, warnings}`` matching one field; no field means every course."""
     field, value = args["field"], args["value"]
-    if field == "":
-        rows = ctx.db.execute("SELECT * FROM course WHERE id != ? ORDER BY id", (SITE_COURSE_ID,))
+    if field == "":  # every course, the front page included (as Moodle 4.5 answers)
+        rows = ctx.db.execute("SELECT * FROM course ORDER BY id")
     elif field == "ids":
         ids = [int(part) for part in value.split(",") if part.strip().isdigit()]
         rows = ctx.db.execute(

@@ -213,8 +213,11 @@ def get_course_enrolment_methods(ctx: CallContext, args: Nested) -> list[dict[st
     return []
 
 
-def _require_instance(db: sqlite3.Connection, course_id: int) -> int:
+def _require_instance(db: sqlite3.Connection, course_id: int, *, is_unenrol: bool = False) -> int:
     if db.execute("SELECT 1 FROM course WHERE id = ?", (course_id,)).fetchone() is None:
+        # Moodle 4.5: enrol finds no instance (invalidparameter), unenrol reads the course
+        if is_unenrol:
+            raise missing_record("course")
         raise invalid_parameter(f"Context does not exist: course id {course_id}")
     instance = manual_instance(db, course_id)
     if instance is None:
@@ -269,7 +272,7 @@ def _require_enrollable_user(db: sqlite3.Connection, user_id: int) -> None:
 def unenrol_users(ctx: CallContext, args: Nested) -> None:
     """Unenrol users: removes the enrolment, roles and group memberships in that course."""
     for item in args["enrolments"]:
-        instance = _require_instance(ctx.db, item["courseid"])
+        instance = _require_instance(ctx.db, item["courseid"], is_unenrol=True)
         user = ctx.db.execute("SELECT 1 FROM user WHERE id = ?", (item["userid"],)).fetchone()
         if user is None:
             raise invalid_parameter(f"User id not exist: {item['userid']}")

@@ -26,6 +26,7 @@ from plutoctl.sandbox.params import (
 )
 from plutoctl.sandbox.store import is_enrolled
 from plutoctl.sandbox.wserrors import (
+    WsError,
     course_context_error,
     invalid_parameter,
     missing_record,
@@ -74,37 +75,62 @@ def _check_name_and_idnumber(
             (course_id, idnumber, group_id),
         ).fetchone()
         if taken:
-            raise moodle_exception("idnumbertaken", "ID number is already used for another group")
+            message = (
+                "ID number is already used for another group"
+                if group_id
+                else "This ID number is already in use"
+            )
+            raise moodle_exception("idnumbertaken", message)
 
 
 def create_groups(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
-    """Create groups; a clashing name or idnumber rolls back the whole batch."""
-    created = []
+    """Create groups; a clashing name or idnumber rolls back the whole batch.
+
+    When an item fails inside Moodle's groups_create_group (its idnumber is taken,
+    or the database refuses it), that function has already rebuilt the course's
+    group cache with the batch's earlier groups: those stay listed after the
+    rollback, as on Moodle 4.5 (see ``SiteMemory``). A failure found before
+    (a bad course or a duplicate name) leaves the cache alone.
+    """
+    created: list[dict[str, Any]] = []
     for group in args["groups"]:
-        _require_course(ctx.db, group["courseid"])
-        idnumber = group.get("idnumber", "")
-        _check_name_and_idnumber(ctx.db, group["courseid"], group["name"], idnumber)
-        group_id = ctx.next_id("groups")
-        check_columns("groups", group)
-        ctx.db.execute(
-            "INSERT INTO groups (id, courseid, name, idnumber, description, descriptionformat, "
-            "enrolmentkey, visibility, participation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                group_id,
-                group["courseid"],
-                group["name"],
-                idnumber,
-                group["description"],
-                group["descriptionformat"],
-                group.get("enrolmentkey"),
-                group["visibility"],
-                int(group["participation"]),
-            ),
-        )
-        record = group_record(require_row(ctx.db, "groups", group_id))
-        record["enrolmentkey"] = group.get("enrolmentkey", "")
-        created.append(record)
+        try:
+            created.append(_create_one(ctx, group))
+        except WsError as exc:
+            if exc.errorcode in CACHE_BUILDING_ERRORS:
+                same_course = [r for r in created if r["courseid"] == group["courseid"]]
+                ctx.memory.keep_stale_groups(same_course)
+            raise
     return created
+
+
+CACHE_BUILDING_ERRORS = frozenset({"idnumbertaken", "dmlwriteexception"})
+
+
+def _create_one(ctx: CallContext, group: Nested) -> dict[str, Any]:
+    _require_course(ctx.db, group["courseid"])
+    idnumber = group.get("idnumber", "")
+    _check_name_and_idnumber(ctx.db, group["courseid"], group["name"], idnumber)
+    group_id = ctx.next_id("groups")
+    check_columns("groups", group)
+    ctx.db.execute(
+        "INSERT INTO groups (id, courseid, name, idnumber, description, descriptionformat, "
+        "enrolmentkey, visibility, participation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            group_id,
+            group["courseid"],
+            group["name"],
+            idnumber,
+            group["description"],
+            group["descriptionformat"],
+            group.get("enrolmentkey"),
+            group["visibility"],
+            int(group["participation"]),
+        ),
+    )
+    record = group_record(require_row(ctx.db, "groups", group_id))
+    record["enrolmentkey"] = group.get("enrolmentkey", "")
+    return record
 
 
 def update_groups(ctx: CallContext, args: Nested) -> None:
@@ -161,10 +187,9 @@ def delete_groups(ctx: CallContext, args: Nested) -> None:
 def get_course_groups(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
     """Return a course's groups ordered by name."""
     _require_course(ctx.db, args["courseid"])
-    rows = ctx.db.execute(
-        "SELECT * FROM groups WHERE courseid = ? ORDER BY name, id", (args["courseid"],)
-    )
-    return [group_record(row) for row in rows]
+    rows = ctx.db.execute("SELECT * FROM groups WHERE courseid = ?", (args["courseid"],))
+    records = [group_record(row) for row in rows] + ctx.memory.stale_groups(args["courseid"])
+    return sorted(records, key=lambda record: (str(record["name"]), int(record["id"])))
 
 
 def get_groups(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
@@ -212,7 +237,7 @@ def get_group_members(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
         )
     }
     if len(found) != len(set(ids)):
-        raise missing_record("groups")
+        raise missing_record("groups")  # a rolled-back group the cache lists fails here too
     members: dict[int, list[int]] = {group_id: [] for group_id in ids}
     rows = ctx.db.execute(
         "SELECT groupid, userid FROM groups_members "
