@@ -153,6 +153,13 @@ class BadResponseError(LmsError):
     """The site answered with something that is not the expected JSON."""
 
 
+class SiteFaultError(LmsError):
+    """The site's own code failed (a PHP ``TypeError``…): an exception with no errorcode.
+
+    ``errorcode`` holds the exception class, so the error is never "unknown".
+    """
+
+
 # --- planning and applying -----------------------------------------------------------
 
 

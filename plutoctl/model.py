@@ -16,14 +16,15 @@ class User:
     """A user on a site, with the profile data rules may look at.
 
     ``standard`` holds standard fields by name (``department``, ``email``, …) as text,
-    ``suspended`` included as ``"0"``/``"1"``. ``custom`` holds custom profile fields
+    ``suspended`` included as ``"0"``/``"1"`` when it was read (``suspended`` is None
+    when the site did not say: it is never assumed false). ``custom`` holds custom profile fields
     by shortname with their raw stored value; a field absent from ``custom`` is *not
     defined* for this user (Moodle omits empty fields on read).
     """
 
     id: int
     username: str
-    suspended: bool = False
+    suspended: bool | None = False
     standard: Mapping[str, str] = field(default_factory=dict)
     custom: Mapping[str, str] = field(default_factory=dict)
 

@@ -143,7 +143,9 @@ def field_value(user: User, name: str) -> str | None:
     if standard == "username":
         return user.username
     if standard == "suspended":
-        return user.standard.get("suspended", "1" if user.suspended else "0")
+        if "suspended" in user.standard or user.suspended is None:
+            return user.standard.get("suspended")  # None when the site did not say
+        return "1" if user.suspended else "0"
     return user.standard.get(standard, "")
 
 

@@ -36,6 +36,7 @@ from plutoctl.errors import (
     LmsError,
     MissingRecordError,
     PermissionDeniedError,
+    SiteFaultError,
     TransportError,
     WebServiceDisabledError,
 )
@@ -86,6 +87,11 @@ _HINTS = {
         "protocol (Site administration > Server > Web services > Manage protocols)"
     ),
     "bad": "check that the site URL is the site root (plutoctl adds " + ENDPOINT + ")",
+    "fault": (
+        "the site's code failed on this call, and nothing of it was kept; this often means "
+        "the call names a user, course or group that no longer exists (run plan again to "
+        "re-read the site); if it persists, report the message to the site's administrators"
+    ),
 }
 
 # errorcode -> (error class, hint key). Chosen by errorcode, never by the exception
@@ -553,7 +559,9 @@ def validate_answer(adapter: TypeAdapter[Any], value: Any, *, site: str, functio
 
 def error_from_body(body: Mapping[str, Any], *, site: str, function: str, token: str) -> LmsError:
     """Return the typed error for a Moodle exception body, chosen by its errorcode."""
-    code = str(body.get("errorcode") or "unknown")
+    if not body.get("errorcode"):
+        return _site_fault(body, site=site, function=function, token=token)
+    code = str(body.get("errorcode"))
     message = redact(str(body.get("message") or "no message"), token)
     debuginfo = redact(str(body.get("debuginfo") or ""), token).strip()
     if debuginfo:
@@ -564,6 +572,23 @@ def error_from_body(body: Mapping[str, Any], *, site: str, function: str, token:
     if cls is InvalidTokenError:
         message = f"the site refused the token ({message})"
     return cls(message, site=site, function=function, errorcode=code, hint=_HINTS.get(hint_key))
+
+
+def _site_fault(body: Mapping[str, Any], *, site: str, function: str, token: str) -> LmsError:
+    """Return the error for an exception with no errorcode: a fault in the site's code.
+
+    Moodle 4.5 answers so, for one, ``enrol_manual_enrol_users`` naming a user id that
+    does not exist (``TypeError``); the call rolled back as a whole.
+    """
+    kind = redact(str(body.get("exception") or "error"), token)
+    message = redact(str(body.get("message") or "no message"), token)
+    return SiteFaultError(
+        f"the site failed with a PHP {kind}: {_shorten(message)}",
+        site=site,
+        function=function,
+        errorcode=kind,
+        hint=_HINTS["fault"],
+    )
 
 
 def _shorten(text: str, limit: int = 300) -> str:

@@ -29,7 +29,7 @@ from plutoctl.errors import (
     PermissionDeniedError,
     WebServiceDisabledError,
 )
-from plutoctl.lms.client import AnswerShapeError, SiteClient, validate_answer
+from plutoctl.lms.client import AnswerShapeError, ChunkResult, SiteClient, validate_answer
 from plutoctl.model import (
     ExistingCourse,
     ExistingGroup,
@@ -51,6 +51,7 @@ ENROLLED_USERS = "core_enrol_get_enrolled_users"
 GET_USERS = "core_user_get_users"
 COURSES_BY_FIELD = "core_course_get_courses_by_field"
 COURSE_GROUPS = "core_group_get_course_groups"
+MISSING_RECORD = "invalidrecord"  # dml_missing_record_exception
 GROUP_MEMBERS = "core_group_get_group_members"
 
 GUEST = "guest"
@@ -118,6 +119,7 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
     reads: list[_Read] = [users_read, segments_read, *courses_read.values()]
     users = _Users.merge(reads, scope.standard_fields)
     context.resolve_ids(users, reads)
+    context.read_suspension(users)
     segments = segments_read.assemble_segments(users)
     courses = {
         name: read.assemble_course(users)
@@ -181,7 +183,7 @@ class _Role(_Record):
 class _User(_Record):
     id: int
     username: str = ""
-    suspended: bool = False
+    suspended: bool | None = None  # None: the answer did not say (enrolled-user lists never do)
     deleted: bool = False
     email: str | None = None
     idnumber: str | None = None
@@ -215,7 +217,6 @@ class _Enrolment(TypedDict):
 
     id: int
     username: NotRequired[str]
-    suspended: NotRequired[bool]
     deleted: NotRequired[bool]
     roles: NotRequired[list[_RoleEntry]]
 
@@ -274,12 +275,12 @@ def _reason(what: str, error: LmsError) -> str:
 class _Read:
     """What one part of the read found: users seen, ids to name, and what went wrong.
 
-    ``named`` holds users seen with only a name (id → username, suspended): course
-    enrolments, 400,000 on a large site, where a full record each would cost dearly.
+    ``named`` holds users seen with only a name (id → username): course enrolments,
+    400,000 on a large site, where a full record each would cost dearly.
     """
 
     users: dict[int, _User] = field(default_factory=dict)
-    named: dict[int, tuple[str, bool]] = field(default_factory=dict)
+    named: dict[int, str] = field(default_factory=dict)
     wanted_ids: set[int] = field(default_factory=set)
     incomplete: list[str] = field(default_factory=list)
 
@@ -315,6 +316,7 @@ class _CourseRead(_Read):
     group_members: dict[int, list[int]] = field(default_factory=dict)
     enrolled: dict[str, frozenset[str]] = field(default_factory=dict)  # username → roles
     failure: str | None = None  # why the course or its groups could not be read
+    phantoms: set[int] = field(default_factory=set)  # listed groups whose record is gone
 
     def assemble_course(self, users: _Users) -> ExistingCourse | None:
         if self.course is None:
@@ -328,6 +330,7 @@ class _CourseRead(_Read):
                 members=users.names(self.group_members.get(group.id, []), f"group {group.name!r}"),
             )
             for group in self.groups
+            if group.id not in self.phantoms
         )
         return ExistingCourse(self.course.id, self.course.shortname, groups, self.enrolled)
 
@@ -360,8 +363,7 @@ class _Users:
             # Set difference in C: a full listing has already seen nearly every one of
             # the 400,000 enrolled users of a large site's courses.
             for user_id in read.named.keys() - merged.keys():
-                username, suspended = read.named[user_id]
-                merged[user_id] = _User(id=user_id, username=username, suspended=suspended)
+                merged[user_id] = _User(id=user_id, username=read.named[user_id])
                 thin.add(user_id)
         return cls(merged, standard, thin)
 
@@ -410,7 +412,8 @@ def _to_user(record: _User, standard_fields: frozenset[str]) -> User:
     standard: dict[str, str] = {}
     for name in standard_fields:
         if name == "suspended":
-            standard[name] = "1" if record.suspended else "0"
+            if record.suspended is not None:  # unknown stays out: never "not suspended"
+                standard[name] = "1" if record.suspended else "0"
         else:
             standard[name] = str(getattr(record, name, None) or "")
     custom = {f.shortname: f.value for f in record.customfields if f.value is not None}
@@ -568,8 +571,10 @@ class _Context:
         read.is_listing_complete = True
 
     def _user_fields(self) -> str:
-        fields = ["id", "username", "suspended", "customfields"]
-        fields += sorted(set(self.scope.standard_fields) - set(fields))
+        # ``suspended`` is left out: core_enrol_get_enrolled_users never returns it
+        # (Moodle 4.5), yet asking for it costs on every user. See read_suspension.
+        fields = ["id", "username", "customfields"]
+        fields += sorted(set(self.scope.standard_fields) - {*fields, "suspended"})
         return ",".join(fields)
 
     def _enrolled_pages(
@@ -599,12 +604,12 @@ class _Context:
         return _read_pages(self.client, page, size, wave, what, key=attrgetter("id"))
 
     def _enrolment_pages(self, course_id: int) -> tuple[list[_Enrolment], str | None]:
-        """Page through a course's enrolled users (id, username, suspended, roles)."""
+        """Page through a course's enrolled users (id, username, roles)."""
         size = self.scope.page_size
 
         def page(index: int) -> list[_Enrolment] | LmsError:
             options = [
-                {"name": "userfields", "value": "id,username,suspended,roles"},
+                {"name": "userfields", "value": "id,username,roles"},
                 {"name": "limitfrom", "value": index * size},
                 {"name": "limitnumber", "value": size},
             ]
@@ -630,6 +635,31 @@ class _Context:
                 continue
             found.update((r.id, r) for r in cast(list[_User], chunk.result) if _keep(r))
         return found
+
+    def read_suspension(self, users: _Users) -> None:
+        """Learn who is suspended, when rules use ``user.suspended`` and only then.
+
+        No listing says it: core_enrol_get_enrolled_users never returns ``suspended``.
+        core_user_get_users_by_field does, at about 3 ms a user (moodle-costs.md), so
+        it is asked for the users whose state no read gave. Users it does not answer
+        for stay unknown, and the read is marked incomplete.
+        """
+        if "suspended" not in self.scope.standard_fields:
+            return
+        unknown = sorted(i for i, r in users.records.items() if r.suspended is None)
+        if not unknown:
+            return
+        read = _Read()
+        found = self._users_by_field("id", unknown, read)
+        for user_id, record in found.items():
+            if user_id in users.records and record.suspended is not None:
+                users.records[user_id] = users.records[user_id].model_copy(
+                    update={"suspended": record.suspended}
+                )
+        users.incomplete.extend(read.incomplete)
+        still = [i for i in unknown if users.records[i].suspended is None]
+        if still and not read.incomplete:
+            users.incomplete.append(f"whether {len(still)} user(s) are suspended is not known")
 
     def resolve_ids(self, users: _Users, reads: list[_Read]) -> None:
         """Look up, in one call, every user id a read found that no read has fully read.
@@ -721,7 +751,7 @@ class _Context:
                 built = frozenset(role.get("shortname", "") for role in listed)
                 roles = role_sets.setdefault(built, built)
             enrolled[username] = roles
-            named[entry["id"]] = (username, entry.get("suspended", False))
+            named[entry["id"]] = username
         if partial:
             course = read.course.shortname if read.course else "?"
             read.incomplete.append(f"{partial} enrolment(s) of course {course} lack their roles")
@@ -747,6 +777,8 @@ class _Context:
             GROUP_MEMBERS, "groupids", list(owner), retry_safe=True, adapter=_GROUP_MEMBERS
         )
         for chunk in chunks:
+            if chunk.error is not None and chunk.error.errorcode == MISSING_RECORD:
+                chunk = self._find_phantom_groups(chunk, owner)
             if chunk.error is not None:
                 reason = _reason(f"members of {len(chunk.items)} groups", chunk.error)
                 owner[chunk.items[0]].incomplete.append(reason)
@@ -756,10 +788,44 @@ class _Context:
                     owner[answer.groupid].group_members[answer.groupid] = answer.userids
                     owner[answer.groupid].wanted_ids.update(answer.userids)
             for group_id in chunk.items:
+                if group_id in owner[group_id].phantoms:
+                    continue
                 if group_id not in owner[group_id].group_members:
                     owner[group_id].incomplete.append(
                         f"members of group id {group_id} missing from the answer"
                     )
+
+    def _find_phantom_groups(
+        self, chunk: ChunkResult, owner: dict[int, _CourseRead]
+    ) -> ChunkResult:
+        """Read a failed chunk's groups one by one, setting apart groups that do not exist.
+
+        Moodle 4.5 keeps listing a group whose creation it rolled back (its course
+        cache outlives the transaction), and then fails ``invalidrecord`` on any
+        members read that names it. Such a group is reported and treated as missing,
+        so the plan creates it (which clears the site's cache) instead of failing on
+        every run. Returns the chunk with the members of the groups that exist.
+        """
+        answers: list[_GroupMembers] = []
+        for group_id in chunk.items:
+            try:
+                raw = self.call(GROUP_MEMBERS, {"groupids": [group_id]}, _GROUP_MEMBERS)
+            except LmsError as exc:
+                if exc.errorcode != MISSING_RECORD:
+                    return ChunkResult(chunk.items, error=exc)
+                read = owner[group_id]
+                read.phantoms.add(group_id)
+                name = next((g.name for g in read.groups if g.id == group_id), "?")
+                course = read.course.shortname if read.course else "?"
+                read.incomplete.append(
+                    f"group {name!r} (id {group_id}) of course {course} is listed by the site "
+                    "but does not exist (its creation was rolled back and Moodle still lists "
+                    "it from its course cache): it is planned as missing; if creating it "
+                    "fails, purge the site's caches"
+                )
+                continue
+            answers += cast(list[_GroupMembers], raw)
+        return ChunkResult(chunk.items, result=answers)
 
 
 _Row = TypeVar("_Row")

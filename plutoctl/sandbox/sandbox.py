@@ -59,14 +59,14 @@ class Sandbox:
         ``functions`` limits the token's service to those names, in that order
         (default: every implemented function); it may list real Moodle functions
         the sandbox does not implement, which site info then lists as a real site
-        would and which answer ``notimplemented`` when called; ``debug`` adds ``debuginfo`` to errors, like a site
-        with debugging on. ``store`` serves an already open store instead of
-        ``db_path``.
+        would and which answer ``notimplemented`` when called; ``debug`` adds
+        ``debuginfo`` to errors, like a site with debugging on. ``store`` serves an
+        already open store instead of ``db_path``.
         """
         store = store if store is not None else Store(db_path)
         table = registry()
         service = tuple(table) if functions is None else tuple(functions)
-        unknown = sorted(set(service) - set(table) - KNOWN_ELSEWHERE)
+        unknown = sorted(set(service) - set(table) - KNOWN_ELSEWHERE)  # listed, not served
         if unknown:
             raise SandboxError(f"the sandbox does not implement {', '.join(unknown)}")
         try:

@@ -107,7 +107,8 @@ class SiteMemory:
     batch took; a reopened database starts again after its highest id. And a group
     created by a ``core_group_create_groups`` batch that then failed stays in the
     course's group cache: ``core_group_get_course_groups`` keeps listing it, and
-    ``core_group_get_group_members`` asked for it fails with ``invalidrecord``.
+    ``core_group_get_group_members`` asked for it fails with ``invalidrecord``,
+    until a committed group change in that course invalidates the cache.
     """
 
     def __init__(self) -> None:
@@ -121,6 +122,16 @@ class SiteMemory:
             for record in records:
                 course = int(str(record["courseid"]))
                 self._stale_groups.setdefault(course, {})[int(str(record["id"]))] = record
+
+    def forget_stale_groups(self, course_ids: Iterable[int]) -> None:
+        """Drop the cached rolled-back groups of courses whose groups just changed.
+
+        Moodle invalidates a course's group cache on every group it creates, updates
+        or deletes, so the next committed group change in the course clears them.
+        """
+        with self._lock:
+            for course_id in course_ids:
+                self._stale_groups.pop(course_id, None)
 
     def stale_groups(self, course_id: int) -> list[dict[str, object]]:
         """Return the rolled-back groups a course's cache still lists."""

@@ -49,9 +49,10 @@ class WsError(PlutoError):
 
         A PHP error (``TypeError``…) that escapes a function has no errorcode.
         """
-        result = {"exception": self.exception, "errorcode": self.errorcode, "message": self.message}
-        if self.errorcode is None:
-            del result["errorcode"]
+        result = {"exception": self.exception}
+        if self.errorcode is not None:
+            result["errorcode"] = self.errorcode
+        result["message"] = self.message
         if debug and self.debuginfo is not None:
             result["debuginfo"] = self.debuginfo
         return result

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     """Print the replay's figures when the differential test ran."""
     from test_sandbox_differential import FIGURES_KEY
 

@@ -14,6 +14,7 @@ the recording site's address is replaced by the sandbox's (it cannot be the same
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import re
@@ -455,12 +456,10 @@ def _run_steps(sb: Sandbox, sequence: dict[str, Any], labels: Labels) -> Iterato
         for index, step in enumerate(sequence["steps"]):
             data = request_pairs(sb, step, labels)
             response = session.post(sb.url + ENDPOINT, data=data, timeout=30)
-            body = response.text.replace(sb.url.replace("/", "\\/"), RECORDED_SITE.replace("/", "\\/"))
-            body = body.replace(sb.url, RECORDED_SITE)
-            try:
+            escaped = (sb.url.replace("/", "\\/"), RECORDED_SITE.replace("/", "\\/"))
+            body = response.text.replace(*escaped).replace(sb.url, RECORDED_SITE)
+            with contextlib.suppress(ValueError):
                 labels.bind(step, json.loads(body))
-            except ValueError:
-                pass
             yield Call(
                 sequence["sequence"],
                 index,

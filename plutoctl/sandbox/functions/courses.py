@@ -7,7 +7,7 @@ from typing import Any
 
 from plutoctl.sandbox.functions.base import CallContext, WsFunction, as_json_list
 from plutoctl.sandbox.params import Kind, Multiple, Need, Nested, Single, dflt, opt, req
-from plutoctl.sandbox.store import DEFAULT_CATEGORY_ID, SITE_COURSE_ID, SandboxError, create_course
+from plutoctl.sandbox.store import DEFAULT_CATEGORY_ID, SandboxError, create_course
 from plutoctl.sandbox.wserrors import invalid_parameter, moodle_exception
 
 BY_FIELD = {"id": "id", "shortname": "shortname", "idnumber": "idnumber", "category": "category"}

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from plutoctl.sandbox.functions.base import CallContext, WsFunction, as_json_list, require_user
+from plutoctl.sandbox.functions.base import CallContext, WsFunction, as_json_list
 from plutoctl.sandbox.functions.users import custom_fields, user_record
 from plutoctl.sandbox.params import Kind, Multiple, Need, Nested, Single, clean, opt, req
 from plutoctl.sandbox.store import SITE_COURSE_ID, enrol_user, manual_instance
@@ -144,7 +144,8 @@ def _enrolled_rows(
     limitnumber = max(_int_option(options, "limitnumber", 0), 0)
     order = SORTABLE.get(options.get("sortby", "id"), "u.id")
     direction = "DESC" if options.get("sortdirection", "ASC").upper() == "DESC" else "ASC"
-    where, params = ["u.deleted = 0"], []
+    where: list[str] = ["u.deleted = 0"]
+    params: list[object] = []
     is_active = options.get("onlyactive") == "1"
     if course_id != SITE_COURSE_ID:
         where.append(
@@ -179,7 +180,7 @@ def _roles(db: sqlite3.Connection, course_id: int, ids: Iterable[int]) -> dict[i
         "AND ra.userid IN (SELECT value FROM json_each(?)) ORDER BY r.sortorder",
         (course_id, as_json_list(ids)),
     )
-    for userid, roleid, shortname, sortorder in rows:
+    for userid, roleid, shortname, _sortorder in rows:
         result.setdefault(userid, []).append(
             {"roleid": roleid, "name": "", "shortname": shortname, "sortorder": 0}
         )

@@ -101,6 +101,7 @@ def create_groups(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
                 same_course = [r for r in created if r["courseid"] == group["courseid"]]
                 ctx.memory.keep_stale_groups(same_course)
             raise
+    ctx.memory.forget_stale_groups({int(record["courseid"]) for record in created})
     return created
 
 
@@ -143,6 +144,7 @@ def update_groups(ctx: CallContext, args: Nested) -> None:
         _check_name_and_idnumber(ctx.db, row["courseid"], group["name"], idnumber, row["id"])
         _check_frozen(ctx.db, row, group)
         check_columns("groups", group)
+        ctx.memory.forget_stale_groups([row["courseid"]])
         ctx.db.execute(
             "UPDATE groups SET name = ?, description = ?, descriptionformat = ?, idnumber = ?, "
             "enrolmentkey = ?, visibility = ?, participation = ? WHERE id = ?",
@@ -178,6 +180,10 @@ def _check_frozen(db: sqlite3.Connection, row: sqlite3.Row, group: Nested) -> No
 def delete_groups(ctx: CallContext, args: Nested) -> None:
     """Delete groups and their memberships; unknown ids are ignored."""
     ids = as_json_list(args["groupids"])
+    courses = ctx.db.execute(
+        "SELECT DISTINCT courseid FROM groups WHERE id IN (SELECT value FROM json_each(?))", (ids,)
+    )
+    ctx.memory.forget_stale_groups([row[0] for row in courses.fetchall()])
     ctx.db.execute(
         "DELETE FROM groups_members WHERE groupid IN (SELECT value FROM json_each(?))", (ids,)
     )

@@ -24,9 +24,8 @@ from plutoctl.sandbox.store import ADMIN_ID, GUEST_ID
 from plutoctl.sandbox.wserrors import coding_error, invalid_parameter, moodle_exception
 
 TEXT_MAXLENGTH = 2048
-GUEST_DESCRIPTION = (
-    "This user is a special user that allows read-only access to some courses."
-)  # what a Moodle install gives the guest account
+# What a Moodle install gives the guest account.
+GUEST_DESCRIPTION = "This user is a special user that allows read-only access to some courses."
 IMAGE_PATH = "/theme/image.php/boost/core/1795869743/u/"
 FIELD_COLUMNS = ("username", "idnumber", "email", "id")
 CRITERIA_EXACT = ("id", "idnumber", "username", "auth")

@@ -9,7 +9,6 @@ from plutoctl.sandbox.functions.base import RELEASE, VERSION, CallContext, WsFun
 from plutoctl.sandbox.params import Kind, Multiple, Need, Nested, Single, req
 from plutoctl.sandbox.store import ADMIN_ID, SITE_COURSE_ID
 
-
 ADVANCED_FEATURES = (
     ("usecomments", 1),
     ("usetags", 1),
