@@ -9,7 +9,8 @@ which failed, with the site's errorcode.
 
 Quirks of a real Moodle handled here (see the reference notes on the web service):
 
-- Most writes are all-or-nothing per call. A chunk rejected for a reason that can
+- Writes are all-or-nothing per call (``rollback.py``, checked against recordings of
+  a real site). A chunk rejected for a reason that can
   belong to one item (``invalidparameter`` for a group add of a user who is not
   enrolled, ``invaliduser``, ``errorremovenotpermitted``, …) is bisected to isolate
   the bad items; the rest is applied. A budget caps the extra calls.
@@ -44,6 +45,7 @@ from plutoctl.errors import (
     WebServiceDisabledError,
 )
 from plutoctl.lms.client import SiteClient
+from plutoctl.lms.rollback import is_bisectable
 from plutoctl.model import ExistingSite, SegmentFields
 from plutoctl.plan.changes import (
     AddGroupMembers,
@@ -505,7 +507,7 @@ class SiteWriter:
                 calls = WriteResult(calls_by_subject=_count_subjects(chunk_items))
                 if chunk.error is None:
                     outcome = _accepted(chunk_items, chunk.result, inspect)
-                elif is_bisected:
+                elif is_bisected and is_bisectable(function):
                     outcome = self._isolate(
                         function,
                         list_key,

@@ -179,7 +179,9 @@ def test_enrolled_users_of_a_course_with_roles_and_groups(sandbox: Sandbox) -> N
             "id": u1,
             "username": "u1",
             "fullname": "Test User",
-            "roles": [{"roleid": 5, "name": "", "shortname": "student", "sortorder": 5}],
+            "roles": [
+                {"roleid": 5, "name": "", "shortname": "student", "sortorder": 0}
+            ],  # as recorded
             "groups": [{"id": gid, "name": "Sales", "description": "desc", "descriptionformat": 1}],
         }
     ]
