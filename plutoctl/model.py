@@ -71,13 +71,16 @@ class ExistingCourse:
 
     ``groups`` holds every group of the course (also those without an idnumber, keyed
     by ``""`` only in ``all_groups``) so that name clashes can be seen before a create.
-    ``enrolments`` maps each enrolled username to its role shortnames.
+    ``enrolments`` maps each enrolled username to its role shortnames. ``gone_groups``
+    names groups the site lists but that do not exist (a rolled-back create Moodle
+    still lists from its cache); they are not in ``all_groups``.
     """
 
     id: int
     shortname: str
     all_groups: tuple[ExistingGroup, ...] = ()
     enrolments: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    gone_groups: tuple[str, ...] = ()
 
     @property
     def groups(self) -> dict[str, ExistingGroup]:

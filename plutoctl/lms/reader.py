@@ -332,7 +332,8 @@ class _CourseRead(_Read):
             for group in self.groups
             if group.id not in self.phantoms
         )
-        return ExistingCourse(self.course.id, self.course.shortname, groups, self.enrolled)
+        gone = tuple(group.name for group in self.groups if group.id in self.phantoms)
+        return ExistingCourse(self.course.id, self.course.shortname, groups, self.enrolled, gone)
 
 
 class _Users:
@@ -802,9 +803,10 @@ class _Context:
 
         Moodle 4.5 keeps listing a group whose creation it rolled back (its course
         cache outlives the transaction), and then fails ``invalidrecord`` on any
-        members read that names it. Such a group is reported and treated as missing,
-        so the plan creates it (which clears the site's cache) instead of failing on
-        every run. Returns the chunk with the members of the groups that exist.
+        members read that names it. Such a group is set apart (the plan warns about
+        it) and treated as missing, so the plan creates it, which clears the site's
+        cache, instead of failing on every run. Nothing about the other groups is
+        unknown. Returns the chunk with the members of the groups that exist.
         """
         answers: list[_GroupMembers] = []
         for group_id in chunk.items:
@@ -813,16 +815,7 @@ class _Context:
             except LmsError as exc:
                 if exc.errorcode != MISSING_RECORD:
                     return ChunkResult(chunk.items, error=exc)
-                read = owner[group_id]
-                read.phantoms.add(group_id)
-                name = next((g.name for g in read.groups if g.id == group_id), "?")
-                course = read.course.shortname if read.course else "?"
-                read.incomplete.append(
-                    f"group {name!r} (id {group_id}) of course {course} is listed by the site "
-                    "but does not exist (its creation was rolled back and Moodle still lists "
-                    "it from its course cache): it is planned as missing; if creating it "
-                    "fails, purge the site's caches"
-                )
+                owner[group_id].phantoms.add(group_id)  # reported by the plan (gone_groups)
                 continue
             answers += cast(list[_GroupMembers], raw)
         return ChunkResult(chunk.items, result=answers)

@@ -283,6 +283,14 @@ class _Builder:
         if name not in self.existing.courses:
             self.error(f"course {name!r} does not exist on site {self.site!r}", where)
             return None
+        for gone in self.existing.courses[name].gone_groups:
+            self.warn(
+                f"group {gone!r} of course {name!r} is listed by site {self.site!r} but does "
+                "not exist (a creation the site rolled back; Moodle keeps listing it from its "
+                "cache): it is treated as missing; if creating it fails, purge the site's "
+                "caches (Site administration > Development > Purge caches)",
+                where,
+            )
         course = self.loaded.config.courses[name]
         groups = {}
         for gid, group in course.groups.items():
