@@ -43,9 +43,17 @@ def explain_command(
     """
     from plutoctl.explain import explain_user, render_explanation
     from plutoctl.plan.desired import build_desired
-    from plutoctl.runner import open_site, read_existing, scope_for, sites_to_run
+    from plutoctl.config.usernames import clean_username
+    from plutoctl.runner import (
+        open_site,
+        read_existing,
+        scope_for,
+        sites_to_run,
+        with_unmanaged_members,
+    )
 
     loaded = load(config_path)
+    username = clean_username(username)  # as the config's usernames are read
     name = pick_site(loaded, site)
     options = run_options(sites=(name,), parallelism=parallelism, timeout=timeout)
     sites_to_run(loaded, options.selection)
@@ -54,6 +62,8 @@ def explain_command(
         existing = read_existing(
             client, loaded, name, segments, courses, extra_usernames=frozenset({username})
         )
+        # Segments the config does not declare are listed too (last): read their members.
+        existing = with_unmanaged_members(client, existing, frozenset(loaded.config.segments))
     result = build_desired(loaded, name, existing, segments=segments, courses=courses)
     explanations = explain_user(loaded, name, existing, username, result)
     click.echo(render_explanation(explanations, username, name))

@@ -1,0 +1,34 @@
+"""explain lists the segments the config does not declare that hold the user, last."""
+
+from __future__ import annotations
+
+TOKEN_VAR = "PLUTO_TOKEN_EXPLAIN"
+
+
+def test_explain_lists_unmanaged_segments_holding_the_user_last(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    store = sandbox.store
+    for name in ("ann", "bob"):
+        store.add_user(name, firstname="U", lastname=name)
+    store.add_cohort("legacy-club", "Legacy club")
+    store.add_cohort_members("legacy-club", ["ann"])
+    store.add_cohort("other-club", "Other club")
+    store.add_cohort_members("other-club", ["bob"])
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = tmp_path / "segments.yaml"
+    config.write_text(
+        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
+        "segments:\n  team: {name: Team, members: [ann]}\n"
+        "policy:\n  unmanaged_segments: report\n",
+        encoding="utf-8",
+    )
+    result = run("explain", "Ann", "-c", str(config))  # read as Moodle reads usernames
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0] == "User 'ann' on site 'lab':"
+    headers = [line.strip() for line in lines if line.startswith("  ") and line[2] != " "]
+    assert headers[-1] == "legacy-club (Legacy club): member"
+    assert "segment not in the config (policy unmanaged_segments: report)" in result.out
+    assert "other-club" not in result.out
+    assert headers[0].startswith("team (Team)")
