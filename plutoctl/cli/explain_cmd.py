@@ -41,9 +41,9 @@ def explain_command(
 
         plutoctl explain jdoe -c segments.yaml --site primary
     """
+    from plutoctl.config.usernames import clean_username
     from plutoctl.explain import explain_user, render_explanation
     from plutoctl.plan.desired import build_desired
-    from plutoctl.config.usernames import clean_username
     from plutoctl.runner import (
         open_site,
         read_existing,

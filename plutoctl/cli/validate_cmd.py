@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
-from plutoctl.config import Config, load_config
+from plutoctl.config import load_config
+from plutoctl.config.json_schema import config_json_schema
 from plutoctl.config.loaded import LoadedConfig
 
-JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+__all__ = ["config_json_schema", "register"]
 
 
 def register(cli: click.Group) -> None:
@@ -74,14 +74,3 @@ def schema(config_path: str | None) -> None:
     """
     del config_path
     click.echo(json.dumps(config_json_schema(), indent=2, ensure_ascii=False))
-
-
-def config_json_schema() -> dict[str, Any]:
-    """Return the config's JSON Schema, with ``$schema`` and ``title`` first."""
-    body = Config.model_json_schema()
-    body.pop("title", None)
-    return {
-        "$schema": JSON_SCHEMA_DIALECT,
-        "title": "plutoctl config (segments.yaml)",
-        **body,
-    }

@@ -67,7 +67,8 @@ _PATHS_SCHEMA: dict[str, Any] = {
 _MAX_REMOVALS_SCHEMA: dict[str, Any] = {
     "anyOf": [
         {"type": "integer", "minimum": 0},
-        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?%\s*$"},
+        # 0% to 100%, as _check_max_removals reads it.
+        {"type": "string", "pattern": r"^\s*0*(100(\.0+)?|\d{1,2}(\.\d+)?)%\s*$"},
     ],
 }
 
