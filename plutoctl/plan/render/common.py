@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 from plutoctl.plan.changes import (
     AddGroupMembers,
@@ -121,8 +122,11 @@ def quoted(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def field_lines(change: Change) -> list[str]:
-    """Return ``name: "Sales"`` lines for a create, ``name: "a" → "b"`` for an update."""
+def field_lines(change: Change, quote: Callable[[object], str] = quoted) -> list[str]:
+    """Return ``name: "Sales"`` lines for a create, ``name: "a" → "b"`` for an update.
+
+    ``quote`` shows each value (JSON by default; the HTML report shows text as written).
+    """
     match change:
         case CreateSegment(fields=fields):
             pairs: list[tuple[str, object]] = [
@@ -130,13 +134,11 @@ def field_lines(change: Change) -> list[str]:
                 ("description", fields.description),
                 ("visible", fields.visible),
             ]
-            return [f"{key}: {quoted(value)}" for key, value in pairs]
+            return [f"{key}: {quote(value)}" for key, value in pairs]
         case CreateGroup(name=name, description=description):
-            return [f"name: {quoted(name)}", f"description: {quoted(description)}"]
+            return [f"name: {quote(name)}", f"description: {quote(description)}"]
         case UpdateSegment(changed=changed) | UpdateGroup(changed=changed):
-            return [
-                f"{clean(key)}: {quoted(old)} {ARROW} {quoted(new)}" for key, old, new in changed
-            ]
+            return [f"{clean(key)}: {quote(old)} {ARROW} {quote(new)}" for key, old, new in changed]
     return []
 
 

@@ -22,6 +22,7 @@ from plutoctl.plan.render.common import (
     sign,
     site_headline,
 )
+from plutoctl.plan.render.html_parts import VERDICT_CSS, kinds_chart, title_text, verdict_html
 from plutoctl.plan.summary import SiteSummary, summarize, total
 
 CHART_ROWS = 40
@@ -60,6 +61,7 @@ def render_html(plan: Plan, *, show_members: bool = False) -> str:
         "<h1>plutoctl plan</h1>",
         f'<p class="meta">Config {_e(plan.config_path or "(none)")} · made '
         f"{_e(plan.created_at or '(unknown)')}</p>",
+        *verdict_html(plan),
     ]
     if len(plan.sites) > 1:
         body.append(
@@ -70,8 +72,10 @@ def render_html(plan: Plan, *, show_members: bool = False) -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8" />\n'
-        "<title>plutoctl plan</title>\n"
-        f"<style>\n{_CSS}\n</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+        f"<title>{_e(title_text(plan))}</title>\n"
+        f"<style>\n{_CSS}\n{VERDICT_CSS}\n</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
     )
 
 
@@ -83,6 +87,9 @@ def _site(site: SitePlan, *, show_members: bool) -> list[str]:
         f"<p><strong>{_e(site_headline(site, summary))}</strong></p>",
         _summary_table(summary),
     ]
+    kinds = kinds_chart(site)
+    if kinds:
+        parts += ["<h3>Changes by kind (planned and refused)</h3>", kinds]
     chart = _chart(segment_member_changes(site.changes))
     if chart:
         parts += ["<h3>Member changes per segment</h3>", chart]
@@ -114,7 +121,7 @@ def _summary_table(summary: SiteSummary) -> str:
 def _change_item(change: Change, *, show_members: bool, extra: str = "") -> str:
     mark = sign(change)
     parts = [f'<li class="{_CLASSES[mark]}">{_e(mark)} {_e(headline(change))}']
-    fields = field_lines(change)
+    fields = field_lines(change, quote=_quoted)
     if fields:
         parts.append('<div class="fields">' + "<br />".join(_e(f) for f in fields) + "</div>")
     names = usernames_of(change)
@@ -123,6 +130,13 @@ def _change_item(change: Change, *, show_members: bool, extra: str = "") -> str:
     parts.append(extra)
     parts.append("</li>")
     return "".join(parts)
+
+
+def _quoted(value: object) -> str:
+    """Return a field value for reading: text in quotes as written, never JSON escapes."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"“{value}”" if isinstance(value, str) else str(value)
 
 
 def _names(names: tuple[str, ...], *, show_members: bool) -> str:
