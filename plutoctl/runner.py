@@ -39,6 +39,7 @@ from plutoctl.errors import (
 from plutoctl.lms.client import RetryPolicy, SiteClient
 from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.model import ExistingSite
+from plutoctl.plan.applied import is_already_applied
 from plutoctl.plan.build import plan_site
 from plutoctl.plan.changes import (
     WRITE_FUNCTIONS,
@@ -61,6 +62,9 @@ log = logging.getLogger(__name__)
 
 # The roles apply can enrol with: Moodle's standard roles assignable in a course.
 ENROL_ROLES = frozenset({"manager", "editingteacher", "teacher", "student"})
+
+CREATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+"""ISO 8601 in UTC with a Z, as docs/plan-format.md shows it."""
 
 SITE_WORKERS = 4
 MAX_PROBLEMS_SHOWN = 10
@@ -344,7 +348,7 @@ def make_plan(loaded: LoadedConfig, options: RunOptions) -> tuple[Plan, dict[str
     plan = Plan(
         sites=tuple(run.plan for run in runs.values()),
         config_path=str(loaded.path),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        created_at=datetime.now(UTC).strftime(CREATED_AT_FORMAT),
         basis=PlanBasis(
             inputs=input_digests(loaded),
             allow_removals=tuple(sorted(options.acks.removals)),
@@ -380,10 +384,23 @@ class SiteOutcome:
     report: ApplyReport | None = None
     error: PlutoError | None = None
     verify_notes: tuple[str, ...] = ()
+    is_already_applied: bool = False
 
     @property
     def is_success(self) -> bool:
         return self.error is None and (self.report is None or self.report.is_success)
+
+
+def _was_applied_before(site_plan: SitePlan, existing: ExistingSite) -> bool:
+    """Return True when the plan is stale only because it was applied already; raise
+    StalePlanError when it is stale otherwise."""
+    try:
+        check_fresh(site_plan, existing)
+    except StalePlanError:
+        if not is_already_applied(site_plan.changes, existing):
+            raise
+        return True  # changed by this very plan: nothing is left to do
+    return False
 
 
 def _errored(site_plan: SitePlan) -> PlanError:
@@ -426,11 +443,13 @@ def apply_plan(
         site_plan = by_site[name]
         if saved is None:
             existing = read_site(client, scope_of_changes(site_plan.changes))
-            check_fresh(site_plan, existing)
         else:
             reread = reverify_scope(loaded, name, site_plan, saved)
             existing = read_site(client, reread.scope)
-            check_fresh(site_plan, existing)
+        if _was_applied_before(site_plan, existing):
+            outcomes[name] = SiteOutcome(name, is_already_applied=True)
+            return SiteRun(plan=site_plan, existing=existing)
+        if saved is not None:
             changes = recompute(loaded, site_plan, saved, existing, reread)
             site_plan = replace(site_plan, changes=changes)
         report = apply_site(client, site_plan, existing, progress=progress, stop=stop)

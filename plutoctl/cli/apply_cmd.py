@@ -72,6 +72,8 @@ def summary_line(outcomes: dict[str, SiteOutcome]) -> str:
     for name, outcome in outcomes.items():
         if outcome.error is not None:
             parts.append(f"{name} not applied")
+        elif outcome.is_already_applied:
+            parts.append(f"{name} already applied")
         elif outcome.report is None:
             parts.append(f"{name} unchanged")
         elif outcome.report.is_success:
@@ -90,6 +92,12 @@ def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
             if outcome.error.hint:
                 click.echo(f"  hint: {outcome.error.hint}", err=True)
             code = max(code, outcome.error.exit_code or ExitCode.ERROR)
+            continue
+        if outcome.is_already_applied:
+            click.echo(
+                f"site {name}: already is what the plan makes it (the plan was applied "
+                "before); nothing to do."
+            )
             continue
         if outcome.report is None:
             click.echo(f"site {name}: no changes.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,7 +91,9 @@ def plan_command(
     colour = fmt == "text" and use_colour(sys.stdout)
     click.echo(render(plan, fmt, colour=colour, show_members=show_members), nl=False)
     if out is not None:
-        save_plan(plan, out)
+        # The saved plan names its config absolutely, so that `plutoctl apply PLAN` run
+        # from any directory finds the config it was made from.
+        save_plan(replace(plan, config_path=str(loaded.path.resolve())), out)
         click.echo(f"Saved the plan to {out}; apply it with: plutoctl apply {out}", err=True)
     return plan_exit_code(plan, detailed=detailed_exitcode)
 
