@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from plutoctl.cli.options import config_option, load
 from plutoctl.errors import UsageError
 
 GENERATE_KEYS = ("users", "courses", "cohorts", "members", "enrolments")
@@ -25,6 +26,7 @@ def sandbox() -> None:
     \b
     Example:
       plutoctl sandbox serve --db .plutoctl/demo.db --seed examples/demo/users.csv
+      plutoctl sandbox reset -c segments.yaml.example
     """
 
 
@@ -197,3 +199,52 @@ def _parse_generate(text: str) -> dict[str, int]:
             )
         counts[key] = int(value)
     return counts
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_DB_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+@sandbox.command()
+@config_option
+@click.option("--site", "sites", multiple=True, metavar="NAME", help="Only this site (repeatable).")
+def reset(config_path: Path, sites: tuple[str, ...]) -> None:
+    """Delete the databases of the config's sandbox sites, to start them again.
+
+    Each `url: sandbox:PATH` site's database (PATH, relative to the config file) is
+    removed; the next plan creates it again and loads its `seed:` CSV. Other sites
+    are never touched; naming one with --site is an error.
+
+    Example:
+
+        plutoctl sandbox reset -c segments.yaml.example
+    """
+    loaded = load(config_path)
+    names = list(sites) or [n for n, s in loaded.config.sites.items() if s.is_sandbox]
+    for name in names:
+        site = loaded.config.sites.get(name)
+        if site is None or not site.is_sandbox:
+            raise UsageError(
+                f"{name!r} is not a sandbox site of {config_path}",
+                hint="reset names sites whose url is sandbox:PATH",
+            )
+    if not names:
+        click.echo(f"No sandbox sites in {config_path}.")
+    for name in names:
+        db_path = loaded.resolve(loaded.config.sites[name].url.removeprefix("sandbox:"))
+        click.echo(f"site {name}: {_remove_database(db_path)}")
+
+
+def _remove_database(db_path: Path) -> str:
+    """Remove a sandbox database and its SQLite companions; say what was done."""
+    if not db_path.exists():
+        return f"{db_path} does not exist; the next run creates it"
+    with db_path.open("rb") as stream:
+        if stream.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
+            raise UsageError(
+                f"{db_path} is not a SQLite database; not removing it",
+                hint="check the site's url: sandbox:PATH names its database file",
+            )
+    for companion in (db_path, *(Path(f"{db_path}{s}") for s in _DB_COMPANIONS)):
+        companion.unlink(missing_ok=True)
+    return f"removed {db_path}; the next run creates it again from its seed"
