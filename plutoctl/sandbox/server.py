@@ -103,9 +103,6 @@ class SandboxServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: SandboxServer
     protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: without TCP_NODELAY the body waits for
-    # the client's delayed ACK (about 40 ms per call on Linux loopback).
-    disable_nagle_algorithm = True
     server_version = "PlutoSandbox/1"
     disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms stall
     _pending: tuple[str | None, int, float] | None = None
