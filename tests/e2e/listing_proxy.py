@@ -22,6 +22,7 @@ LISTINGS = (
     "segment-members",  # core_cohort_get_cohort_members
     "group-members",  # core_group_get_group_members
     "user-lookup",  # core_user_get_users_by_field
+    "site-users-fallback",  # core_user_get_users, where the site course may not be listed
 )
 PARTIAL = "enrolment-roles"  # the user's course enrolment, read without its roles
 
@@ -32,10 +33,26 @@ MEMBER_LISTS = {
 }
 
 
-def drop(listing: str, form: dict[str, list[str]], answer: list[Any], user_id: int) -> list[Any]:
+NO_PERMISSION = {
+    "exception": "required_capability_exception",
+    "errorcode": "nopermissions",
+    "message": "Sorry, but you do not currently have permissions to do that (View participants).",
+}
+
+
+def drop(listing: str, form: dict[str, list[str]], answer: Any, user_id: int) -> Any:
     """Return the answer without ``user_id`` if the call is ``listing``."""
     function = form.get("wsfunction", [""])[0]
     is_site = form.get("courseid", [""])[0] == SITE_COURSE_ID
+    if listing == "site-users-fallback":
+        if function == "core_enrol_get_enrolled_users" and is_site:
+            return NO_PERMISSION  # the reader then lists users with core_user_get_users
+        if function == "core_user_get_users" and isinstance(answer, dict):
+            users = [user for user in answer["users"] if user.get("id") != user_id]
+            return {**answer, "users": users}
+        return answer
+    if not isinstance(answer, list):
+        return answer
     if MEMBER_LISTS.get(listing) == function:
         return [
             {**item, "userids": [i for i in item["userids"] if i != user_id]} for item in answer
@@ -80,7 +97,7 @@ class ListingProxy:
                     answer = json.loads(raw)
                 except ValueError:
                     answer = None
-                if isinstance(answer, list):
+                if isinstance(answer, list | dict):
                     for listing in proxy.listings:
                         answer = drop(listing, form, answer, proxy.user_id)
                     raw = json.dumps(answer).encode("utf-8")
