@@ -1,3 +1,3 @@
 """plutoctl: Pluto LMS user segments, course groups and enrolment as code."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

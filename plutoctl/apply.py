@@ -106,9 +106,20 @@ class ProgressEvent:
     step: Step
     done: int
     total: int
+    failed: int = 0
+    """Items of the step that failed or were not sent: set when the step has ended."""
+    ended: bool = False
+
+    @property
+    def is_complete(self) -> bool:
+        """Return whether the step ended with every item done."""
+        return self.ended and not self.failed
 
     def __str__(self) -> str:
-        return f"{self.site}: {STEP_NAMES[self.step]} {self.done:,}/{self.total:,}"
+        text = f"{self.site}: {STEP_NAMES[self.step]} {self.done:,}/{self.total:,}"
+        if self.ended and self.failed:
+            return f"{text} ({self.failed:,} failed or not sent: step not complete)"
+        return text
 
 
 @dataclass(frozen=True)
@@ -369,7 +380,8 @@ class _StepRunner:
         self._emit(step, 0, total)
         result = _dispatch(writer, step, runnable)
         self._ledger.record(step, result)
-        self._emit(step, total, total)
+        failed = min(total, len(result.failed) + len(result.unsent))
+        self._emit(step, total - failed, total, failed=failed, ended=True)
 
     def _drop_dependants(self, step: Step, changes: Sequence[Change]) -> list[Change]:
         """Skip adds into segments or groups whose create failed, and group adds of
@@ -418,9 +430,11 @@ class _StepRunner:
 
         return on_items
 
-    def _emit(self, step: Step, done: int, total: int) -> None:
+    def _emit(
+        self, step: Step, done: int, total: int, *, failed: int = 0, ended: bool = False
+    ) -> None:
         if self._progress is not None:
-            self._progress(ProgressEvent(self._site, step, done, total))
+            self._progress(ProgressEvent(self._site, step, done, total, failed, ended))
 
 
 def _dispatch(writer: SiteWriter, step: Step, changes: Sequence[Any]) -> WriteResult:

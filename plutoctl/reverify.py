@@ -30,6 +30,7 @@ from plutoctl.config.schema import PolicyConfig
 from plutoctl.errors import PlanError, StalePlanError, UnsafePlanError
 from plutoctl.lms.reader import ReadScope
 from plutoctl.model import ExistingCourse, ExistingSegment, ExistingSite
+from plutoctl.plan.acknowledge import with_config
 from plutoctl.plan.changes import (
     AddGroupMembers,
     Change,
@@ -194,8 +195,15 @@ def recompute(
         managed_scope=set(loaded.config.segments) - set(reread.segments),
     )
     counted = [_with_fresh_counts(change, fresh) for change in diff.changes]
-    acks = Acknowledgements(
-        frozenset(basis.allow_removals), frozenset(basis.allow_delete), frozenset(basis.allow_move)
+    # The config's acknowledge: section is the one the plan was made with: the config's
+    # digest is checked (check_saved_plan), and plutoctl.plan.acknowledge re-checks it.
+    acks = with_config(
+        Acknowledgements(
+            frozenset(basis.allow_removals),
+            frozenset(basis.allow_delete),
+            frozenset(basis.allow_move),
+        ),
+        loaded.config,
     )
     safe = check_safety(counted, fresh, desired.desired, policy, acks)
     touched = {_object_of(change) for change in plan.changes}

@@ -39,6 +39,7 @@ from plutoctl.errors import (
 from plutoctl.lms.client import RetryPolicy, SiteClient
 from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.model import ExistingSite
+from plutoctl.plan.acknowledge import unused_notices, with_config
 from plutoctl.plan.applied import is_already_applied
 from plutoctl.plan.build import plan_site
 from plutoctl.plan.changes import (
@@ -93,6 +94,8 @@ class Selection:
 class RunOptions:
     selection: Selection = Selection()
     acks: Acknowledgements = field(default_factory=Acknowledgements)
+    config_acks: bool = True
+    """Use the config's ``acknowledge:`` section (not in a drift run: --no-acknowledgements)."""
     parallelism: int = 3
     timeout: float = 120.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -257,11 +260,12 @@ def plan_one(client: SiteClient, loaded: LoadedConfig, site: str, options: RunOp
     desired = build_desired(
         loaded, site, existing, segments=segments, courses=courses, roles=ENROL_ROLES
     )
+    acks = with_config(options.acks, loaded.config) if options.config_acks else options.acks
     site_plan = plan_site(
         desired.desired,
         existing,
         policy=policy,
-        acks=options.acks,
+        acks=acks,
         max_input_vars=loaded.config.sites[site].max_input_vars,
         errors=desired.errors,
         notices=desired.notices,
@@ -358,6 +362,8 @@ def make_plan(loaded: LoadedConfig, options: RunOptions) -> tuple[Plan, dict[str
             excluded=tuple(sorted(options.selection.excluded)),
         ),
     )
+    if options.config_acks:
+        plan = unused_notices(loaded, plan)
     return plan, runs
 
 

@@ -1,7 +1,9 @@
 """The plutoctl command line: a thin click layer over the library.
 
 ``main`` is the one error boundary: it turns a ``PlutoError`` into ``error: …`` on
-stderr and its exit code; tracebacks only with ``--debug``.
+stderr and its exit code; tracebacks only with ``--debug``. The global flags
+``--debug``, ``--color`` and ``--no-color`` may also follow the subcommand
+(``plutoctl plan --debug``): ``main`` moves them in front of it.
 """
 
 from __future__ import annotations
@@ -12,37 +14,75 @@ import sys
 import click
 
 from plutoctl import __version__
-from plutoctl.cli import apply_cmd, explain_cmd, export_cmd, plan_cmd, sandbox_cmd, validate_cmd
-from plutoctl.cli.output import print_error
+from plutoctl.cli import (
+    apply_cmd,
+    explain_cmd,
+    export_cmd,
+    plan_cmd,
+    sandbox_cmd,
+    sites_cmd,
+    validate_cmd,
+)
+from plutoctl.cli.output import COLOUR_KEY, print_error
 from plutoctl.errors import ExitCode, PlutoError
+
+GLOBAL_FLAGS = ("--debug", "--color", "--no-color")
+"""Flags of the root group that may stand anywhere before a ``--``."""
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="plutoctl")
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.option(
+    "--debug", is_flag=True, help="Show tracebacks and debug logging (also after the command)."
+)
+@click.option(
+    "--color/--no-color",
+    "colour",
+    default=None,
+    help="Colour the output or not [default: on a terminal, unless NO_COLOR is set or "
+    "TERM=dumb; FORCE_COLOR forces it].",
+)
 @click.pass_context
-def cli(ctx: click.Context, *, debug: bool) -> None:
+def cli(ctx: click.Context, *, debug: bool, colour: bool | None) -> None:
     """Pluto LMS user segments, course groups and enrolment as code.
 
     Declare segments, their members and course-group bindings in YAML; `plan`
     shows the changes a site needs, `apply` makes them.
     """
     ctx.obj = {"debug": debug}
+    ctx.meta[COLOUR_KEY] = colour
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
 
 
-for module in (validate_cmd, plan_cmd, apply_cmd, explain_cmd, export_cmd, sandbox_cmd):
+for module in (
+    validate_cmd,
+    plan_cmd,
+    apply_cmd,
+    explain_cmd,
+    export_cmd,
+    sandbox_cmd,
+    sites_cmd,
+):
     module.register(cli)
+
+
+def hoist_global_flags(args: list[str]) -> list[str]:
+    """Return ``args`` with --debug/--color/--no-color moved before the subcommand."""
+    end = args.index("--") if "--" in args else len(args)
+    hoisted = [a for a in args[:end] if a in GLOBAL_FLAGS]
+    rest = [a for a in args[:end] if a not in GLOBAL_FLAGS]
+    return [*hoisted, *rest, *args[end:]]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code (the error boundary)."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = hoist_global_flags(list(argv if argv is not None else sys.argv[1:]))
+    debug = "--debug" in args
     try:
-        result = cli.main(args=argv, prog_name="plutoctl", standalone_mode=False)
+        result = cli.main(args=args, prog_name="plutoctl", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:

@@ -55,6 +55,7 @@ def refuse_plan_time_flags(options: RunOptions) -> None:
                 "--allow-removals/--allow-delete/--allow-move",
                 options.acks.removals | options.acks.deletes | options.acks.moves,
             ),
+            ("--no-acknowledgements", not options.config_acks),
         )
         if values
     ]
@@ -152,6 +153,7 @@ def apply_command(
 
         plutoctl apply -c segments.yaml --auto-approve --report apply.json
     """
+    from plutoctl.plan.acknowledge import recheck_saved
     from plutoctl.plan.render import render
     from plutoctl.plan.saved import load_plan
     from plutoctl.reverify import check_saved_plan
@@ -162,6 +164,7 @@ def apply_command(
         refuse_plan_time_flags(options)
         plan = load_plan(plan_file)
         loaded = load(config_path or Path(plan.config_path or DEFAULT_CONFIG))
+        recheck_saved(loaded, plan)
         basis = check_saved_plan(loaded, plan)
     else:
         loaded = load(config_path or Path(DEFAULT_CONFIG))

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from plutoctl.cli.options import config_option, connection_options, load, run_options
+from plutoctl.cli.options import (
+    complete_sites,
+    config_option,
+    connection_options,
+    load,
+    run_options,
+)
 from plutoctl.config import LoadedConfig
 from plutoctl.errors import UsageError
 
@@ -27,7 +33,12 @@ def pick_site(loaded: LoadedConfig, site: str | None) -> str:
 @click.command("explain", short_help="Explain why a user is in each segment or not.")
 @click.argument("username")
 @config_option
-@click.option("--site", metavar="NAME", help="The site (needed when the config has several).")
+@click.option(
+    "--site",
+    metavar="NAME",
+    shell_complete=complete_sites,
+    help="The site (needed when the config has several).",
+)
 @connection_options
 def explain_command(
     username: str, config_path: Path, site: str | None, parallelism: int, timeout: float

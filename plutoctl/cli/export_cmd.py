@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from plutoctl.cli.options import (
+    complete_sites,
     config_option,
     connection_options,
     load,
@@ -49,7 +50,13 @@ def check_courses(existing: ExistingSite, site: str, courses: tuple[str, ...]) -
 
 @click.command("export", short_help="Write a site's segments and groups as config.")
 @config_option
-@click.option("--site", required=True, metavar="NAME", help="The site to export.")
+@click.option(
+    "--site",
+    required=True,
+    metavar="NAME",
+    shell_complete=complete_sites,
+    help="The site to export.",
+)
 @click.option(
     "--course",
     "courses",

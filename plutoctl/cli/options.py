@@ -16,6 +16,7 @@ from plutoctl.config import LoadedConfig
 from plutoctl.errors import PlutoError, UsageError
 
 if TYPE_CHECKING:
+    from plutoctl.config.schema import Config
     from plutoctl.lms.client import RetryPolicy
     from plutoctl.plan.changes import Plan
     from plutoctl.runner import RunOptions
@@ -38,6 +39,31 @@ def config_option(fn: F) -> F:
     )(fn)
 
 
+def _completion_config(ctx: click.Context) -> Config | None:
+    """Return the config named on the command line so far (quietly), for completion."""
+    from plutoctl.config import load_config
+
+    path = ctx.params.get("config_path") or Path(DEFAULT_CONFIG)
+    try:
+        return load_config(path).config
+    except PlutoError:
+        return None
+
+
+def complete_sites(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Offer the config's site names."""
+    config = _completion_config(ctx)
+    return [s for s in (config.sites if config else ()) if s.startswith(incomplete)]
+
+
+def complete_ids(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Offer the config's segment IDs and course short names."""
+    config = _completion_config(ctx)
+    if config is None:
+        return []
+    return [i for i in [*config.segments, *config.courses] if i.startswith(incomplete)]
+
+
 def selection_options(fn: F) -> F:
     """Add ``--site``, ``--only`` and ``--except``."""
     fn = click.option(
@@ -45,21 +71,39 @@ def selection_options(fn: F) -> F:
         "excluded",
         multiple=True,
         metavar="ID",
+        shell_complete=complete_ids,
         help="Leave out this segment ID or course short name (repeatable).",
     )(fn)
     fn = click.option(
         "--only",
         multiple=True,
         metavar="ID",
+        shell_complete=complete_ids,
         help="Only this segment ID or course short name (repeatable).",
     )(fn)
+    return site_option(fn)
+
+
+def site_option(fn: F) -> F:
+    """Add ``--site NAME`` (repeatable), completed from the config's sites."""
     return click.option(
-        "--site", "sites", multiple=True, metavar="NAME", help="Only this site (repeatable)."
+        "--site",
+        "sites",
+        multiple=True,
+        metavar="NAME",
+        shell_complete=complete_sites,
+        help="Only this site (repeatable).",
     )(fn)
 
 
 def safety_options(fn: F) -> F:
-    """Add the acknowledgements ``--allow-removals``, ``--allow-delete``, ``--allow-move``."""
+    """Add ``--allow-removals``, ``--allow-delete``, ``--allow-move``, ``--no-acknowledgements``."""
+    fn = click.option(
+        "--no-acknowledgements",
+        "no_acknowledgements",
+        is_flag=True,
+        help="Ignore the config's acknowledge: section (scheduled drift checks use this).",
+    )(fn)
     fn = click.option(
         "--allow-move",
         multiple=True,
@@ -71,12 +115,14 @@ def safety_options(fn: F) -> F:
         "--allow-delete",
         multiple=True,
         metavar="ID",
+        shell_complete=complete_ids,
         help="Allow deleting (or creating, if protected) exactly this segment or COURSE/GROUP.",
     )(fn)
     return click.option(
         "--allow-removals",
         multiple=True,
         metavar="ID",
+        shell_complete=complete_ids,
         help="Allow removals beyond policy.max_removals from exactly this segment or group.",
     )(fn)
 
@@ -106,6 +152,7 @@ RUN_FLAGS = (
     "allow_removals",
     "allow_delete",
     "allow_move",
+    "no_acknowledgements",
     "parallelism",
     "timeout",
 )
@@ -156,6 +203,7 @@ def run_options(
     allow_removals: tuple[str, ...] = (),
     allow_delete: tuple[str, ...] = (),
     allow_move: tuple[str, ...] = (),
+    no_acknowledgements: bool = False,
     parallelism: int = 3,
     timeout: float = 120.0,
 ) -> RunOptions:
@@ -172,6 +220,7 @@ def run_options(
             deletes=frozenset(allow_delete),
             moves=frozenset(allow_move),
         ),
+        config_acks=not no_acknowledgements,
         parallelism=parallelism,
         timeout=timeout,
         retry=retry_policy(RetryPolicy()),

@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     StrictInt,
     Tag,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
 )
@@ -283,10 +284,47 @@ class PolicyConfig(_Model):
         return int(existing_count * percent / 100)
 
 
+class AcknowledgeConfig(_Model):
+    """Reviewed acknowledgements: what the safety policy lets through for this change.
+
+    They live in the config so a reviewer sees them in the same diff as the change
+    they permit. Each names exactly one object (a segment ID, or ``COURSE/GROUP``)
+    and a removal acknowledgement is bounded by a count.
+    """
+
+    removals: dict[str, StrictInt] = Field(
+        default_factory=dict,
+        description="Segment ID or COURSE/GROUP -> the most members a plan may remove from it",
+    )
+    deletes: list[str] = Field(
+        default_factory=list,
+        description="Segment IDs or COURSE/GROUP that a plan may delete (or create, if protected)",
+    )
+
+    @field_validator("removals", "deletes", mode="before")
+    @classmethod
+    def _empty(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return {} if info.field_name == "removals" else []
+        return value
+
+    @field_validator("removals")
+    @classmethod
+    def _bounded(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, count in value.items():
+            if count < 1:
+                raise ValueError(f"{name}: a count of removals must be 1 or more")
+        return value
+
+
 class Config(_Model):
     """The whole config file."""
 
     version: Literal[1]
+    required_version: str | None = Field(
+        default=None,
+        description='plutoctl versions this config needs, e.g. ">=0.2,<0.3"',
+    )
     sites: dict[str, SiteConfig] = Field(min_length=1)
     defaults: Defaults = Field(default_factory=Defaults)
     segments_csv: Annotated[list[str], WithJsonSchema(_PATHS_SCHEMA)] = Field(
@@ -298,6 +336,7 @@ class Config(_Model):
     segments: dict[str, SegmentConfig] = Field(default_factory=dict)
     courses: dict[str, CourseConfig] = Field(default_factory=dict)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    acknowledge: AcknowledgeConfig = Field(default_factory=AcknowledgeConfig)
 
     @field_validator("segments_csv", mode="before")
     @classmethod
@@ -307,7 +346,7 @@ class Config(_Model):
             return []
         return [value] if isinstance(value, str) else value
 
-    @field_validator("defaults", "segments", "courses", "policy", mode="before")
+    @field_validator("defaults", "segments", "courses", "policy", "acknowledge", mode="before")
     @classmethod
     def _empty_section(cls, value: object) -> object:
         # A section whose entries are all commented out reads as null: treat it as empty.

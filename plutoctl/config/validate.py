@@ -18,9 +18,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from plutoctl import __version__
 from plutoctl.config import limits
 from plutoctl.config.csvfile import CsvFile, CsvRow, read_members_csv, username_problem
 from plutoctl.config.loaded import KeyPath, SourcedName
+from plutoctl.config.required_version import VersionSpecError, unmet
 from plutoctl.config.schema import (
     STANDARD_FIELDS,
     TOKEN_REF,
@@ -89,6 +91,8 @@ def check_document(
     if not isinstance(data, dict):
         checker.error((), "the config should be a mapping of version, sites, segments, …")
         return CheckResult(None, problems=checker.problems)
+    if not checker.check_required_version(data.get("required_version")):
+        return CheckResult(None, problems=checker.problems)
     data, normalised = clean_config_usernames(data, positions, shown_path)
     if normalised is not None:
         checker.problems.append(normalised)
@@ -98,6 +102,8 @@ def check_document(
     checker.check_sites(parts)
     checker.check_segments(parts)
     checker.check_courses(parts)
+    if config is not None:
+        checker.check_acknowledge(config)
     csv_members = _CsvChecker(checker, parts).check()
     return CheckResult(config, csv_members, checker.problems, merged.positions)
 
@@ -133,6 +139,61 @@ class _Checker:
         self.problems.append(
             Problem(self.at(path), f"{where}{message}", hint=hint, is_warning=True)
         )
+
+    # --- version and acknowledgements ---------------------------------------------------
+
+    def check_required_version(self, spec: object) -> bool:
+        """Check ``required_version`` first: a config for another plutoctl is refused whole."""
+        if spec is None:
+            return True
+        path: KeyPath = ("required_version",)
+        if not isinstance(spec, str):
+            self.error(path, 'must be text such as ">=0.2,<0.3"')
+            return False
+        try:
+            refused = unmet(spec)
+        except VersionSpecError as exc:
+            self.error(path, f"{exc}", 'write constraints such as ">=0.2,<0.3" or "~=0.2"')
+            return False
+        if refused:
+            self.error(
+                path,
+                f"this config requires plutoctl {spec.strip()}, and this is plutoctl {__version__}",
+                "install a plutoctl that fits (pip install 'plutoctl"
+                + spec.strip().split(",")[0]
+                + "'), or change required_version if the config works with this one",
+            )
+            return False
+        return True
+
+    def check_acknowledge(self, config: Config) -> None:
+        """Each acknowledgement names one object: a declared segment or COURSE/GROUP."""
+        acks = config.acknowledge
+        for kind, names in (("removals", list(acks.removals)), ("deletes", acks.deletes)):
+            for index, name in enumerate(names):
+                path: KeyPath = ("acknowledge", kind, name if kind == "removals" else index)
+                self._check_ack_name(path, name, config, must_exist=kind == "removals")
+
+    def _check_ack_name(
+        self, path: KeyPath, name: str, config: Config, *, must_exist: bool
+    ) -> None:
+        course, _, group = name.rpartition("/")
+        if course:
+            declared = config.courses.get(course)
+            if declared is None or (must_exist and group not in declared.groups):
+                self.error(path, f"{name} is not a group the config declares")
+            return
+        if name in config.segments:
+            return
+        in_courses = [f"{c}/{name}" for c, cc in config.courses.items() if name in cc.groups]
+        if in_courses:
+            self.error(
+                path,
+                f"{name} is a group idnumber, not a segment; a group is named COURSE/GROUP",
+                f"write {in_courses[0]}",
+            )
+        elif must_exist:
+            self.error(path, f"{name} is not a segment the config declares")
 
     # --- shape -----------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ def plan_site(
         notices=tuple(notices) + diff.notices,
         api_calls=estimate_calls(safe.changes, max_input_vars),
         fingerprints=fingerprints(existing, fingerprint_keys(touched)),
+        acknowledged=safe.acknowledged,
     )
 
 

@@ -179,6 +179,20 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class Acknowledged:
+    """A change the safety policy would refuse, let through by an acknowledgement.
+
+    ``by`` names the acknowledgement: ``acknowledge.removals dept-sales: 40`` (from the
+    config) or ``--allow-removals dept-sales`` (from the command line); ``reason`` is
+    what the policy would have refused. Recorded in the plan so a reviewer sees it.
+    """
+
+    subject: str
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True)
 class Notice:
     """Something the plan reader should know that is not a change."""
 
@@ -207,6 +221,7 @@ class SitePlan:
     errors: tuple[Notice, ...] = ()
     api_calls: int = 0
     fingerprints: tuple[tuple[str, str], ...] = ()
+    acknowledged: tuple[Acknowledged, ...] = ()
 
     @property
     def has_changes(self) -> bool:

@@ -32,6 +32,7 @@ from plutoctl.config.schema import PolicyConfig
 from plutoctl.errors import UsageError
 from plutoctl.model import DesiredSite, ExistingSite
 from plutoctl.plan.changes import (
+    Acknowledged,
     AddGroupMembers,
     AddSegmentMembers,
     Change,
@@ -54,11 +55,37 @@ from plutoctl.plan.diff import MOVE_TO_SYSTEM, plural
 
 @dataclass(frozen=True)
 class Acknowledgements:
-    """What the user allowed: ``--allow-removals`` / ``--allow-delete`` / ``--allow-move``."""
+    """What the policy lets through.
+
+    ``removals`` / ``deletes`` / ``moves`` come from ``--allow-removals`` /
+    ``--allow-delete`` / ``--allow-move``;
+    ``bounds`` and ``config_deletes`` from the config's ``acknowledge:`` section
+    (``plutoctl.plan.acknowledge``), where a removal acknowledgement is a count.
+    """
 
     removals: frozenset[str] = frozenset()
     deletes: frozenset[str] = frozenset()
     moves: frozenset[str] = frozenset()
+    bounds: tuple[tuple[str, int], ...] = ()
+    config_deletes: frozenset[str] = frozenset()
+
+    def removal_bound(self, change: Change) -> tuple[str, int] | None:
+        """Return the config acknowledgement ``(ID, count)`` naming this change, if any."""
+        for name, count in self.bounds:
+            if acknowledges(frozenset({name}), change):
+                return name, count
+        return None
+
+    def deletes_by(self, change: Change) -> str | None:
+        """Return what acknowledges deleting (or creating) this object, or None."""
+        if acknowledges(self.deletes, change):
+            return f"--allow-delete {subject(change)}"
+        if acknowledges(self.config_deletes, change):
+            return f"acknowledge.deletes {subject(change)}"
+        return None
+
+
+NO_ACKNOWLEDGEMENTS = Acknowledgements()
 
 
 @dataclass(frozen=True)
@@ -68,6 +95,7 @@ class SafetyResult:
     changes: tuple[Change, ...] = ()
     refused: tuple[Refusal, ...] = ()
     held_back: tuple[Notice, ...] = ()
+    acknowledged: tuple[Acknowledged, ...] = ()
 
 
 def is_removal(change: Change) -> bool:
@@ -103,7 +131,25 @@ def check_safety(
     refused += _refuse_adds_to_refused_creates(kept, refused)
     kept = [c for c in kept if not any(r.change is c for r in refused)]
     kept, dragged = _hold_back_dragged_removals(kept, refused, desired)
-    return SafetyResult(tuple(kept), tuple(refused), held_back + dragged)
+    acknowledged = tuple(
+        Acknowledged(subject(change), refusal.reason, _acknowledged_by(change, acks))
+        for change in kept
+        if (refusal := _refusal(change, existing, desired, policy, NO_ACKNOWLEDGEMENTS)) is not None
+    )
+    return SafetyResult(tuple(kept), tuple(refused), held_back + dragged, acknowledged)
+
+
+def _acknowledged_by(change: Change, acks: Acknowledgements) -> str:
+    """Return the acknowledgement that let a change through (flags first)."""
+    if isinstance(change, RemoveSegmentMembers | RemoveGroupMembers | Unenrol):
+        if acknowledges(acks.removals, change):
+            return f"--allow-removals {subject(change)}"
+        bound = acks.removal_bound(change)
+        if bound is not None:
+            return f"acknowledge.removals {bound[0]}: {bound[1]}"
+    if isinstance(change, UpdateSegment):
+        return f"--allow-move {subject(change)}"
+    return acks.deletes_by(change) or "an acknowledgement"
 
 
 def _hold_back_if_incomplete(
@@ -155,6 +201,7 @@ def acknowledges(names: frozenset[str], change: Change) -> bool:
     An ID names exactly one object: a bare ID a segment (or, for enrolments, a course),
     ``COURSE/GROUP`` a group. A group's bare idnumber never admits the group: a segment
     may share it, and an acknowledgement must not admit more than the person named.
+    Used for the command-line flags and the config's ``acknowledge:`` section alike.
     """
     return subject(change) in names
 
@@ -227,7 +274,7 @@ def _refusal(
             return Refusal(change, reason, f"--allow-move {sid}")
         case CreateSegment(idnumber=sid):
             segment = desired.segments.get(sid)
-            if segment is None or not segment.is_protected or acknowledges(acks.deletes, change):
+            if segment is None or not segment.is_protected or acks.deletes_by(change):
                 return None
             reason = f"segment {sid} is protected: creating it changes its existence"
             return Refusal(change, reason, f"--allow-delete {sid}")
@@ -248,7 +295,13 @@ def _removal_refusal(
         f"would remove {count} of {change.existing_count} members of {kind} {name}; "
         f"policy max_removals {policy.max_removals} allows {limit}"
     )
-    return Refusal(change, reason, f"--allow-removals {name}")
+    bound = acks.removal_bound(change)
+    if bound is None:
+        return Refusal(change, reason, f"--allow-removals {name}")
+    if count <= bound[1]:
+        return None
+    reason += f", and acknowledge.removals {bound[0]}: {bound[1]} allows {bound[1]}"
+    return Refusal(change, reason, f"acknowledge.removals {bound[0]}: {count}")
 
 
 def _unenrol_refusal(
@@ -264,13 +317,19 @@ def _unenrol_refusal(
         f"would unenrol {count} of {enrolled} users enrolled in course {change.course}; "
         f"policy max_removals {policy.max_removals} allows {policy.removal_limit(enrolled)}"
     )
-    return Refusal(change, reason, f"--allow-removals {change.course}")
+    bound = acks.removal_bound(change)
+    if bound is None:
+        return Refusal(change, reason, f"--allow-removals {change.course}")
+    if count <= bound[1]:
+        return None
+    reason += f", and acknowledge.removals {bound[0]}: {bound[1]} allows {bound[1]}"
+    return Refusal(change, reason, f"acknowledge.removals {bound[0]}: {count}")
 
 
 def _delete_refusal(
     change: DeleteSegment | DeleteGroup, desired: DesiredSite, acks: Acknowledgements
 ) -> Refusal | None:
-    if acknowledges(acks.deletes, change):
+    if acks.deletes_by(change):
         return None
     name = subject(change)
     if isinstance(change, DeleteSegment):

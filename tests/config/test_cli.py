@@ -122,6 +122,8 @@ def test_schema_command_prints_json_schema() -> None:
         "segments",
         "courses",
         "policy",
+        "required_version",
+        "acknowledge",
     }
     assert schema["additionalProperties"] is False
     jsonschema.Draft202012Validator.check_schema(schema)

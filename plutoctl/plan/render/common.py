@@ -20,12 +20,14 @@ from plutoctl.plan.changes import (
     DeleteSegment,
     Enrol,
     Notice,
+    Refusal,
     RemoveGroupMembers,
     RemoveSegmentMembers,
     SitePlan,
     Unenrol,
     UpdateGroup,
     UpdateSegment,
+    subject,
 )
 from plutoctl.plan.summary import SiteSummary, plural
 
@@ -168,3 +170,25 @@ def site_headline(site: SitePlan, summary: SiteSummary) -> str:
     if site.errors and summary.is_empty:
         return NOT_PLANNED
     return summary.line()
+
+
+ACK_NOTICE_PREFIX = "acknowledge."
+"""Notices about the config's acknowledgements start so (shown with them, not folded)."""
+
+
+def config_acknowledgement(refusal: Refusal) -> str | None:
+    """Return the ``acknowledge:`` entry that would allow a refused change, for reviews."""
+    change = refusal.change
+    ident = json.dumps(subject(change)) if ":" in subject(change) else subject(change)
+    if refusal.acknowledge.startswith("acknowledge."):
+        return None  # the refusal already names the config entry to change
+    if isinstance(change, RemoveSegmentMembers | RemoveGroupMembers):
+        return f"acknowledge: {{removals: {{{ident}: {len(change.usernames)}}}}}"
+    if isinstance(change, DeleteSegment | DeleteGroup | CreateSegment):
+        return f"acknowledge: {{deletes: [{ident}]}}"
+    return None
+
+
+def acknowledgement_notices(site: SitePlan) -> tuple[Notice, ...]:
+    """Return the site's notices about the config's acknowledgements."""
+    return tuple(n for n in site.notices if n.message.startswith(ACK_NOTICE_PREFIX))

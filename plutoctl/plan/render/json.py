@@ -16,6 +16,7 @@ from typing import Any, cast
 from plutoctl.errors import PlanError
 from plutoctl.model import SegmentFields
 from plutoctl.plan.changes import (
+    Acknowledged,
     AddGroupMembers,
     AddSegmentMembers,
     Change,
@@ -106,6 +107,9 @@ def _site_to_dict(site: SitePlan) -> JsonDict:
         "errors": [_notice_to_dict(n) for n in site.errors],
         "api_calls": site.api_calls,
         "fingerprints": _fingerprints_to_dict(site),
+        "acknowledged": [
+            {"subject": a.subject, "reason": a.reason, "by": a.by} for a in site.acknowledged
+        ],
         "summary": summarize(site).as_dict(),
     }
 
@@ -253,6 +257,7 @@ def _site_from(r: _Reader) -> SitePlan:
             "errors",
             "api_calls",
             "fingerprints",
+            "acknowledged",
             "summary",
         }
     )
@@ -268,7 +273,21 @@ def _site_from(r: _Reader) -> SitePlan:
         errors=tuple(_notice_from(x) for x in r.objects("errors")),
         api_calls=r.integer("api_calls"),
         fingerprints=tuple(fingerprints.items()),
+        acknowledged=tuple(
+            _acknowledged_from(x)
+            for x in (r.objects("acknowledged") if "acknowledged" in r.data else [])
+        ),
     )
+
+
+def _optional_objects(r: _Reader, key: str) -> list[_Reader]:
+    """Return a list of objects that older plans do not have (as empty)."""
+    return r.objects(key) if key in r.data else []
+
+
+def _acknowledged_from(r: _Reader) -> Acknowledged:
+    r.check_keys({"subject", "reason", "by"})
+    return Acknowledged(subject=r.text("subject"), reason=r.text("reason"), by=r.text("by"))
 
 
 def _refusal_from(r: _Reader) -> Refusal:

@@ -14,11 +14,13 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-from plutoctl.plan.changes import Change, Notice, Plan, SitePlan, usernames_of
+from plutoctl.plan.changes import Change, Notice, Plan, Refusal, SitePlan, usernames_of
 from plutoctl.plan.render.common import (
     FOLD_AT,
     SUMMARY_LABELS,
+    acknowledgement_notices,
     clean,
+    config_acknowledgement,
     field_lines,
     headline,
     is_removal,
@@ -121,11 +123,14 @@ def _site(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
     if removals:
         _list_section(doc, "#### ⚠ Removals and deletions", [_bullet(c) for c in removals])
     if site.refused:
-        items = [
-            f"{_bullet(r.change)} — {md(r.reason)}; to allow: {_code(r.acknowledge)}"
-            for r in site.refused
-        ]
+        items = [_refused_item(r) for r in site.refused]
         _list_section(doc, "#### ⛔ Refused (not applied until acknowledged)", items)
+    acks = [
+        f"- {md(a.subject)}: {md(a.reason)}; allowed by {_code(a.by)}" for a in site.acknowledged
+    ]
+    acks += [f"- ⚠ {_notice(n)}" for n in acknowledgement_notices(site)]
+    if acks:
+        _list_section(doc, "#### ✅ Acknowledged in review", acks)
     if site.errors:
         _list_section(doc, "#### ❌ Errors", [f"- {_notice(n)}" for n in site.errors])
     if not summary.is_empty:
@@ -133,6 +138,14 @@ def _site(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
     _notices(doc, site)
     if site.changes:
         _details(doc, site, show_members=show_members)
+
+
+def _refused_item(refusal: Refusal) -> str:
+    item = (
+        f"{_bullet(refusal.change)} — {md(refusal.reason)}; to allow: {_code(refusal.acknowledge)}"
+    )
+    in_config = config_acknowledgement(refusal)
+    return item + (f", or in the config: {_code(in_config)}" if in_config else "")
 
 
 def _list_section(doc: _Document, heading: str, items: list[str]) -> None:

@@ -12,6 +12,7 @@ from plutoctl.plan.changes import Change, Notice, Plan, Refusal, SitePlan, usern
 from plutoctl.plan.render.common import (
     FOLD_AT,
     clean,
+    config_acknowledgement,
     field_lines,
     headline,
     notice_text,
@@ -86,6 +87,7 @@ def _site_block(site: SitePlan, style: _Style, *, show_members: bool) -> list[st
     for change in site.changes:
         lines.extend(_change_lines(change, style, show_members=show_members))
     lines.extend(_refused_lines(site.refused, style, show_members=show_members))
+    lines.extend(_acknowledged_lines(site))
     lines.extend(_notice_section("Held back:", site.held_back, show_level=False))
     lines.extend(_notice_section("Notices:", site.notices, show_level=True))
     lines.extend(_notice_section("Errors:", site.errors, show_level=True))
@@ -144,6 +146,18 @@ def _refused_lines(refused: tuple[Refusal, ...], style: _Style, *, show_members:
         lines.extend(_change_lines(refusal.change, style, show_members=show_members, mark="! "))
         lines.append(f"      refused: {clean(refusal.reason)}")
         lines.append(f"      to allow: {clean(refusal.acknowledge)}")
+        in_config = config_acknowledgement(refusal)
+        if in_config:
+            lines.append(f"      or, reviewed in the config: {clean(in_config)}")
+    return lines
+
+
+def _acknowledged_lines(site: SitePlan) -> list[str]:
+    if not site.acknowledged:
+        return []
+    lines = ["", "  Acknowledged (allowed beyond the safety policy):"]
+    for ack in site.acknowledged:
+        lines.append(f"    {clean(ack.subject)}: {clean(ack.reason)}; allowed by {clean(ack.by)}")
     return lines
 
 
