@@ -1,0 +1,307 @@
+"""Fixtures for running the CI recipes for real: the built package, tools, a config
+repository, sandbox sites over HTTP, and a stub of the one forge API endpoint that
+receives the plan comment (GitLab merge-request notes, GitHub issue comments).
+
+Tools come from ``.ci/tools`` (``npm ci`` there, done by ``.ci/run``) or ``PATH``. A
+missing tool fails the test in CI (``CI=true``), so CI always proves the recipes;
+elsewhere it skips with the command that installs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import venv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from plutoctl import __version__
+from plutoctl.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPES = ROOT / "examples" / "ci"
+NODE_TOOLS = ROOT / ".ci" / "tools" / "node_modules" / ".bin"
+INSTALL_HINT = "run: npm ci --prefix .ci/tools (as .ci/run does)"
+
+
+def need_tool(name: str, hint: str = INSTALL_HINT) -> str:
+    """Return the path of a tool, or fail (in CI) / skip (elsewhere) saying how to get it."""
+    found = shutil.which(name, path=f"{NODE_TOOLS}{os.pathsep}{os.environ.get('PATH', '')}")
+    if found:
+        return found
+    message = f"{name} is not installed; {hint}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@dataclass(frozen=True)
+class Dist:
+    wheel: Path
+    sdist: Path
+    bin: Path  # a clean virtual environment's bin, the wheel installed in it
+
+    @property
+    def directory(self) -> Path:
+        return self.wheel.parent
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
+    """Build the sdist, the wheel from it, and install the wheel in a clean venv."""
+    try:
+        import build  # noqa: F401
+    except ImportError:
+        need_tool("python-build-missing", "pip install build (part of the [test] extra)")
+    reuse = os.environ.get("PLUTOCTL_TEST_DIST")  # a dist made by an earlier run (local only)
+    if reuse and os.environ.get("CI") != "true":
+        found = Path(reuse)
+        return Dist(
+            wheel=next(found.glob("*.whl")),
+            sdist=next(found.glob("*.tar.gz")),
+            bin=found / "venv/bin",
+        )
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        # The build backend (setuptools) of this environment: no download per run.
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--no-isolation",
+            "--sdist",
+            "--wheel",
+            "--outdir",
+            str(out),
+            str(ROOT),
+        ],  # fmt: skip
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    wheel = next(out.glob(f"plutoctl-{__version__}-py3-none-any.whl"))
+    sdist = next(out.glob(f"plutoctl-{__version__}.tar.gz"))
+    env_dir = tmp_path_factory.mktemp("clean-venv")
+    venv.create(env_dir, with_pip=True, clear=True)
+    subprocess.run(
+        [
+            str(env_dir / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-compile",
+            str(wheel),
+        ],  # fmt: skip
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return Dist(wheel=wheel, sdist=sdist, bin=env_dir / "bin")
+
+
+def job_environment(dist: Dist) -> dict[str, str]:
+    """The environment a CI job starts with: the installed plutoctl first on PATH.
+
+    ``pip install "$PLUTOCTL_PACKAGE"`` in the recipes then resolves the pinned
+    version from the built files (``PIP_FIND_LINKS``, no index), as it would from a
+    package index, and finds it installed.
+    """
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("PLUTO_TOKEN", "VIRTUAL"))}
+    return {
+        **keep,
+        "PATH": f"{dist.bin}{os.pathsep}{keep.get('PATH', '')}",
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(dist.directory),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+
+
+# --- the forge API stub ----------------------------------------------------------------
+
+
+@dataclass
+class ForgeStub:
+    """GitLab MR notes and GitHub issue comments, kept in memory, with a request log."""
+
+    token: str
+    url: str = ""
+    notes: dict[int, str] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    refused: int = 0
+
+    def bodies(self) -> list[str]:
+        return list(self.notes.values())
+
+
+NOTES = re.compile(r"^/api/v4/projects/[^/]+/merge_requests/\d+/notes(?:/(\d+))?$")
+COMMENTS = re.compile(r"^/repos/[^/]+/[^/]+/issues/(?:\d+/comments|comments/(\d+))$")
+
+
+def _handler(stub: ForgeStub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _authorised(self) -> bool:
+            return (
+                self.headers.get("PRIVATE-TOKEN") == stub.token
+                or self.headers.get("Authorization") == f"Bearer {stub.token}"
+            )
+
+        def _reply(self, status: int, data: object) -> None:
+            body = json.dumps(data).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _handle(self) -> None:
+            path = self.path.split("?", 1)[0]
+            stub.requests.append((self.command, path))
+            match = NOTES.match(path) or COMMENTS.match(path)
+            if match is None:
+                self._reply(404, {"message": "404 Not Found"})
+                return
+            if not self._authorised():
+                stub.refused += 1
+                self._reply(401, {"message": "401 Unauthorized"})
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            payload = json.loads(self.rfile.read(length) or b"{}") if length else {}
+            note_id = match.group(1)
+            if self.command == "GET" and note_id is None:
+                self._reply(200, [{"id": i, "body": b} for i, b in stub.notes.items()])
+            elif self.command == "POST" and note_id is None:
+                new_id = max(stub.notes, default=100) + 1
+                stub.notes[new_id] = payload["body"]
+                self._reply(201, {"id": new_id, "body": payload["body"]})
+            elif self.command in ("PUT", "PATCH") and note_id and int(note_id) in stub.notes:
+                stub.notes[int(note_id)] = payload["body"]
+                self._reply(200, {"id": int(note_id), "body": payload["body"]})
+            else:
+                self._reply(404, {"message": "404 Not Found"})
+
+        do_GET = do_POST = do_PUT = do_PATCH = _handle
+
+    return Handler
+
+
+@pytest.fixture
+def forge() -> Iterator[ForgeStub]:
+    """The comment endpoint of GitLab and GitHub, on 127.0.0.1 (nothing else is stubbed)."""
+    stub = ForgeStub(token="forge-api-token-for-tests")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
+    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield stub
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- sandbox sites and the config repository ---------------------------------------------
+
+SALES = [f"sales{i:02d}" for i in range(10)]
+
+
+def seed(sandbox: Sandbox) -> None:
+    """Ten members in dept-sales, as the config on main says."""
+    for name in [*SALES, "eng01", "eng02"]:
+        sandbox.store.add_user(name, firstname="U", lastname=name)
+    sandbox.store.add_cohort("dept-sales", "Sales")
+    sandbox.store.add_cohort_members("dept-sales", SALES)
+
+
+@pytest.fixture
+def sites() -> Iterator[dict[str, Sandbox]]:
+    """Three sandbox sites over HTTP, as a primary site and two regional sub-sites."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        started = {name: stack.enter_context(Sandbox.start()) for name in SITES}
+        for sandbox in started.values():
+            seed(sandbox)
+        yield started
+
+
+SITES = ("primary", "emea", "apac")
+
+
+def config_text(
+    sites: dict[str, Sandbox], *, members: list[str], acknowledge: str = "", only: str = ""
+) -> str:
+    names = [only] if only else list(sites)
+    lines = ["version: 1", 'required_version: ">=0.2,<0.3"', "sites:"]
+    for name in names:
+        lines += [
+            f"  {name}:",
+            f"    url: {sites[name].url}",
+            f"    token: ${{PLUTO_TOKEN_{name.upper()}}}",
+        ]
+    lines += [
+        "segments:",
+        "  dept-sales:",
+        "    name: Sales",
+        f"    members: [{', '.join(members)}]",
+        "policy:",
+        "  max_removals: 25%",
+    ]
+    return "\n".join(lines) + "\n" + acknowledge
+
+
+def git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", "-C", str(repo), *args], check=False, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
+    return proc.stdout.strip()
+
+
+def make_repo(path: Path, files: dict[str, str]) -> Path:
+    """A config repository on branch main with one commit."""
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
+    git(path, "config", "user.email", "admin@example.com")
+    git(path, "config", "user.name", "Admin")
+    ignore = "plan*.md\nplan*.json\napply-report*.json\n.gitlab-ci-local/\n"
+    commit(path, {".gitignore": ignore, **files}, "config as on the site")
+    return path
+
+
+def commit(repo: Path, files: dict[str, str], message: str) -> str:
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text, encoding="utf-8")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def tokens(sites: dict[str, Sandbox]) -> dict[str, str]:
+    return {f"PLUTO_TOKEN_{name.upper()}": sb.token for name, sb in sites.items()}
+
+
+def members_of(sandbox: Sandbox, cohort: str) -> set[str]:
+    """Return the usernames in a cohort, read from the sandbox's store."""
+    return sandbox.store.cohort_members(cohort)
+
+
+def plutoctl_in(dist: Dist) -> str:
+    return str(dist.bin / "plutoctl")
+
+
+def version_line() -> str:
+    return f"plutoctl, version {__version__}"
