@@ -83,7 +83,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
             "--outdir",
             str(out),
             str(ROOT),
-        ],  # fmt: skip
+        ],
         check=True,
         capture_output=True,
         timeout=600,
@@ -101,7 +101,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
             "--quiet",
             "--no-compile",
             str(wheel),
-        ],  # fmt: skip
+        ],
         check=True,
         capture_output=True,
         timeout=600,
