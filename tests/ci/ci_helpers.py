@@ -62,8 +62,8 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
         import build  # noqa: F401
     except ImportError:
         need_tool("python-build-missing", "pip install build (part of the [test] extra)")
-    reuse = os.environ.get("PLUTOCTL_TEST_DIST")  # a dist made by an earlier run (local only)
-    if reuse and os.environ.get("CI") != "true":
+    reuse = os.environ.get("PLUTOCTL_TEST_DIST")  # built and installed by .ci/run
+    if reuse:
         found = Path(reuse)
         return Dist(
             wheel=next(found.glob("*.whl")),
