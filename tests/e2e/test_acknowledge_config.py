@@ -1,0 +1,132 @@
+"""The config's acknowledge: section: bounded, exact, recorded in the saved plan,
+re-checked on apply, named when unused, ignored by --no-acknowledgements."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+TOKEN_VAR = "PLUTO_TOKEN_ACK"
+SALES = [f"s{i:02d}" for i in range(10)]
+
+
+@pytest.fixture
+def site(sandbox, monkeypatch):
+    for name in [*SALES, "x1"]:
+        sandbox.store.add_user(name, firstname="U", lastname=name)
+    sandbox.store.add_cohort("dept-sales", "Sales")
+    sandbox.store.add_cohort_members("dept-sales", SALES)
+    sandbox.store.add_cohort("old", "Old")
+    sandbox.store.add_cohort_members("old", ["x1"])
+    sandbox.store.add_course("C1")
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    return sandbox
+
+
+def write(tmp_path: Path, site, members: list[str], acknowledge: str = "") -> Path:
+    path = tmp_path / "segments.yaml"
+    path.write_text(
+        f"version: 1\nsites:\n  lab:\n    url: {site.url}\n    token: ${{{TOKEN_VAR}}}\n"
+        f"segments:\n  dept-sales:\n    name: Sales\n    members: [{', '.join(members)}]\n"
+        "  dept-hr:\n    name: HR\n    members: []\n"
+        "courses:\n  C1:\n    groups:\n      dept-sales:\n        name: G\n"
+        "policy:\n  max_removals: 25%\n  unmanaged_segments: delete\n" + acknowledge,
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_bounded_removal_is_admitted_and_recorded(tmp_path: Path, site, run) -> None:
+    ack = "acknowledge:\n  removals: {dept-sales: 4}\n  deletes: [old]\n"
+    config = write(tmp_path, site, SALES[:6], ack)
+    out = tmp_path / "plan.json"
+    result = run("plan", "-c", str(config), "--out", str(out))
+    assert result.code == 0, result.out + result.err
+    assert "allowed by acknowledge.removals dept-sales: 4" in result.out
+    saved = json.loads(out.read_text())
+    recorded = saved["sites"][0]["acknowledged"]
+    assert {a["by"] for a in recorded} == {
+        "acknowledge.removals dept-sales: 4",
+        "acknowledge.deletes old",
+    }
+    applied = run("apply", str(out), "-c", str(config))
+    assert applied.code == 0, applied.err
+    assert site.store.cohort_members("dept-sales") == set(SALES[:6])
+    again = run("plan", "-c", str(config), "--detailed-exitcode")
+    assert again.code == 0, again.out
+    assert "acknowledge.removals dept-sales matches nothing in this plan" in again.out
+    assert "acknowledge.deletes old matches nothing" in again.out
+
+
+def test_a_count_is_a_bound_not_a_licence(tmp_path: Path, site, run) -> None:
+    config = write(tmp_path, site, SALES[:5], "acknowledge:\n  removals: {dept-sales: 4}\n")
+    result = run("plan", "-c", str(config), "--only", "dept-sales")
+    assert result.code == 3
+    assert "acknowledge.removals dept-sales: 4 allows 4" in result.out
+    assert "acknowledge.removals dept-sales: 5" in result.out  # what would allow it
+
+
+def test_a_group_idnumber_does_not_admit_the_segment(tmp_path: Path, site, run) -> None:
+    config = write(tmp_path, site, SALES[:6], "acknowledge:\n  removals: {C1/dept-sales: 4}\n")
+    result = run("plan", "-c", str(config), "--only", "dept-sales")
+    assert result.code == 3, result.out
+    assert "acknowledge.removals C1/dept-sales matches nothing" in result.out
+
+
+def test_drift_ignores_the_section(tmp_path: Path, site, run) -> None:
+    config = write(tmp_path, site, SALES[:6], "acknowledge:\n  removals: {dept-sales: 4}\n")
+    result = run("plan", "-c", str(config), "--only", "dept-sales", "--no-acknowledgements")
+    assert result.code == 3
+    assert "matches nothing" not in result.out
+
+
+def test_apply_rechecks_against_the_config_now(tmp_path: Path, site, run) -> None:
+    config = write(tmp_path, site, SALES[:6], "acknowledge:\n  removals: {dept-sales: 4}\n")
+    out = tmp_path / "plan.json"
+    assert run("plan", "-c", str(config), "--only", "dept-sales", "--out", str(out)).code == 0
+    write(tmp_path, site, SALES[:6], "acknowledge:\n  removals: {dept-sales: 3}\n")
+    refused = run("apply", str(out), "-c", str(config))
+    assert refused.code == 3, refused.err
+    assert "no acknowledgement admits now" in refused.err
+    assert "acknowledge.removals allows 3" in refused.err
+    assert site.store.cohort_members("dept-sales") == set(SALES)  # nothing removed
+
+
+def test_flags_still_work_and_are_recorded(tmp_path: Path, site, run) -> None:
+    config = write(tmp_path, site, SALES[:6])
+    out = tmp_path / "plan.json"
+    result = run(
+        "plan", "-c", str(config), "--only", "dept-sales", "--allow-removals", "dept-sales",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.code == 0, result.out
+    (ack,) = json.loads(out.read_text())["sites"][0]["acknowledged"]
+    assert ack["by"] == "--allow-removals dept-sales"
+    assert run("apply", str(out), "-c", str(config)).code == 0
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("acknowledge:\n  removals: {dept-sales: 0}\n", "must be 1 or more"),
+        ("acknowledge:\n  removals: {nope: 3}\n", "nope is not a segment the config declares"),
+        ("acknowledge:\n  removals: {C1/nope: 3}\n", "C1/nope is not a group the config"),
+    ],
+)
+def test_bad_acknowledgements_are_config_errors(
+    tmp_path: Path, site, run, section: str, message: str
+) -> None:
+    config = write(tmp_path, site, SALES, section)
+    result = run("validate", "-c", str(config))
+    assert result.code != 0 and message in result.err, result.err
+
+
+def test_a_bare_group_idnumber_is_refused_with_its_full_name(tmp_path: Path, site, run) -> None:
+    path = write(tmp_path, site, SALES, "acknowledge:\n  deletes: [g1]\n")
+    path.write_text(
+        path.read_text().replace("      dept-sales:\n        name: G", "      g1:\n        name: G")
+    )
+    result = run("validate", "-c", str(path))
+    assert result.code != 0 and "write C1/g1" in result.err, result.err
