@@ -97,7 +97,7 @@ def test_reviewed_removal_goes_from_mr_note_to_applied(
     commit(repo, {"segments.yaml": config_text(one_site, members=KEPT)}, "sales: 4 leave")
     unsafe = pipeline(repo, dist, "merge_request_event", variables)
     assert unsafe.status("plan:mr") == "FAIL", unsafe.output
-    assert "plutoctl plan exited 3" in unsafe.output
+    assert "exit code of the plan: 3" in unsafe.output
     assert (repo / "plan.md").exists()  # kept as the artifact (when: always)
     (note,) = forge.bodies()
     assert note.startswith("<!-- plutoctl-plan -->")
@@ -113,7 +113,7 @@ def test_reviewed_removal_goes_from_mr_note_to_applied(
     assert len(re.findall(r"^\+.*dept-sales: 4", diff, re.M)) == 1
     reviewed = pipeline(repo, dist, "merge_request_event", variables)
     assert reviewed.status("plan:mr") == "PASS", reviewed.output
-    assert "plutoctl plan exited 2" in reviewed.output
+    assert "exit code of the plan: 2" in reviewed.output
     (note,) = forge.bodies()  # the same note, edited in place
     assert "Acknowledged in review" in note and "acknowledge.removals dept-sales: 4" in note
     assert ("PUT", "/api/v4/projects/") in [(m, p[:17]) for m, p in forge.requests]

@@ -13,12 +13,9 @@ import yaml
 from plutoctl.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
-RECIPES = [
-    ROOT / "examples/ci/github-actions.yml",
-    ROOT / "examples/ci/gitlab-ci.yml",
-    ROOT / ".pre-commit-hooks.yaml",
-]
-INVOCATION = re.compile(r"\bplutoctl\s+[^|;&>\n]*")
+RECIPES = [*sorted((ROOT / "examples/ci").glob("*.yml")), ROOT / ".pre-commit-hooks.yaml"]
+INVOCATION = re.compile(r"\bplutoctl\s+[^|;&>\n)]*")
+ROOT_OPTIONS = {"--version", "--debug", "--color", "--no-color", "-h", "--help"}
 
 
 COMMAND_KEYS = {"run", "script", "before_script", "entry"}
@@ -43,6 +40,7 @@ def invocations(path: Path) -> list[list[str]]:
     """Return every ``plutoctl …`` command line in a recipe, split into words."""
     found = []
     for text in strings_in(yaml.safe_load(path.read_text(encoding="utf-8"))):
+        text = text.replace("\\\n", " ")  # shell line continuations
         for match in INVOCATION.finditer(text):
             words = shlex.split(match.group(0))
             if len(words) > 1 and not words[1].startswith("<"):
@@ -52,10 +50,15 @@ def invocations(path: Path) -> list[list[str]]:
 
 def check_invocation(words: list[str]) -> None:
     """Fail unless the subcommand exists and every option it is given is one of its own."""
+    while words and words[0] in ROOT_OPTIONS:
+        if words[0] in ("--version", "-h", "--help"):
+            return
+        words = words[1:]
     command = cli.commands.get(words[0])
     assert command is not None, f"no such command: plutoctl {words[0]}"
     ctx = click.Context(command, **cli.context_settings)  # as a real run: -h and --help
-    args = [w for w in words[1:] if not w.startswith("$")]
+    # A shell variable stands for one value: check the option that takes it.
+    args = ["VALUE" if w.startswith("$") else w for w in words[1:]]
     command.parse_args(ctx, args)  # raises click.UsageError on an unknown option
 
 
