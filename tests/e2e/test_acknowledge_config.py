@@ -130,3 +130,14 @@ def test_a_bare_group_idnumber_is_refused_with_its_full_name(tmp_path: Path, sit
     )
     result = run("validate", "-c", str(path))
     assert result.code != 0 and "write C1/g1" in result.err, result.err
+
+
+@pytest.mark.parametrize(
+    ("fmt", "heading"),
+    [("markdown", "✅ Acknowledged in review"), ("html", "<h3>Acknowledged in review (1)</h3>")],
+)
+def test_reports_show_what_was_acknowledged(tmp_path: Path, site, run, fmt, heading) -> None:
+    config = write(tmp_path, site, SALES[:6], "acknowledge:\n  removals: {dept-sales: 4}\n")
+    result = run("plan", "-c", str(config), "--only", "dept-sales", "--format", fmt)
+    assert result.code == 0, result.err
+    assert heading in result.out and "acknowledge.removals dept-sales: 4" in result.out

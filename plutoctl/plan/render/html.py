@@ -94,6 +94,7 @@ def _site(site: SitePlan, *, show_members: bool) -> list[str]:
     if chart:
         parts += ["<h3>Member changes per segment</h3>", chart]
     parts += _refused(site, show_members=show_members)
+    parts += _acknowledged(site)
     parts += _notices("Errors", site.errors, css="error")
     parts += _notices("Held back", site.held_back, css="")
     parts += _notices("Notices", site.notices, css="")
@@ -162,6 +163,16 @@ def _refused(site: SitePlan, *, show_members: bool) -> list[str]:
         *items,
         "</ul>",
     ]
+
+
+def _acknowledged(site: SitePlan) -> list[str]:
+    if not site.acknowledged:
+        return []
+    items = [
+        f"<li>{_e(a.subject)}: {_e(a.reason)}; allowed by <code>{_e(a.by)}</code></li>"
+        for a in site.acknowledged
+    ]
+    return [f"<h3>Acknowledged in review ({len(items):,})</h3>", "<ul>", *items, "</ul>"]
 
 
 def _notices(title: str, notices: tuple[Notice, ...], *, css: str) -> list[str]:
