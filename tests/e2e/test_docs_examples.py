@@ -86,11 +86,12 @@ EXPECTED = {
     "plutoctl plan -c segments.yaml.example": Expect(out=re.compile(r"Plan: \d+ segments? ")),
     "plutoctl validate": Expect(out=VALIDATE_OK),
     "plutoctl validate -c segments.yaml": Expect(out=VALIDATE_OK),
-    "plutoctl plan --format markdown > plan.md": Expect(file="plan.md"),
     "plutoctl plan --out plan.json && plutoctl apply plan.json": Expect(
         out=re.compile(r"^site demo: .*API call")
     ),
-    "plutoctl plan --detailed-exitcode": Expect(code=2),  # a fresh site: drift
+    "plutoctl plan --format markdown --detailed-exitcode > plan.md": Expect(code=2, file="plan.md"),
+    "plutoctl plan --detailed-exitcode --no-acknowledgements": Expect(code=2),  # drift
+    "plutoctl sites --format json": Expect(out=re.compile(r'^\["demo"\]$')),
     "plutoctl schema > plutoctl.schema.json": Expect(file="plutoctl.schema.json"),
     "plutoctl sandbox seed users.csv --db demo.db": Expect(),
     "plutoctl sandbox reset -c segments.yaml.example": Expect(),  # its output is in the docs
