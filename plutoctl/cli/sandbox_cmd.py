@@ -71,6 +71,16 @@ def sandbox() -> None:
     show_default=True,
     help="Share of calls answered HTTP 503 with Retry-After: 1.",
 )
+@click.option(
+    "--cost-model",
+    type=click.Choice(["none", "moodle"]),
+    default="none",
+    show_default=True,
+    envvar="PLUTOCTL_SANDBOX_COST_MODEL",
+    help="Answer each call as slowly as a real Moodle would (moodle: the measured "
+    "costs of docs/lms.md, 2-4 calls in flight at best). Also set by "
+    "PLUTOCTL_SANDBOX_COST_MODEL, which `sandbox:` URLs follow too.",
+)
 def serve(
     db_path: Path | None,
     port: int,
@@ -78,6 +88,7 @@ def serve(
     max_input_vars: int,
     latency: float,
     fail_rate: float,
+    cost_model: str,
 ) -> None:
     """Serve the sandbox LMS on 127.0.0.1.
 
@@ -89,15 +100,18 @@ def serve(
       curl -d wstoken=TOKEN -d wsfunction=core_webservice_get_site_info \\
            -d moodlewsrestformat=json http://127.0.0.1:8080/webservice/rest/server.php
     """
-    from plutoctl.sandbox import Sandbox, Store, open_embedded, seed_csv
+    from plutoctl.sandbox import Sandbox, Store, model_named, open_embedded, seed_csv
 
+    costs = model_named(cost_model)
     if db_path is not None:
-        sb = open_embedded(db_path, seed_csv=seed_path, max_input_vars=max_input_vars, port=port)
+        sb = open_embedded(
+            db_path, seed_csv=seed_path, max_input_vars=max_input_vars, port=port, costs=costs
+        )
     else:
         store = Store()
         if seed_path is not None:
             seed_csv(store, seed_path)
-        sb = Sandbox.start(max_input_vars=max_input_vars, port=port, store=store)
+        sb = Sandbox.start(max_input_vars=max_input_vars, port=port, store=store, costs=costs)
     with sb:
         if latency:
             sb.faults.inject("latency", seconds=latency)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from plutoctl.sandbox.costs import CostModel, model_from_environment, model_named
 from plutoctl.sandbox.faults import FaultInjector
 from plutoctl.sandbox.sandbox import Sandbox
 from plutoctl.sandbox.seed import FieldSpec, generate, seed_csv
@@ -22,13 +23,18 @@ def open_embedded(
     *,
     max_input_vars: int = 1000,
     port: int = 0,
+    costs: CostModel | None = None,
 ) -> Sandbox:
     """Open or create the database at ``db_path`` and start a sandbox serving it.
+
+    Without ``costs``, the cost model ``PLUTOCTL_SANDBOX_COST_MODEL`` names (if any)
+    slows the answers as a real Moodle's (``plutoctl.sandbox.costs``).
 
     A new database is seeded from ``seed_csv`` (if given). If seeding fails the new
     file is removed again, so the next run starts afresh, and the error propagates.
     """
     path = Path(db_path)
+    costs = costs if costs is not None else model_from_environment()
     store = Store(path)
     if store.is_new and seed_csv is not None:
         try:
@@ -39,7 +45,7 @@ def open_embedded(
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
             raise
     try:
-        return Sandbox.start(max_input_vars=max_input_vars, port=port, store=store)
+        return Sandbox.start(max_input_vars=max_input_vars, port=port, store=store, costs=costs)
     except BaseException:
         store.close()
         raise
@@ -52,6 +58,7 @@ def _seed(store: Store, path: Path) -> None:
 
 
 __all__ = [
+    "CostModel",
     "FaultInjector",
     "FieldSpec",
     "LoggedRequest",
@@ -60,6 +67,7 @@ __all__ = [
     "SandboxError",
     "Store",
     "generate",
+    "model_named",
     "open_embedded",
     "seed_csv",
 ]

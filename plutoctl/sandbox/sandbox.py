@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
+from plutoctl.sandbox.costs import CostModel
 from plutoctl.sandbox.faults import FaultInjector
 from plutoctl.sandbox.functions import KNOWN_ELSEWHERE, registry
 from plutoctl.sandbox.protocol import WebService
@@ -53,6 +54,7 @@ class Sandbox:
         *,
         debug: bool = False,
         store: Store | None = None,
+        costs: CostModel | None = None,
     ) -> Sandbox:
         """Open (or create) the database and serve it on 127.0.0.1:``port`` (0 = free).
 
@@ -61,7 +63,8 @@ class Sandbox:
         the sandbox does not implement, which site info then lists as a real site
         would and which answer ``notimplemented`` when called; ``debug`` adds
         ``debuginfo`` to errors, like a site with debugging on. ``store`` serves an
-        already open store instead of ``db_path``.
+        already open store instead of ``db_path``. ``costs`` makes every
+        call take as long as on a real Moodle (``plutoctl.sandbox.costs``).
         """
         store = store if store is not None else Store(db_path)
         table = registry()
@@ -75,6 +78,7 @@ class Sandbox:
                 max_input_vars=max_input_vars,
                 faults=FaultInjector(),
                 request_log=RequestLog(),
+                costs=costs,
             )
         except OSError as exc:
             raise SandboxError(

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from plutoctl.sandbox.costs import CostModel, demand
 from plutoctl.sandbox.faults import Fault, FaultInjector
 from plutoctl.sandbox.params import nest, parse_pairs
 from plutoctl.sandbox.protocol import WebService
@@ -85,11 +86,13 @@ class SandboxServer(ThreadingHTTPServer):
         max_input_vars: int,
         faults: FaultInjector,
         request_log: RequestLog,
+        costs: CostModel | None = None,
     ) -> None:
         super().__init__(address, _Handler)
         self.max_input_vars = max_input_vars
         self.faults = faults
         self.request_log = request_log
+        self.costs = costs
         self.web_service: WebService | None = None
         self.idle = threading.Condition()
         self.open_connections = 0
@@ -158,6 +161,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.request_log.append(entry)
 
     def _answer(self, request: dict, function: str | None) -> int:
+        costs = self.server.costs
+        if costs is None:
+            return self._answer_now(request, function)
+        job = costs.arrive()
+        try:
+            return self._answer_now(
+                request, function, lambda body: costs.finish(job, demand(function, request, body))
+            )
+        finally:
+            costs.leave(job)
+
+    def _answer_now(
+        self, request: dict, function: str | None, spend: Callable[[bytes], None] | None = None
+    ) -> int:
         service = self.server.web_service
         assert service is not None  # set before the server starts serving
         decision = self.server.faults.decide(function, is_write=service.is_write(function))
@@ -167,6 +184,8 @@ class _Handler(BaseHTTPRequestHandler):
         if failure is not None and not (failure.kind == "drop" and failure.after_write):
             return self._fail(failure)
         reply = service.call(request)
+        if spend is not None:
+            spend(reply.body)  # the cost model: as long as a real site would take
         if failure is not None:
             return self._fail(failure)
         self._send(HTTPStatus.OK, reply.body, reply.content_type)

@@ -1,0 +1,152 @@
+"""The sandbox's cost model against the measured costs of a real Moodle.
+
+These tests are about time, so they wait for real (a few seconds in all): each
+measures what the model adds to small calls, as the sandbox's request log records
+it, and checks it against the reference table (within 20%).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from ws_helpers import call
+
+from plutoctl.sandbox import CostModel, FieldSpec, Sandbox, SandboxError, generate, model_named
+
+# (low, high) ms per item from the reference table (docs/lms.md, "What calls cost").
+LISTING = {
+    "id,username": (0.25, 0.34),
+    "id,username,customfields": (0.77, 0.88),
+    "id,username,firstname,lastname,email,suspended,customfields": (1.9, 1.9),
+}
+BY_FIELD = (3.0, 3.4)
+ADD_MEMBERS_ONE_STREAM = (1.75, 2.2)
+ADD_MEMBERS_THREE_STREAMS = (0.68, 0.83)
+FIXED = (20.0, 35.0)
+TOLERANCE = 0.2
+
+
+def within(value: float, bounds: tuple[float, float]) -> bool:
+    low, high = bounds
+    return low * (1 - TOLERANCE) <= value <= high * (1 + TOLERANCE)
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Sandbox]:
+    with Sandbox.start(max_input_vars=5000, costs=CostModel()) as sb:
+        generate(
+            sb.store,
+            users=700,
+            courses=0,
+            fields=[FieldSpec("department", "menu", ("A", "B")), FieldSpec("region", "text")],
+        )
+        sb.store.add_cohort("c1", "Cohort 1")
+        yield sb
+
+
+def server_seconds(sb: Sandbox, function: str, params: dict[str, Any]) -> float:
+    """Call once and return how long the sandbox took to answer, by its log."""
+    before = len(sb.log)
+    body = call(sb, function, params)
+    assert not (isinstance(body, dict) and "exception" in body), body
+    return sb.log[before].duration
+
+
+def listing(fields: str, count: int) -> dict[str, Any]:
+    options = [
+        {"name": "userfields", "value": fields},
+        {"name": "limitnumber", "value": count},
+    ]
+    return {"courseid": 1, "options": options}
+
+
+def user_ids(sb: Sandbox, count: int) -> list[int]:
+    return [u["id"] for u in call(sb, "core_enrol_get_enrolled_users", listing("id", count))]
+
+
+@pytest.mark.parametrize("fields", list(LISTING), ids=["id-username", "customfields", "seven"])
+def test_listing_costs_per_user_as_measured(site: Sandbox, fields: str) -> None:
+    small = server_seconds(site, "core_enrol_get_enrolled_users", listing(fields, 50))
+    large = server_seconds(site, "core_enrol_get_enrolled_users", listing(fields, 550))
+    per_user_ms = (large - small) / 500 * 1000
+    assert within(per_user_ms, LISTING[fields]), per_user_ms
+
+
+def test_lookup_by_field_costs_ten_times_the_cheapest_listing(site: Sandbox) -> None:
+    ids = user_ids(site, 120)
+    small = server_seconds(
+        site, "core_user_get_users_by_field", {"field": "id", "values": ids[:20]}
+    )
+    large = server_seconds(site, "core_user_get_users_by_field", {"field": "id", "values": ids})
+    per_user_ms = (large - small) / 100 * 1000
+    assert within(per_user_ms, BY_FIELD), per_user_ms
+
+
+def test_every_call_has_the_fixed_cost(site: Sandbox) -> None:
+    fixed_ms = server_seconds(site, "core_course_get_courses_by_field", {}) * 1000
+    assert within(fixed_ms, FIXED), fixed_ms
+    info_ms = server_seconds(site, "core_webservice_get_site_info", {}) * 1000
+    assert within(info_ms, (33.0, 33.0)), info_ms
+
+
+def members(cohort: int, ids: list[int]) -> dict[str, Any]:
+    return {
+        "members": [
+            {"cohorttype": {"type": "id", "value": cohort}, "usertype": {"type": "id", "value": i}}
+            for i in ids
+        ]
+    }
+
+
+def cohort_id(sb: Sandbox) -> int:
+    return int(sb.store.cohorts()["c1"]["id"])
+
+
+def test_cohort_adds_one_stream_as_measured(site: Sandbox) -> None:
+    ids, cid = user_ids(site, 170), cohort_id(site)
+    small = server_seconds(site, "core_cohort_add_cohort_members", members(cid, ids[:20]))
+    large = server_seconds(site, "core_cohort_add_cohort_members", members(cid, ids[20:]))
+    per_item_ms = (large - small) / 130 * 1000
+    assert within(per_item_ms, ADD_MEMBERS_ONE_STREAM), per_item_ms
+
+
+def served_together(sb: Sandbox, batches: list[list[int]]) -> float:
+    """Send the batches at once; return the server time of the slowest (they overlap)."""
+    cid, before = cohort_id(sb), len(sb.log)
+    with ThreadPoolExecutor(len(batches)) as pool:
+        list(
+            pool.map(lambda b: call(sb, "core_cohort_add_cohort_members", members(cid, b)), batches)
+        )
+    return max(entry.duration for entry in list(sb.log)[before:])
+
+
+def test_three_streams_of_adds_as_measured(site: Sandbox) -> None:
+    ids = user_ids(site, 700)[200:]
+    per_item_ms = served_together(site, [ids[0:120], ids[120:240], ids[240:360]]) / 360 * 1000
+    assert within(per_item_ms, ADD_MEMBERS_THREE_STREAMS), per_item_ms
+
+
+def test_more_than_four_in_flight_give_nothing() -> None:
+    model = CostModel()
+    with ThreadPoolExecutor(8) as pool:
+
+        def served(count: int) -> float:
+            started = time.perf_counter()
+            jobs = [model.arrive() for _ in range(count)]
+            list(pool.map(lambda job: model.finish(job, 0.1), jobs))
+            return count * 0.1 / (time.perf_counter() - started)
+
+        one, three, four, eight = served(1), served(3), served(4), served(8)
+    assert 2.5 * (1 - TOLERANCE) <= three / one <= 3.0 * (1 + TOLERANCE)
+    assert abs(eight - four) / four < TOLERANCE
+
+
+def test_the_model_is_off_unless_named() -> None:
+    assert model_named(None) is None and model_named("none") is None
+    assert isinstance(model_named("moodle"), CostModel)
+    with pytest.raises(SandboxError, match="unknown cost model"):
+        model_named("fast")
