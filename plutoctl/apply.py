@@ -17,7 +17,7 @@ import logging
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from plutoctl.errors import LmsError, PlanError, UnsafePlanError
@@ -464,18 +464,26 @@ def _items_of(change: Change) -> tuple[str, ...]:
 # --- verification -------------------------------------------------------------------
 
 
-def verify_site(client: SiteClient, site_plan: SitePlan, report: ApplyReport) -> tuple[str, ...]:
+def verify_site(
+    client: SiteClient,
+    site_plan: SitePlan,
+    report: ApplyReport,
+    *,
+    known: Mapping[int, str] | None = None,
+) -> tuple[str, ...]:
     """Re-read what apply touched and return a line for everything that still differs.
 
     Only what the report says was done is checked: failures and skips are already
     listed. A read that fails yields one line saying verification was not possible.
+    ``known`` (user id → username, learned before apply) spares looking users up again.
     """
     not_done = _not_done(report)
     checks = [c for c in site_plan.changes if _items_of(c) and not _fully_not_done(c, not_done)]
     if not checks:
         return ()
     try:
-        existing = read_site(client, scope_of_changes(checks))
+        scope = replace(scope_of_changes(checks), known_users=dict(known or {}))
+        existing = read_site(client, scope)
     except LmsError as exc:
         return (f"could not re-read the site to verify: {exc.message}",)
     notes: list[str] = []

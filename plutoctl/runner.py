@@ -13,7 +13,7 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -53,6 +53,7 @@ from plutoctl.plan.desired import (
     DesiredResult,
     bound_segments,
     build_desired,
+    reads_custom_fields,
     required_fields,
 )
 from plutoctl.plan.fingerprint import fingerprints
@@ -218,8 +219,14 @@ def read_existing(
         standard_fields=standard_fields,
         usernames=usernames | extra_usernames,
         courses=frozenset(courses),
+        needs_custom_fields=reads_custom_fields(loaded, site, segments, courses),
     )
     return read_site(client, scope)
+
+
+def known_ids(existing: ExistingSite) -> dict[int, str]:
+    """Return the user ids a read learned (id → username), for later reads to reuse."""
+    return {user.id: username for username, user in existing.users.items()}
 
 
 def with_unmanaged_members(
@@ -238,7 +245,7 @@ def with_unmanaged_members(
     )
     if not unread:
         return existing
-    extra = read_site(client, ReadScope(segments=unread))
+    extra = read_site(client, ReadScope(segments=unread, known_users=known_ids(existing)))
     read = {i: extra.segments[i] for i in unread if i in extra.segments}
     return replace(
         existing,
@@ -423,8 +430,12 @@ def apply_plan(
     progress: Callable[[ProgressEvent], None] | None = None,
     stop: threading.Event | None = None,
     saved: PlanBasis | None = None,
+    known: Mapping[str, Mapping[int, str]] | None = None,
 ) -> dict[str, SiteOutcome]:
     """Apply each site's plan: re-read, refuse if stale, execute, verify.
+
+    ``known`` holds per site the user ids planning learned (``known_ids``): the
+    re-read does not look them up again.
 
     Sites run independently; a site whose plan has errors, or whose state changed
     since the plan was made, is not touched and reports why. A saved plan (``saved``,
@@ -448,7 +459,10 @@ def apply_plan(
     def task(client: SiteClient, name: str) -> SiteRun:
         site_plan = by_site[name]
         if saved is None:
-            existing = read_site(client, scope_of_changes(site_plan.changes))
+            # Ids planning learned in this run are not looked up again.
+            learned = dict((known or {}).get(name, {}))
+            scope = replace(scope_of_changes(site_plan.changes), known_users=learned)
+            existing = read_site(client, scope)
         else:
             reread = reverify_scope(loaded, name, site_plan, saved)
             existing = read_site(client, reread.scope)
@@ -459,7 +473,9 @@ def apply_plan(
             changes = recompute(loaded, site_plan, saved, existing, reread)
             site_plan = replace(site_plan, changes=changes)
         report = apply_site(client, site_plan, existing, progress=progress, stop=stop)
-        notes = () if stop.is_set() else verify_site(client, site_plan, report)
+        # The ids the freshness read learned serve the verification: none is asked twice.
+        learned = known_ids(existing)
+        notes = () if stop.is_set() else verify_site(client, site_plan, report, known=learned)
         outcomes[name] = SiteOutcome(name, report=report, verify_notes=tuple(notes))
         return SiteRun(plan=site_plan, existing=existing)
 

@@ -157,9 +157,10 @@ def apply_command(
     from plutoctl.plan.render import render
     from plutoctl.plan.saved import load_plan
     from plutoctl.reverify import check_saved_plan
-    from plutoctl.runner import apply_plan, make_plan
+    from plutoctl.runner import apply_plan, known_ids, make_plan
 
     basis = None
+    known: dict[str, dict[int, str]] = {}
     if plan_file is not None:
         refuse_plan_time_flags(options)
         plan = load_plan(plan_file)
@@ -168,7 +169,8 @@ def apply_command(
         basis = check_saved_plan(loaded, plan)
     else:
         loaded = load(config_path or Path(DEFAULT_CONFIG))
-        plan, _ = make_plan(loaded, options)
+        plan, runs = make_plan(loaded, options)
+        known = {name: known_ids(run.existing) for name, run in runs.items() if run.existing}
         warn_unused_acknowledgements(plan, options)
         colour = use_colour(sys.stdout)
         click.echo(render(plan, "text", colour=colour, show_members=show_members), nl=False)
@@ -197,7 +199,9 @@ def apply_command(
     from plutoctl.cli.progress import ProgressPrinter
 
     stop = threading.Event()
-    outcomes = apply_plan(loaded, plan, options, progress=ProgressPrinter(), stop=stop, saved=basis)
+    outcomes = apply_plan(
+        loaded, plan, options, progress=ProgressPrinter(), stop=stop, saved=basis, known=known
+    )
     code = report_outcomes(outcomes)
     if len(outcomes) > 1:
         click.echo(summary_line(outcomes))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from typing import Any, NotRequired, TypeVar, cast
@@ -30,6 +31,7 @@ from plutoctl.errors import (
     WebServiceDisabledError,
 )
 from plutoctl.lms.client import AnswerShapeError, ChunkResult, SiteClient, validate_answer
+from plutoctl.lms.resolve import listing_bound
 from plutoctl.model import (
     ExistingCourse,
     ExistingGroup,
@@ -45,6 +47,7 @@ SITE_INFO = "core_webservice_get_site_info"
 GET_COHORTS = "core_cohort_get_cohorts"
 SEARCH_COHORTS = "core_cohort_search_cohorts"
 COHORT_PAGE = 1000
+ENROLMENT_PAGE = 5000
 GET_COHORT_MEMBERS = "core_cohort_get_cohort_members"
 USERS_BY_FIELD = "core_user_get_users_by_field"
 ENROLLED_USERS = "core_enrol_get_enrolled_users"
@@ -66,7 +69,11 @@ class ReadScope:
     ``segments``: segment IDs whose members are needed. ``needs_all_users``: rules are
     in scope, so every user is read with profiles. ``standard_fields``: standard user
     fields the rules use. ``usernames``: users the config names. ``courses``: course
-    short names in scope. ``page_size``: users per page when reading every user.
+    short names in scope. ``page_size``: users per page when listing users (pages of
+    1,000 keep the calls in flight busy to the end). ``needs_custom_fields``: rules
+    read custom profile fields (asking for them triples a listing's cost).
+    ``known_users``: ids and usernames learned earlier in the run (id → username),
+    never looked up again.
     """
 
     segments: frozenset[str] = frozenset()
@@ -74,7 +81,9 @@ class ReadScope:
     standard_fields: frozenset[str] = frozenset()
     usernames: frozenset[str] = frozenset()
     courses: frozenset[str] = frozenset()
-    page_size: int = 5000
+    page_size: int = 1000
+    needs_custom_fields: bool = True
+    known_users: Mapping[int, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 def read_functions(scope: ReadScope, available: Iterable[str] = ()) -> frozenset[str]:
@@ -118,7 +127,10 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
     # The user listing comes first: where reads overlap, its records carry the profiles.
     reads: list[_Read] = [users_read, segments_read, *courses_read.values()]
     users = _Users.merge(reads, scope.standard_fields)
-    context.resolve_ids(users, reads)
+    if users_read.is_listing_complete:
+        context.resolve_ids(users, reads)
+    else:
+        context.learn_users(users, reads)
     context.read_suspension(users)
     segments = segments_read.assemble_segments(users)
     courses = {
@@ -540,12 +552,10 @@ class _Context:
     # users
 
     def read_users(self) -> _UsersRead:
+        """List every user if rules need them; named users are resolved after the reads."""
         read = _UsersRead()
         if self.scope.needs_all_users:
             self._list_all_users(read)
-        named = set(self.scope.usernames) - {u.username for u in read.users.values()}
-        if named and not read.is_listing_complete:
-            read.users.update(self._users_by_field("username", sorted(named), read))
         return read
 
     def _list_all_users(self, read: _UsersRead) -> None:
@@ -572,9 +582,10 @@ class _Context:
         read.is_listing_complete = True
 
     def _user_fields(self) -> str:
+        # Every field asked for is paid on every user: only what rules read.
         # ``suspended`` is left out: core_enrol_get_enrolled_users never returns it
         # (Moodle 4.5), yet asking for it costs on every user. See read_suspension.
-        fields = ["id", "username", "customfields"]
+        fields = ["id", "username"] + (["customfields"] if self.scope.needs_custom_fields else [])
         fields += sorted(set(self.scope.standard_fields) - {*fields, "suspended"})
         return ",".join(fields)
 
@@ -606,7 +617,7 @@ class _Context:
 
     def _enrolment_pages(self, course_id: int) -> tuple[list[_Enrolment], str | None]:
         """Page through a course's enrolled users (id, username, roles)."""
-        size = self.scope.page_size
+        size = ENROLMENT_PAGE
 
         def page(index: int) -> list[_Enrolment] | LmsError:
             options = [
@@ -661,6 +672,49 @@ class _Context:
         still = [i for i in unknown if users.records[i].suspended is None]
         if still and not read.incomplete:
             users.incomplete.append(f"whether {len(still)} user(s) are suspended is not known")
+
+    def learn_users(self, users: _Users, reads: list[_Read]) -> None:
+        """Name every member id and find every named user the reads have not, cheapest first.
+
+        What the run learned earlier (``known_users``) is not asked again. The rest is
+        looked up by field, or, past the break-even (about one user in ten of the
+        site's), learned by listing every user with ``id,username``: never both.
+        """
+        known = self.scope.known_users
+        ids = set().union(*(read.wanted_ids for read in reads)) - set(users.records)
+        users.add(_User(id=i, username=known[i]) for i in sorted(ids & known.keys()))
+        ids -= known.keys()
+        names = set(self.scope.usernames) - set(users.usernames.values())
+        by_name = {username: user_id for user_id, username in known.items()}
+        users.add(_User(id=by_name[n], username=n) for n in sorted(names & by_name.keys()))
+        names -= by_name.keys()
+        asked = len(ids) + len(names)
+        if not asked:
+            return
+        read = _Read()
+        can_list = ENROLLED_USERS in self.functions
+        bound = listing_bound(self.client, self.site_id, asked) if can_list else None
+        if bound is not None:
+            # No more pages in flight than the site can fill: there are no ids past ``bound``.
+            pages = bound // self.scope.page_size + 1
+            try:
+                listed, failure = self._enrolled_pages(
+                    self.site_id, "id,username", wave=min(self.client.parallelism, pages)
+                )
+            except (AccessDeniedError, PermissionDeniedError):
+                log.info("%s: listing users refused; looking %d up by field", self.site, asked)
+            else:
+                users.add(record for record in listed if _keep(record))
+                users.incomplete.extend([failure] if failure else [])
+                return
+        lookups: list[tuple[str, list[Any]]] = [("username", sorted(names)), ("id", sorted(ids))]
+        found = self.client.map_concurrent(
+            lambda lookup: self._users_by_field(lookup[0], lookup[1], read) if lookup[1] else {},
+            lookups,
+        )
+        for records in found:
+            users.add(records.values())
+        users.incomplete.extend(read.incomplete)
 
     def resolve_ids(self, users: _Users, reads: list[_Read]) -> None:
         """Look up, in one call, every user id a read found that no read has fully read.
@@ -833,22 +887,34 @@ def _read_pages(
     *,
     key: Callable[[_Row], int],
 ) -> tuple[list[_Row], str | None]:
-    """Fetch pages ``wave`` at a time until one comes back short.
+    """Fetch pages, ``wave`` in flight at all times, until one comes back short.
 
-    The answer has no total count, so a wave may fetch up to ``wave - 1`` empty pages
-    past the end; that costs far less than reading a large site in one stream.
+    A new page is asked for as soon as one is answered (not wave by wave), so the
+    site serves ``wave`` calls to the end. The answer has no total count, so up to
+    ``wave - 1`` empty pages past the end are fetched; each costs one call's fixed time.
     """
+    results: dict[int, list[_Row] | LmsError] = {}
+    end: int | None = None  # the first short or failed page
+    with ThreadPoolExecutor(max(1, wave), thread_name_prefix="plutoctl-page") as pool:
+        pending = {pool.submit(page, index): index for index in range(max(1, wave))}
+        following = len(pending)
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = pending.pop(future)
+                result = results[index] = future.result()  # fatal errors propagate
+                if isinstance(result, LmsError) or len(result) < size:
+                    end = index if end is None else min(end, index)
+            while end is None and len(pending) < max(1, wave):
+                pending[pool.submit(page, following)] = following
+                following += 1
     rows: list[_Row] = []
-    start = 0
-    while True:
-        indexes = list(range(start, start + wave))
-        for index, result in zip(indexes, client.map_concurrent(page, indexes), strict=True):
-            if isinstance(result, LmsError):
-                return _unique(rows, key), _reason(f"{what}, page {index + 1}", result)
-            rows.extend(result)
-            if len(result) < size:
-                return _unique(rows, key), None
-        start += wave
+    for index in range(cast(int, end) + 1):
+        result = results[index]
+        if isinstance(result, LmsError):
+            return _unique(rows, key), _reason(f"{what}, page {index + 1}", result)
+        rows.extend(result)
+    return _unique(rows, key), None
 
 
 def _unique(rows: list[_Row], key: Callable[[_Row], int]) -> list[_Row]:

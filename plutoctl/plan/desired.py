@@ -148,6 +148,18 @@ def required_fields(
     return ReadNeeds(bool(ruleset.fields), standard, frozenset(usernames))
 
 
+def reads_custom_fields(
+    loaded: LoadedConfig,
+    site: str,
+    segments: Collection[str] | None = None,
+    courses: Collection[str] | None = None,
+) -> bool:
+    """Return whether some rule in scope on ``site`` reads a custom profile field."""
+    in_scope, extra = _segments_needed(loaded.config, site, segments, courses)
+    ruleset = RuleSet.compile({sid: loaded.config.segments[sid].rules for sid in in_scope + extra})
+    return any(not name.startswith(STANDARD_PREFIX) for name in ruleset.fields)
+
+
 def build_desired(
     loaded: LoadedConfig,
     site: str,
