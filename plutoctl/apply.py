@@ -180,6 +180,7 @@ class ApplyReport:
     calls: int = 0
     calls_by_function: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    seconds_by_function: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def is_success(self) -> bool:
@@ -204,6 +205,12 @@ class ApplyReport:
         if per_step:
             parts = [f"{STEP_NAMES[s]} {n:,}" for s, n in sorted(per_step.items())]
             lines.append("done: " + "; ".join(parts))
+        if self.calls_by_function:
+            parts = [
+                f"{f} {n:,} ({self.seconds_by_function.get(f, 0.0):.1f} s)"
+                for f, n in sorted(self.calls_by_function.items())
+            ]
+            lines.append("calls: " + "; ".join(parts))
         lines += [f"failed: {r.describe()}" for r in self.failed]
         lines += [f"skipped: {r.describe()}" for r in self.skipped]
         lines += [f"note: {n}" for n in self.notes]
@@ -216,6 +223,9 @@ class ApplyReport:
             "success": self.is_success,
             "calls": self.calls,
             "calls_by_function": dict(sorted(self.calls_by_function.items())),
+            "seconds_by_function": {
+                f: round(n, 3) for f, n in sorted(self.seconds_by_function.items())
+            },
             "done": [r.to_dict() for r in self.done],
             "failed": [r.to_dict() for r in self.failed],
             "skipped": [r.to_dict() for r in self.skipped],
@@ -294,7 +304,7 @@ def apply_site(
     and everything not yet sent is reported as skipped.
     """
     _check_runnable(site_plan)
-    before = Counter(client.calls)
+    before, seconds_before = Counter(client.calls), dict(client.seconds)
     ledger = _Ledger()
     ids = IdMap.from_existing(existing, role_ids=role_ids)
     budget = Budget() if bisect_budget is None else Budget(bisect_budget)
@@ -311,6 +321,9 @@ def apply_site(
     used = Counter(client.calls)
     used.subtract(before)
     calls_by_function = {f: n for f, n in used.items() if n > 0}
+    seconds_by_function = {
+        f: client.seconds.get(f, 0.0) - seconds_before.get(f, 0.0) for f in calls_by_function
+    }
     return ApplyReport(
         site=site_plan.site,
         done=tuple(ledger.done),
@@ -319,6 +332,7 @@ def apply_site(
         calls=sum(calls_by_function.values()),
         calls_by_function=calls_by_function,
         notes=tuple(ledger.notes),
+        seconds_by_function=seconds_by_function,
     )
 
 

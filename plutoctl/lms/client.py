@@ -210,6 +210,7 @@ class SiteClient:
         self.retry = retry or RetryPolicy()
         self.parallelism = max(1, parallelism)
         self.calls: Counter[str] = Counter()
+        self.seconds: dict[str, float] = {}  # wall seconds spent per function
         self._token = token
         self._sleep = sleep
         self._slots = threading.BoundedSemaphore(self.parallelism)
@@ -317,6 +318,8 @@ class SiteClient:
             )
             raise _Retryable(error) from exc
         elapsed = (time.perf_counter() - started) * 1000
+        with self._lock:
+            self.seconds[function] = self.seconds.get(function, 0.0) + elapsed / 1000
         log.debug(
             "%s: %s attempt %d: HTTP %d, %d bytes in %.0f ms (%d vars)",
             self.site,

@@ -13,6 +13,14 @@ from collections.abc import Collection, Iterable
 
 from plutoctl.batching import calls_needed
 from plutoctl.config.schema import PolicyConfig
+from plutoctl.costs import (
+    BEST_STREAMS,
+    ENROLLED_USERS,
+    USERS_BY_FIELD,
+    calls_seconds,
+    cost_of,
+    listing_seconds,
+)
 from plutoctl.model import DesiredSite, ExistingSite
 from plutoctl.plan.changes import (
     WRITE_FUNCTIONS,
@@ -20,6 +28,7 @@ from plutoctl.plan.changes import (
     Notice,
     SitePlan,
     item_count,
+    usernames_of,
 )
 from plutoctl.plan.diff import diff_site
 from plutoctl.plan.fingerprint import fingerprint_keys, fingerprints
@@ -60,6 +69,9 @@ def plan_site(
         api_calls=estimate_calls(safe.changes, max_input_vars),
         fingerprints=fingerprints(existing, fingerprint_keys(touched)),
         acknowledged=safe.acknowledged,
+        estimated_seconds=estimate_seconds(
+            safe.changes, max_input_vars, len(existing.users) if existing.has_all_users else None
+        ),
     )
 
 
@@ -79,3 +91,36 @@ def calls_by_function(changes: Iterable[Change], max_input_vars: int) -> dict[st
     for (function, _course), count in items.items():
         calls[function] += calls_needed(function, count, max_input_vars)
     return {function: calls[function] for function in sorted(calls) if calls[function]}
+
+
+READS_PER_CHECK = ("core_webservice_get_site_info", "core_cohort_get_cohorts", "")
+"""The fixed calls of the freshness check and of the verification ("" is any call)."""
+
+
+def estimate_seconds(
+    changes: Iterable[Change], max_input_vars: int, site_users: int | None
+) -> float:
+    """Return how long applying ``changes`` takes on a typical site (``plutoctl.costs``).
+
+    The writes at the best concurrency, plus the reads of the freshness check and of
+    the verification: the users the changes name are learned once, by the cheaper of
+    looking them up and listing every user (when the site's user count is known).
+    """
+    changes = list(changes)
+    if not changes:
+        return 0.0
+    items: Counter[str] = Counter()
+    for change in changes:
+        items[WRITE_FUNCTIONS[change.step]] += item_count(change)
+    calls = calls_by_function(changes, max_input_vars)
+    writes = sum(calls_seconds(f, calls.get(f, 1), n) for f, n in items.items())
+    asked = len({name for change in changes for name in usernames_of(change)})
+    learn = calls_seconds(
+        USERS_BY_FIELD, calls_needed(USERS_BY_FIELD, asked, max_input_vars), asked
+    )
+    if site_users is not None and asked:
+        fields = ("id", "username")
+        listing = listing_seconds(site_users, fields, page=1000, streams=BEST_STREAMS)
+        learn = min(learn, listing + cost_of(ENROLLED_USERS).fixed_ms / 1000)
+    checks = 2 * sum(cost_of(f).fixed_ms for f in READS_PER_CHECK) / 1000
+    return writes + (learn if asked else 0.0) + checks

@@ -211,6 +211,7 @@ class SitePlan:
     ``unenrol``), shown so nobody is surprised. ``errors`` make the site's plan
     unusable (unknown usernames, a failed read); apply never runs a site with errors.
     ``fingerprints`` map each touched object's key to a digest of its existing state.
+    ``estimated_seconds``: how long apply takes on a typical site (``plutoctl.costs``).
     """
 
     site: str
@@ -222,6 +223,7 @@ class SitePlan:
     api_calls: int = 0
     fingerprints: tuple[tuple[str, str], ...] = ()
     acknowledged: tuple[Acknowledged, ...] = ()
+    estimated_seconds: float = 0.0
 
     @property
     def has_changes(self) -> bool:

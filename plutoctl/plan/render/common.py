@@ -192,3 +192,15 @@ def config_acknowledgement(refusal: Refusal) -> str | None:
 def acknowledgement_notices(site: SitePlan) -> tuple[Notice, ...]:
     """Return the site's notices about the config's acknowledgements."""
     return tuple(n for n in site.notices if n.message.startswith(ACK_NOTICE_PREFIX))
+
+
+def duration(seconds: float) -> str:
+    """Return a time estimate for people: ``under 1 s``, ``about 15 s``, ``about 3 min``."""
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"about {minutes} min"
+    return f"about {minutes // 60} h {minutes % 60} min"

@@ -15,6 +15,7 @@ from plutoctl.plan.render.common import (
     FOLD_AT,
     SUMMARY_LABELS,
     clean,
+    duration,
     field_lines,
     headline,
     notice_text,
@@ -85,7 +86,7 @@ def _site(site: SitePlan, *, show_members: bool) -> list[str]:
         f'<section class="site" id="site-{_e(site.site)}">',
         f"<h2>Site {_e(site.site)}</h2>",
         f"<p><strong>{_e(site_headline(site, summary))}</strong></p>",
-        _summary_table(summary),
+        _summary_table(summary, site.estimated_seconds),
     ]
     kinds = kinds_chart(site)
     if kinds:
@@ -107,7 +108,7 @@ def _site(site: SitePlan, *, show_members: bool) -> list[str]:
     return parts
 
 
-def _summary_table(summary: SiteSummary) -> str:
+def _summary_table(summary: SiteSummary, seconds: float) -> str:
     counts = summary.as_dict()
     rows = [
         f'<tr><td>{_e(label)}</td><td class="n">{counts[key]:,}</td></tr>'
@@ -115,6 +116,9 @@ def _summary_table(summary: SiteSummary) -> str:
         if counts[key]
     ]
     rows.append(f'<tr><td>Estimated API calls</td><td class="n">{summary.api_calls:,}</td></tr>')
+    rows.append(
+        f'<tr><td>Estimated time on a typical site</td><td class="n">{duration(seconds)}</td></tr>'
+    )
     header = "<tr><th>What</th><th>Count</th></tr>"
     return f'<table class="summary">{header}{"".join(rows)}</table>'
 

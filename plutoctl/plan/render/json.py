@@ -106,6 +106,7 @@ def _site_to_dict(site: SitePlan) -> JsonDict:
         "notices": [_notice_to_dict(n) for n in site.notices],
         "errors": [_notice_to_dict(n) for n in site.errors],
         "api_calls": site.api_calls,
+        "estimated_seconds": round(site.estimated_seconds, 1),
         "fingerprints": _fingerprints_to_dict(site),
         "acknowledged": [
             {"subject": a.subject, "reason": a.reason, "by": a.by} for a in site.acknowledged
@@ -256,6 +257,7 @@ def _site_from(r: _Reader) -> SitePlan:
             "notices",
             "errors",
             "api_calls",
+            "estimated_seconds",
             "fingerprints",
             "acknowledged",
             "summary",
@@ -277,6 +279,10 @@ def _site_from(r: _Reader) -> SitePlan:
             _acknowledged_from(x)
             for x in (r.objects("acknowledged") if "acknowledged" in r.data else [])
         ),
+        # Plans saved before the estimate existed have none.
+        estimated_seconds=float(r.get("estimated_seconds", (int, float)))
+        if "estimated_seconds" in r.data
+        else 0.0,
     )
 
 

@@ -21,6 +21,7 @@ from plutoctl.plan.render.common import (
     acknowledgement_notices,
     clean,
     config_acknowledgement,
+    duration,
     field_lines,
     headline,
     is_removal,
@@ -134,7 +135,7 @@ def _site(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
     if site.errors:
         _list_section(doc, "#### ❌ Errors", [f"- {_notice(n)}" for n in site.errors])
     if not summary.is_empty:
-        _table(doc, summary)
+        _table(doc, summary, site.estimated_seconds)
     _notices(doc, site)
     if site.changes:
         _details(doc, site, show_members=show_members)
@@ -156,7 +157,7 @@ def _list_section(doc: _Document, heading: str, items: list[str]) -> None:
     doc.close(section, "")
 
 
-def _table(doc: _Document, summary: SiteSummary) -> None:
+def _table(doc: _Document, summary: SiteSummary, seconds: float) -> None:
     counts = summary.as_dict()
     doc.add("| What | Count |")
     doc.add("|---|---:|")
@@ -164,6 +165,7 @@ def _table(doc: _Document, summary: SiteSummary) -> None:
         if counts[key]:
             doc.add(f"| {label} | {counts[key]:,} |")
     doc.add(f"| Estimated API calls | {summary.api_calls:,} |")
+    doc.add(f"| Estimated time on a typical site | {duration(seconds)} |")
     doc.add("")
 
 

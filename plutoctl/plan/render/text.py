@@ -13,6 +13,7 @@ from plutoctl.plan.render.common import (
     FOLD_AT,
     clean,
     config_acknowledgement,
+    duration,
     field_lines,
     headline,
     notice_text,
@@ -63,7 +64,11 @@ def _closing(plan: Plan) -> list[str]:
         everything = total(summarize(site) for site in plan.sites)
         line = everything.line("Total")
         if not everything.is_empty:
-            line += f" Estimated API calls: {everything.api_calls:,}."
+            seconds = sum(site.estimated_seconds for site in plan.sites)
+            line += (
+                f" Estimated API calls: {everything.api_calls:,}"
+                f" ({duration(seconds)} on a typical site)."
+            )
         lines.append(line)
     refused = sum(len(site.refused) for site in plan.sites)
     if refused:
@@ -94,7 +99,10 @@ def _site_block(site: SitePlan, style: _Style, *, show_members: bool) -> list[st
     lines.append("")
     lines.append(f"  {site_headline(site, summary)}")
     if not (site.errors and summary.is_empty):
-        lines.append(f"  Estimated API calls: {summary.api_calls:,}")
+        lines.append(
+            f"  Estimated API calls: {summary.api_calls:,}"
+            f" ({duration(site.estimated_seconds)} on a typical site)"
+        )
     return lines
 
 

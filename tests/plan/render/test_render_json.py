@@ -30,7 +30,7 @@ def test_top_level_and_site_keys_in_stable_order() -> None:
     assert data["format_version"] == 1
     assert list(data["sites"][0]) == [
         "site", "changes", "refused", "held_back", "notices", "errors", "api_calls",
-        "fingerprints", "acknowledged", "summary",
+        "estimated_seconds", "fingerprints", "acknowledged", "summary",
     ]  # fmt: skip
     assert data["summary"]["members_add"] == 28
     assert data["summary"]["api_calls"] == 16
