@@ -891,12 +891,15 @@ def _read_pages(
 
     A new page is asked for as soon as one is answered (not wave by wave), so the
     site serves ``wave`` calls to the end. The answer has no total count, so up to
-    ``wave - 1`` empty pages past the end are fetched; each costs one call's fixed time.
+    ``wave`` empty pages past the end are fetched; each costs one call's fixed time.
     """
     results: dict[int, list[_Row] | LmsError] = {}
     end: int | None = None  # the first short or failed page
-    with ThreadPoolExecutor(max(1, wave), thread_name_prefix="plutoctl-page") as pool:
-        pending = {pool.submit(page, index): index for index in range(max(1, wave))}
+    # One page more than the calls in flight: it waits for the client's next free slot
+    # while an answer is decoded, so the site is never left with a stream idle.
+    tasks = wave + 1 if wave > 1 else 1
+    with ThreadPoolExecutor(tasks, thread_name_prefix="plutoctl-page") as pool:
+        pending = {pool.submit(page, index): index for index in range(tasks)}
         following = len(pending)
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -905,7 +908,7 @@ def _read_pages(
                 result = results[index] = future.result()  # fatal errors propagate
                 if isinstance(result, LmsError) or len(result) < size:
                     end = index if end is None else min(end, index)
-            while end is None and len(pending) < max(1, wave):
+            while end is None and len(pending) < tasks:
                 pending[pool.submit(page, following)] = following
                 following += 1
     rows: list[_Row] = []

@@ -128,8 +128,10 @@ def _userfields(request: Mapping[str, Any]) -> tuple[str, ...]:
     return DEFAULT_USERFIELDS
 
 
-@dataclass
-class _Job:
+@dataclass(eq=False)  # compared by identity: two calls may have had the same service
+class Job:
+    """One call being served: the service it has had, and what it needs."""
+
     attained: float = 0.0
     demand: float | None = None  # unknown until the sandbox has built the answer
 
@@ -140,36 +142,40 @@ class CostModel:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._changed = threading.Condition()
-        self._jobs: list[_Job] = []
+        self._jobs: list[Job] = []
         self._last = clock()
+        self.seconds_by_function: dict[str, float] = {}
+        """One stream's modelled server seconds per function, for benchmarks."""
 
-    def arrive(self) -> _Job:
+    def arrive(self) -> Job:
         """Start a call's service: it shares the server from now on."""
         with self._changed:
             self._advance()
-            job = _Job()
+            job = Job()
             self._jobs.append(job)
             self._changed.notify_all()
             return job
 
-    def finish(self, job: _Job, seconds: float) -> None:
+    def finish(self, job: Job, seconds: float, function: str = "") -> None:
         """Wait until ``job`` has had ``seconds`` of one stream's service, then leave."""
         with self._changed:
             self._advance()
             job.demand = seconds
+            spent = self.seconds_by_function.get(function, 0.0)
+            self.seconds_by_function[function] = spent + seconds
             while job.attained < seconds:
                 rate = self._rate()
                 self._changed.wait((seconds - job.attained) / rate)
                 self._advance()
             self._remove(job)
 
-    def leave(self, job: _Job) -> None:
+    def leave(self, job: Job) -> None:
         """End a call's service now (it failed before it had an answer)."""
         with self._changed:
             self._advance()
             self._remove(job)
 
-    def _remove(self, job: _Job) -> None:
+    def _remove(self, job: Job) -> None:
         if job in self._jobs:
             self._jobs.remove(job)
         self._changed.notify_all()

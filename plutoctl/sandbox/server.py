@@ -18,7 +18,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from plutoctl.sandbox.costs import CostModel, demand
+from plutoctl.sandbox.costs import CostModel, Job, demand
 from plutoctl.sandbox.faults import Fault, FaultInjector
 from plutoctl.sandbox.params import nest, parse_pairs
 from plutoctl.sandbox.protocol import WebService
@@ -109,6 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "PlutoSandbox/1"
     disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms stall
     _pending: tuple[str | None, int, float] | None = None
+    _job: Job | None = None
 
     def handle(self) -> None:
         """Serve one connection, counted open until the client closes it.
@@ -138,6 +139,18 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.address_string(), *args)
 
     def _handle(self, *, body: str) -> None:
+        costs = self.server.costs
+        if costs is None:
+            self._serve(body=body)
+            return
+        # The model's time runs from here: a real site's includes reading the request.
+        self._job = costs.arrive()
+        try:
+            self._serve(body=body)
+        finally:
+            costs.leave(self._job)
+
+    def _serve(self, *, body: str) -> None:
         started = time.perf_counter()
         self._pending = None
         url = urlsplit(self.path)
@@ -164,13 +177,13 @@ class _Handler(BaseHTTPRequestHandler):
         costs = self.server.costs
         if costs is None:
             return self._answer_now(request, function)
-        job = costs.arrive()
-        try:
-            return self._answer_now(
-                request, function, lambda body: costs.finish(job, demand(function, request, body))
-            )
-        finally:
-            costs.leave(job)
+        job = self._job
+        assert job is not None  # _handle starts it
+        return self._answer_now(
+            request,
+            function,
+            lambda body: costs.finish(job, demand(function, request, body), function or ""),
+        )
 
     def _answer_now(
         self, request: dict, function: str | None, spend: Callable[[bytes], None] | None = None

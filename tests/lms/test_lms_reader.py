@@ -113,10 +113,10 @@ def test_paging_reads_every_user_exactly_once(sb: Sandbox, page_size: int) -> No
         existing = read_site(client, scope(needs_all_users=True, page_size=page_size))
         pages = client.calls["core_enrol_get_enrolled_users"]
     assert len(existing.users) == 31
-    # 32 rows with guest; 3 pages in flight until the first short page, so at most
-    # 2 pages past it.
+    # 32 rows with guest; 3 pages in flight (and one waiting) until the first short
+    # page, so at most 3 pages past it.
     full_pages = 32 // page_size
-    assert full_pages + 1 <= pages <= full_pages + 3
+    assert full_pages + 1 <= pages <= full_pages + 4
 
 
 def test_courses_in_scope_with_groups_members_and_roles(sb: Sandbox) -> None:
