@@ -94,6 +94,18 @@ segments:
 """
 
 
+# An editable install's import hook comes before sys.path: drop it to run another tree.
+OTHER_CHECKOUT = """\
+import sys
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f)]
+sys.path.insert(0, {path!r})
+import plutoctl.cli
+assert plutoctl.cli.__file__.startswith({path!r}), plutoctl.cli.__file__
+sys.argv[0] = "plutoctl"
+sys.exit(plutoctl.cli.main())
+"""
+
+
 def run(args: list[str], env: dict[str, str]) -> tuple[float, str]:
     started = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
@@ -151,9 +163,9 @@ def main() -> None:
         return answer
 
     env = {**os.environ, TOKEN_VARIABLE: token}
-    if args.plutoctl_path:
-        env["PYTHONPATH"] = str(args.plutoctl_path)
     cli = [sys.executable, "-m", "plutoctl"]
+    if args.plutoctl_path:
+        cli = [sys.executable, "-c", OTHER_CHECKOUT.format(path=str(args.plutoctl_path))]
     with tempfile.TemporaryDirectory() as directory:
         config = Path(directory) / "segments.yaml"
         config.write_text(
