@@ -21,6 +21,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -45,7 +46,7 @@ MAX_INPUT_VARS = 5000
 PAGE = 1000  # users per listing page (the reader's)
 
 
-def serve(conn: Connection, users: int) -> None:
+def serve(conn: Connection, users: int, is_modelled: bool) -> None:
     """Run a seeded sandbox with the cost model; answer questions until told to stop."""
     from plutoctl.sandbox import CostModel, FieldSpec, Sandbox, Store, generate
 
@@ -53,12 +54,14 @@ def serve(conn: Connection, users: int) -> None:
     fields = [FieldSpec("department", "menu", DEPARTMENTS), FieldSpec("region", "text")]
     generate(store, users=users, courses=0, fields=fields)
     model = CostModel()
-    with Sandbox.start(store=store, max_input_vars=MAX_INPUT_VARS, costs=model) as sb:
+    costs = model if is_modelled else None
+    with Sandbox.start(store=store, max_input_vars=MAX_INPUT_VARS, costs=costs) as sb:
         conn.send((sb.url, sb.token, store.user_count()))
         while (command := conn.recv()) != "stop":
             if command == "take":
                 calls = Counter(entry.function or "" for entry in sb.log)
-                conn.send((dict(calls), dict(model.seconds_by_function)))
+                modelled = {f: model.seconds_by_function.get(f, 0.0) for f in calls}
+                conn.send((dict(calls), modelled))
                 sb.log.clear()
                 model.seconds_by_function.clear()
             elif command == "members":
@@ -106,13 +109,20 @@ sys.exit(plutoctl.cli.main())
 """
 
 
-def run(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+def run(args: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
+    """Run plutoctl; return its wall and CPU seconds, exit code and output."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     if done.returncode not in (0, 2):
         sys.exit(f"{' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-    return wall, done.stdout
+    return wall, _children_cpu() - cpu, done.returncode, done.stdout
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def show_calls(calls: dict[str, int], seconds: dict[str, float]) -> None:
@@ -148,11 +158,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=20_052)
     parser.add_argument("--plutoctl-path", type=Path)
+    parser.add_argument(
+        "--no-cost-model", action="store_true", help="the sandbox answers at once (for comparison)"
+    )
     args = parser.parse_args()
 
     parent, child = multiprocessing.get_context("fork").Pipe()
     server = multiprocessing.get_context("fork").Process(
-        target=serve, args=(child, args.users), daemon=True
+        target=serve, args=(child, args.users, not args.no_cost_model), daemon=True
     )
     server.start()
     url, token, users = parent.recv()
@@ -172,36 +185,46 @@ def main() -> None:
             CONFIG.format(url=url, token=TOKEN_VARIABLE, max_input_vars=MAX_INPUT_VARS)
         )
         plan_path = Path(directory) / "plan.json"
-        plan_wall, _ = run([*cli, "plan", "-c", str(config), "--out", str(plan_path)], env)
+        start_wall, start_cpu, _, _ = run([*cli, "--version"], env)
+        plan_wall, plan_cpu, _, _ = run(
+            [*cli, "plan", "-c", str(config), "--out", str(plan_path)], env
+        )
         plan_calls, plan_seconds = take()
         plan = json.loads(plan_path.read_text())
         adds = plan["sites"][0]["summary"]["members_add"]
         estimate = plan["sites"][0].get("estimated_seconds")
-        apply_wall, out = run([*cli, "apply", str(plan_path), "-c", str(config)], env)
+        apply_wall, apply_cpu, _, out = run([*cli, "apply", str(plan_path), "-c", str(config)], env)
         apply_calls, apply_seconds = take()
         parent.send("members")
         members = parent.recv()
-        again, _ = run([*cli, "plan", "-c", str(config), "--detailed-exitcode"], env)
+        _, _, again, _ = run([*cli, "plan", "-c", str(config), "--detailed-exitcode"], env)
         take()
     parent.send("stop")
     server.join(timeout=30)
-    report(users, adds, members, estimate, (plan_wall, plan_calls, plan_seconds))
-    report_apply(users, adds, (apply_wall, apply_calls, apply_seconds), out)
+    print(f"plutoctl start-up (--version): wall {start_wall:.2f} s, CPU {start_cpu:.2f} s")
+    report(users, adds, members, estimate, (plan_wall, plan_cpu, plan_calls, plan_seconds))
+    report_apply(users, adds, (apply_wall, apply_cpu, apply_calls, apply_seconds), out)
+    print(f"\nsecond plan after the apply: {'empty' if again == 0 else 'NOT EMPTY'}")
 
 
 def report(users: int, adds: int, members: Any, estimate: Any, plan: Any) -> None:
-    wall, calls, seconds = plan
+    wall, cpu, calls, seconds = plan
     floor = plan_floor(users)
     print(f"site: {users:,} users; plan: {adds:,} member adds into 3 segments {members}")
-    print(f"\nplan: wall {wall:.2f} s; modelled floor {floor:.2f} s; ratio {wall / floor:.2f}")
+    print(
+        f"\nplan: wall {wall:.2f} s (plutoctl CPU {cpu:.2f} s); modelled floor {floor:.2f} s;",
+        end="",
+    )
+    print(f" ratio {wall / floor:.2f}")
     show_calls(calls, seconds)
     print(f"  plan's own estimate of the apply: {estimate} s")
 
 
 def report_apply(users: int, adds: int, applied: Any, out: str) -> None:
-    wall, calls, seconds = applied
+    wall, cpu, calls, seconds = applied
     ceiling = apply_ceiling(users, adds, 3)
-    print(f"\napply (saved plan): wall {wall:.2f} s; modelled ceiling {ceiling:.2f} s; ", end="")
+    print(f"\napply (saved plan): wall {wall:.2f} s (plutoctl CPU {cpu:.2f} s); ", end="")
+    print(f"modelled ceiling {ceiling:.2f} s; ", end="")
     print(f"ratio {wall / ceiling:.2f}")
     show_calls(calls, seconds)
     print(f"  Moodle's bulk upload tool for the same adds: {adds * BULK_TOOL_MS / 1000:.1f} s")

@@ -47,6 +47,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from plutoctl.costs import BEST_STREAMS, speedup
+
 DEPARTMENTS = tuple(f"Dept {i:03d}" for i in range(400))
 REGIONS = ("north", "south", "east", "west", "emea", "apac", "")
 LASTNAMES = ("Smith", "Jones", "Brown", "Taylor", "Wilson", "Evans", "Thomas", "Roberts")
@@ -58,9 +60,19 @@ Profile = dict[str, str]
 # --- the server (child process) --------------------------------------------------------
 
 
-def serve(conn: Connection, users: int, courses: int, enrolled: int, max_input_vars: int) -> None:
-    """Run a seeded sandbox; answer the parent's questions until told to stop."""
-    from plutoctl.sandbox import FieldSpec, Sandbox, Store, generate
+def serve(
+    conn: Connection,
+    users: int,
+    courses: int,
+    enrolled: int,
+    max_input_vars: int,
+    is_modelled: bool = False,
+) -> None:
+    """Run a seeded sandbox; answer the parent's questions until told to stop.
+
+    ``is_modelled``: answer as slowly as a real Moodle (the sandbox's cost model).
+    """
+    from plutoctl.sandbox import CostModel, FieldSpec, Sandbox, Store, generate
 
     store = Store()
     generate(
@@ -74,7 +86,8 @@ def serve(conn: Connection, users: int, courses: int, enrolled: int, max_input_v
         ],
         enrolments_per_course=enrolled,
     )
-    with Sandbox.start(store=store, max_input_vars=max_input_vars) as sb:
+    costs = CostModel() if is_modelled else None
+    with Sandbox.start(store=store, max_input_vars=max_input_vars, costs=costs) as sb:
         conn.send((sb.url, sb.token))
         while True:
             command, arg = conn.recv()
@@ -90,6 +103,12 @@ def _answer(sb: Any, command: str, arg: Any) -> Any:
             counts = Counter(entry.function for entry in sb.log)
             sb.log.clear()
             return counts
+        case "modelled":
+            model = sb._server.costs
+            seconds = dict(model.seconds_by_function) if model is not None else {}
+            if model is not None:
+                model.seconds_by_function.clear()
+            return seconds
         case "profiles":
             return _profiles(store)
         case "enrolments":
@@ -146,7 +165,14 @@ class Server:
         self.conn, child = context.Pipe()
         self.process = context.Process(
             target=serve,
-            args=(child, args.users, args.courses, args.enrolled, args.max_input_vars),
+            args=(
+                child,
+                args.users,
+                args.courses,
+                args.enrolled,
+                args.max_input_vars,
+                args.cost_model,
+            ),
             daemon=True,
         )
         self.process.start()
@@ -492,6 +518,7 @@ def measure_plan(config: Path, out: Path) -> None:
 def run_plan(label: str, server: Server, config: Path, env: dict[str, str]) -> dict[str, Any]:
     """Plan in a fresh process and print the figures; return the JSON plan."""
     server.ask("calls")  # forget earlier requests
+    server.ask("modelled")
     out = config.parent / "plan.json"
     started = time.perf_counter()
     result = subprocess.run(
@@ -506,6 +533,7 @@ def run_plan(label: str, server: Server, config: Path, env: dict[str, str]) -> d
         sys.exit(f"{label}: the plan process failed:\n{result.stderr[-3000:]}")
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     calls: Counter[str] = server.ask("calls")
+    modelled: dict[str, float] = server.ask("modelled")
     plan = json.loads(out.read_text())
     summary = plan["summary"]
     print(f"\n{label}")
@@ -516,7 +544,14 @@ def run_plan(label: str, server: Server, config: Path, env: dict[str, str]) -> d
     print(f"  plan summary: {json.dumps(summary)}")
     print(f"  HTTP calls: {sum(calls.values())}")
     for function, count in sorted(calls.items()):
-        print(f"    {count:6,}  {function}")
+        extra = f"  {modelled[function]:8.2f} s modelled (1 stream)" if modelled else ""
+        print(f"    {count:6,}  {function:40}{extra}")
+    if modelled:
+        floor = sum(modelled.values()) / speedup(BEST_STREAMS)
+        print(
+            f"  modelled server time of these calls at {BEST_STREAMS} in flight: {floor:.2f} s; "
+            f"wall / modelled = {wall / floor:.2f}"
+        )
     return plan
 
 
@@ -535,6 +570,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="write the config here and keep it")
     parser.add_argument(
         "--apply", action="store_true", help="reach the desired state with plutoctl apply (slow)"
+    )
+    parser.add_argument(
+        "--cost-model", action="store_true", help="the sandbox answers as slowly as a real Moodle"
     )
     parser.add_argument("--measure-plan", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
