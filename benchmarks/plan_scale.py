@@ -49,6 +49,9 @@ from typing import Any
 
 from plutoctl.costs import BEST_STREAMS, speedup
 
+OTHER_TREE = "PLAN_SCALE_PLUTOCTL"
+"""Set for the plan process by ``--plutoctl-path``."""
+
 DEPARTMENTS = tuple(f"Dept {i:03d}" for i in range(400))
 REGIONS = ("north", "south", "east", "west", "emea", "apac", "")
 LASTNAMES = ("Smith", "Jones", "Brown", "Taylor", "Wilson", "Evans", "Thomas", "Roberts")
@@ -497,7 +500,19 @@ def compare(
 def measure_plan(config: Path, out: Path) -> None:
     """(Run in a fresh process.) Run ``plutoctl plan``; print its figures as JSON."""
     started = time.perf_counter()
+    other = os.environ.get(OTHER_TREE)
+    if other:
+        # Plan with another checkout's plutoctl: forget this tree's modules and the
+        # editable install's import hook, which comes before sys.path.
+        for name in [m for m in sys.modules if m == "plutoctl" or m.startswith("plutoctl.")]:
+            del sys.modules[name]
+        sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f)]
+        sys.path.insert(0, other)
     from plutoctl.cli import main as plutoctl_main
+
+    if other:
+        assert plutoctl_main.__module__ == "plutoctl.cli"
+        assert sys.modules["plutoctl.cli"].__file__.startswith(other)  # type: ignore[union-attr]
 
     with out.open("w") as stream:
         saved, sys.stdout = sys.stdout, stream
@@ -574,6 +589,9 @@ def main() -> None:
     parser.add_argument(
         "--cost-model", action="store_true", help="the sandbox answers as slowly as a real Moodle"
     )
+    parser.add_argument(
+        "--plutoctl-path", type=Path, help="plan with another checkout's plutoctl package"
+    )
     parser.add_argument("--measure-plan", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure_plan:
@@ -613,6 +631,8 @@ def run_phases(args: argparse.Namespace, server: Server, directory: Path) -> boo
         f"{GROUPS_PER_COURSE} bound groups + 1 enrol entry"
     )
     env = {**os.environ, TOKEN_VARIABLE: server.token}
+    if args.plutoctl_path:
+        env[OTHER_TREE] = str(args.plutoctl_path.resolve())
     enrolments = server.ask("enrolments", list(scenario.groups))
 
     plan = run_plan("1. first plan, unapplied site (everything to create)", server, config, env)
