@@ -539,8 +539,12 @@ def scope_of_changes(changes: Iterable[Change]) -> ReadScope:
             case _:
                 segments.add(change.idnumber)
         usernames.update(usernames_of(change))
+    # Ids and names only: no profile is needed to check or apply these changes.
     return ReadScope(
-        segments=frozenset(segments), usernames=frozenset(usernames), courses=frozenset(courses)
+        segments=frozenset(segments),
+        usernames=frozenset(usernames),
+        courses=frozenset(courses),
+        needs_custom_fields=False,
     )
 
 

@@ -49,7 +49,13 @@ from plutoctl.plan.changes import (
     subject,
     usernames_of,
 )
-from plutoctl.plan.desired import bound_segments, build_desired, courses_for, required_fields
+from plutoctl.plan.desired import (
+    bound_segments,
+    build_desired,
+    courses_for,
+    reads_custom_fields,
+    required_fields,
+)
 from plutoctl.plan.diff import diff_site, sort_changes
 from plutoctl.plan.fingerprint import fingerprint_keys
 from plutoctl.plan.safety import Acknowledgements, check_safety
@@ -137,6 +143,7 @@ def reverify_scope(loaded: LoadedConfig, site: str, plan: SitePlan, basis: PlanB
         standard_fields=needs.standard_fields,
         usernames=known,
         courses=frozenset(courses),
+        needs_custom_fields=reads_custom_fields(loaded, site, segments, courses),
     )
     return Reread(scope, segments, courses, known)
 

@@ -245,7 +245,10 @@ def with_unmanaged_members(
     )
     if not unread:
         return existing
-    extra = read_site(client, ReadScope(segments=unread, known_users=known_ids(existing)))
+    extra = read_site(
+        client,
+        ReadScope(segments=unread, needs_custom_fields=False, known_users=known_ids(existing)),
+    )
     read = {i: extra.segments[i] for i in unread if i in extra.segments}
     return replace(
         existing,

@@ -127,7 +127,7 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
     # The user listing comes first: where reads overlap, its records carry the profiles.
     reads: list[_Read] = [users_read, segments_read, *courses_read.values()]
     users = _Users.merge(reads, scope.standard_fields)
-    if users_read.is_listing_complete:
+    if scope.needs_all_users:
         context.resolve_ids(users, reads)
     else:
         context.learn_users(users, reads)
@@ -552,10 +552,17 @@ class _Context:
     # users
 
     def read_users(self) -> _UsersRead:
-        """List every user if rules need them; named users are resolved after the reads."""
+        """List every user if rules need them; otherwise named users are learned later.
+
+        Where the listing failed part-way, the named users are looked up by field.
+        """
         read = _UsersRead()
-        if self.scope.needs_all_users:
-            self._list_all_users(read)
+        if not self.scope.needs_all_users:
+            return read
+        self._list_all_users(read)
+        named = set(self.scope.usernames) - {u.username for u in read.users.values()}
+        if named and not read.is_listing_complete:
+            read.users.update(self._users_by_field("username", sorted(named), read))
         return read
 
     def _list_all_users(self, read: _UsersRead) -> None:
@@ -582,12 +589,15 @@ class _Context:
         read.is_listing_complete = True
 
     def _user_fields(self) -> str:
+        return ",".join(self._listing_fields())
+
+    def _listing_fields(self) -> tuple[str, ...]:
         # Every field asked for is paid on every user: only what rules read.
         # ``suspended`` is left out: core_enrol_get_enrolled_users never returns it
         # (Moodle 4.5), yet asking for it costs on every user. See read_suspension.
         fields = ["id", "username"] + (["customfields"] if self.scope.needs_custom_fields else [])
         fields += sorted(set(self.scope.standard_fields) - {*fields, "suspended"})
-        return ",".join(fields)
+        return tuple(fields)
 
     def _enrolled_pages(
         self, course_id: int, userfields: str, *, wave: int
@@ -676,11 +686,13 @@ class _Context:
     def learn_users(self, users: _Users, reads: list[_Read]) -> None:
         """Name every member id and find every named user the reads have not, cheapest first.
 
-        What the run learned earlier (``known_users``) is not asked again. The rest is
-        looked up by field, or, past the break-even (about one user in ten of the
-        site's), learned by listing every user with ``id,username``: never both.
+        What the run learned earlier (``known_users``) is not asked again, where no
+        profile is needed. The rest is looked up by field, or, past the break-even
+        (about one user in ten of the site's), learned by listing every user with
+        ``id,username`` and the profile fields the scope needs: never both.
         """
-        known = self.scope.known_users
+        fields = self._listing_fields()
+        known = self.scope.known_users if fields == ("id", "username") else {}
         ids = set().union(*(read.wanted_ids for read in reads)) - set(users.records)
         users.add(_User(id=i, username=known[i]) for i in sorted(ids & known.keys()))
         ids -= known.keys()
@@ -693,13 +705,13 @@ class _Context:
             return
         read = _Read()
         can_list = ENROLLED_USERS in self.functions
-        bound = listing_bound(self.client, self.site_id, asked) if can_list else None
+        bound = listing_bound(self.client, self.site_id, asked, fields) if can_list else None
         if bound is not None:
             # No more pages in flight than the site can fill: there are no ids past ``bound``.
             pages = bound // self.scope.page_size + 1
             try:
                 listed, failure = self._enrolled_pages(
-                    self.site_id, "id,username", wave=min(self.client.parallelism, pages)
+                    self.site_id, ",".join(fields), wave=min(self.client.parallelism, pages)
                 )
             except (AccessDeniedError, PermissionDeniedError):
                 log.info("%s: listing users refused; looking %d up by field", self.site, asked)

@@ -10,6 +10,7 @@ beforehand; one call answers the question: is there a user past the break-even?
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from plutoctl.costs import ENROLLED_USERS, break_even_users
 from plutoctl.errors import LmsError
@@ -22,8 +23,11 @@ LOOKUPS_WORTH_A_PROBE = 100
 calls (the probe, a page or two) that listing a small site takes."""
 
 
-def listing_bound(client: SiteClient, site_id: int, asked: int) -> int | None:
-    """Return the site's most users if listing them all beats looking ``asked`` up.
+def listing_bound(
+    client: SiteClient, site_id: int, asked: int, fields: Iterable[str] = ("id", "username")
+) -> int | None:
+    """Return the site's most users if listing them all (with ``fields``) beats looking
+    ``asked`` up.
 
     Asks the site course for one user past the break-even: if there is none, the
     site is small enough for the listing to win. None: look them up (also when the
@@ -31,7 +35,7 @@ def listing_bound(client: SiteClient, site_id: int, asked: int) -> int | None:
     """
     if asked < LOOKUPS_WORTH_A_PROBE:
         return None
-    limit = break_even_users(asked)
+    limit = break_even_users(asked, fields)
     options = [
         {"name": "userfields", "value": "id"},
         {"name": "limitfrom", "value": limit},

@@ -45,7 +45,8 @@ def test_many_users_are_learned_by_listing_them_all_not_by_field(site: Sandbox) 
     asked = 500  # one user in six: past the break-even
     assert break_even_users(asked) > SITE_USERS
     with client_for(site) as client:
-        existing = read_site(client, ReadScope(usernames=usernames(asked)))
+        scope = ReadScope(usernames=usernames(asked), needs_custom_fields=False)
+        existing = read_site(client, scope)
         assert client.calls[BY_FIELD] == 0
         assert client.calls[LISTING] >= 2  # the probe and the pages
     assert usernames(asked) <= set(existing.users)
@@ -55,7 +56,8 @@ def test_few_users_are_looked_up_by_field_only(site: Sandbox) -> None:
     asked = 150  # one user in twenty
     assert break_even_users(asked) < SITE_USERS
     with client_for(site) as client:
-        existing = read_site(client, ReadScope(usernames=usernames(asked, start=1000)))
+        scope = ReadScope(usernames=usernames(asked, start=1000), needs_custom_fields=False)
+        existing = read_site(client, scope)
         assert client.calls[BY_FIELD] == 1
         assert client.calls[LISTING] == 1  # the probe: one user past the break-even exists
     assert usernames(asked, start=1000) <= set(existing.users)
@@ -63,11 +65,26 @@ def test_few_users_are_looked_up_by_field_only(site: Sandbox) -> None:
 
 def test_members_and_names_are_learned_in_one_way(site: Sandbox) -> None:
     # 400 member ids to name and 150 usernames: 550 together, past the break-even.
-    scope = ReadScope(segments=frozenset({"big"}), usernames=usernames(150, start=2000))
+    scope = ReadScope(
+        segments=frozenset({"big"}), usernames=usernames(150, start=2000), needs_custom_fields=False
+    )
     with client_for(site) as client:
         existing = read_site(client, scope)
         assert client.calls[BY_FIELD] == 0
     assert existing.segments["big"].members == usernames(400)
+
+
+def test_users_whose_profiles_are_needed_are_listed_with_them(site: Sandbox) -> None:
+    # Custom fields triple a listing's cost: the break-even moves to one user in four.
+    assert break_even_users(500, ("id", "username", "customfields")) < SITE_USERS
+    assert break_even_users(1000, ("id", "username", "customfields")) > SITE_USERS
+    with client_for(site) as client:
+        existing = read_site(client, ReadScope(usernames=usernames(1000)))
+        assert client.calls[BY_FIELD] == 0
+    generated = {
+        u.custom.get("region") for name, u in existing.users.items() if name in usernames(1000)
+    }
+    assert generated - {None, ""}  # the profiles came with the listing
 
 
 def test_listing_asks_for_custom_fields_only_when_rules_read_them(site: Sandbox) -> None:
