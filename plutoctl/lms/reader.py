@@ -692,11 +692,16 @@ class _Context:
         ``id,username`` and the profile fields the scope needs: never both.
         """
         fields = self._listing_fields()
-        known = self.scope.known_users if fields == ("id", "username") else {}
+        needs_profiles = fields != ("id", "username")
+        known = {} if needs_profiles else self.scope.known_users
         ids = set().union(*(read.wanted_ids for read in reads)) - set(users.records)
         users.add(_User(id=i, username=known[i]) for i in sorted(ids & known.keys()))
         ids -= known.keys()
-        names = set(self.scope.usernames) - set(users.usernames.values())
+        # Named users need their profiles where the scope needs any: a user seen only
+        # in a course's enrolments (a name, no profile) is learned again.
+        thin = users.thin if needs_profiles else set()
+        seen = {name for user_id, name in users.usernames.items() if user_id not in thin}
+        names = set(self.scope.usernames) - seen
         by_name = {username: user_id for user_id, username in known.items()}
         users.add(_User(id=by_name[n], username=n) for n in sorted(names & by_name.keys()))
         names -= by_name.keys()
