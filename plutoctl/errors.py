@@ -21,6 +21,10 @@ class ExitCode(IntEnum):
     UNSAFE = 3
     APPLY_FAILED = 4
     USAGE = 64
+    BUG = 70
+    """An unexpected internal error: a plutoctl bug (EX_SOFTWARE in sysexits.h)."""
+    INTERRUPTED = 130
+    """Ctrl-C (128 + SIGINT), as shells expect."""
 
 
 @dataclass(frozen=True, order=True)
@@ -158,6 +162,10 @@ class SiteFaultError(LmsError):
 
     ``errorcode`` holds the exception class, so the error is never "unknown".
     """
+
+
+class RedirectRefusedError(LmsError):
+    """The site answered with a redirect, which plutoctl never follows (the token would go along)."""
 
 
 # --- planning and applying -----------------------------------------------------------

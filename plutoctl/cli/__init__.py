@@ -1,7 +1,8 @@
 """The plutoctl command line: a thin click layer over the library.
 
 ``main`` is the one error boundary: it turns a ``PlutoError`` into ``error: …`` on
-stderr and its exit code; tracebacks only with ``--debug``. The global flags
+stderr and its exit code, Ctrl-C into exit 130, and any other exception into a short
+bug report with exit 70; tracebacks only with ``--debug``. The global flags
 ``--debug``, ``--color`` and ``--no-color`` may also follow the subcommand
 (``plutoctl plan --debug``): ``main`` moves them in front of it.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
+from pathlib import Path
 
 import click
 
@@ -78,14 +81,33 @@ def hoist_global_flags(args: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return the exit code (the error boundary)."""
+    """Run the CLI and return the exit code (the error boundary).
+
+    Every exception ends here: a PlutoError as ``error: …`` with its exit code, Ctrl-C
+    as exit 130 wherever it lands, and anything else as a short bug report (exit 70),
+    with a traceback only under ``--debug``.
+    """
     args = hoist_global_flags(list(argv if argv is not None else sys.argv[1:]))
     debug = "--debug" in args
+    try:
+        return _run(args, debug=debug)
+    except KeyboardInterrupt:  # a Ctrl-C while an error was being reported
+        return _interrupted()
+    except PlutoError:
+        raise  # re-raised by _run under --debug only: its traceback was asked for
+    except Exception as exc:  # the boundary: nothing unexpected escapes as a traceback
+        return report_bug(exc, debug=debug)
+
+
+def _run(args: list[str], *, debug: bool) -> int:
     try:
         result = cli.main(args=args, prog_name="plutoctl", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # click turns a Ctrl-C (also one at a prompt) into Abort; an EOF at a prompt too.
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            return _interrupted()
         click.echo("Aborted.", err=True)
         return ExitCode.ERROR
     except click.UsageError as exc:
@@ -100,6 +122,40 @@ def main(argv: list[str] | None = None) -> int:
         print_error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        return 130
+        return _interrupted()
     return int(result or 0)
+
+
+def _interrupted() -> int:
+    click.echo("Interrupted.", err=True)
+    return ExitCode.INTERRUPTED
+
+
+def report_bug(exc: BaseException, *, debug: bool) -> int:
+    """Report an unexpected exception in a few lines (a traceback only with --debug).
+
+    The exception's own text is not shown without --debug: it was not written for
+    users, and nothing guarantees what it quotes.
+    """
+    if debug:
+        traceback.print_exception(exc)
+    where = _innermost_frame(exc)
+    click.echo(
+        f"error: plutoctl failed unexpectedly ({type(exc).__name__}{where}); "
+        "this is a bug in plutoctl, not in your config or site",
+        err=True,
+    )
+    click.echo(
+        "  hint: run the same command again with --debug (plutoctl --debug COMMAND …) to "
+        "see the details, and report them",
+        err=True,
+    )
+    return ExitCode.BUG
+
+
+def _innermost_frame(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" in {last.name}, {Path(last.filename).name}:{last.lineno}"

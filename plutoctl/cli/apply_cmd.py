@@ -23,7 +23,7 @@ from plutoctl.errors import ExitCode, PlutoError, UsageError
 if TYPE_CHECKING:
     from plutoctl.runner import RunOptions, SiteOutcome
 
-INTERRUPTED = 130
+INTERRUPTED = ExitCode.INTERRUPTED
 """Exit code after Ctrl-C (128 + SIGINT), as shells expect."""
 
 

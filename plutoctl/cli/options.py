@@ -26,6 +26,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_CONFIG = "segments.yaml"
 
 
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also refuses ``nan`` and ``inf``, which every range check lets
+    through (comparisons with nan are false) and which no wait or rate can mean."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 def config_option(fn: F) -> F:
     """Add ``-c/--config``."""
     return click.option(
@@ -133,7 +144,7 @@ def connection_options(fn: F) -> F:
         "--timeout",
         default=120.0,
         show_default=True,
-        type=click.FloatRange(min=1),
+        type=FiniteFloatRange(min=1),
         help="Seconds to wait for one web-service call.",
     )(fn)
     return click.option(

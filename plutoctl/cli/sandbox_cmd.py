@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from plutoctl.cli.options import config_option, load
+from plutoctl.cli.options import FiniteFloatRange, config_option, load
 from plutoctl.errors import UsageError
 
 GENERATE_KEYS = ("users", "courses", "cohorts", "members", "enrolments")
@@ -59,14 +59,14 @@ def sandbox() -> None:
 )
 @click.option(
     "--latency",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=0.0,
     show_default=True,
     help="Seconds added to every call.",
 )
 @click.option(
     "--fail-rate",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloatRange(0, 1),
     default=0.0,
     show_default=True,
     help="Share of calls answered HTTP 503 with Retry-After: 1.",

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from plutoctl.config.input_files import MAX_CSV_BYTES, FileRefusedError, read_bounded
 from plutoctl.config.usernames import NormalisedCount, cleaned_if_valid
 from plutoctl.errors import Position, Problem
 
@@ -121,7 +122,9 @@ def read_csv_table(path: Path, shown_path: str, *, empty_hint: str) -> CsvTable 
     empty (``empty_hint`` says what its header row should be).
     """
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_CSV_BYTES)
+    except FileRefusedError as exc:
+        return _problem(shown_path, 0, f"the CSV file {exc.message}", exc.hint)
     except FileNotFoundError:
         return _problem(
             shown_path, 0, "CSV file not found", "paths are relative to the config file"
@@ -168,10 +171,11 @@ CsvRecord = _Record
 class _MalformedError(Exception):
     """A row the CSV reader cannot take, at the line where that row starts."""
 
-    def __init__(self, line: int, reason: str) -> None:
+    def __init__(self, line: int, reason: str, *, has_quote: bool = False) -> None:
         super().__init__(reason)
         self.line = line
         self.reason = reason
+        self.has_quote = has_quote
 
 
 def _records(text: str, delimiter: str) -> list[_Record]:
@@ -185,8 +189,14 @@ def _records(text: str, delimiter: str) -> list[_Record]:
                 records.append(_Record(line, fields, reader.line_num))
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise _MalformedError(line, str(exc)) from exc
+        raise _MalformedError(line, str(exc), has_quote='"' in _line(text, line)) from exc
     return records
+
+
+def _line(text: str, number: int) -> str:
+    """Return line ``number`` (1-based) of ``text``, or "" past its end."""
+    lines = text.split("\n", number)
+    return lines[number - 1] if len(lines) >= number else ""
 
 
 def _malformed_problem(shown_path: str, error: _MalformedError) -> Problem:
@@ -198,7 +208,26 @@ def _malformed_problem(shown_path: str, error: _MalformedError) -> Problem:
             "the file)",
             hint=_QUOTE_HINT,
         )
+    if "field larger than field limit" in error.reason:
+        return _long_field_problem(position, error.has_quote)
     return Problem(position, f"cannot read this row: {error.reason}", hint=_QUOTE_HINT)
+
+
+def _long_field_problem(position: Position, has_quote: bool) -> Problem:
+    """A field past the csv module's limit: no username or segment ID is that long."""
+    limit = csv.field_size_limit()
+    hint = (
+        "a quote opened on this line and never closed makes the rest of the file one "
+        'field: close it (a quote inside a quoted field is written "")'
+        if has_quote
+        else "check that this is the members CSV (not another kind of file)"
+    )
+    return Problem(
+        position,
+        f"a field starting on this line is longer than {limit:,} characters; no username "
+        "or segment ID is that long",
+        hint=hint,
+    )
 
 
 _QUOTE_HINT = (

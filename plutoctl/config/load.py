@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from plutoctl.config.input_files import MAX_CONFIG_BYTES, FileRefusedError, read_bounded
 from plutoctl.config.loaded import LoadedConfig
 from plutoctl.config.validate import check_document
 from plutoctl.config.yaml_positions import parse_yaml
@@ -52,7 +53,9 @@ def load_config(path: str | Path) -> LoadedConfig:
 def _read_text(file: Path, shown: str) -> str:
     """Return the file's text, or raise ConfigError saying why it cannot be read."""
     try:
-        raw = file.read_bytes()
+        raw = read_bounded(file, MAX_CONFIG_BYTES)
+    except FileRefusedError as exc:
+        raise _unreadable(shown, f"the config file {exc.message}", exc.hint) from None
     except FileNotFoundError:
         raise _unreadable(
             shown,

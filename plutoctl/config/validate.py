@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
@@ -249,7 +249,7 @@ class _Checker:
             self.error((*path, "url"), "not a URL plutoctl can use", hint)
         elif parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
             self.error((*path, "url"), "plain http is allowed only to the local machine", hint)
-        elif parts.username or parts.password or "wstoken" in parts.query:
+        elif parts.username or parts.password or _holds_token(site.url):
             self.error(
                 (*path, "url"),
                 "the URL must not hold credentials or a token",
@@ -504,7 +504,14 @@ class _CsvChecker:
         path = (self.checker.base_dir / relative).resolve()
         shown = os.path.normpath(os.path.join(os.path.dirname(self.checker.shown_path), relative))
         if path not in self.files:
-            if not path.is_file():
+            if path.is_dir():
+                self.checker.error(
+                    ("segments", segment_id, "members_csv"),
+                    f"members_csv {relative!r} is a directory, not a CSV file",
+                    "name the CSV file itself (paths are relative to the config file)",
+                )
+                return None
+            if not path.exists():
                 self.checker.error(
                     ("segments", segment_id, "members_csv"),
                     f"CSV file {relative!r} not found",
@@ -651,3 +658,12 @@ def _did_you_mean(name: str, known: Iterable[str], what: str) -> str | None:
     if known and len(known) <= 12:
         return f"{what}: " + ", ".join(known)
     return None
+
+
+def _holds_token(url: str) -> bool:
+    """Return whether a URL carries a token anywhere: query, ;params, fragment, any case.
+
+    Percent-encoding is undone first (``%77stoken``), as a server would undo it.
+    """
+    return "wstoken" in unquote(url).lower() or "wstoken" in url.lower()
+

@@ -10,6 +10,11 @@ this module composes the node tree itself and builds the data by hand:
   without leading zeros, and a string otherwise; quoted scalars are always strings;
 * duplicate keys are problems citing both places (the first one is kept);
 * ``<<`` merge keys and aliases work as in YAML 1.1; explicit keys win over merged ones.
+
+No input may hang the loader, exhaust memory or end in a traceback: nesting is
+bounded (``MAX_DEPTH``), so is what aliases and merge keys expand to
+(``MAX_EXPANDED``, counted as they are resolved), an alias inside the node it names
+is refused, and characters YAML forbids (a NUL byte) are a problem at their place.
 """
 
 from __future__ import annotations
@@ -27,12 +32,53 @@ _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
 MERGE_KEY = "<<"
+MAX_DEPTH = 100
+"""Deepest nesting of mappings and lists accepted; a real config needs about eight."""
+MAX_EXPANDED = 250_000
+"""Most values that aliases and merge keys may repeat; a real config repeats a few."""
 
 PlainData = dict[str, "PlainData"] | list["PlainData"] | str | int | bool | None
 
 
+class _LimitError(Exception):
+    """The document exceeds a bound on nesting or alias expansion, at ``position``."""
+
+    def __init__(self, position: Position, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.problem = Problem(position, message, hint=hint)
+
+
+_DEPTH_HINT = (
+    "a config nests a few levels; check the brackets and indentation, and that this is "
+    "the right file"
+)
+
+
 class _Loader(yaml.SafeLoader):
-    """A SafeLoader used only to compose nodes: no implicit tags, so nothing is typed."""
+    """A SafeLoader used only to compose nodes: no implicit tags, so nothing is typed.
+
+    Composing recurses once per level, so nesting is bounded here, before Python's
+    own recursion limit could be reached.
+    """
+
+    def __init__(self, stream: str, shown_path: str = "") -> None:
+        super().__init__(stream)
+        self._shown_path = shown_path
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _LimitError(
+                    Position(self._shown_path, mark.line + 1, mark.column + 1),
+                    f"the YAML is nested more than {MAX_DEPTH} levels deep",
+                    _DEPTH_HINT,
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return,misc]
+        finally:
+            self._depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {}
@@ -79,16 +125,36 @@ def parse_yaml(text: str, shown_path: str) -> YamlDocument:
     node = _compose_fast(text)
     if node is not None:
         return _build(node, shown_path)
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        # The reader checks the characters as it is made: a NUL byte fails here.
+        loader = _Loader(text, shown_path)
         node = loader.get_single_node()
+    except _LimitError as exc:
+        return YamlDocument(None, problems=[exc.problem])
+    except yaml.reader.ReaderError as exc:
+        return YamlDocument(None, problems=[_character_problem(exc, text, shown_path)])
     except yaml.MarkedYAMLError as exc:
         return YamlDocument(None, problems=[_syntax_problem(exc, shown_path)])
     except yaml.YAMLError as exc:
         return YamlDocument(None, problems=[Problem(Position(shown_path), f"invalid YAML: {exc}")])
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return _build(node, shown_path)
+
+
+def _character_problem(exc: yaml.reader.ReaderError, text: str, shown_path: str) -> Problem:
+    """A character YAML does not allow (a NUL byte, a control character), at its place."""
+    at = max(0, min(exc.position, len(text)))
+    line = text.count("\n", 0, at) + 1
+    col = at - (text.rfind("\n", 0, at) + 1) + 1
+    what = "a NUL byte" if exc.character == 0 else f"character U+{exc.character:04X}"
+    return Problem(
+        Position(shown_path, line, col),
+        f"the config file holds {what}, which YAML does not allow",
+        hint="a config is plain text: remove the character, and check this is the right file",
+    )
 
 
 def _compose_fast(text: str) -> yaml.Node | None:
@@ -108,8 +174,71 @@ def _build(node: yaml.Node | None, shown_path: str) -> YamlDocument:
     builder = _Builder(shown_path)
     if node is None:
         return YamlDocument(None, {(): Position(shown_path, 1, 1)})
+    try:
+        _Bounds(shown_path).check(node)
+    except _LimitError as exc:
+        return YamlDocument(None, problems=[exc.problem])
     data = builder.build(node, ())
     return YamlDocument(data, builder.positions, builder.problems)
+
+
+class _Bounds:
+    """Check, before anything is built, that a node graph expands to a bounded tree.
+
+    Aliases make the composed tree a graph whose nodes are shared; building it expands
+    every use. One pass over the distinct nodes, as aliases resolve, counts what they
+    would repeat and finds self-reference and excess depth, each at its place.
+    """
+
+    def __init__(self, shown_path: str) -> None:
+        self.shown_path = shown_path
+        self.sizes: dict[int, int] = {}
+        self.open: set[int] = set()
+        self.repeated = 0
+
+    def position(self, node: yaml.Node) -> Position:
+        mark = node.start_mark
+        return Position(self.shown_path, mark.line + 1, mark.column + 1)
+
+    def check(self, node: yaml.Node) -> int:
+        """Return how many nodes ``node`` expands to; raise _LimitError past a bound."""
+        if type(node) is yaml.ScalarNode:
+            return 1
+        key = id(node)
+        if key in self.open:
+            raise _LimitError(
+                self.position(node),
+                "this anchored part holds an alias (or a '<<' merge) of itself, so it never "
+                "ends",
+                "an anchored part cannot hold an alias to itself; copy what it needs instead",
+            )
+        if key in self.sizes:  # an alias (or merge) of a part already seen
+            self.repeated += self.sizes[key]
+            if self.repeated > MAX_EXPANDED:
+                raise _LimitError(
+                    self.position(node),
+                    f"aliases and merge keys expand to more than {MAX_EXPANDED:,} values "
+                    "(the part anchored here is repeated again and again)",
+                    "each alias (*name) repeats the whole part its anchor (&name) marks; "
+                    "a config needs few of them, so check this is the right file",
+                )
+            return self.sizes[key]
+        if len(self.open) >= MAX_DEPTH:
+            message = f"the YAML is nested more than {MAX_DEPTH} levels deep"
+            raise _LimitError(self.position(node), message, _DEPTH_HINT)
+        self.open.add(key)
+        size = 1 + sum(map(self.check, _children(node)))
+        self.open.discard(key)
+        self.sizes[key] = size
+        return size
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, shown_path: str) -> Problem:
@@ -238,5 +367,10 @@ def _scalar(node: yaml.Node) -> PlainData:
     if value in _FALSE:
         return False
     if _INT.match(value):
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:
+            # Beyond Python's digit limit for int(): no config value is that large,
+            # and as text the schema says where it was not wanted.
+            return value
     return value

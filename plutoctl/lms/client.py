@@ -2,8 +2,9 @@
 
 One ``SiteClient`` per site owns the HTTP session, the timeouts, the retry loop, the
 batching under ``max_input_vars``, the bounded concurrency, and the single mapping
-from a response to a typed ``LmsError``. The token travels only in the POST body and
-is redacted from every message the client builds.
+from a response to a typed ``LmsError``. The token travels only in the POST body, to
+the configured site only (redirects are refused, never followed), and is redacted
+from every answer before it is decoded, so nothing built from an answer can hold it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -36,6 +38,7 @@ from plutoctl.errors import (
     LmsError,
     MissingRecordError,
     PermissionDeniedError,
+    RedirectRefusedError,
     SiteFaultError,
     TransportError,
     WebServiceDisabledError,
@@ -304,7 +307,11 @@ class SiteClient:
         started = time.perf_counter()
         try:
             with self._slots:
-                response = self._session.post(self.endpoint, data=data, timeout=self.timeout)
+                # Never follow a redirect: requests would re-send the body, token
+                # included, to whatever host the Location names (307/308).
+                response = self._session.post(
+                    self.endpoint, data=data, timeout=self.timeout, allow_redirects=False
+                )
                 body = response.content
         except _TRANSPORT_ERRORS as exc:
             kind = "timeout" if isinstance(exc, requests.Timeout) else "connection"
@@ -338,6 +345,7 @@ class SiteClient:
             token=self._token,
             retry_after=response.headers.get("Retry-After"),
             adapter=adapter,
+            location=response.headers.get("Location"),
         )
 
     def _gave_up(self, function: str, failure: _Retryable, attempts: int) -> TransportError:
@@ -488,6 +496,19 @@ def redact(text: str, token: str) -> str:
     return text.replace(token, REDACTED) if token else text
 
 
+def redact_bytes(body: bytes, token: str) -> bytes:
+    """Return an answer's raw bytes with every occurrence of ``token`` replaced.
+
+    Done once, before anything is decoded, so that nothing derived from an answer (an
+    error's errorcode, message or debuginfo, warnings, records, quoted bodies) can
+    carry a token a site echoed back.
+    """
+    if not token:
+        return body
+    raw = token.encode()
+    return body.replace(raw, REDACTED.encode()) if raw in body else body
+
+
 def parse_response(
     *,
     site: str,
@@ -497,13 +518,17 @@ def parse_response(
     token: str,
     retry_after: str | None = None,
     adapter: TypeAdapter[Any] | None = None,
+    location: str | None = None,
 ) -> Any:
     """Return the decoded result of a call, or raise the LmsError its answer means.
 
     With ``adapter``, return the result validated by it, or raise AnswerShapeError
     if it does not fit. Raises ``_Retryable`` (wrapping a TransportError) for HTTP
-    429 and 5xx.
+    429 and 5xx, and RedirectRefusedError for any 3xx (``location`` is its target).
     """
+    body = redact_bytes(body, token)
+    if 300 <= status < 400:
+        raise _redirect_refused(status, location, site=site, function=function, token=token)
     if status in RETRY_STATUSES:
         error = TransportError(
             f"HTTP {status}",
@@ -564,7 +589,8 @@ def error_from_body(body: Mapping[str, Any], *, site: str, function: str, token:
     """Return the typed error for a Moodle exception body, chosen by its errorcode."""
     if not body.get("errorcode"):
         return _site_fault(body, site=site, function=function, token=token)
-    code = str(body.get("errorcode"))
+    # A site may echo what it was sent, the token included, in any part of the answer.
+    code = redact(str(body.get("errorcode")), token)
     message = redact(str(body.get("message") or "no message"), token)
     debuginfo = redact(str(body.get("debuginfo") or ""), token).strip()
     if debuginfo:
@@ -609,6 +635,27 @@ def _bad_response(what: str, site: str, function: str, body: bytes, token: str) 
         function=function,
         errorcode="badresponse",
         hint=_HINTS["bad"],
+    )
+
+
+def _redirect_refused(
+    status: int, location: str | None, *, site: str, function: str, token: str
+) -> RedirectRefusedError:
+    # Name only where the redirect points (scheme, host, port): its path or query may
+    # quote what was sent.
+    target = urlsplit(redact(location or "", token))
+    where = f"{target.scheme}://{target.netloc.rpartition('@')[2]}" if target.netloc else ""
+    named = f" to {where}" if where else " (no Location given)"
+    return RedirectRefusedError(
+        f"the site answered HTTP {status}, a redirect{named}; plutoctl never follows "
+        "redirects, so the token is sent to the configured site only",
+        site=site,
+        function=function,
+        errorcode=f"http{status}",
+        hint=(
+            "the site URL is probably wrong: set url: to the final URL, the address the "
+            "site redirects to (for example https:// instead of http://, or the new host)"
+        ),
     )
 
 

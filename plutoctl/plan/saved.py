@@ -14,6 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from plutoctl.config.input_files import MAX_PLAN_BYTES, FileRefusedError, read_bounded
 from plutoctl.errors import PlanError
 from plutoctl.plan.changes import Plan
 from plutoctl.plan.render.json import plan_from_dict, render_json
@@ -43,7 +44,9 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     """Read a plan saved by ``save_plan``; raise PlanError if it is not a usable plan."""
     source = Path(path)
     try:
-        text = source.read_text(encoding="utf-8")
+        text = read_bounded(source, MAX_PLAN_BYTES).decode("utf-8")
+    except FileRefusedError as exc:
+        raise PlanError(f"cannot read the plan {source}: it {exc.message}", hint=exc.hint) from None
     except OSError as exc:
         raise PlanError(f"cannot read the plan {source}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:

@@ -56,12 +56,32 @@ SUMMARY_LABELS = (
 )
 """How the reports label each count of a SiteSummary, in table order."""
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_INVISIBLE = "\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+"""Bidirectional controls (U+202E reverses what follows), zero-width and other
+invisible format characters: in a report they make text read other than it is."""
+_CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
+_JSON_UNSAFE = re.compile(f"[\\x7f-\\x9f{_INVISIBLE}]")
 
 
 def clean(text: str) -> str:
-    """Replace control characters (terminal escapes, newlines) with visible escapes."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """Replace control characters (terminal escapes, newlines, bidi controls such as
+    U+202E, zero-width characters) with visible escapes (``\\x1b``, ``\\u202e``)."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def json_safe(text: str) -> str:
+    """Escape, in JSON text, what ``json.dumps(ensure_ascii=False)`` leaves raw.
+
+    C1 controls and invisible or bidi characters become ``\\uXXXX`` escapes: the same
+    data to a JSON parser, but nothing that reorders or hides text for a reader.
+    Outside strings JSON is ASCII, so every match is inside a string.
+    """
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def sign(change: Change) -> str:
@@ -121,7 +141,7 @@ def group_id(course: str, idnumber: str) -> str:
 
 def quoted(value: object) -> str:
     """Return a field value as JSON (``"Sales"``, ``true``): quoted, escaped, unambiguous."""
-    return json.dumps(value, ensure_ascii=False)
+    return json_safe(json.dumps(value, ensure_ascii=False))
 
 
 def field_lines(change: Change, quote: Callable[[object], str] = quoted) -> list[str]:

@@ -38,6 +38,7 @@ from plutoctl.plan.changes import (
     UpdateSegment,
     subject,
 )
+from plutoctl.plan.render.common import json_safe
 from plutoctl.plan.summary import summarize, total
 
 FORMAT_VERSION = 1
@@ -65,7 +66,7 @@ JsonDict = dict[str, Any]
 
 def render_json(plan: Plan) -> str:
     """Return the plan as indented JSON text ending in a newline."""
-    return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False)) + "\n"
 
 
 # --- writing -----------------------------------------------------------------------

@@ -44,10 +44,28 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#!|~])")
 """Characters with inline meaning; user text never starts a line, so block marks are safe."""
 
 
+_ZWSP = "&#8203;"
+"""A zero-width space, written as an entity: it breaks a mention or a link for GitHub
+without changing what a reader sees (as Renovate does in its PR bodies)."""
+_MENTION = re.compile(r"@")
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|mailto|www)(?=(://|:|\.))")
+
+
 def md(text: str) -> str:
-    """Escape text for markdown and for the HTML that GitHub renders inside it."""
+    """Escape text for markdown and for the HTML that GitHub renders inside it.
+
+    Text from the config or a site may hold ``@name`` (a mention: GitHub would notify
+    that person), a bare URL (autolinked), bidi controls (U+202E) or markup: none of it
+    may act in a PR comment, so each is neutralised.
+    """
     text = html.escape(clean(text), quote=False)
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return inert(_MD_SPECIAL.sub(r"\\\1", text))
+
+
+def inert(text: str) -> str:
+    """Break mentions and autolinks in already-escaped text with a zero-width space."""
+    text = _MENTION.sub("@" + _ZWSP, text)
+    return _AUTOLINK.sub(lambda m: m.group(1) + _ZWSP, text)
 
 
 @dataclass(frozen=True)
@@ -185,7 +203,7 @@ def _notices(doc: _Document, site: SitePlan) -> None:
 
 def _details(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
     count = len(site.changes)
-    title = f"All changes on {html.escape(clean(site.site))} ({count:,})"
+    title = f"All changes on {inert(html.escape(clean(site.site)))} ({count:,})"
     doc.add(f"<details><summary>{title}</summary>")
     doc.add("")
     section = doc.open()

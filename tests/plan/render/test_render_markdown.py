@@ -65,7 +65,8 @@ def test_special_characters_are_escaped() -> None:
     assert "<b>" not in text
     assert "\x1b" not in text
     assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in text
-    assert "\\[link\\]\\(http://evil.example\\)" in text
+    # A bare URL is broken with a zero-width space so that GitHub does not autolink it.
+    assert "\\[link\\]\\(http&#8203;://evil.example\\)" in text
     assert "a\\|b" in text
     assert "\\*bold\\* \\`code\\`" in text
     # Only plutoctl's own tags remain.
