@@ -165,7 +165,7 @@ class SiteFaultError(LmsError):
 
 
 class RedirectRefusedError(LmsError):
-    """The site answered with a redirect, which plutoctl never follows (the token would go along)."""
+    """The site answered with a redirect, which plutoctl never follows: the token would go too."""
 
 
 # --- planning and applying -----------------------------------------------------------

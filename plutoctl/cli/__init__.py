@@ -51,6 +51,10 @@ def cli(ctx: click.Context, *, debug: bool, colour: bool | None) -> None:
 
     Declare segments, their members and course-group bindings in YAML; `plan`
     shows the changes a site needs, `apply` makes them.
+
+    Exit codes (every command): 0 success, 1 error, 2 changes (plan
+    --detailed-exitcode), 3 refused as unsafe, 4 apply partly failed, 64 usage
+    error, 70 a bug in plutoctl (run again with --debug), 130 interrupted (Ctrl-C).
     """
     ctx.obj = {"debug": debug}
     ctx.meta[COLOUR_KEY] = colour

@@ -666,4 +666,3 @@ def _holds_token(url: str) -> bool:
     Percent-encoding is undone first (``%77stoken``), as a server would undo it.
     """
     return "wstoken" in unquote(url).lower() or "wstoken" in url.lower()
-

@@ -66,7 +66,7 @@ class _Loader(yaml.SafeLoader):
         self._shown_path = shown_path
         self._depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
@@ -76,7 +76,7 @@ class _Loader(yaml.SafeLoader):
                     f"the YAML is nested more than {MAX_DEPTH} levels deep",
                     _DEPTH_HINT,
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-any-return,misc]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
@@ -208,8 +208,7 @@ class _Bounds:
         if key in self.open:
             raise _LimitError(
                 self.position(node),
-                "this anchored part holds an alias (or a '<<' merge) of itself, so it never "
-                "ends",
+                "this anchored part holds an alias (or a '<<' merge) of itself, so it never ends",
                 "an anchored part cannot hold an alias to itself; copy what it needs instead",
             )
         if key in self.sizes:  # an alias (or merge) of a part already seen

@@ -281,7 +281,14 @@ class _Builder:
         return seg.unknown_users or self.loaded.config.defaults.unknown_users
 
     def _unknown(self, entry: SourcedName, sid: str) -> str:
-        return f"unknown user {entry.username!r} on site {self.site!r} ({entry.source} of {sid})"
+        where = f"on site {self.site!r} ({entry.source} of {sid})"
+        if self.existing.incomplete:
+            # Not found because a read failed (an HTML page, a timeout): not unknown.
+            reasons = "; ".join(self.existing.incomplete[:2])
+            more = len(self.existing.incomplete) - 2
+            reasons += f"; and {more} more" if more > 0 else ""
+            return f"user {entry.username!r} could not be looked up {where}: {reasons}"
+        return f"unknown user {entry.username!r} {where}"
 
     def course(self, name: str, segments: set[str]) -> DesiredCourse | None:
         """Return the desired course, or None (with an error) when the site lacks it."""

@@ -1,0 +1,151 @@
+"""Ctrl-C exits 130 from every command, whenever it lands.
+
+Run as real processes: a SIGINT during ``plan``'s read, and a second SIGINT while
+``apply`` waits for the call in flight after the first. A proxy holds one call of
+the sandbox open so that the signal lands while that call is in flight, with no
+race; ``--timeout 1`` ends the held call so the process can finish.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hostile_http import Answer, HostileServer, serve
+
+from plutoctl.cli import main
+from plutoctl.errors import ExitCode
+from plutoctl.sandbox import Sandbox
+
+TOKEN_VAR = "PLUTO_TOKEN_SIGINT"
+
+CONFIG = """\
+version: 1
+sites:
+  lab:
+    url: {url}
+    token: ${{{var}}}
+segments:
+  team-a:
+    name: Team A
+    members: [{members}]
+policy:
+  max_removals: 100%
+"""
+
+
+class HoldOnce:
+    """A proxy script that holds the first call it sees open until ``release``."""
+
+    def __init__(self) -> None:
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        self._done = False
+
+    def __call__(self, _form: dict[str, str]) -> Answer | None:
+        with self._lock:
+            first, self._done = not self._done, True
+        if first:
+            self.held.set()
+            self.release.wait(60)
+        return None  # then forward it as usual
+
+
+@pytest.fixture
+def lab(sandbox: Sandbox) -> Sandbox:
+    for i in range(30):
+        sandbox.store.add_user(f"user{i:02d}", firstname="U", lastname=str(i))
+    return sandbox
+
+
+@pytest.fixture
+def proxy(lab: Sandbox) -> Iterator[HostileServer]:
+    with serve(lab.url) as server:
+        yield server
+
+
+def start(tmp_path: Path, proxy: HostileServer, token: str, *args: str) -> subprocess.Popen[str]:
+    config = tmp_path / "segments.yaml"
+    members = ", ".join(f"user{i:02d}" for i in range(30))
+    config.write_text(CONFIG.format(url=proxy.url, var=TOKEN_VAR, members=members))
+    env = {**os.environ, TOKEN_VAR: token, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "plutoctl", "--debug", *args, "-c", str(config)]
+    return subprocess.Popen(
+        [*command, "--timeout", "1", "--parallelism", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def wait_for_line(stream: object, needle: str) -> list[str]:
+    """Read ``stream`` line by line until one holds ``needle``; return the lines read."""
+    lines: list[str] = []
+    for line in iter(stream.readline, ""):  # type: ignore[attr-defined]
+        lines.append(line)
+        if needle in line:
+            return lines
+    raise AssertionError(f"{needle!r} never came; read:\n{''.join(lines)}")
+
+
+def finish(proc: subprocess.Popen[str], hold: HoldOnce) -> tuple[str, str]:
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        hold.release.set()
+    return out, err
+
+
+def test_ctrl_c_during_plan_exits_130(lab: Sandbox, proxy: HostileServer, tmp_path: Path) -> None:
+    hold = HoldOnce()
+    proxy.script("core_cohort_get_cohorts", hold)
+    proc = start(tmp_path, proxy, lab.token, "plan")
+    assert hold.held.wait(60), "plan never read the segments"
+    proc.send_signal(signal.SIGINT)
+    _out, err = finish(proc, hold)
+    assert proc.returncode == ExitCode.INTERRUPTED == 130, err
+    assert "Interrupted." in err
+    assert "Aborted." not in err
+    assert "Traceback" not in err
+
+
+def test_a_second_ctrl_c_during_apply_exits_130(
+    lab: Sandbox, proxy: HostileServer, tmp_path: Path
+) -> None:
+    hold = HoldOnce()
+    proxy.script("core_cohort_add_cohort_members", hold)
+    proc = start(tmp_path, proxy, lab.token, "apply", "--auto-approve")
+    assert hold.held.wait(60), "apply never sent a write"
+    proc.send_signal(signal.SIGINT)
+    # The first Ctrl-C asks the calls in flight to finish; wait until apply says so.
+    wait_for_line(proc.stderr, "interrupted: sending no more calls")
+    proc.send_signal(signal.SIGINT)
+    _out, err = finish(proc, hold)
+    assert proc.returncode == 130, err
+    assert "Aborted." not in err
+    assert "Traceback" not in err
+
+
+def test_after_an_interrupted_apply_the_next_one_finishes(
+    lab: Sandbox, proxy: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hold = HoldOnce()
+    proxy.script("core_cohort_add_cohort_members", hold)
+    proc = start(tmp_path, proxy, lab.token, "apply", "--auto-approve")
+    assert hold.held.wait(60)
+    proc.send_signal(signal.SIGINT)
+    _out, err = finish(proc, hold)
+    assert proc.returncode == 130, err
+    monkeypatch.setenv(TOKEN_VAR, lab.token)
+    config = str(tmp_path / "segments.yaml")
+    assert main(["apply", "-c", config, "--auto-approve"]) == 0
+    assert len(lab.store.cohort_members("team-a")) == 30
+    assert main(["plan", "-c", config, "--detailed-exitcode"]) == 0
