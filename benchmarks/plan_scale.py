@@ -56,6 +56,8 @@ DEPARTMENTS = tuple(f"Dept {i:03d}" for i in range(400))
 REGIONS = ("north", "south", "east", "west", "emea", "apac", "")
 LASTNAMES = ("Smith", "Jones", "Brown", "Taylor", "Wilson", "Evans", "Thomas", "Roberts")
 GROUPS_PER_COURSE = 10
+STUDENT = "student"
+"""The role of every enrol entry, and of every enrolment the sandbox is seeded with."""
 TOKEN_VARIABLE = "PLUTO_BENCH_TOKEN"
 Profile = dict[str, str]
 
@@ -135,14 +137,33 @@ def _load_state(store: Any, segments: dict[str, Any], courses: dict[str, Any]) -
     with store.transaction() as db:
         ids = dict(db.execute("SELECT username, id FROM user"))
         course_ids = dict(db.execute("SELECT shortname, id FROM course"))
-        for course, (enrol, _) in courses.items():
+        for course, (enrol, unenrol, _) in courses.items():
             for username in enrol:
                 enrol_user(db, course_ids[course], ids[username], 5)  # 5: student
-    for course, (_, groups) in courses.items():
+            for username in unenrol:
+                _unenrol_user(db, course_ids[course], ids[username])
+    for course, (_, _, groups) in courses.items():
         for gid, (name, members) in groups.items():
             store.add_group(course, name, gid)
             store.add_group_members(course, gid, members)
     return len(segments)
+
+
+def _unenrol_user(db: Any, course_id: int, user_id: int) -> None:
+    """Unenrol as ``enrol_manual_unenrol_users`` does (the course's groups lose the user too)."""
+    db.execute(
+        "DELETE FROM user_enrolments WHERE userid = ? "
+        "AND enrolid IN (SELECT id FROM enrol WHERE courseid = ?)",
+        (user_id, course_id),
+    )
+    db.execute(
+        "DELETE FROM role_assignments WHERE courseid = ? AND userid = ?", (course_id, user_id)
+    )
+    db.execute(
+        "DELETE FROM groups_members WHERE userid = ? "
+        "AND groupid IN (SELECT id FROM groups WHERE courseid = ?)",
+        (user_id, course_id),
+    )
 
 
 def _profiles(store: Any) -> dict[str, Profile]:
@@ -374,6 +395,35 @@ def rule_members_of(scenario: Scenario, profile: Profile, username: str) -> set[
     }
 
 
+@dataclass(frozen=True)
+class CourseEnrolment:
+    """What a course's enrol entry changes, and who is enrolled once it has."""
+
+    enrol: frozenset[str]
+    unenrol: frozenset[str]
+    enrolled: frozenset[str]
+
+
+def enrolment_after(
+    scenario: Scenario, course: str, members: dict[str, set[str]], roles: dict[str, set[str]]
+) -> CourseEnrolment:
+    """Return the enrolments and unenrolments that bring ``course`` to the config.
+
+    ``roles`` is username → roles held in the course now. The entry enrols its segment's
+    members not yet enrolled as students. With ``unenrol: true`` it owns every student
+    enrolment of the course (docs/config.md, "What `unenrol: true` owns"): whoever holds
+    the role and no other, and is not a member, is unenrolled, however they came to be
+    enrolled (here: the site's seeded students), decided from the state alone.
+    """
+    sid, owns = scenario.enrol[course]
+    wanted = members[sid]
+    enrol = frozenset(u for u in wanted if STUDENT not in roles.get(u, set()))
+    unenrol = frozenset(
+        u for u, held in roles.items() if owns and u not in wanted and held == {STUDENT}
+    )
+    return CourseEnrolment(enrol, unenrol, frozenset((set(roles) | enrol) - unenrol))
+
+
 def applied_state(
     scenario: Scenario, members: dict[str, set[str]], enrolments: dict[str, dict[str, set[str]]]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -384,11 +434,11 @@ def applied_state(
     }
     courses = {}
     for course, groups in scenario.groups.items():
-        sid, _ = scenario.enrol[course]
-        enrol = sorted(members[sid] - set(enrolments[course]))
-        enrolled = set(enrolments[course]) | members[sid]
+        after = enrolment_after(scenario, course, members, enrolments[course])
+        enrolled = after.enrolled
         courses[course] = (
-            enrol,
+            sorted(after.enrol),
+            sorted(after.unenrol),
             {
                 gid: (f"Group {gid} ({bound})", sorted(members[bound] & enrolled))
                 for gid, bound in groups.items()
@@ -411,14 +461,13 @@ def expected_initial(
         if wanted:
             expected[("add_segment_members", "", sid)] = set(wanted)
     for course, groups in scenario.groups.items():
-        sid, _ = scenario.enrol[course]
-        enrolled = set(enrolments[course])
-        new = {u for u in members[sid] if "student" not in enrolments[course].get(u, set())}
-        if new:
-            expected[("enrol", course, "student")] = new
-        enrolled |= members[sid]
+        after = enrolment_after(scenario, course, members, enrolments[course])
+        if after.enrol:
+            expected[("enrol", course, STUDENT)] = set(after.enrol)
+        if after.unenrol:
+            expected[("unenrol", course, "")] = set(after.unenrol)
         for gid, bound in groups.items():
-            target = members[bound] & enrolled
+            target = members[bound] & after.enrolled
             if target:
                 expected[("add_group_members", course, gid)] = target
     return expected
@@ -442,17 +491,13 @@ def expected_after_change(
         put(("add_segment_members", "", sid), after[sid] - before[sid])
         put(("remove_segment_members", "", sid), before[sid] - after[sid])
     for course, groups in scenario.groups.items():
-        sid, allow_unenrol = scenario.enrol[course]
         roles = enrolments[course]
-        joiners = {u for u in after[sid] - before[sid] if "student" not in roles.get(u, set())}
-        leavers = {u for u in before[sid] - after[sid] if roles.get(u) == {"student"}}
-        put(("enrol", course, "student"), joiners)
-        unenrolled = leavers if allow_unenrol else set()
-        put(("unenrol", course, ""), unenrolled)
+        change = enrolment_after(scenario, course, after, roles)
+        put(("enrol", course, STUDENT), change.enrol)
+        put(("unenrol", course, ""), change.unenrol)
         enrolled_before = set(roles)
-        enrolled_after = (enrolled_before | joiners) - unenrolled
         for gid, bound in groups.items():
-            target = after[bound] & enrolled_after
+            target = after[bound] & change.enrolled
             existing = before[bound] & enrolled_before
             put(("add_group_members", course, gid), target - existing)
             put(("remove_group_members", course, gid), existing - target)
