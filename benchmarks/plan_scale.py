@@ -12,7 +12,9 @@ course 10 groups bound to segments and one enrol entry (every fourth with
 Phases, each plan a fresh ``plutoctl plan --format json`` process:
 
 1. plan the unapplied site (everything to create), checked against the desired
-   membership computed here independently of plutoctl;
+   membership computed here independently of plutoctl (in ``unenrol: true`` courses
+   the entry owns every student enrolment, so the seeded students outside its
+   segment are unenrolled and left out of the course's groups);
 2. bring the site to the desired state (written straight into the sandbox, which
    takes seconds; ``--apply`` runs ``plutoctl apply --auto-approve`` instead, about
    5 minutes at full scale), then plan again: must be "No changes";
