@@ -280,10 +280,20 @@ def plan_one(client: SiteClient, loaded: LoadedConfig, site: str, options: RunOp
         errors=desired.errors,
         notices=desired.notices,
         managed_scope=frozenset(loaded.config.segments) - set(segments),
+        recheck_fields=recheck_fields(loaded, site, segments, courses),
     )
     # A plan the token could not carry out is an error now, not a surprise at apply.
     client.require_functions({WRITE_FUNCTIONS[change.step] for change in site_plan.changes})
     return SiteRun(plan=site_plan, existing=existing, desired=desired)
+
+
+def recheck_fields(
+    loaded: LoadedConfig, site: str, segments: list[str], courses: list[str]
+) -> tuple[str, ...]:
+    """Return the user fields a saved plan's freshness check lists (for the estimate)."""
+    if reads_custom_fields(loaded, site, segments, courses):
+        return ("id", "username", "customfields")
+    return ("id", "username")
 
 
 SiteTask = Callable[[SiteClient, str], SiteRun]

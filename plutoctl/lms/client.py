@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from requests.adapters import HTTPAdapter
 
 from plutoctl import __version__
-from plutoctl.batching import RESERVED_VARS, chunk_sizes
+from plutoctl.batching import RESERVED_VARS, balanced_sizes
 from plutoctl.errors import (
     AccessDeniedError,
     BadResponseError,
@@ -374,13 +374,16 @@ class SiteClient:
     ) -> list[ChunkResult]:
         """Call ``function`` with ``items`` under ``list_key``, split to fit max_input_vars.
 
-        Chunks run concurrently (bounded by ``parallelism``); a failed chunk does not
-        stop the others and is returned with the items it held. ``adapter`` validates
-        each chunk's result as in ``call``; an AnswerShapeError is raised, not kept.
+        Chunks are even (``balanced_sizes``: a multiple of ``parallelism`` calls when
+        more than one is needed) and run concurrently (bounded by ``parallelism``); a
+        failed chunk does not stop the others and is returned with the items it held.
+        ``adapter`` validates each chunk's result as in ``call``; an AnswerShapeError
+        is raised, not kept.
         """
         fixed = dict(params or {})
         budget = self.max_input_vars - RESERVED_VARS - count_vars(fixed)
-        sizes = chunk_sizes([count_vars({list_key: [item]}) for item in items], budget)
+        item_vars = [count_vars({list_key: [item]}) for item in items]
+        sizes = balanced_sizes(item_vars, budget, self.parallelism)
         chunks: list[list[Any]] = []
         start = 0
         for size in sizes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterable
 
-from plutoctl.batching import calls_needed
+from plutoctl.batching import balanced_calls
 from plutoctl.config.schema import PolicyConfig
 from plutoctl.costs import (
     BEST_STREAMS,
@@ -51,6 +51,7 @@ def plan_site(
     errors: tuple[Notice, ...] = (),
     notices: tuple[Notice, ...] = (),
     managed_scope: Collection[str] | None = None,
+    recheck_fields: tuple[str, ...] = ("id", "username"),
 ) -> SitePlan:
     """Return the plan for one site; a site with ``errors`` gets no changes."""
     if errors:
@@ -70,7 +71,10 @@ def plan_site(
         fingerprints=fingerprints(existing, fingerprint_keys(touched)),
         acknowledged=safe.acknowledged,
         estimated_seconds=estimate_seconds(
-            safe.changes, max_input_vars, len(existing.users) if existing.has_all_users else None
+            safe.changes,
+            max_input_vars,
+            len(existing.users) if existing.has_all_users else None,
+            fields=recheck_fields,
         ),
     )
 
@@ -89,7 +93,7 @@ def calls_by_function(changes: Iterable[Change], max_input_vars: int) -> dict[st
         items[(function, course)] += count
     calls: Counter[str] = Counter()
     for (function, _course), count in items.items():
-        calls[function] += calls_needed(function, count, max_input_vars)
+        calls[function] += balanced_calls(function, count, max_input_vars, BEST_STREAMS)
     return {function: calls[function] for function in sorted(calls) if calls[function]}
 
 
@@ -98,13 +102,19 @@ READS_PER_CHECK = ("core_webservice_get_site_info", "core_cohort_get_cohorts", "
 
 
 def estimate_seconds(
-    changes: Iterable[Change], max_input_vars: int, site_users: int | None
+    changes: Iterable[Change],
+    max_input_vars: int,
+    site_users: int | None,
+    *,
+    fields: tuple[str, ...] = ("id", "username"),
 ) -> float:
     """Return how long applying ``changes`` takes on a typical site (``plutoctl.costs``).
 
     The writes at the best concurrency, plus the reads of the freshness check and of
     the verification: the users the changes name are learned once, by the cheaper of
-    looking them up and listing every user (when the site's user count is known).
+    looking them up and listing every user (when the site's user count is known)
+    with ``fields``: the freshness check of a saved plan recomputes it, so when rules
+    read custom fields it lists ``id,username,customfields``.
     """
     changes = list(changes)
     if not changes:
@@ -116,10 +126,9 @@ def estimate_seconds(
     writes = sum(calls_seconds(f, calls.get(f, 1), n) for f, n in items.items())
     asked = len({name for change in changes for name in usernames_of(change)})
     learn = calls_seconds(
-        USERS_BY_FIELD, calls_needed(USERS_BY_FIELD, asked, max_input_vars), asked
+        USERS_BY_FIELD, balanced_calls(USERS_BY_FIELD, asked, max_input_vars, BEST_STREAMS), asked
     )
     if site_users is not None and asked:
-        fields = ("id", "username")
         listing = listing_seconds(site_users, fields, page=1000, streams=BEST_STREAMS)
         learn = min(learn, listing + cost_of(ENROLLED_USERS).fixed_ms / 1000)
     checks = 2 * sum(cost_of(f).fixed_ms for f in READS_PER_CHECK) / 1000

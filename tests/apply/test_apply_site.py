@@ -10,7 +10,7 @@ import pytest
 from apply_helpers import USERS, Site, full_desired, make_plan
 
 from plutoctl.apply import ApplyReport, ProgressEvent, apply_site, verify_site
-from plutoctl.batching import calls_needed
+from plutoctl.batching import balanced_calls
 from plutoctl.plan.changes import (
     AddGroupMembers,
     AddSegmentMembers,
@@ -60,13 +60,14 @@ WRITE_FUNCTIONS: dict[type, tuple[str, Callable[[Change], int]]] = {
 }
 
 
-def minimum_calls(site_plan: SitePlan, max_input_vars: int) -> Counter[str]:
-    """Return, per write function, the fewest calls the plan's items need."""
+def minimum_calls(site_plan: SitePlan, max_input_vars: int, streams: int) -> Counter[str]:
+    """Return, per write function, the calls the plan's items need, spread evenly over
+    ``streams`` calls in flight (a multiple of ``streams`` when more than one)."""
     items: Counter[str] = Counter()
     for change in site_plan.changes:
         function, count = WRITE_FUNCTIONS[type(change)]
         items[function] += count(change)
-    return Counter({f: calls_needed(f, n, max_input_vars) for f, n in items.items()})
+    return Counter({f: balanced_calls(f, n, max_input_vars, streams) for f, n in items.items()})
 
 
 def test_every_change_kind_applies_and_then_plans_empty(site: Site) -> None:
@@ -98,10 +99,10 @@ def test_every_change_kind_applies_and_then_plans_empty(site: Site) -> None:
     assert again.changes == ()
 
 
-def test_calls_equal_the_batching_minimum(make_site: Callable[..., Site]) -> None:
+def test_calls_equal_the_balanced_batching(make_site: Callable[..., Site]) -> None:
     site = make_site(max_input_vars=40)
     site_plan, existing = make_plan(site.client, full_desired())
-    expected = minimum_calls(site_plan, 40)
+    expected = minimum_calls(site_plan, 40, site.client.parallelism)
     assert max(expected.values()) > 1, "the plan should need several calls for some function"
     log_before = {f: site.sandbox.log.count(f) for f in expected}
 

@@ -1,0 +1,42 @@
+"""Chunks are spread evenly over the calls in flight, so the streams finish together."""
+
+from __future__ import annotations
+
+from plutoctl.batching import balanced_calls, balanced_sizes, calls_needed, chunk_sizes
+
+
+def test_many_calls_become_a_multiple_of_the_streams_of_even_size() -> None:
+    # 12,832 cohort members of 4 variables under max_input_vars 5000: 11 greedy calls
+    # (10 full, one of 342) would leave the last ones running alone.
+    items = [4] * 12_832
+    assert len(chunk_sizes(items, 4996)) == 11
+    sizes = balanced_sizes(items, 4996, 3)
+    assert len(sizes) == 12
+    assert sum(sizes) == 12_832
+    assert max(sizes) - min(sizes) <= 1
+    assert max(sizes) * 4 <= 4996
+    assert balanced_calls("core_cohort_add_cohort_members", 12_832, 5000, 3) == 12
+
+
+def test_one_call_or_one_stream_stays_as_it_was() -> None:
+    assert balanced_sizes([4] * 10, 4996, 3) == [10]
+    assert balanced_sizes([4] * 2000, 4996, 1) == chunk_sizes([4] * 2000, 4996)
+    assert balanced_calls("core_cohort_add_cohort_members", 10, 5000, 3) == 1
+    assert balanced_calls("core_cohort_add_cohort_members", 2000, 5000, 1) == calls_needed(
+        "core_cohort_add_cohort_members", 2000, 5000
+    )
+
+
+def test_never_more_calls_than_items() -> None:
+    assert balanced_sizes([3, 3], 4, 3) == [1, 1]
+    assert balanced_calls("enrol_manual_enrol_users", 2, 7, 3) == 2
+
+
+def test_uneven_items_keep_the_greedy_runs_when_even_ones_would_not_fit() -> None:
+    items = [1, 1, 1, 1, 9, 9]
+    sizes = balanced_sizes(items, 10, 2)
+    start = 0
+    for size in sizes:
+        assert sum(items[start : start + size]) <= 10
+        start += size
+    assert sum(sizes) == len(items)
