@@ -43,7 +43,7 @@ from plutoctl.errors import (
     TransportError,
     WebServiceDisabledError,
 )
-from plutoctl.lms.params import count_vars, flatten
+from plutoctl.lms.params import FORM_TYPE, count_vars, encode_form, flatten
 
 log = logging.getLogger(__name__)
 
@@ -304,13 +304,18 @@ class SiteClient:
     ) -> Any:
         with self._lock:
             self.calls[function] += 1
+        form = encode_form(data)  # before taking a slot: the calls in flight go on meanwhile
         started = time.perf_counter()
         try:
             with self._slots:
                 # Never follow a redirect: requests would re-send the body, token
                 # included, to whatever host the Location names (307/308).
                 response = self._session.post(
-                    self.endpoint, data=data, timeout=self.timeout, allow_redirects=False
+                    self.endpoint,
+                    data=form,
+                    headers={"Content-Type": FORM_TYPE},
+                    timeout=self.timeout,
+                    allow_redirects=False,
                 )
                 body = response.content
         except _TRANSPORT_ERRORS as exc:

@@ -8,10 +8,16 @@ so the client flattens every call here. Booleans go as ``1``/``0`` (Moodle rejec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote_plus
 
 Pairs = list[tuple[str, str]]
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+_PLAIN = re.compile(r"[A-Za-z0-9_.~\-\[\]]*")
+_BRACKETS = str.maketrans({"[": "%5B", "]": "%5D"})
 
 
 def flatten(params: Mapping[str, Any]) -> Pairs:
@@ -24,7 +30,34 @@ def flatten(params: Mapping[str, Any]) -> Pairs:
 
 def count_vars(params: Mapping[str, Any]) -> int:
     """Return how many request variables ``params`` becomes once flattened."""
-    return len(flatten(params))
+    return sum(_count(value) for value in params.values())
+
+
+def _count(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, Mapping):
+        return sum(_count(sub) for sub in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_count(item) for item in value)
+    return 1
+
+
+def encode_form(pairs: Pairs) -> bytes:
+    """Return ``pairs`` as an ``application/x-www-form-urlencoded`` body.
+
+    Byte for byte what ``urllib.parse.urlencode`` (and so ``requests``) makes of them,
+    several times faster for the keys and values of web-service calls: bracketed keys
+    and plain values are escaped by a translation table, anything else by
+    ``quote_plus``. A call adding 1,000 cohort members has 4,000 of them.
+    """
+    return "&".join(f"{_quote(key)}={_quote(value)}" for key, value in pairs).encode("ascii")
+
+
+def _quote(text: str) -> str:
+    if _PLAIN.fullmatch(text):
+        return text.translate(_BRACKETS)
+    return quote_plus(text)
 
 
 def _flatten_into(pairs: Pairs, key: str, value: Any) -> None:
