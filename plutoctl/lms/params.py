@@ -16,7 +16,7 @@ from urllib.parse import quote_plus
 Pairs = list[tuple[str, str]]
 
 FORM_TYPE = "application/x-www-form-urlencoded"
-_PLAIN = re.compile(r"[A-Za-z0-9_.~\-\[\]]*")
+_PLAIN = re.compile(r"[A-Za-z0-9_.~\-\[\]=&]*")
 _BRACKETS = str.maketrans({"[": "%5B", "]": "%5D"})
 
 
@@ -47,17 +47,22 @@ def encode_form(pairs: Pairs) -> bytes:
     """Return ``pairs`` as an ``application/x-www-form-urlencoded`` body.
 
     Byte for byte what ``urllib.parse.urlencode`` (and so ``requests``) makes of them,
-    several times faster for the keys and values of web-service calls: bracketed keys
-    and plain values are escaped by a translation table, anything else by
-    ``quote_plus``. A call adding 1,000 cohort members has 4,000 of them.
+    in a few C-level passes when every key and value is plain (letters, digits,
+    ``_.-~`` and the brackets of PHP keys, as in nearly every web-service call): only
+    the brackets need escaping then. Anything else goes through ``quote_plus``.
     """
-    return "&".join(f"{_quote(key)}={_quote(value)}" for key, value in pairs).encode("ascii")
+    text = "&".join([f"{key}={value}" for key, value in pairs])
+    if (
+        _PLAIN.fullmatch(text)
+        and text.count("=") == len(pairs)
+        and text.count("&") == max(len(pairs) - 1, 0)
+    ):
+        return text.translate(_BRACKETS).encode("ascii")
+    return "&".join([f"{_quote(key)}={_quote(value)}" for key, value in pairs]).encode("ascii")
 
 
 def _quote(text: str) -> str:
-    if _PLAIN.fullmatch(text):
-        return text.translate(_BRACKETS)
-    return quote_plus(text)
+    return quote_plus(text) if text else ""
 
 
 def _flatten_into(pairs: Pairs, key: str, value: Any) -> None:
