@@ -78,7 +78,9 @@ def chunk_sizes(item_vars: list[int], budget: int) -> list[int]:
     return sizes
 
 
-def balanced_sizes(item_vars: list[int], budget: int, streams: int) -> list[int]:
+def balanced_sizes(
+    item_vars: list[int], budget: int, streams: int, *, spread: bool = False
+) -> list[int]:
     """Split items as ``chunk_sizes`` does, into equal runs that keep ``streams`` busy.
 
     A site serves ``streams`` calls at once; greedy runs (full ones and a remainder)
@@ -86,10 +88,12 @@ def balanced_sizes(item_vars: list[int], budget: int, streams: int) -> list[int]
     are rounded up to a multiple of ``streams`` (each extra call costs a site about
     27 ms against a full chunk's second or more) and the items spread evenly over
     them, so the streams finish together. Falls back to the greedy runs when the
-    even runs would not fit the budget (items of different sizes).
+    even runs would not fit the budget (items of different sizes). ``spread``: a read
+    whose answer grows with each item (members of each cohort) goes over ``streams``
+    calls even when one would carry every item.
     """
     greedy = chunk_sizes(item_vars, budget)
-    if len(greedy) <= 1 or streams <= 1:
+    if (len(greedy) <= 1 and not spread) or streams <= 1 or len(item_vars) <= 1:
         return greedy
     calls = math.ceil(len(greedy) / streams) * streams
     calls = min(calls, len(item_vars))

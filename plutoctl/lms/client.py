@@ -376,6 +376,7 @@ class SiteClient:
         params: Mapping[str, Any] | None = None,
         retry_safe: bool,
         adapter: TypeAdapter[Any] | None = None,
+        spread: bool = False,
     ) -> list[ChunkResult]:
         """Call ``function`` with ``items`` under ``list_key``, split to fit max_input_vars.
 
@@ -383,12 +384,13 @@ class SiteClient:
         more than one is needed) and run concurrently (bounded by ``parallelism``); a
         failed chunk does not stop the others and is returned with the items it held.
         ``adapter`` validates each chunk's result as in ``call``; an AnswerShapeError
-        is raised, not kept.
+        is raised, not kept. ``spread``: use every stream even when one call would do
+        (for reads whose answers grow with each item).
         """
         fixed = dict(params or {})
         budget = self.max_input_vars - RESERVED_VARS - count_vars(fixed)
         item_vars = [count_vars({list_key: [item]}) for item in items]
-        sizes = balanced_sizes(item_vars, budget, self.parallelism)
+        sizes = balanced_sizes(item_vars, budget, self.parallelism, spread=spread)
         chunks: list[list[Any]] = []
         start = 0
         for size in sizes:

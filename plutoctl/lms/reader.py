@@ -531,8 +531,14 @@ class _Context:
         wanted = {read.cohorts[s].id: s for s in sorted(self.scope.segments) if s in read.cohorts}
         if not wanted:
             return
+        # Spread over the calls in flight: an answer costs the site per member listed.
         chunks = self.client.call_chunked(
-            GET_COHORT_MEMBERS, "cohortids", list(wanted), retry_safe=True, adapter=_COHORT_MEMBERS
+            GET_COHORT_MEMBERS,
+            "cohortids",
+            list(wanted),
+            retry_safe=True,
+            adapter=_COHORT_MEMBERS,
+            spread=True,
         )
         for chunk in chunks:
             if chunk.error is not None:

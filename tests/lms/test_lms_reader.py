@@ -251,3 +251,16 @@ def test_calls_grow_with_courses_not_with_segments_or_members() -> None:
     per_course = calls(5, 3) - calls(5, 2)
     assert per_course == 3  # course lookup, its groups, its enrolled users
     assert calls(5, 6) - calls(5, 2) == 4 * per_course
+
+
+def test_segment_members_are_read_over_the_calls_in_flight(sb: Sandbox) -> None:
+    sb.store.add_user("spread-user")
+    for i in range(5):
+        sb.store.add_cohort(f"spread-{i}", f"Spread {i}")
+        sb.store.add_cohort_members(f"spread-{i}", ["spread-user"])
+    wanted = frozenset(f"spread-{i}" for i in range(5))
+    before = sb.log.count("core_cohort_get_cohort_members")
+    with client_for(sb) as client:
+        existing = read_site(client, scope(segments=wanted))
+    assert sb.log.count("core_cohort_get_cohort_members") - before == 3  # 2 + 2 + 1 cohorts
+    assert all(existing.segments[s].members == {"spread-user"} for s in wanted)

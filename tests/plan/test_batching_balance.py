@@ -40,3 +40,11 @@ def test_uneven_items_keep_the_greedy_runs_when_even_ones_would_not_fit() -> Non
         assert sum(items[start : start + size]) <= 10
         start += size
     assert sum(sizes) == len(items)
+
+
+def test_spread_reads_use_every_stream_even_when_one_call_would_do() -> None:
+    assert balanced_sizes([1] * 3, 4996, 3) == [3]
+    assert balanced_sizes([1] * 3, 4996, 3, spread=True) == [1, 1, 1]
+    assert balanced_sizes([1] * 7, 4996, 3, spread=True) == [3, 2, 2]
+    assert balanced_sizes([1], 4996, 3, spread=True) == [1]
+    assert balanced_sizes([1] * 2, 4996, 3, spread=True) == [1, 1]
