@@ -40,6 +40,7 @@ from plutoctl.plan.changes import (
     CreateSegment,
     DeleteGroup,
     DeleteSegment,
+    Enrol,
     Notice,
     Plan,
     Refusal,
@@ -68,6 +69,11 @@ class Acknowledgements:
     moves: frozenset[str] = frozenset()
     bounds: tuple[tuple[str, int], ...] = ()
     config_deletes: frozenset[str] = frozenset()
+
+    @property
+    def bound_names(self) -> frozenset[str]:
+        """Return the IDs the config's ``acknowledge.removals`` names."""
+        return frozenset(name for name, _ in self.bounds)
 
     def removal_bound(self, change: Change) -> tuple[str, int] | None:
         """Return the config acknowledgement ``(ID, count)`` naming this change, if any."""
@@ -220,26 +226,55 @@ def _group_idnumber(change: Change) -> str | None:
 
 
 def refuse_ambiguous_acknowledgements(acks: Acknowledgements, changes: Iterable[Change]) -> None:
-    """Raise UsageError for a bare ID that is both a segment and a group's idnumber here.
+    """Raise UsageError for a bare ID that would admit more than one object here.
 
-    Unless the group is acknowledged by its ``COURSE/GROUP`` name too: then both are meant.
+    A bare ID that is both a segment (or course) and a group's idnumber is refused unless
+    the group is acknowledged by its ``COURSE/GROUP`` name too: then both are meant. A bare
+    ID that is both a segment and a course whose enrolments the plan removes is refused:
+    no name tells the two apart.
     """
     changes = tuple(changes)
-    groups: dict[str, set[str]] = {}
-    for change in changes:
-        gid = _group_idnumber(change)
-        if gid is not None:
-            groups.setdefault(gid, set()).add(subject(change))
-    segments = {subject(c) for c in changes if _group_idnumber(c) is None}
     flags = (
         ("--allow-removals", acks.removals),
         ("--allow-delete", acks.deletes),
         ("--allow-move", acks.moves),
     )
+    _refuse_segment_and_course(changes, (*flags, ("acknowledge.removals", acks.bound_names)))
+    _refuse_bare_group_ids(changes, flags)
+
+
+def _refuse_segment_and_course(
+    changes: tuple[Change, ...], flags: tuple[tuple[str, frozenset[str]], ...]
+) -> None:
+    unenrolled = {c.course for c in changes if isinstance(c, Unenrol)}
+    segments = {
+        subject(c)
+        for c in changes
+        if _group_idnumber(c) is None and not isinstance(c, Enrol | Unenrol)
+    }
+    for flag, names in flags:
+        for name in sorted(names & segments & unenrolled):
+            raise UsageError(
+                f"{flag} {name} is ambiguous: {name} is a segment and also a course "
+                "whose enrolments this plan removes",
+                hint="a bare ID names a segment or a course, and here it would admit both; "
+                "rename the segment ID, or unenrol in steps within policy.max_removals",
+            )
+
+
+def _refuse_bare_group_ids(
+    changes: tuple[Change, ...], flags: tuple[tuple[str, frozenset[str]], ...]
+) -> None:
+    groups: dict[str, set[str]] = {}
+    for change in changes:
+        gid = _group_idnumber(change)
+        if gid is not None:
+            groups.setdefault(gid, set()).add(subject(change))
+    bare = {subject(c) for c in changes if _group_idnumber(c) is None}
     for flag, names in flags:
         for name in sorted(names):
             # Naming the group(s) as well says what is meant: both.
-            if name in segments and not groups.get(name, set()) <= names:
+            if name in bare and not groups.get(name, set()) <= names:
                 both = ", ".join(f"{flag} {g}" for g in sorted(groups[name]))
                 raise UsageError(
                     f"{flag} {name} is ambiguous: {name} is a segment and also the idnumber "

@@ -131,6 +131,33 @@ def test_a_bare_id_that_is_a_segment_and_a_group_is_refused_naming_both(flag) ->
     assert admitted == (changes if flag == "removals" else ())
 
 
+@pytest.mark.parametrize(
+    "acks",
+    [
+        Acknowledgements(removals=frozenset({"C1"})),
+        Acknowledgements(bounds=(("C1", 50),)),
+    ],
+    ids=["allow-removals", "acknowledge-section"],
+)
+def test_a_bare_id_that_is_a_segment_and_a_course_with_unenrolments_is_refused(acks) -> None:
+    # Unenrolments are acknowledged by course short name; a segment sharing that name
+    # must not be admitted along with them.
+    changes = (
+        RemoveSegmentMembers("C1", ("a", "b", "c"), 4),
+        Unenrol("C1", ("a", "b", "c"), "C1"),
+    )
+    with pytest.raises(UsageError) as caught:
+        _check(changes, acks=acks)
+    assert "C1 is ambiguous" in caught.value.message
+    assert "segment and also a course" in caught.value.message
+
+
+def test_a_course_name_alone_still_admits_its_unenrolments() -> None:
+    changes = (Unenrol("C1", ("a", "b", "c"), "s"), RemoveSegmentMembers("s", ("z",), 40))
+    result = _check(changes, acks=Acknowledgements(removals=frozenset({"C1"})))
+    assert result.refused == ()
+
+
 def test_delete_of_segment_with_members_needs_allow_delete() -> None:
     change = DeleteSegment("stray", 4, 3)
     (refusal,) = _check((change,)).refused
