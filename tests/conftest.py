@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -9,6 +10,17 @@ from typing import Any
 import pytest
 
 from plutoctl.sandbox import Sandbox
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let SIGINT reach the plutoctl processes the Ctrl-C tests start.
+
+    A runner started in the background by a non-interactive shell (``cmd &``) inherits
+    SIGINT ignored, and every process it starts would inherit that too; a handler, unlike
+    an ignore, is reset to the default when a child starts, so Python's own is installed.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
