@@ -330,13 +330,7 @@ def _removal_refusal(
         f"would remove {count} of {change.existing_count} members of {kind} {name}; "
         f"policy max_removals {policy.max_removals} allows {limit}"
     )
-    bound = acks.removal_bound(change)
-    if bound is None:
-        return Refusal(change, reason, f"--allow-removals {name}")
-    if count <= bound[1]:
-        return None
-    reason += f", and acknowledge.removals {bound[0]}: {bound[1]} allows {bound[1]}"
-    return Refusal(change, reason, f"acknowledge.removals {bound[0]}: {count}")
+    return _refusal_unless_bounded(change, count, reason, acks)
 
 
 def _unenrol_refusal(
@@ -352,9 +346,16 @@ def _unenrol_refusal(
         f"would unenrol {count} of {enrolled} users enrolled in course {change.course}; "
         f"policy max_removals {policy.max_removals} allows {policy.removal_limit(enrolled)}"
     )
+    return _refusal_unless_bounded(change, count, reason, acks)
+
+
+def _refusal_unless_bounded(
+    change: Change, count: int, reason: str, acks: Acknowledgements
+) -> Refusal | None:
+    """Refuse removals past the policy, unless the config's bounded count admits them."""
     bound = acks.removal_bound(change)
     if bound is None:
-        return Refusal(change, reason, f"--allow-removals {change.course}")
+        return Refusal(change, reason, f"--allow-removals {subject(change)}")
     if count <= bound[1]:
         return None
     reason += f", and acknowledge.removals {bound[0]}: {bound[1]} allows {bound[1]}"
