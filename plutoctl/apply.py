@@ -32,6 +32,8 @@ from plutoctl.lms.writer import (
 )
 from plutoctl.model import ExistingSite
 from plutoctl.plan.changes import (
+    APPLY_PHASES,
+    KINDS,
     AddGroupMembers,
     AddSegmentMembers,
     Change,
@@ -47,47 +49,19 @@ from plutoctl.plan.changes import (
     Unenrol,
     UpdateGroup,
     UpdateSegment,
+    course_of,
     subject,
     usernames_of,
 )
 
 log = logging.getLogger(__name__)
 
-PHASES: tuple[tuple[Step, ...], ...] = (
-    (Step.CREATE_SEGMENT, Step.UPDATE_SEGMENT, Step.CREATE_GROUP, Step.UPDATE_GROUP),
-    (Step.ADD_SEGMENT_MEMBERS, Step.ENROL),
-    (Step.ADD_GROUP_MEMBERS,),
-    (Step.REMOVE_GROUP_MEMBERS, Step.REMOVE_SEGMENT_MEMBERS),
-    (Step.UNENROL,),
-    (Step.DELETE_GROUP,),
-    (Step.DELETE_SEGMENT,),
-)
+PHASES = APPLY_PHASES
 """Steps in each phase run concurrently; phases run in order."""
 
-REMOVAL_STEPS = frozenset(
-    {
-        Step.REMOVE_GROUP_MEMBERS,
-        Step.UNENROL,
-        Step.REMOVE_SEGMENT_MEMBERS,
-        Step.DELETE_GROUP,
-        Step.DELETE_SEGMENT,
-    }
-)
+REMOVAL_STEPS = frozenset(kind.step for kind in KINDS if kind.is_removal)
 
-STEP_NAMES: Mapping[Step, str] = {
-    Step.CREATE_SEGMENT: "create segment",
-    Step.UPDATE_SEGMENT: "update segment",
-    Step.CREATE_GROUP: "create group",
-    Step.UPDATE_GROUP: "update group",
-    Step.ADD_SEGMENT_MEMBERS: "add segment members",
-    Step.ENROL: "enrol",
-    Step.ADD_GROUP_MEMBERS: "add group members",
-    Step.REMOVE_GROUP_MEMBERS: "remove group members",
-    Step.UNENROL: "unenrol",
-    Step.REMOVE_SEGMENT_MEMBERS: "remove segment members",
-    Step.DELETE_GROUP: "delete group",
-    Step.DELETE_SEGMENT: "delete segment",
-}
+STEP_NAMES: Mapping[Step, str] = {kind.step: kind.label for kind in KINDS}
 
 _FOLD = 20
 """Usernames shown per failed or skipped operation in the text summary."""
@@ -525,19 +499,11 @@ def scope_of_changes(changes: Iterable[Change]) -> ReadScope:
     courses: set[str] = set()
     usernames: set[str] = set()
     for change in changes:
-        match change:
-            case (
-                Enrol(course=c)
-                | Unenrol(course=c)
-                | CreateGroup(course=c)
-                | UpdateGroup(course=c)
-                | DeleteGroup(course=c)
-                | AddGroupMembers(course=c)
-                | RemoveGroupMembers(course=c)
-            ):
-                courses.add(c)
-            case _:
-                segments.add(change.idnumber)
+        course = course_of(change)
+        if course is None:
+            segments.add(subject(change))
+        else:
+            courses.add(course)
         usernames.update(usernames_of(change))
     # Ids and names only: no profile is needed to check or apply these changes.
     return ReadScope(

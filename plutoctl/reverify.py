@@ -32,20 +32,15 @@ from plutoctl.lms.reader import ReadScope
 from plutoctl.model import ExistingCourse, ExistingSegment, ExistingSite
 from plutoctl.plan.acknowledge import with_config
 from plutoctl.plan.changes import (
-    AddGroupMembers,
     Change,
-    CreateGroup,
     DeleteGroup,
     DeleteSegment,
-    Enrol,
     Plan,
     PlanBasis,
     Refusal,
     RemoveGroupMembers,
     RemoveSegmentMembers,
     SitePlan,
-    Unenrol,
-    UpdateGroup,
     subject,
     usernames_of,
 )
@@ -161,14 +156,7 @@ def _segments_in_run(loaded: LoadedConfig, site: str, basis: PlanBasis) -> list[
 
 def _object_of(change: Change) -> tuple[str, str]:
     """Return the object a change is about: a segment, a group, or a course's enrolments."""
-    match change:
-        case Enrol(course=course) | Unenrol(course=course):
-            return ("course", course)
-        case (
-            CreateGroup() | UpdateGroup() | DeleteGroup() | AddGroupMembers() | RemoveGroupMembers()
-        ):
-            return ("group", subject(change))
-    return ("segment", subject(change))
+    return (change.kind.target, subject(change))
 
 
 def recompute(

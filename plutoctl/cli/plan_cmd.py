@@ -19,12 +19,10 @@ from plutoctl.cli.options import (
 from plutoctl.cli.output import use_colour
 from plutoctl.errors import ExitCode
 from plutoctl.plan.changes import Plan
+from plutoctl.plan.formats import FORMATS, Format
 
 if TYPE_CHECKING:
-    from plutoctl.plan.render import Format
     from plutoctl.runner import RunOptions
-
-FORMATS = ("text", "json", "markdown", "html")
 
 
 def plan_exit_code(plan: Plan, *, detailed: bool) -> ExitCode:

@@ -32,7 +32,6 @@ from plutoctl.plan.changes import (
     RemoveGroupMembers,
     RemoveSegmentMembers,
     SitePlan,
-    Unenrol,
     subject,
 )
 from plutoctl.plan.safety import Acknowledgements, acknowledges
@@ -51,7 +50,8 @@ def with_config(acks: Acknowledgements, config: Config) -> Acknowledgements:
 
 
 def _is_removal(change: Change) -> bool:
-    return isinstance(change, RemoveSegmentMembers | RemoveGroupMembers | Unenrol)
+    """Return whether a change takes people out (what ``acknowledge.removals`` bounds)."""
+    return change.kind.is_removal and change.kind.lists_users
 
 
 def _is_existence(change: Change) -> bool:

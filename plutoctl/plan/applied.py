@@ -25,6 +25,7 @@ from plutoctl.plan.changes import (
     Unenrol,
     UpdateGroup,
     UpdateSegment,
+    course_of,
 )
 
 
@@ -48,7 +49,7 @@ def _holds(change: Change, existing: ExistingSite) -> bool:
         case RemoveSegmentMembers(idnumber=sid, usernames=names):
             members = _segment_members(existing, sid)
             return members is not None and members.isdisjoint(names)
-    course = existing.courses.get(getattr(change, "course", ""))
+    course = existing.courses.get(course_of(change) or "")
     return course is not None and _holds_in_course(change, course)
 
 

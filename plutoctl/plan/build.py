@@ -23,10 +23,10 @@ from plutoctl.costs import (
 )
 from plutoctl.model import DesiredSite, ExistingSite
 from plutoctl.plan.changes import (
-    WRITE_FUNCTIONS,
     Change,
     Notice,
     SitePlan,
+    course_of,
     item_count,
     usernames_of,
 )
@@ -88,8 +88,8 @@ def calls_by_function(changes: Iterable[Change], max_input_vars: int) -> dict[st
     """Return the number of write calls per web-service function, sorted by name."""
     items: Counter[tuple[str, str]] = Counter()
     for change in changes:
-        function, count = WRITE_FUNCTIONS[change.step], item_count(change)
-        course = getattr(change, "course", "") if function in PER_COURSE_FUNCTIONS else ""
+        function, count = change.kind.function, item_count(change)
+        course = (course_of(change) or "") if function in PER_COURSE_FUNCTIONS else ""
         items[(function, course)] += count
     calls: Counter[str] = Counter()
     for (function, _course), count in items.items():
@@ -121,7 +121,7 @@ def estimate_seconds(
         return 0.0
     items: Counter[str] = Counter()
     for change in changes:
-        items[WRITE_FUNCTIONS[change.step]] += item_count(change)
+        items[change.kind.function] += item_count(change)
     calls = calls_by_function(changes, max_input_vars)
     writes = sum(calls_seconds(f, calls.get(f, 1), n) for f, n in items.items())
     asked = len({name for change in changes for name in usernames_of(change)})

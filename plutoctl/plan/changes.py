@@ -1,14 +1,17 @@
-"""Typed changes and the plan that holds them (SPEC §4.1).
+"""Typed changes, the table of their kinds, and the plan that holds them.
 
 A change names its object by identity (segment ID, course short name, group
 idnumber) and carries what apply needs and what a reader of the plan wants to see.
-Changes are frozen; code switches on them with ``match``.
+Changes are frozen; code that treats kinds alike reads ``KINDS`` (through
+``change.kind``), and code that needs a kind's own fields switches with ``match``.
+The order of the steps and the JSON form of each change are in docs/plan-format.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import IntEnum
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import Literal, Protocol, cast
 
 from plutoctl.model import SegmentFields
 
@@ -17,7 +20,7 @@ FieldChanges = tuple[tuple[str, object, object], ...]
 
 
 class Step(IntEnum):
-    """The order in which a site's changes run, so that each can succeed (SPEC §4.1)."""
+    """The order in which a site's changes run, so that each can succeed."""
 
     CREATE_SEGMENT = 1
     UPDATE_SEGMENT = 2
@@ -33,106 +36,116 @@ class Step(IntEnum):
     DELETE_SEGMENT = 12
 
 
+class Target(StrEnum):
+    """The object a change names: a segment, a course's group, or a course's enrolments."""
+
+    SEGMENT = "segment"
+    GROUP = "group"
+    COURSE = "course"
+
+
+class _Change:
+    """What every change class has: its kind, from the one table (``KINDS``)."""
+
+    __slots__ = ()
+
+    @property
+    def kind(self) -> Kind:
+        return KIND_OF[type(self)]
+
+    @property
+    def step(self) -> Step:
+        return KIND_OF[type(self)].step
+
+
 @dataclass(frozen=True)
-class CreateSegment:
+class CreateSegment(_Change):
     idnumber: str
     fields: SegmentFields
-    step: Step = field(default=Step.CREATE_SEGMENT, init=False)
 
 
 @dataclass(frozen=True)
-class UpdateSegment:
+class UpdateSegment(_Change):
     idnumber: str
     id: int
     fields: SegmentFields
     changed: FieldChanges
-    step: Step = field(default=Step.UPDATE_SEGMENT, init=False)
 
 
 @dataclass(frozen=True)
-class DeleteSegment:
+class DeleteSegment(_Change):
     idnumber: str
     id: int
     member_count: int
-    step: Step = field(default=Step.DELETE_SEGMENT, init=False)
 
 
 @dataclass(frozen=True)
-class AddSegmentMembers:
+class AddSegmentMembers(_Change):
     idnumber: str
     usernames: tuple[str, ...]
-    step: Step = field(default=Step.ADD_SEGMENT_MEMBERS, init=False)
 
 
 @dataclass(frozen=True)
-class RemoveSegmentMembers:
+class RemoveSegmentMembers(_Change):
     idnumber: str
     usernames: tuple[str, ...]
     existing_count: int
-    step: Step = field(default=Step.REMOVE_SEGMENT_MEMBERS, init=False)
 
 
 @dataclass(frozen=True)
-class CreateGroup:
+class CreateGroup(_Change):
     course: str
     idnumber: str
     name: str
     description: str
-    step: Step = field(default=Step.CREATE_GROUP, init=False)
 
 
 @dataclass(frozen=True)
-class UpdateGroup:
+class UpdateGroup(_Change):
     course: str
     idnumber: str
     id: int
     name: str
     description: str
     changed: FieldChanges
-    step: Step = field(default=Step.UPDATE_GROUP, init=False)
 
 
 @dataclass(frozen=True)
-class DeleteGroup:
+class DeleteGroup(_Change):
     course: str
     idnumber: str
     id: int
     member_count: int
-    step: Step = field(default=Step.DELETE_GROUP, init=False)
 
 
 @dataclass(frozen=True)
-class AddGroupMembers:
+class AddGroupMembers(_Change):
     course: str
     idnumber: str
     usernames: tuple[str, ...]
-    step: Step = field(default=Step.ADD_GROUP_MEMBERS, init=False)
 
 
 @dataclass(frozen=True)
-class RemoveGroupMembers:
+class RemoveGroupMembers(_Change):
     course: str
     idnumber: str
     usernames: tuple[str, ...]
     existing_count: int
-    step: Step = field(default=Step.REMOVE_GROUP_MEMBERS, init=False)
 
 
 @dataclass(frozen=True)
-class Enrol:
+class Enrol(_Change):
     course: str
     role: str
     usernames: tuple[str, ...]
     segment: str
-    step: Step = field(default=Step.ENROL, init=False)
 
 
 @dataclass(frozen=True)
-class Unenrol:
+class Unenrol(_Change):
     course: str
     usernames: tuple[str, ...]
     segment: str
-    step: Step = field(default=Step.UNENROL, init=False)
 
 
 Change = (
@@ -151,21 +164,139 @@ Change = (
 )
 
 
+Sign = Literal["+", "~", "-"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What is true of every change of one class: the one place a kind is described.
+
+    ``target`` is the object it names (``subject`` follows from it); ``sign`` is ``+``
+    for what it adds, ``~`` for an update in place, ``-`` for a removal;
+    ``lists_users``: it carries ``usernames``, each an item of its own (otherwise the
+    object is its one item); apply runs ``phase`` after ``phase``, the steps of one
+    phase together; ``summary`` is the ``SiteSummary`` count it adds to; ``function``
+    is the web-service function that writes it (``plutoctl.lms.functions``).
+    """
+
+    change: type[Change]
+    step: Step
+    target: Target
+    sign: Sign
+    lists_users: bool
+    phase: int
+    summary: str
+    function: str
+
+    @property
+    def action(self) -> str:
+        """Return the kind's name in the plan JSON: its step's, ``add_segment_members``."""
+        return self.step.name.lower()
+
+    @property
+    def label(self) -> str:
+        """Return how apply's report and progress name the kind: ``add segment members``."""
+        return self.action.replace("_", " ")
+
+    @property
+    def is_removal(self) -> bool:
+        """Return whether the kind deletes an object or takes people out of one."""
+        return self.sign == "-"
+
+
+# fmt: off
+KINDS: tuple[Kind, ...] = (
+    Kind(CreateSegment, Step.CREATE_SEGMENT, Target.SEGMENT, sign="+", lists_users=False,
+         phase=0, summary="segments_create", function="core_cohort_create_cohorts"),
+    Kind(UpdateSegment, Step.UPDATE_SEGMENT, Target.SEGMENT, sign="~", lists_users=False,
+         phase=0, summary="segments_update", function="core_cohort_update_cohorts"),
+    Kind(DeleteSegment, Step.DELETE_SEGMENT, Target.SEGMENT, sign="-", lists_users=False,
+         phase=6, summary="segments_delete", function="core_cohort_delete_cohorts"),
+    Kind(AddSegmentMembers, Step.ADD_SEGMENT_MEMBERS, Target.SEGMENT, sign="+", lists_users=True,
+         phase=1, summary="members_add", function="core_cohort_add_cohort_members"),
+    Kind(RemoveSegmentMembers, Step.REMOVE_SEGMENT_MEMBERS, Target.SEGMENT, sign="-",
+         lists_users=True, phase=3, summary="members_remove",
+         function="core_cohort_delete_cohort_members"),
+    Kind(CreateGroup, Step.CREATE_GROUP, Target.GROUP, sign="+", lists_users=False,
+         phase=0, summary="groups_create", function="core_group_create_groups"),
+    Kind(UpdateGroup, Step.UPDATE_GROUP, Target.GROUP, sign="~", lists_users=False,
+         phase=0, summary="groups_update", function="core_group_update_groups"),
+    Kind(DeleteGroup, Step.DELETE_GROUP, Target.GROUP, sign="-", lists_users=False,
+         phase=5, summary="groups_delete", function="core_group_delete_groups"),
+    Kind(AddGroupMembers, Step.ADD_GROUP_MEMBERS, Target.GROUP, sign="+", lists_users=True,
+         phase=2, summary="group_members_add", function="core_group_add_group_members"),
+    Kind(RemoveGroupMembers, Step.REMOVE_GROUP_MEMBERS, Target.GROUP, sign="-", lists_users=True,
+         phase=3, summary="group_members_remove", function="core_group_delete_group_members"),
+    Kind(Enrol, Step.ENROL, Target.COURSE, sign="+", lists_users=True,
+         phase=1, summary="enrol", function="enrol_manual_enrol_users"),
+    Kind(Unenrol, Step.UNENROL, Target.COURSE, sign="-", lists_users=True,
+         phase=4, summary="unenrol", function="enrol_manual_unenrol_users"),
+)
+# fmt: on
+"""Every kind of change, in the order the plan's summary counts them."""
+
+KIND_OF: dict[type, Kind] = {kind.change: kind for kind in KINDS}
+KIND_OF_STEP: dict[Step, Kind] = {kind.step: kind for kind in KINDS}
+
+APPLY_PHASES: tuple[tuple[Step, ...], ...] = tuple(
+    tuple(sorted(k.step for k in KINDS if k.phase == phase))
+    for phase in sorted({k.phase for k in KINDS})
+)
+"""The steps of each apply phase, phases in order."""
+
+
+class _Named(Protocol):
+    @property
+    def idnumber(self) -> str: ...
+
+
+class _InCourse(Protocol):
+    @property
+    def course(self) -> str: ...
+
+
+class _Listing(Protocol):
+    @property
+    def usernames(self) -> tuple[str, ...]: ...
+
+
+def group_subject(course: str, idnumber: str) -> str:
+    """Return ``COURSE/GROUP``, the one name of a group on the command line and in reports."""
+    return f"{course}/{idnumber}"
+
+
 def subject(change: Change) -> str:
-    """Return the ID a user names in --only/--allow-*: segment ID or ``COURSE/GROUP``."""
-    match change:
-        case Enrol(course=course) | Unenrol(course=course):
-            return course
-        case (
-            CreateGroup(course=course, idnumber=gid)
-            | UpdateGroup(course=course, idnumber=gid)
-            | DeleteGroup(course=course, idnumber=gid)
-            | AddGroupMembers(course=course, idnumber=gid)
-            | RemoveGroupMembers(course=course, idnumber=gid)
-        ):
-            return f"{course}/{gid}"
-        case _:
-            return change.idnumber
+    """Return the ID a user names in --only/--allow-*: segment ID, ``COURSE/GROUP`` or course."""
+    match change.kind.target:
+        case Target.COURSE:
+            return cast(_InCourse, change).course
+        case Target.GROUP:
+            return group_subject(cast(_InCourse, change).course, cast(_Named, change).idnumber)
+    return cast(_Named, change).idnumber
+
+
+def course_of(change: Change) -> str | None:
+    """Return the course a group or enrolment change is in, or None for a segment's."""
+    return None if change.kind.target is Target.SEGMENT else cast(_InCourse, change).course
+
+
+def group_idnumber(change: Change) -> str | None:
+    """Return the idnumber of the group a change names, or None when it names no group."""
+    return cast(_Named, change).idnumber if change.kind.target is Target.GROUP else None
+
+
+def usernames_of(change: Change) -> tuple[str, ...]:
+    """Return the usernames a membership or enrolment change lists, or ``()``."""
+    return cast(_Listing, change).usernames if change.kind.lists_users else ()
+
+
+def item_count(change: Change) -> int:
+    """Return how many items a change writes: its usernames, or 1 for the object itself."""
+    return len(usernames_of(change)) or 1
+
+
+WRITE_FUNCTIONS: dict[Step, str] = {kind.step: kind.function for kind in KINDS}
+"""The web-service function that writes each step's changes."""
 
 
 @dataclass(frozen=True)
@@ -267,40 +398,3 @@ class Plan:
     @property
     def has_errors(self) -> bool:
         return any(s.errors for s in self.sites)
-
-
-def usernames_of(change: Change) -> tuple[str, ...]:
-    """Return the usernames a membership or enrolment change lists, or ``()``."""
-    match change:
-        case (
-            AddSegmentMembers(usernames=names)
-            | RemoveSegmentMembers(usernames=names)
-            | AddGroupMembers(usernames=names)
-            | RemoveGroupMembers(usernames=names)
-            | Enrol(usernames=names)
-            | Unenrol(usernames=names)
-        ):
-            return names
-    return ()
-
-
-def item_count(change: Change) -> int:
-    """Return how many items a change writes: its usernames, or 1 for the object itself."""
-    return len(usernames_of(change)) or 1
-
-
-WRITE_FUNCTIONS: dict[Step, str] = {
-    Step.CREATE_SEGMENT: "core_cohort_create_cohorts",
-    Step.UPDATE_SEGMENT: "core_cohort_update_cohorts",
-    Step.DELETE_SEGMENT: "core_cohort_delete_cohorts",
-    Step.ADD_SEGMENT_MEMBERS: "core_cohort_add_cohort_members",
-    Step.REMOVE_SEGMENT_MEMBERS: "core_cohort_delete_cohort_members",
-    Step.CREATE_GROUP: "core_group_create_groups",
-    Step.UPDATE_GROUP: "core_group_update_groups",
-    Step.DELETE_GROUP: "core_group_delete_groups",
-    Step.ADD_GROUP_MEMBERS: "core_group_add_group_members",
-    Step.REMOVE_GROUP_MEMBERS: "core_group_delete_group_members",
-    Step.ENROL: "enrol_manual_enrol_users",
-    Step.UNENROL: "enrol_manual_unenrol_users",
-}
-"""The web-service function that writes each step's changes."""

@@ -45,6 +45,7 @@ from plutoctl.plan.changes import (
     subject,
 )
 from plutoctl.plan.enrolment import plan_unenrolments
+from plutoctl.plan.summary import plural
 
 Unmanaged = Literal["ignore", "report", "delete"]
 
@@ -101,11 +102,6 @@ def field_changes(old: Mapping[str, object], new: Mapping[str, object]) -> Field
             name = str(item.path(output_format="list")[0])
             found[name] = (name, old.get(name), new.get(name))
     return tuple(found[name] for name in sorted(found))
-
-
-def plural(count: int, noun: str) -> str:
-    """Return ``1 member`` / ``3 members``."""
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def segment_field_dict(fields: SegmentFields) -> dict[str, object]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from plutoctl.model import DesiredCourse, DesiredEnrolment, ExistingCourse
 from plutoctl.plan.changes import Notice, Unenrol
+from plutoctl.plan.summary import plural
 
 Members = Mapping[str, frozenset[str] | None]
 """Segment ID → its members (usernames) once the plan has run, or None when unknown."""
@@ -108,7 +109,7 @@ def _kept_other_role(
         return ()
     others = sorted(frozenset().union(*kept.values()))
     message = (
-        f"kept {_count(len(kept), 'user')} enrolled in {have.shortname} whom no entry wants: "
+        f"kept {plural(len(kept), 'user')} enrolled in {have.shortname} whom no entry wants: "
         f"they also hold a role no unenrol entry grants (roles held: {', '.join(others)})"
     )
     return (Notice("info", message, have.shortname),)
@@ -139,7 +140,7 @@ def _kept_without_unenrol(
             continue
         seen |= leavers
         message = (
-            f"kept {_count(len(leavers), 'former member')} of {entry.segment} enrolled in "
+            f"kept {plural(len(leavers), 'former member')} of {entry.segment} enrolled in "
             f"{have.shortname}: the enrol entry does not allow unenrol"
         )
         notices.append(Notice("info", message, have.shortname))
@@ -162,7 +163,3 @@ def _disagreements(
         )
         notices.append(Notice("warning", message, want.shortname))
     return tuple(notices)
-
-
-def _count(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"

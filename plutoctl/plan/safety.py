@@ -33,25 +33,24 @@ from plutoctl.errors import UsageError
 from plutoctl.model import DesiredSite, ExistingSite
 from plutoctl.plan.changes import (
     Acknowledged,
-    AddGroupMembers,
     AddSegmentMembers,
     Change,
-    CreateGroup,
     CreateSegment,
     DeleteGroup,
     DeleteSegment,
-    Enrol,
     Notice,
     Plan,
     Refusal,
     RemoveGroupMembers,
     RemoveSegmentMembers,
+    Target,
     Unenrol,
-    UpdateGroup,
     UpdateSegment,
+    group_idnumber,
     subject,
 )
-from plutoctl.plan.diff import MOVE_TO_SYSTEM, plural
+from plutoctl.plan.diff import MOVE_TO_SYSTEM
+from plutoctl.plan.summary import plural
 
 
 @dataclass(frozen=True)
@@ -102,17 +101,6 @@ class SafetyResult:
     refused: tuple[Refusal, ...] = ()
     held_back: tuple[Notice, ...] = ()
     acknowledged: tuple[Acknowledged, ...] = ()
-
-
-def is_removal(change: Change) -> bool:
-    """Return whether a change takes something away (members, enrolments, objects)."""
-    match change:
-        case RemoveSegmentMembers() | RemoveGroupMembers() | Unenrol():
-            return True
-        case DeleteSegment() | DeleteGroup():
-            return True
-        case _:
-            return False
 
 
 def check_safety(
@@ -179,9 +167,9 @@ def _hold_back_if_incomplete(
             subject(c),
         )
         for c in changes
-        if is_removal(c)
+        if c.kind.is_removal
     )
-    return tuple(c for c in changes if not is_removal(c)), notices
+    return tuple(c for c in changes if not c.kind.is_removal), notices
 
 
 def _describe(change: Change) -> str:
@@ -212,19 +200,6 @@ def acknowledges(names: frozenset[str], change: Change) -> bool:
     return subject(change) in names
 
 
-def _group_idnumber(change: Change) -> str | None:
-    match change:
-        case (
-            CreateGroup(idnumber=gid)
-            | UpdateGroup(idnumber=gid)
-            | DeleteGroup(idnumber=gid)
-            | AddGroupMembers(idnumber=gid)
-            | RemoveGroupMembers(idnumber=gid)
-        ):
-            return gid
-    return None
-
-
 def refuse_ambiguous_acknowledgements(acks: Acknowledgements, changes: Iterable[Change]) -> None:
     """Raise UsageError for a bare ID that would admit more than one object here.
 
@@ -247,11 +222,7 @@ def _refuse_segment_and_course(
     changes: tuple[Change, ...], flags: tuple[tuple[str, frozenset[str]], ...]
 ) -> None:
     unenrolled = {c.course for c in changes if isinstance(c, Unenrol)}
-    segments = {
-        subject(c)
-        for c in changes
-        if _group_idnumber(c) is None and not isinstance(c, Enrol | Unenrol)
-    }
+    segments = {subject(c) for c in changes if c.kind.target is Target.SEGMENT}
     for flag, names in flags:
         for name in sorted(names & segments & unenrolled):
             raise UsageError(
@@ -267,10 +238,10 @@ def _refuse_bare_group_ids(
 ) -> None:
     groups: dict[str, set[str]] = {}
     for change in changes:
-        gid = _group_idnumber(change)
+        gid = group_idnumber(change)
         if gid is not None:
             groups.setdefault(gid, set()).add(subject(change))
-    bare = {subject(c) for c in changes if _group_idnumber(c) is None}
+    bare = {subject(c) for c in changes if group_idnumber(c) is None}
     for flag, names in flags:
         for name in sorted(names):
             # Naming the group(s) as well says what is meant: both.

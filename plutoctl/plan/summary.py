@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
-from plutoctl.plan.changes import SitePlan, Step, item_count
+from plutoctl.plan.changes import SitePlan, item_count
 
 MINUS = "−"
 """The minus sign used in summaries (U+2212), as in SPEC §4.1."""
@@ -78,23 +78,22 @@ def _counted(noun: str, counts: tuple[int, int, int], *, skip_zero: bool = False
     words = []
     for index, (count, verb) in enumerate(shown):
         if index == 0:
-            words.append(f"{count:,} {plural(noun, count)} to {verb}")
+            words.append(f"{plural(count, noun)} to {verb}")
         else:
             words.append(f"{count:,} to {verb}")
     return ", ".join(words)
 
 
-def plural(noun: str, count: int) -> str:
-    """Return ``noun`` or ``nouns`` as English wants for ``count``."""
-    return noun if count == 1 else noun + "s"
+def plural(count: int, noun: str) -> str:
+    """Return ``1 member`` / ``1,204 members``: the count and the noun as English wants."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def summarize(site_plan: SitePlan) -> SiteSummary:
     """Count the changes of one site's plan by kind."""
     counts = dict.fromkeys((f.name for f in fields(SiteSummary)), 0)
     for change in site_plan.changes:
-        key, amount = _FIELD_OF_STEP[change.step], item_count(change)
-        counts[key] += amount
+        counts[change.kind.summary] += item_count(change)
     counts["api_calls"] = site_plan.api_calls
     return SiteSummary(**counts)
 
@@ -105,20 +104,3 @@ def total(summaries: Iterable[SiteSummary]) -> SiteSummary:
     for summary in summaries:
         result = result + summary
     return result
-
-
-_FIELD_OF_STEP: dict[Step, str] = {
-    Step.CREATE_SEGMENT: "segments_create",
-    Step.UPDATE_SEGMENT: "segments_update",
-    Step.DELETE_SEGMENT: "segments_delete",
-    Step.ADD_SEGMENT_MEMBERS: "members_add",
-    Step.REMOVE_SEGMENT_MEMBERS: "members_remove",
-    Step.CREATE_GROUP: "groups_create",
-    Step.UPDATE_GROUP: "groups_update",
-    Step.DELETE_GROUP: "groups_delete",
-    Step.ADD_GROUP_MEMBERS: "group_members_add",
-    Step.REMOVE_GROUP_MEMBERS: "group_members_remove",
-    Step.ENROL: "enrol",
-    Step.UNENROL: "unenrol",
-}
-"""Which summary count each step adds to."""

@@ -30,7 +30,8 @@ from plutoctl.plan.changes import (
     SitePlan,
     UpdateSegment,
 )
-from plutoctl.plan.render import FORMATS, render
+from plutoctl.plan.formats import FORMATS
+from plutoctl.plan.render import render
 
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 INVISIBLE = BIDI + "\u200b\u200c\u200d\u2060\ufeff\u2028\u2029"

@@ -6,17 +6,13 @@ abbreviated, so it ignores ``colour`` and ``show_members``; only text uses colou
 
 from __future__ import annotations
 
-from typing import Literal, get_args
-
 from plutoctl.errors import UsageError
 from plutoctl.plan.changes import Plan
+from plutoctl.plan.formats import FORMATS, Format
 from plutoctl.plan.render.html import render_html
 from plutoctl.plan.render.json import render_json
 from plutoctl.plan.render.markdown import render_markdown
 from plutoctl.plan.render.text import render_text
-
-Format = Literal["text", "json", "markdown", "html"]
-FORMATS: tuple[str, ...] = get_args(Format)
 
 
 def render(plan: Plan, fmt: Format, *, colour: bool = False, show_members: bool = False) -> str:
@@ -33,4 +29,4 @@ def render(plan: Plan, fmt: Format, *, colour: bool = False, show_members: bool 
     raise UsageError(f"unknown plan format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-__all__ = ["FORMATS", "Format", "render"]
+__all__ = ["render"]

@@ -84,26 +84,9 @@ def json_safe(text: str) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def sign(change: Change) -> str:
-    """Return ``+`` for what a change adds, ``~`` for an update, ``-`` for a removal."""
-    match change:
-        case UpdateSegment() | UpdateGroup():
-            return "~"
-        case DeleteSegment() | DeleteGroup() | RemoveSegmentMembers() | RemoveGroupMembers():
-            return "-"
-        case Unenrol():
-            return "-"
-    return "+"
-
-
-def is_removal(change: Change) -> bool:
-    """Return whether the change deletes an object or takes people out of one."""
-    return sign(change) == "-"
-
-
 def members(count: int) -> str:
     """Return ``1 member`` or ``1,204 members``."""
-    return f"{count:,} {plural('member', count)}"
+    return plural(count, "member")
 
 
 def headline(change: Change) -> str:
@@ -126,10 +109,10 @@ def headline(change: Change) -> str:
         case RemoveGroupMembers(course=course, idnumber=gid, usernames=names, existing_count=had):
             return f"{members(len(names))} of group {group_id(course, gid)} (of {had:,})"
         case Enrol(course=course, role=role, usernames=names, segment=sid):
-            who = f"{len(names):,} {plural('user', len(names))}"
+            who = plural(len(names), "user")
             return f"enrol {who} in {clean(course)} as {clean(role)} (segment {clean(sid)})"
         case Unenrol(course=course, usernames=names, segment=sid):
-            who = f"{len(names):,} {plural('user', len(names))}"
+            who = plural(len(names), "user")
             return f"unenrol {who} from {clean(course)} (segment {clean(sid)})"
     raise TypeError(f"not a change: {change!r}")
 

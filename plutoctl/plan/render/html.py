@@ -20,7 +20,6 @@ from plutoctl.plan.render.common import (
     headline,
     notice_text,
     segment_member_changes,
-    sign,
     site_headline,
 )
 from plutoctl.plan.render.html_parts import VERDICT_CSS, kinds_chart, title_text, verdict_html
@@ -124,7 +123,7 @@ def _summary_table(summary: SiteSummary, seconds: float) -> str:
 
 
 def _change_item(change: Change, *, show_members: bool, extra: str = "") -> str:
-    mark = sign(change)
+    mark = change.kind.sign
     parts = [f'<li class="{_CLASSES[mark]}">{_e(mark)} {_e(headline(change))}']
     fields = field_lines(change, quote=_quoted)
     if fields:

@@ -16,26 +16,15 @@ from typing import Any, cast
 from plutoctl.errors import PlanError
 from plutoctl.model import SegmentFields
 from plutoctl.plan.changes import (
+    KINDS,
     Acknowledged,
-    AddGroupMembers,
-    AddSegmentMembers,
     Change,
-    CreateGroup,
-    CreateSegment,
-    DeleteGroup,
-    DeleteSegment,
-    Enrol,
     FieldChanges,
     Notice,
     Plan,
     PlanBasis,
     Refusal,
-    RemoveGroupMembers,
-    RemoveSegmentMembers,
     SitePlan,
-    Unenrol,
-    UpdateGroup,
-    UpdateSegment,
     subject,
 )
 from plutoctl.plan.render.common import json_safe
@@ -43,20 +32,7 @@ from plutoctl.plan.summary import summarize, total
 
 FORMAT_VERSION = 1
 
-ACTIONS: dict[type, str] = {
-    CreateSegment: "create_segment",
-    UpdateSegment: "update_segment",
-    DeleteSegment: "delete_segment",
-    AddSegmentMembers: "add_segment_members",
-    RemoveSegmentMembers: "remove_segment_members",
-    CreateGroup: "create_group",
-    UpdateGroup: "update_group",
-    DeleteGroup: "delete_group",
-    AddGroupMembers: "add_group_members",
-    RemoveGroupMembers: "remove_group_members",
-    Enrol: "enrol",
-    Unenrol: "unenrol",
-}
+ACTIONS: dict[type, str] = {kind.change: kind.action for kind in KINDS}
 """The ``action`` name of each change type (read-only by convention)."""
 
 _DERIVED_KEYS = frozenset({"action", "step", "subject", "count"})

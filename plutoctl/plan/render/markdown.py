@@ -24,9 +24,7 @@ from plutoctl.plan.render.common import (
     duration,
     field_lines,
     headline,
-    is_removal,
     notice_text,
-    sign,
     site_headline,
 )
 from plutoctl.plan.summary import SiteSummary, summarize, total
@@ -138,7 +136,7 @@ def _site(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
     doc.add("")
     doc.add(md(site_headline(site, summary)))
     doc.add("")
-    removals = [c for c in site.changes if is_removal(c)]
+    removals = [c for c in site.changes if c.kind.is_removal]
     if removals:
         _list_section(doc, "#### ⚠ Removals and deletions", [_bullet(c) for c in removals])
     if site.refused:
@@ -225,7 +223,7 @@ def _detail_lines(change: Change, *, show_members: bool) -> list[str]:
 
 
 def _bullet(change: Change) -> str:
-    return f"- **{md(sign(change))}** {md(headline(change))}"
+    return f"- **{md(change.kind.sign)}** {md(headline(change))}"
 
 
 def _notice(notice: Notice) -> str:

@@ -17,7 +17,6 @@ from plutoctl.plan.render.common import (
     field_lines,
     headline,
     notice_text,
-    sign,
     site_headline,
 )
 from plutoctl.plan.summary import summarize, total
@@ -110,7 +109,7 @@ def _change_lines(
     change: Change, style: _Style, *, show_members: bool, mark: str = ""
 ) -> list[str]:
     """Return the lines of one change: the headline, its fields or its usernames."""
-    symbol = sign(change)
+    symbol = change.kind.sign
     head = f"  {mark}{symbol} {headline(change)}"
     names = usernames_of(change)
     lines = [style.paint(mark.strip() or symbol, head)]
