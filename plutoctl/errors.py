@@ -1,4 +1,4 @@
-"""The plutoctl error hierarchy and the process exit codes (SPEC §3).
+"""The plutoctl error hierarchy and the process exit codes (docs/cli.md).
 
 Library code raises only these. Each carries what a user needs to act: the file
 position, the site, the LMS error code, and a hint. The one boundary in

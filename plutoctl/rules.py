@@ -1,7 +1,7 @@
-"""Rule evaluation and explanation: Pluto's User Segment Automation (SPEC §2.2).
+"""Rule evaluation and explanation: Pluto's User Segment Automation (docs/rules.md).
 
 plutoctl evaluates rules itself, because the LMS API has no rule functions. The
-semantics follow Pluto's automation plugin (reference/pluto-features.md §1.9):
+semantics follow Pluto's automation plugin (docs/moodle.md, "Segment automation"):
 
 - A segment's top-level rules are OR'ed; ``all`` is AND (nested ``all`` flattens).
 - Text matches compare the user's value after ``strip_tags``, trim and case-fold
@@ -37,7 +37,7 @@ RuleValue = str | tuple[str, ...] | None
 # "!" or "?"; a bare "<" (as in "a < b") is text.
 _TAG = re.compile(r"<[A-Za-z/!?][^>]*>?")
 
-# What each custom field type accepts (pluto-features.md §1.9). Text and textarea take
+# What each custom field type accepts (docs/moodle.md, "Segment automation"). Text and textarea take
 # every match. ``in`` is accepted on menu and checkbox fields as well: it is exact
 # against each listed value, so it means the same thing on every type.
 _TYPE_MATCHES: Mapping[str, frozenset[str]] = {

@@ -1,4 +1,4 @@
-"""Reading Pluto's bulk-add CSV files for ``members_csv`` (SPEC §2.3).
+"""Reading Pluto's bulk-add CSV files for ``members_csv`` (docs/config.md).
 
 The header row must hold ``username``; ``cohort1``, ``cohort2``, … hold segment IDs.
 Other columns (first name, email, …) are allowed and ignored, so the bulk-upload

@@ -1,4 +1,4 @@
-"""The config file's shape as pydantic models (SPEC §2).
+"""The config file's shape as pydantic models (docs/config.md).
 
 These models check types and keys only. Cross-references (sites, segments named by
 groups) and CSV contents are checked in ``plutoctl.config.validate`` so that every
@@ -25,7 +25,7 @@ from pydantic import (
 TOKEN_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 MAX_REMOVALS = re.compile(r"^(\d+(?:\.\d+)?)%$")
 
-# Standard user fields a rule may name as ``user.<name>`` (SPEC §2.2).
+# Standard user fields a rule may name as ``user.<name>`` (docs/rules.md).
 STANDARD_FIELDS = (
     "username",
     "email",

@@ -44,7 +44,8 @@ from plutoctl.errors import Position, Problem
 MAX_ID_LENGTH = limits.SEGMENT_IDNUMBER
 MAX_NAME_LENGTH = limits.SEGMENT_NAME
 # Group names are PARAM_TEXT: Moodle strips tags, and a value that changes under
-# cleaning fails the call (reference/moodle-ws.md §1). Segment names are PARAM_RAW.
+# cleaning fails the call (docs/moodle.md, "Parameter validation"). Segment names
+# are PARAM_RAW.
 HTML_TAG = re.compile(r"<[^>]*>")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 CUSTOM_FIELD = re.compile(r"^[A-Za-z0-9_]+$")

@@ -1,4 +1,4 @@
-"""The embedded sandbox LMS: Moodle's web-service REST protocol over SQLite (SPEC §6).
+"""The embedded sandbox LMS: Moodle's web-service REST protocol over SQLite (docs/sandbox.md).
 
 ``Sandbox.start()`` serves a database on a free loopback port; ``open_embedded`` is
 what ``url: sandbox:PATH`` configs use. The sandbox never imports the client: the

@@ -1,8 +1,8 @@
 """Filling a sandbox: from a Pluto bulk-upload-users CSV, or generated at scale.
 
-``seed_csv`` reads the bulk-upload-users format (SPEC §6): ``username, firstname,
-lastname, email, profile_field_<name>…, courseN, roleN, groupN, cohortN``. Like
-Moodle's upload tool (in the version the reference read) it creates cohorts and
+``seed_csv`` reads the bulk-upload-users format (docs/sandbox.md, "The seed CSV"):
+``username, firstname, lastname, email, profile_field_<name>…, courseN, roleN, groupN,
+cohortN``. Like Moodle's upload tool (admin/tool/uploaduser) it creates cohorts and
 groups that do not exist yet; unlike it, it also creates missing courses, because a
 new sandbox has none. A user that already exists is updated, not duplicated.
 Problems are collected and raised together, each citing ``file:line``.

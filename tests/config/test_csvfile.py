@@ -1,4 +1,4 @@
-"""The members CSV reader (SPEC §2.3)."""
+"""The members CSV reader (docs/config.md, "CSV files")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every safety rule of SPEC §4.4 and its acknowledgement."""
+"""Every safety rule of docs/safety.md and its acknowledgement."""
 
 from __future__ import annotations
 

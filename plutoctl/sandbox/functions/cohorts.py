@@ -1,4 +1,4 @@
-"""core_cohort_* functions (reference/moodle-ws.md §3)."""
+"""core_cohort_* functions (docs/moodle.md, "Cohorts (segments)")."""
 
 from __future__ import annotations
 

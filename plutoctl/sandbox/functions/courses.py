@@ -1,4 +1,4 @@
-"""core_course_* functions (reference/moodle-ws.md §5)."""
+"""core_course_* functions (docs/moodle.md, "Courses")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Enrolment functions: core_enrol_* and enrol_manual_* (reference/moodle-ws.md §7)."""
+"""Enrolment functions: core_enrol_* and enrol_manual_* (docs/moodle.md, "Enrolment")."""
 
 from __future__ import annotations
 

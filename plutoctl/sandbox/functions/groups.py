@@ -1,4 +1,4 @@
-"""core_group_* functions (reference/moodle-ws.md §6)."""
+"""core_group_* functions (docs/moodle.md, "Groups")."""
 
 from __future__ import annotations
 

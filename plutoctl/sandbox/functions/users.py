@@ -1,4 +1,4 @@
-"""core_user_* functions (reference/moodle-ws.md §4) and the user record they return."""
+"""core_user_* functions (docs/moodle.md, "Users") and the user record they return."""
 
 from __future__ import annotations
 
