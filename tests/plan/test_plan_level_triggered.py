@@ -35,6 +35,7 @@ from plan_builders import (
     want_group,
     want_segment,
 )
+from support.simulate import simulate
 from test_plan_properties import desired_sites, existing_sites
 
 from plutoctl.errors import PlanError
@@ -55,7 +56,6 @@ from plutoctl.plan.changes import (
     UpdateSegment,
 )
 from plutoctl.plan.diff import diff_site
-from plutoctl.plan.simulate import simulate
 
 KINDS = (
     CreateSegment,

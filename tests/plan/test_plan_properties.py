@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.simulate import simulate
 
 from plutoctl.config.schema import PolicyConfig
 from plutoctl.model import (
@@ -28,7 +29,6 @@ from plutoctl.plan.build import plan_site
 from plutoctl.plan.changes import RemoveGroupMembers, Unenrol, subject
 from plutoctl.plan.diff import change_sort_key, diff_site
 from plutoctl.plan.safety import Acknowledgements
-from plutoctl.plan.simulate import simulate
 
 USERS = tuple(f"u{i}" for i in range(7))
 SEGMENTS = ("s0", "s1", "s2", "s3")

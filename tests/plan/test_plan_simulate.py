@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from plan_builders import enrolled, existing_site, have_course, have_group, have_segment
+from support.simulate import simulate
 
 from plutoctl.errors import PlanError
 from plutoctl.model import SegmentFields
@@ -21,7 +22,6 @@ from plutoctl.plan.changes import (
     UpdateGroup,
     UpdateSegment,
 )
-from plutoctl.plan.simulate import simulate
 
 
 def _site():

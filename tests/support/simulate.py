@@ -1,8 +1,8 @@
 """Apply changes to an existing model, as the site would (pure).
 
 ``simulate`` answers "what will the site look like after this plan?" without a site:
-the planner's tests use it to check that applying a plan yields the desired state,
-and a reader of a plan can diff against it. New objects get negative ids.
+the test oracle the planner's tests use to check that applying a plan yields the
+desired state. New objects get negative ids.
 
 It follows the site's behaviour that matters to the plan: enrolling adds the role to
 an existing enrolment; unenrolling drops the user's enrolment and their groups in
