@@ -20,7 +20,8 @@ import time
 from collections import Counter
 from multiprocessing.connection import Connection
 
-from plutoctl.apply import apply_site, verify_site
+from plutoctl.apply.execute import apply_site
+from plutoctl.apply.verify import verify_site
 from plutoctl.batching import calls_needed
 from plutoctl.config.schema import PolicyConfig
 from plutoctl.lms.client import SiteClient

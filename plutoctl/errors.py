@@ -183,9 +183,3 @@ class UnsafePlanError(PlanError):
 
 class StalePlanError(PlanError):
     """A saved plan no longer matches the site: objects changed since it was made."""
-
-
-class ApplyError(PlutoError):
-    """Apply finished, but some operations failed."""
-
-    exit_code = ExitCode.APPLY_FAILED

@@ -19,13 +19,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from plutoctl.apply import (
-    ApplyReport,
-    ProgressEvent,
-    apply_site,
-    scope_of_changes,
-    verify_site,
-)
+from plutoctl.apply.execute import apply_site
+from plutoctl.apply.report import ApplyReport, ProgressEvent
+from plutoctl.apply.verify import scope_of_changes, verify_site
 from plutoctl.config import LoadedConfig
 from plutoctl.config.inputs import input_digests
 from plutoctl.errors import (

@@ -23,9 +23,6 @@ from plutoctl.errors import ExitCode, PlutoError, UsageError
 if TYPE_CHECKING:
     from plutoctl.runner import RunOptions, SiteOutcome
 
-INTERRUPTED = ExitCode.INTERRUPTED
-"""Exit code after Ctrl-C (128 + SIGINT), as shells expect."""
-
 
 def confirm(*, auto_approve: bool) -> None:
     """Ask for ``yes`` on a terminal; without one, refuse rather than hang."""
@@ -213,7 +210,7 @@ def apply_command(
             "the skipped items above were not applied. Run `plutoctl apply` again to finish.",
             err=True,
         )
-        return INTERRUPTED
+        return ExitCode.INTERRUPTED
     return code
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from plutoctl.apply import ProgressEvent
+from plutoctl.apply.report import ProgressEvent
 
 BAR_WIDTH = 24
 

@@ -8,7 +8,8 @@ from collections.abc import Callable
 import pytest
 from apply_helpers import USERS, Site, full_desired, make_plan
 
-from plutoctl.apply import apply_site, verify_site
+from plutoctl.apply.execute import apply_site
+from plutoctl.apply.verify import verify_site
 from plutoctl.plan.changes import (
     AddGroupMembers,
     AddSegmentMembers,

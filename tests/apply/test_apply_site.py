@@ -9,7 +9,9 @@ from collections.abc import Callable
 import pytest
 from apply_helpers import USERS, Site, full_desired, make_plan
 
-from plutoctl.apply import ApplyReport, ProgressEvent, apply_site, verify_site
+from plutoctl.apply.execute import apply_site
+from plutoctl.apply.report import ApplyReport, ProgressEvent
+from plutoctl.apply.verify import verify_site
 from plutoctl.batching import balanced_calls
 from plutoctl.plan.changes import (
     AddGroupMembers,
@@ -193,7 +195,7 @@ def test_a_plan_with_errors_is_not_applied(site: Site) -> None:
 
 
 def test_summary_counts_done_failed_and_skipped() -> None:
-    from plutoctl.apply import OperationResult
+    from plutoctl.apply.report import OperationResult
 
     report = ApplyReport(
         site="t",

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from plutoctl import __version__
-from plutoctl.apply import ProgressEvent
+from plutoctl.apply.report import ProgressEvent
 from plutoctl.cli import cli, hoist_global_flags, main
 from plutoctl.cli.options import complete_ids, complete_sites
 from plutoctl.cli.output import use_colour

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from plutoctl.apply import ProgressEvent
+from plutoctl.apply.report import ProgressEvent
 from plutoctl.cli.progress import ProgressPrinter
 from plutoctl.plan.changes import Step
 

@@ -247,7 +247,7 @@ import json, os, sys
 # Import what apply needs once; every apply is a fork of this process, so it starts
 # in milliseconds instead of the second a fresh interpreter takes.
 import deepdiff
-import plutoctl.apply, plutoctl.cli.apply_cmd, plutoctl.config, plutoctl.plan.render
+import plutoctl.apply.execute, plutoctl.cli.apply_cmd, plutoctl.config, plutoctl.plan.render
 import plutoctl.plan.saved, plutoctl.runner
 from plutoctl.cli import main
 

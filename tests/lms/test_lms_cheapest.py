@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from plutoctl.apply import apply_site, scope_of_changes, verify_site
+from plutoctl.apply.execute import apply_site
+from plutoctl.apply.verify import scope_of_changes, verify_site
 from plutoctl.config.schema import PolicyConfig
 from plutoctl.costs import break_even_users
 from plutoctl.lms.client import RetryPolicy, SiteClient
