@@ -1,4 +1,4 @@
-"""Why a user is, or would be, in each segment of a site (``plutoctl explain``, SPEC §3).
+"""Why a user is, or would be, in each segment of a site (``plutoctl explain``, docs/rules.md).
 
 Pure: works on the loaded config, the existing site and the desired result that
 ``plutoctl.plan.desired.build_desired`` made for it.

@@ -21,7 +21,8 @@ from plutoctl.cli.output import use_colour
 from plutoctl.errors import ExitCode, PlutoError, UsageError
 
 if TYPE_CHECKING:
-    from plutoctl.runner import RunOptions, SiteOutcome
+    from plutoctl.run.apply import SiteOutcome
+    from plutoctl.run.plan import RunOptions
 
 
 def confirm(*, auto_approve: bool) -> None:
@@ -153,8 +154,9 @@ def apply_command(
     from plutoctl.plan.acknowledge import recheck_saved
     from plutoctl.plan.render import render
     from plutoctl.plan.saved import load_plan
-    from plutoctl.reverify import check_saved_plan
-    from plutoctl.runner import apply_plan, known_ids, make_plan
+    from plutoctl.run.apply import apply_plan
+    from plutoctl.run.plan import known_ids, make_plan
+    from plutoctl.run.reverify import check_saved_plan
 
     basis = None
     known: dict[str, dict[int, str]] = {}

@@ -9,25 +9,10 @@ import click
 from plutoctl.cli.options import (
     complete_sites,
     config_option,
+    connection,
     connection_options,
     load,
-    run_options,
 )
-from plutoctl.config import LoadedConfig
-from plutoctl.errors import UsageError
-
-
-def pick_site(loaded: LoadedConfig, site: str | None) -> str:
-    """Return the site to explain on: the one named, or the only one."""
-    if site is not None:
-        return site
-    sites = list(loaded.config.sites)
-    if len(sites) == 1:
-        return sites[0]
-    raise UsageError(
-        "this config has several sites; say which one",
-        hint=f"add --site NAME (one of: {', '.join(sites)})",
-    )
 
 
 @click.command("explain", short_help="Explain why a user is in each segment or not.")
@@ -53,30 +38,14 @@ def explain_command(
         plutoctl explain jdoe -c segments.yaml --site primary
     """
     from plutoctl.config.usernames import clean_username
-    from plutoctl.explain import explain_user, render_explanation
-    from plutoctl.plan.desired import build_desired
-    from plutoctl.runner import (
-        open_site,
-        read_existing,
-        scope_for,
-        sites_to_run,
-        with_unmanaged_members,
-    )
+    from plutoctl.explain import render_explanation
+    from plutoctl.run.explain import explain_on_site, pick_site
 
     loaded = load(config_path)
     username = clean_username(username)  # as the config's usernames are read
     name = pick_site(loaded, site)
-    options = run_options(sites=(name,), parallelism=parallelism, timeout=timeout)
-    sites_to_run(loaded, options.selection)
-    segments, courses = scope_for(loaded, name, options.selection)
-    with open_site(name, loaded, options) as client:
-        existing = read_existing(
-            client, loaded, name, segments, courses, extra_usernames=frozenset({username})
-        )
-        # Segments the config does not declare are listed too (last): read their members.
-        existing = with_unmanaged_members(client, existing, frozenset(loaded.config.segments))
-    result = build_desired(loaded, name, existing, segments=segments, courses=courses)
-    explanations = explain_user(loaded, name, existing, username, result)
+    using = connection(parallelism=parallelism, timeout=timeout)
+    explanations = explain_on_site(loaded, name, username, using)
     click.echo(render_explanation(explanations, username, name))
     return 0
 

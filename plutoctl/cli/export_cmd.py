@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -10,42 +9,12 @@ import click
 from plutoctl.cli.options import (
     complete_sites,
     config_option,
+    connection,
     connection_options,
     load,
     refuse_overwriting_inputs,
-    run_options,
 )
-from plutoctl.config import LoadedConfig
-from plutoctl.config.schema import SiteConfig
 from plutoctl.errors import PlutoError, UsageError
-from plutoctl.model import ExistingSite
-
-
-def portable_site(loaded: LoadedConfig, name: str, out_dir: Path) -> SiteConfig:
-    """Return the site's config with a sandbox path made relative to ``out_dir``."""
-    site = loaded.config.sites[name]
-    if not site.is_sandbox:
-        return site
-    db_path = loaded.resolve(site.url.removeprefix("sandbox:"))
-    relative = os.path.relpath(db_path, out_dir.resolve())
-    # The database already exists, so its seed is not needed again.
-    return site.model_copy(update={"url": f"sandbox:{relative}", "seed": None})
-
-
-def check_courses(existing: ExistingSite, site: str, courses: tuple[str, ...]) -> None:
-    """Refuse to export when a course named with --course was not read."""
-    problems = [
-        f"{name}: could not be read ({existing.unread_courses[name]})"
-        if name in existing.unread_courses
-        else f"{name}: no course with this short name"
-        for name in courses
-        if name not in existing.courses
-    ]
-    if problems:
-        raise PlutoError(
-            f"site {site!r}: cannot export course(s): " + "; ".join(problems),
-            hint="check the --course short names (course short names are case-sensitive)",
-        )
 
 
 @click.command("export", short_help="Write a site's segments and groups as config.")
@@ -107,9 +76,8 @@ def export_command(
     With --segments-csv, segment definitions go to a CSV that Pluto's Bulk Create
     User Segments page also takes, and the YAML keeps only their members.
     """
-    from plutoctl.export import ExportOptions, export_site
-    from plutoctl.lms.reader import ReadScope, read_site
-    from plutoctl.runner import open_site
+    from plutoctl.export import ExportOptions
+    from plutoctl.run.export import export_from_site
 
     loaded = load(config_path)
     if site not in loaded.config.sites:
@@ -118,23 +86,12 @@ def export_command(
         raise UsageError("--csv-dir needs --out (CSV paths are relative to the config)")
     if segments_csv is not None and out is None:
         raise UsageError("--segments-csv needs --out (CSV paths are relative to the config)")
-    options = run_options(sites=(site,), parallelism=parallelism, timeout=timeout)
+    using = connection(parallelism=parallelism, timeout=timeout)
     out_dir = out.parent if out is not None else Path.cwd()
-    with open_site(site, loaded, options) as client:
-        listing = read_site(client, ReadScope(courses=frozenset(courses)))
-        scope = ReadScope(
-            segments=frozenset() if no_members else frozenset(listing.segments),
-            courses=frozenset(courses),
-        )
-        existing = read_site(client, scope) if scope.segments else listing
-    check_courses(existing, site, courses)
-    export = export_site(
-        site,
-        portable_site(loaded, site, out_dir),
-        existing,
-        list(courses),
-        ExportOptions(include_members=not no_members, csv_dir=csv_dir, segments_csv=segments_csv),
+    options = ExportOptions(
+        include_members=not no_members, csv_dir=csv_dir, segments_csv=segments_csv
     )
+    export, existing = export_from_site(loaded, site, courses, options, using, out_dir)
     for note in export.skipped:
         click.echo(f"warning: skipped {note}", err=True)
     if out is None:

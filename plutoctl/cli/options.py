@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from plutoctl.config.schema import Config
     from plutoctl.lms.client import RetryPolicy
     from plutoctl.plan.changes import Plan
-    from plutoctl.runner import RunOptions
+    from plutoctl.run.connect import Connection
+    from plutoctl.run.plan import RunOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -220,9 +221,9 @@ def run_options(
 ) -> RunOptions:
     """Build RunOptions from the shared command-line options."""
     # Imported here so that offline commands (validate, schema) never load the client.
-    from plutoctl.lms.client import RetryPolicy
     from plutoctl.plan.safety import Acknowledgements
-    from plutoctl.runner import RunOptions, Selection
+    from plutoctl.plan.scope import Selection
+    from plutoctl.run.plan import RunOptions
 
     return RunOptions(
         selection=Selection(sites=sites, only=frozenset(only), excluded=frozenset(excluded)),
@@ -232,10 +233,16 @@ def run_options(
             moves=frozenset(allow_move),
         ),
         config_acks=not no_acknowledgements,
-        parallelism=parallelism,
-        timeout=timeout,
-        retry=retry_policy(RetryPolicy()),
+        connection=connection(parallelism=parallelism, timeout=timeout),
     )
+
+
+def connection(*, parallelism: int, timeout: float) -> Connection:
+    """Build the Connection from ``--parallelism`` and ``--timeout`` (and the retry knob)."""
+    from plutoctl.lms.client import RetryPolicy
+    from plutoctl.run.connect import Connection
+
+    return Connection(timeout=timeout, retry=retry_policy(RetryPolicy()), parallelism=parallelism)
 
 
 RETRY_BACKOFF_VARIABLE = "PLUTOCTL_RETRY_BACKOFF"

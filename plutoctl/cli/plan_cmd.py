@@ -22,7 +22,7 @@ from plutoctl.plan.changes import Plan
 from plutoctl.plan.formats import FORMATS, Format
 
 if TYPE_CHECKING:
-    from plutoctl.runner import RunOptions
+    from plutoctl.run.plan import RunOptions
 
 
 def plan_exit_code(plan: Plan, *, detailed: bool) -> ExitCode:
@@ -78,9 +78,10 @@ def plan_command(
     """
     from plutoctl.plan.render import render
     from plutoctl.plan.saved import save_plan
-    from plutoctl.runner import make_plan, rare_collection
+    from plutoctl.run.plan import make_plan
+    from plutoctl.run.sites import rare_collection
 
-    with rare_collection():  # a large config is 100,000s of small objects: see runner
+    with rare_collection():  # a large config is 100,000s of small objects: see run.sites
         loaded = load(config_path)
     if out is not None:
         refuse_overwriting_inputs(loaded, [out], what="--out")

@@ -1,4 +1,4 @@
-"""Desired state for one site, from the config and the users read from it (SPEC §2.1–2.4).
+"""Desired state for one site, from the config and the users read from it (docs/config.md).
 
 Desired members = ``members`` ∪ CSV rows for the segment ∪ rule matches − ``exclude``.
 A username named in ``members`` or a CSV file that is not on the site is an error for
@@ -13,10 +13,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from plutoctl.config.loaded import LoadedConfig, SourcedName
-from plutoctl.config.schema import Config, SegmentConfig
+from plutoctl.config.schema import SegmentConfig
 from plutoctl.model import (
     DesiredCourse,
     DesiredEnrolment,
@@ -27,7 +26,8 @@ from plutoctl.model import (
     SegmentFields,
 )
 from plutoctl.plan.changes import Notice
-from plutoctl.rules import STANDARD_PREFIX, RuleSet
+from plutoctl.plan.scope import SiteScope, site_scope
+from plutoctl.rules import RuleSet
 
 
 @dataclass(frozen=True)
@@ -69,97 +69,6 @@ class DesiredResult:
     bound_segments: Mapping[str, DesiredSegment] = field(default_factory=dict)
 
 
-class ReadNeeds(NamedTuple):
-    """What the reader must read from a site for a plan.
-
-    ``standard_fields`` are standard user field names (without ``user.``) that rules
-    test; ``usernames`` are every username the config names for the site.
-    """
-
-    needs_all_users: bool
-    standard_fields: frozenset[str]
-    usernames: frozenset[str]
-
-
-def segments_for(config: Config, site: str, scope: Collection[str] | None = None) -> list[str]:
-    """Return the segment IDs that go to ``site`` and are in scope, in config order."""
-    return [
-        sid
-        for sid, seg in config.segments.items()
-        if site in config.sites_for(seg.sites) and (scope is None or sid in scope)
-    ]
-
-
-def courses_for(config: Config, site: str, scope: Collection[str] | None = None) -> list[str]:
-    """Return the course short names that go to ``site`` and are in scope, in config order."""
-    return [
-        name
-        for name, course in config.courses.items()
-        if site in config.sites_for(course.sites) and (scope is None or name in scope)
-    ]
-
-
-def bound_segments(config: Config, courses: Iterable[str]) -> list[str]:
-    """Return the segment IDs the groups and enrolments of ``courses`` name, deduplicated."""
-    found: dict[str, None] = {}
-    for name in courses:
-        course = config.courses[name]
-        for group in course.groups.values():
-            if group.segment:
-                found[group.segment] = None
-        for enrol in course.enrol:
-            found[enrol.segment] = None
-    return list(found)
-
-
-def _segments_needed(
-    config: Config, site: str, segments: Collection[str] | None, courses: Collection[str] | None
-) -> tuple[list[str], list[str]]:
-    """Return (segments in scope, segments only needed by courses in scope) for a site."""
-    in_scope = segments_for(config, site, segments)
-    on_site = set(segments_for(config, site))
-    extra = [
-        sid
-        for sid in bound_segments(config, courses_for(config, site, courses))
-        if sid in on_site and sid not in in_scope
-    ]
-    return in_scope, extra
-
-
-def required_fields(
-    loaded: LoadedConfig,
-    site: str,
-    segments: Collection[str] | None = None,
-    courses: Collection[str] | None = None,
-) -> ReadNeeds:
-    """Return what must be read from ``site`` to plan the segments and courses in scope."""
-    config = loaded.config
-    in_scope, extra = _segments_needed(config, site, segments, courses)
-    ids = in_scope + extra
-    ruleset = RuleSet.compile({sid: config.segments[sid].rules for sid in ids})
-    standard = frozenset(
-        f[len(STANDARD_PREFIX) :] for f in ruleset.fields if f.startswith(STANDARD_PREFIX)
-    )
-    usernames: set[str] = set()
-    for sid in ids:
-        seg = config.segments[sid]
-        usernames.update(seg.members, seg.exclude)
-        usernames.update(n.username for n in loaded.csv_members.get(sid, ()))
-    return ReadNeeds(bool(ruleset.fields), standard, frozenset(usernames))
-
-
-def reads_custom_fields(
-    loaded: LoadedConfig,
-    site: str,
-    segments: Collection[str] | None = None,
-    courses: Collection[str] | None = None,
-) -> bool:
-    """Return whether some rule in scope on ``site`` reads a custom profile field."""
-    in_scope, extra = _segments_needed(loaded.config, site, segments, courses)
-    ruleset = RuleSet.compile({sid: loaded.config.segments[sid].rules for sid in in_scope + extra})
-    return any(not name.startswith(STANDARD_PREFIX) for name in ruleset.fields)
-
-
 def build_desired(
     loaded: LoadedConfig,
     site: str,
@@ -168,22 +77,26 @@ def build_desired(
     segments: Collection[str] | None = None,
     courses: Collection[str] | None = None,
     roles: Collection[str] | None = None,
+    scope: SiteScope | None = None,
 ) -> DesiredResult:
     """Return the desired state of ``site`` for the segments and courses in scope.
 
-    ``roles`` are the role shortnames the site can enrol with; an enrolment naming
-    another is an error for the site (None: not checked).
+    ``scope`` is the site's scope when the caller has it already (a run computes it
+    once, to read the site); without it, it is computed from ``segments`` and
+    ``courses`` (None: all the config sends to the site). ``roles`` are the role
+    shortnames the site can enrol with; an enrolment naming another is an error for
+    the site (None: not checked).
     """
-    config = loaded.config
-    in_scope, extra = _segments_needed(config, site, segments, courses)
+    if scope is None:
+        scope = site_scope(loaded, site, segments, courses)
     builder = _Builder(loaded, site, existing)
     builder.roles = roles
-    matches = builder.evaluate_rules(in_scope + extra)
-    desired_segments = {sid: builder.segment(sid, matches.get(sid)) for sid in in_scope}
-    bound = {sid: builder.segment(sid, matches.get(sid)) for sid in extra}
+    matches = builder.evaluate_rules(scope.ruleset)
+    desired_segments = {sid: builder.segment(sid, matches.get(sid)) for sid in scope.segments}
+    bound = {sid: builder.segment(sid, matches.get(sid)) for sid in scope.bound}
     known = set(desired_segments) | set(bound) | set(existing.segments)
     desired_courses = {}
-    for name in courses_for(config, site, courses):
+    for name in scope.courses:
         course = builder.course(name, known)
         if course is not None:
             desired_courses[name] = course
@@ -215,10 +128,9 @@ class _Builder:
     def warn(self, message: str, where: object = "") -> None:
         self.notices.append(Notice("warning", message, str(where)))
 
-    def evaluate_rules(self, ids: list[str]) -> dict[str, frozenset[str]]:
-        """Compile and evaluate the rules of ``ids``; report what the site cannot evaluate."""
-        segs = self.loaded.config.segments
-        self.ruleset = RuleSet.compile({sid: segs[sid].rules for sid in ids if segs[sid].rules})
+    def evaluate_rules(self, ruleset: RuleSet) -> dict[str, frozenset[str]]:
+        """Evaluate the rules in scope; report what the site cannot evaluate."""
+        self.ruleset = ruleset
         if not self.ruleset.rules:
             return {}
         users, types = self.existing.users, self.existing.field_types

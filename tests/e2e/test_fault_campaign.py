@@ -248,7 +248,7 @@ import json, os, sys
 # in milliseconds instead of the second a fresh interpreter takes.
 import deepdiff
 import plutoctl.apply.execute, plutoctl.cli.apply_cmd, plutoctl.config, plutoctl.plan.render
-import plutoctl.plan.saved, plutoctl.runner
+import plutoctl.plan.saved, plutoctl.run.apply
 from plutoctl.cli import main
 
 for line in sys.stdin:

@@ -131,7 +131,7 @@ def test_stale_check_hint_fits_both_ways_of_applying() -> None:
     from plutoctl.errors import StalePlanError
     from plutoctl.model import ExistingSite
     from plutoctl.plan.changes import SitePlan
-    from plutoctl.runner import check_fresh
+    from plutoctl.run.apply import check_fresh
 
     site_plan = SitePlan(site="lab", fingerprints=(("segment:team-a", "0" * 64),))
     existing = ExistingSite(site="lab", segments={}, users={}, courses={})

@@ -15,7 +15,7 @@ from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.model import DesiredSegment, DesiredSite, SegmentFields
 from plutoctl.plan.build import plan_site
 from plutoctl.plan.safety import Acknowledgements
-from plutoctl.runner import known_ids
+from plutoctl.run.plan import known_ids
 from plutoctl.sandbox import FieldSpec, Sandbox, generate
 
 BY_FIELD = "core_user_get_users_by_field"

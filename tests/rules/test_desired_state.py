@@ -19,7 +19,8 @@ from plutoctl.model import (
     User,
 )
 from plutoctl.plan.changes import Notice
-from plutoctl.plan.desired import build_desired, required_fields
+from plutoctl.plan.desired import build_desired
+from plutoctl.plan.scope import required_fields
 
 CONFIG = {
     "version": 1,

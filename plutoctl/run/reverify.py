@@ -44,17 +44,19 @@ from plutoctl.plan.changes import (
     subject,
     usernames_of,
 )
-from plutoctl.plan.desired import (
-    bound_segments,
-    build_desired,
-    courses_for,
-    reads_custom_fields,
-    required_fields,
-)
+from plutoctl.plan.desired import build_desired
 from plutoctl.plan.diff import diff_site, sort_changes
 from plutoctl.plan.fingerprint import fingerprint_keys
 from plutoctl.plan.safety import Acknowledgements, check_safety
-from plutoctl.rules import STANDARD_PREFIX, RuleSet
+from plutoctl.plan.scope import (
+    Selection,
+    SiteScope,
+    bound_segments,
+    courses_for,
+    segments_for,
+    site_scope,
+)
+from plutoctl.rules import STANDARD_PREFIX
 
 REMAKE = "make the plan again: plutoctl plan -c CONFIG --out PLAN, then apply the new plan"
 
@@ -108,9 +110,8 @@ def _check_fingerprinted(site: SitePlan) -> None:
 class Reread:
     """What to read again for one site's saved plan, and over which users to recompute."""
 
-    scope: ReadScope
-    segments: tuple[str, ...]
-    courses: tuple[str, ...]
+    read: ReadScope
+    scope: SiteScope
     known_users: frozenset[str]
 
 
@@ -128,30 +129,20 @@ def reverify_scope(loaded: LoadedConfig, site: str, plan: SitePlan, basis: PlanB
     courses = tuple(name for name in courses_for(config, site) if name in touched)
     wanted = {name for kind, name in map(_object_of, plan.changes) if kind == "segment"}
     wanted |= set(bound_segments(config, courses))
-    in_run = set(_segments_in_run(loaded, site, basis))
+    selection = Selection(only=frozenset(basis.only), excluded=frozenset(basis.excluded))
+    in_run = {sid for sid in segments_for(config, site) if selection.includes(sid)}
     segments = tuple(sid for sid in config.segments if sid in wanted and sid in in_run)
-    needs = required_fields(loaded, site, segments, courses)
+    scope = site_scope(loaded, site, segments, courses)
     named = {user for change in plan.changes for user in usernames_of(change)}
-    known = frozenset(named | needs.usernames)
-    scope = ReadScope(
+    known = frozenset(named | scope.needs.usernames)
+    read = ReadScope(
         segments=frozenset(wanted),
-        standard_fields=needs.standard_fields,
+        standard_fields=scope.needs.standard_fields,
         usernames=known,
         courses=frozenset(courses),
-        needs_custom_fields=reads_custom_fields(loaded, site, segments, courses),
+        needs_custom_fields=scope.needs_custom_fields,
     )
-    return Reread(scope, segments, courses, known)
-
-
-def _segments_in_run(loaded: LoadedConfig, site: str, basis: PlanBasis) -> list[str]:
-    config = loaded.config
-    return [
-        sid
-        for sid, seg in config.segments.items()
-        if site in config.sites_for(seg.sites)
-        and (not basis.only or sid in basis.only)
-        and sid not in basis.excluded
-    ]
+    return Reread(read, scope, known)
 
 
 def _object_of(change: Change) -> tuple[str, str]:
@@ -170,11 +161,7 @@ def recompute(
     site = plan.site
     known = _within(fresh, reread.known_users)
     desired = build_desired(
-        _rule_fields_declared(loaded, site),
-        site,
-        known,
-        segments=reread.segments,
-        courses=reread.courses,
+        _rule_fields_declared(loaded, reread.scope), site, known, scope=reread.scope
     )
     if desired.errors:
         raise StalePlanError(
@@ -187,7 +174,7 @@ def recompute(
         desired.desired,
         known,
         unmanaged=policy.unmanaged_segments,
-        managed_scope=set(loaded.config.segments) - set(reread.segments),
+        managed_scope=set(loaded.config.segments) - set(reread.scope.segments),
     )
     counted = [_with_fresh_counts(change, fresh) for change in diff.changes]
     # The config's acknowledge: section is the one the plan was made with: the config's
@@ -208,16 +195,15 @@ def recompute(
     return sort_changes(now)
 
 
-def _rule_fields_declared(loaded: LoadedConfig, site: str) -> LoadedConfig:
-    """Return the config with every custom field its rules use declared for ``site``.
+def _rule_fields_declared(loaded: LoadedConfig, scope: SiteScope) -> LoadedConfig:
+    """Return the config with every custom field the scope's rules use declared for its site.
 
     The plan's rule checks ran on a read of every user, and the config has not changed
     since; the recompute sees a few users, and a field none of them has filled in is
-    no typo here.
+    no typo here. (Only the scope's rules are checked, so only their fields matter.)
     """
-    config = loaded.config
-    ruleset = RuleSet.compile({sid: seg.rules for sid, seg in config.segments.items()})
-    custom = {name for name in ruleset.fields if not name.startswith(STANDARD_PREFIX)}
+    config, site = loaded.config, scope.site
+    custom = {name for name in scope.ruleset.fields if not name.startswith(STANDARD_PREFIX)}
     site_config = config.sites[site]
     declared = sorted(set(site_config.profile_fields) | custom)
     sites = {**config.sites, site: site_config.model_copy(update={"profile_fields": declared})}

@@ -1,0 +1,78 @@
+"""Connect to a site: its token, how patiently to talk to it, and the client.
+
+``open_site`` turns a site's config into a connected client, starting the embedded
+sandbox first for a ``sandbox:`` URL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+
+from plutoctl.config import LoadedConfig
+from plutoctl.errors import SecretError
+from plutoctl.lms.client import RetryPolicy, SiteClient
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a connection to a site (``timeout`` is for an answer)."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to talk to a site: seconds to wait for a call, retries, calls in flight."""
+
+    timeout: float = 120.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    parallelism: int = 3
+
+
+def resolve_token(name: str, loaded: LoadedConfig) -> str:
+    """Return a site's token from its ``${VAR}`` reference, or say what is missing."""
+    site = loaded.config.sites[name]
+    variable = site.token_variable
+    if variable is None:
+        raise SecretError(
+            f"site {name!r} has no token",
+            hint=f"add `token: ${{PLUTO_TOKEN_{name.upper()}}}` to sites.{name} in {loaded.path}",
+        )
+    value = os.environ.get(variable, "")
+    if not value:
+        raise SecretError(
+            f"site {name!r}: environment variable {variable} is not set",
+            hint=f"export {variable}=<the site's web-service token> (Site admin > Server > "
+            "Web services > Manage tokens)",
+        )
+    return value
+
+
+@contextmanager
+def open_site(name: str, loaded: LoadedConfig, connection: Connection) -> Iterator[SiteClient]:
+    """Connect to a site; for a ``sandbox:`` URL, start the embedded sandbox first."""
+    site = loaded.config.sites[name]
+    with ExitStack() as stack:
+        if site.is_sandbox:
+            from plutoctl.sandbox import open_embedded
+
+            db_path = loaded.resolve(site.url.removeprefix("sandbox:"))
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+            seed = loaded.resolve(site.seed) if site.seed else None
+            sandbox = stack.enter_context(
+                open_embedded(db_path, seed_csv=seed, max_input_vars=site.max_input_vars)
+            )
+            url, token = sandbox.url, sandbox.token
+        else:
+            url, token = site.url.rstrip("/"), resolve_token(name, loaded)
+        client = stack.enter_context(
+            SiteClient(
+                site=name,
+                url=url,
+                token=token,
+                max_input_vars=site.max_input_vars,
+                timeout=(CONNECT_TIMEOUT, connection.timeout),
+                retry=connection.retry,
+                parallelism=connection.parallelism,
+            )
+        )
+        yield client

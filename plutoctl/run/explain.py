@@ -1,0 +1,40 @@
+"""Read what ``plutoctl explain`` needs from a site and explain one user's segments."""
+
+from __future__ import annotations
+
+from plutoctl.config import LoadedConfig
+from plutoctl.errors import UsageError
+from plutoctl.explain import SegmentExplanation, explain_user
+from plutoctl.plan.desired import build_desired
+from plutoctl.plan.scope import Selection, selected_scope
+from plutoctl.run.connect import Connection, open_site
+from plutoctl.run.plan import read_existing, with_unmanaged_members
+from plutoctl.run.sites import sites_to_run
+
+
+def pick_site(loaded: LoadedConfig, site: str | None) -> str:
+    """Return the site to explain on: the one named, or the only one."""
+    if site is not None:
+        return site
+    sites = list(loaded.config.sites)
+    if len(sites) == 1:
+        return sites[0]
+    raise UsageError(
+        "this config has several sites; say which one",
+        hint=f"add --site NAME (one of: {', '.join(sites)})",
+    )
+
+
+def explain_on_site(
+    loaded: LoadedConfig, site: str, username: str, connection: Connection
+) -> list[SegmentExplanation]:
+    """Read ``site`` and return, for each of its segments, whether ``username`` is in it and why."""
+    selection = Selection(sites=(site,))
+    sites_to_run(loaded, selection)
+    scope = selected_scope(loaded, site, selection)
+    with open_site(site, loaded, connection) as client:
+        existing = read_existing(client, scope, extra_usernames=frozenset({username}))
+        # Segments the config does not declare are listed too (last): read their members.
+        existing = with_unmanaged_members(client, existing, frozenset(loaded.config.segments))
+    result = build_desired(loaded, site, existing, scope=scope)
+    return explain_user(loaded, site, existing, username, result)

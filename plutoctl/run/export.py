@@ -1,0 +1,69 @@
+"""Read what ``plutoctl export`` needs from a site and turn it into config."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from plutoctl.config import LoadedConfig
+from plutoctl.config.schema import SiteConfig
+from plutoctl.errors import PlutoError
+from plutoctl.export import Export, ExportOptions, export_site
+from plutoctl.lms.reader import ReadScope, read_site
+from plutoctl.model import ExistingSite
+from plutoctl.run.connect import Connection, open_site
+
+
+def export_from_site(
+    loaded: LoadedConfig,
+    site: str,
+    courses: Sequence[str],
+    options: ExportOptions,
+    connection: Connection,
+    out_dir: Path,
+) -> tuple[Export, ExistingSite]:
+    """Read a site's segments (and the groups of ``courses``); return them as config.
+
+    ``out_dir`` is where the config goes: a sandbox path in it is made relative to it.
+    Returns the export and the site as read.
+    """
+    with open_site(site, loaded, connection) as client:
+        listing = read_site(client, ReadScope(courses=frozenset(courses)))
+        scope = ReadScope(
+            segments=frozenset() if not options.include_members else frozenset(listing.segments),
+            courses=frozenset(courses),
+        )
+        existing = read_site(client, scope) if scope.segments else listing
+    check_courses(existing, site, courses)
+    export = export_site(
+        site, portable_site(loaded, site, out_dir), existing, list(courses), options
+    )
+    return export, existing
+
+
+def portable_site(loaded: LoadedConfig, name: str, out_dir: Path) -> SiteConfig:
+    """Return the site's config with a sandbox path made relative to ``out_dir``."""
+    site = loaded.config.sites[name]
+    if not site.is_sandbox:
+        return site
+    db_path = loaded.resolve(site.url.removeprefix("sandbox:"))
+    relative = os.path.relpath(db_path, out_dir.resolve())
+    # The database already exists, so its seed is not needed again.
+    return site.model_copy(update={"url": f"sandbox:{relative}", "seed": None})
+
+
+def check_courses(existing: ExistingSite, site: str, courses: Sequence[str]) -> None:
+    """Refuse to export when a course named with --course was not read."""
+    problems = [
+        f"{name}: could not be read ({existing.unread_courses[name]})"
+        if name in existing.unread_courses
+        else f"{name}: no course with this short name"
+        for name in courses
+        if name not in existing.courses
+    ]
+    if problems:
+        raise PlutoError(
+            f"site {site!r}: cannot export course(s): " + "; ".join(problems),
+            hint="check the --course short names (course short names are case-sensitive)",
+        )

@@ -1,0 +1,129 @@
+"""Run a task on every selected site, a bounded number of sites at a time.
+
+One failing site does not stop the others: its result carries the error instead. A
+Ctrl-C can wind the tasks down (they check a ``stop`` event), and the cyclic
+garbage collector is paused while sites are read and planned.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from plutoctl.config import LoadedConfig
+from plutoctl.errors import ConfigError, PlutoError, UsageError
+from plutoctl.lms.client import SiteClient
+from plutoctl.model import ExistingSite
+from plutoctl.plan.changes import Notice, SitePlan
+from plutoctl.plan.desired import DesiredResult
+from plutoctl.plan.scope import Selection
+from plutoctl.run.connect import Connection, open_site
+
+log = logging.getLogger(__name__)
+
+SITE_WORKERS = 4
+MAX_PROBLEMS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class SiteRun:
+    """Everything one site's planning produced, kept for apply and explain."""
+
+    plan: SitePlan
+    existing: ExistingSite | None = None
+    desired: DesiredResult | None = None
+    error: PlutoError | None = None
+
+
+SiteTask = Callable[[SiteClient, str], SiteRun]
+
+
+def sites_to_run(loaded: LoadedConfig, selection: Selection) -> list[str]:
+    """Return the sites this run covers, refusing unknown ``--site`` names."""
+    known = list(loaded.config.sites)
+    unknown = [s for s in selection.sites if s not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown site(s): {', '.join(unknown)}",
+            hint=f"sites in {loaded.path}: {', '.join(known)}",
+        )
+    named = set(selection.only | selection.excluded)
+    declared = set(loaded.config.segments) | set(loaded.config.courses)
+    if named - declared:
+        raise UsageError(
+            f"--only/--except name(s) not in the config: {', '.join(sorted(named - declared))}",
+            hint="name segment IDs or course short names declared in the config",
+        )
+    return [s for s in known if not selection.sites or s in selection.sites]
+
+
+@contextmanager
+def rare_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while sites are read and planned.
+
+    A large site's read holds millions of small objects (records, usernames). With
+    the default thresholds the collector walks all of them again and again while
+    they are allocated: 12 of 21 s of CPU reading a 100,000-user, 200-course site
+    (benchmarks/plan_scale.py). Reference counting frees almost everything a run
+    drops; the few cycles wait for the collector to run again after the block.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def run_sites(
+    loaded: LoadedConfig,
+    names: Sequence[str],
+    connection: Connection,
+    task: SiteTask,
+    stop: threading.Event | None = None,
+) -> dict[str, SiteRun]:
+    """Run ``task`` for each named site in parallel; a failing site becomes an error plan.
+
+    With ``stop``, a first Ctrl-C sets it and waits for the tasks to wind down (they
+    check it); a second one, or any Ctrl-C without ``stop``, is raised at once.
+    """
+
+    def run(name: str) -> SiteRun:
+        try:
+            with open_site(name, loaded, connection) as client:
+                return task(client, name)
+        except PlutoError as exc:
+            # One site's failure must not stop the others: it becomes that site's result.
+            log.debug("site %s failed", name, exc_info=True)
+            notice = Notice("error", _describe(exc))
+            return SiteRun(plan=SitePlan(site=name, errors=(notice,)), error=exc)
+
+    workers = max(1, min(SITE_WORKERS, len(names)))
+    with rare_collection(), ThreadPoolExecutor(workers, thread_name_prefix="site") as pool:
+        futures = [pool.submit(run, name) for name in names]
+        try:
+            results = [future.result() for future in futures]
+        except KeyboardInterrupt:
+            if stop is None:
+                raise
+            stop.set()
+            log.debug("interrupted: sending no more calls, waiting for those in flight")
+            results = [future.result() for future in futures]
+    return dict(zip(names, results, strict=True))
+
+
+def _describe(exc: PlutoError) -> str:
+    """One line for a site's failure; a seed file's problems are listed, not counted."""
+    if isinstance(exc, ConfigError):
+        shown = [f"{p.position}: {p.message}" for p in exc.problems if not p.is_warning]
+        more = len(shown) - MAX_PROBLEMS_SHOWN
+        text = "; ".join(shown[:MAX_PROBLEMS_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+        return f"the sandbox seed file could not be loaded: {text}"
+    hint = f" (hint: {exc.hint})" if exc.hint else ""
+    return exc.message + hint
