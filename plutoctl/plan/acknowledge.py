@@ -49,11 +49,6 @@ def with_config(acks: Acknowledgements, config: Config) -> Acknowledgements:
     )
 
 
-def _is_removal(change: Change) -> bool:
-    """Return whether a change takes people out (what ``acknowledge.removals`` bounds)."""
-    return change.kind.is_removal and change.kind.lists_users
-
-
 def _is_existence(change: Change) -> bool:
     return isinstance(change, DeleteSegment | DeleteGroup | CreateSegment)
 
@@ -67,7 +62,7 @@ def unused(config: Config, plan: Plan) -> list[str]:
     ]
     result = []
     for name in sorted(config.acknowledge.removals):
-        if not any(_is_removal(c) and acknowledges(frozenset({name}), c) for c in changes):
+        if not any(c.kind.removes_users and acknowledges(frozenset({name}), c) for c in changes):
             result.append(f"acknowledge.removals {name}")
     for name in sorted(set(config.acknowledge.deletes)):
         if not any(_is_existence(c) and acknowledges(frozenset({name}), c) for c in changes):

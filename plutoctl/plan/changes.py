@@ -5,6 +5,10 @@ idnumber) and carries what apply needs and what a reader of the plan wants to se
 Changes are frozen; code that treats kinds alike reads ``KINDS`` (through
 ``change.kind``), and code that needs a kind's own fields switches with ``match``.
 The order of the steps and the JSON form of each change are in docs/plan-format.md.
+
+Over 400 lines because the change classes and the one table of their kinds must sit
+together (the table is the class list), and every part of plutoctl imports the plan
+values at the end from here.
 """
 
 from __future__ import annotations
@@ -176,7 +180,9 @@ class Kind:
     ``lists_users``: it carries ``usernames``, each an item of its own (otherwise the
     object is its one item); apply runs ``phase`` after ``phase``, the steps of one
     phase together; ``summary`` is the ``SiteSummary`` count it adds to; ``function``
-    is the web-service function that writes it (``plutoctl.lms.functions``).
+    is the web-service function that writes it (``plutoctl.lms.functions``);
+    ``fingerprints`` name the existing state a saved plan must find unchanged before
+    apply runs the change (``plutoctl.plan.fingerprint``).
     """
 
     change: type[Change]
@@ -187,6 +193,7 @@ class Kind:
     phase: int
     summary: str
     function: str
+    fingerprints: tuple[str, ...]
 
     @property
     def action(self) -> str:
@@ -203,34 +210,50 @@ class Kind:
         """Return whether the kind deletes an object or takes people out of one."""
         return self.sign == "-"
 
+    @property
+    def removes_users(self) -> bool:
+        """Return whether the kind takes users out of a segment, a group or a course."""
+        return self.is_removal and self.lists_users
+
 
 # fmt: off
 KINDS: tuple[Kind, ...] = (
     Kind(CreateSegment, Step.CREATE_SEGMENT, Target.SEGMENT, sign="+", lists_users=False,
-         phase=0, summary="segments_create", function="core_cohort_create_cohorts"),
+         phase=0, summary="segments_create", function="core_cohort_create_cohorts",
+         fingerprints=("segment",)),
     Kind(UpdateSegment, Step.UPDATE_SEGMENT, Target.SEGMENT, sign="~", lists_users=False,
-         phase=0, summary="segments_update", function="core_cohort_update_cohorts"),
+         phase=0, summary="segments_update", function="core_cohort_update_cohorts",
+         fingerprints=("segment",)),
     Kind(DeleteSegment, Step.DELETE_SEGMENT, Target.SEGMENT, sign="-", lists_users=False,
-         phase=6, summary="segments_delete", function="core_cohort_delete_cohorts"),
+         phase=6, summary="segments_delete", function="core_cohort_delete_cohorts",
+         fingerprints=("segment", "segment-members")),
     Kind(AddSegmentMembers, Step.ADD_SEGMENT_MEMBERS, Target.SEGMENT, sign="+", lists_users=True,
-         phase=1, summary="members_add", function="core_cohort_add_cohort_members"),
+         phase=1, summary="members_add", function="core_cohort_add_cohort_members",
+         fingerprints=("segment-members",)),
     Kind(RemoveSegmentMembers, Step.REMOVE_SEGMENT_MEMBERS, Target.SEGMENT, sign="-",
          lists_users=True, phase=3, summary="members_remove",
-         function="core_cohort_delete_cohort_members"),
+         function="core_cohort_delete_cohort_members", fingerprints=("segment-members",)),
     Kind(CreateGroup, Step.CREATE_GROUP, Target.GROUP, sign="+", lists_users=False,
-         phase=0, summary="groups_create", function="core_group_create_groups"),
+         phase=0, summary="groups_create", function="core_group_create_groups",
+         fingerprints=("course", "group")),
     Kind(UpdateGroup, Step.UPDATE_GROUP, Target.GROUP, sign="~", lists_users=False,
-         phase=0, summary="groups_update", function="core_group_update_groups"),
+         phase=0, summary="groups_update", function="core_group_update_groups",
+         fingerprints=("course", "group")),
     Kind(DeleteGroup, Step.DELETE_GROUP, Target.GROUP, sign="-", lists_users=False,
-         phase=5, summary="groups_delete", function="core_group_delete_groups"),
+         phase=5, summary="groups_delete", function="core_group_delete_groups",
+         fingerprints=("group", "group-members")),
     Kind(AddGroupMembers, Step.ADD_GROUP_MEMBERS, Target.GROUP, sign="+", lists_users=True,
-         phase=2, summary="group_members_add", function="core_group_add_group_members"),
+         phase=2, summary="group_members_add", function="core_group_add_group_members",
+         fingerprints=("enrolments", "group-members")),
     Kind(RemoveGroupMembers, Step.REMOVE_GROUP_MEMBERS, Target.GROUP, sign="-", lists_users=True,
-         phase=3, summary="group_members_remove", function="core_group_delete_group_members"),
+         phase=3, summary="group_members_remove", function="core_group_delete_group_members",
+         fingerprints=("enrolments", "group-members")),
     Kind(Enrol, Step.ENROL, Target.COURSE, sign="+", lists_users=True,
-         phase=1, summary="enrol", function="enrol_manual_enrol_users"),
+         phase=1, summary="enrol", function="enrol_manual_enrol_users",
+         fingerprints=("enrolments",)),
     Kind(Unenrol, Step.UNENROL, Target.COURSE, sign="-", lists_users=True,
-         phase=4, summary="unenrol", function="enrol_manual_unenrol_users"),
+         phase=4, summary="unenrol", function="enrol_manual_unenrol_users",
+         fingerprints=("enrolments",)),
 )
 # fmt: on
 """Every kind of change, in the order the plan's summary counts them."""
@@ -245,17 +268,13 @@ APPLY_PHASES: tuple[tuple[Step, ...], ...] = tuple(
 """The steps of each apply phase, phases in order."""
 
 
-class _Named(Protocol):
+class _Fields(Protocol):
+    """The fields the accessors read: ``target`` and ``lists_users`` say which exist."""
+
     @property
     def idnumber(self) -> str: ...
-
-
-class _InCourse(Protocol):
     @property
     def course(self) -> str: ...
-
-
-class _Listing(Protocol):
     @property
     def usernames(self) -> tuple[str, ...]: ...
 
@@ -267,27 +286,28 @@ def group_subject(course: str, idnumber: str) -> str:
 
 def subject(change: Change) -> str:
     """Return the ID a user names in --only/--allow-*: segment ID, ``COURSE/GROUP`` or course."""
+    fields = cast(_Fields, change)
     match change.kind.target:
         case Target.COURSE:
-            return cast(_InCourse, change).course
+            return fields.course
         case Target.GROUP:
-            return group_subject(cast(_InCourse, change).course, cast(_Named, change).idnumber)
-    return cast(_Named, change).idnumber
+            return group_subject(fields.course, fields.idnumber)
+    return fields.idnumber
 
 
 def course_of(change: Change) -> str | None:
     """Return the course a group or enrolment change is in, or None for a segment's."""
-    return None if change.kind.target is Target.SEGMENT else cast(_InCourse, change).course
+    return None if change.kind.target is Target.SEGMENT else cast(_Fields, change).course
 
 
 def group_idnumber(change: Change) -> str | None:
     """Return the idnumber of the group a change names, or None when it names no group."""
-    return cast(_Named, change).idnumber if change.kind.target is Target.GROUP else None
+    return cast(_Fields, change).idnumber if change.kind.target is Target.GROUP else None
 
 
 def usernames_of(change: Change) -> tuple[str, ...]:
     """Return the usernames a membership or enrolment change lists, or ``()``."""
-    return cast(_Listing, change).usernames if change.kind.lists_users else ()
+    return cast(_Fields, change).usernames if change.kind.lists_users else ()
 
 
 def item_count(change: Change) -> int:

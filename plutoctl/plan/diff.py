@@ -1,4 +1,4 @@
-"""Diff desired against existing state into typed changes (SPEC §2.1, §2.4, §4.1).
+"""Diff desired against existing state into typed changes.
 
 Pure: it reads two state values and returns the changes that turn one into the
 other, in step order, plus notices (unmanaged segments, name clashes, missing
@@ -121,7 +121,7 @@ def change_sort_key(change: Change) -> tuple[int, str, str]:
 
 
 def sort_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
-    """Return changes in the order apply runs them (SPEC §4.1)."""
+    """Return changes in the order apply runs them (``Step``, docs/plan-format.md)."""
     return tuple(sorted(changes, key=change_sort_key))
 
 

@@ -1,4 +1,4 @@
-"""Which enrolments a course's ``enrol:`` entries take away, from state alone (SPEC §2.4).
+"""Which enrolments a course's ``enrol:`` entries take away, from state alone.
 
 An entry with ``unenrol: true`` *owns* the course's manual enrolments with its role:
 anyone enrolled with an owned role whom no entry of the course wants is unenrolled.
@@ -6,7 +6,8 @@ The decision reads only what the site holds now and what the config wants, never
 left a segment since some earlier run (level-triggered, as a Kubernetes controller
 is). So an unenrolment lost to an interrupted apply (the segment removal landed, the
 unenrolment did not) is planned again by the next run, and a user enrolled with that
-role by hand is unenrolled too.
+role by hand is unenrolled too. For users: "What ``unenrol: true`` owns" in
+docs/config.md.
 
 Guards, all read from the same state:
 

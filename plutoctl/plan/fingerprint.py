@@ -1,4 +1,4 @@
-"""Fingerprints of the existing objects a plan touches (SPEC §4.3).
+"""Fingerprints of the existing objects a plan touches ("Saved plans" in docs/safety.md).
 
 A saved plan records, for every object its changes touch, a SHA-256 digest of that
 object's existing state. ``apply PLAN`` re-reads the objects, recomputes the digests
@@ -15,6 +15,8 @@ Keys:
 - ``group-members:COURSE/GID``: its members
 - ``enrolments:COURSE``: every enrolled username with its roles
 - ``course:COURSE``: the course id and the (idnumber, name) of all its groups
+
+Which keys a change depends on is its kind's ``fingerprints`` (``plutoctl.plan.changes``).
 """
 
 from __future__ import annotations
@@ -26,21 +28,7 @@ from operator import itemgetter
 
 from plutoctl.errors import PlanError
 from plutoctl.model import ExistingCourse, ExistingGroup, ExistingSite
-from plutoctl.plan.changes import (
-    AddGroupMembers,
-    AddSegmentMembers,
-    Change,
-    CreateGroup,
-    CreateSegment,
-    DeleteGroup,
-    DeleteSegment,
-    Enrol,
-    RemoveGroupMembers,
-    RemoveSegmentMembers,
-    Unenrol,
-    UpdateGroup,
-    UpdateSegment,
-)
+from plutoctl.plan.changes import Change, course_of, subject
 
 ABSENT = hashlib.sha256(b"plutoctl:absent").hexdigest()
 """The digest of an object that does not exist."""
@@ -57,27 +45,14 @@ def fingerprint_keys(changes: Iterable[Change]) -> tuple[str, ...]:
 
 
 def _keys_of(change: Change) -> tuple[str, ...]:
-    match change:
-        case CreateSegment(idnumber=sid) | UpdateSegment(idnumber=sid):
-            return (f"segment:{sid}",)
-        case DeleteSegment(idnumber=sid):
-            return (f"segment:{sid}", f"segment-members:{sid}")
-        case AddSegmentMembers(idnumber=sid) | RemoveSegmentMembers(idnumber=sid):
-            return (f"segment-members:{sid}",)
-        case CreateGroup(course=course, idnumber=gid):
-            return (f"course:{course}", f"group:{course}/{gid}")
-        case UpdateGroup(course=course, idnumber=gid):
-            return (f"course:{course}", f"group:{course}/{gid}")
-        case DeleteGroup(course=course, idnumber=gid):
-            return (f"group:{course}/{gid}", f"group-members:{course}/{gid}")
-        case (
-            AddGroupMembers(course=course, idnumber=gid)
-            | RemoveGroupMembers(course=course, idnumber=gid)
-        ):
-            return (f"enrolments:{course}", f"group-members:{course}/{gid}")
-        case Enrol(course=course) | Unenrol(course=course):
-            return (f"enrolments:{course}",)
-    return ()
+    return tuple(f"{key}:{_object_of(change, key)}" for key in change.kind.fingerprints)
+
+
+def _object_of(change: Change, key: str) -> str:
+    """Return what a key names for a change: its course, or its segment ID or group."""
+    if key in ("course", "enrolments"):
+        return course_of(change) or ""
+    return subject(change)
 
 
 def fingerprints(existing: ExistingSite, keys: Iterable[str]) -> Fingerprints:

@@ -1,4 +1,4 @@
-"""The safety policy (SPEC §4.4): what a plan may do without acknowledgement.
+"""The safety policy: what a plan may do without acknowledgement (docs/safety.md).
 
 ``check_safety`` splits a diff's changes into the ones allowed, the ones refused
 (each with its reason and the exact flag that allows it) and the ones held back
@@ -17,23 +17,22 @@ one). Rules, in order:
 
 An acknowledgement names exactly one object (``acknowledges``): a bare ID is a
 segment, a group is always ``COURSE/GROUP``; a bare ID that is both a segment and a
-group's idnumber in the plan is refused as ambiguous. When a
-segment's removals are refused, the removals they would drag along (from the groups
-bound to it, and unenrolments of the same users) are held back, and adds to a
-segment whose create is refused are refused with it.
+group's idnumber in the plan is refused as ambiguous. What a refusal drags along
+(adds to a segment whose create is refused, removals that follow from a refused
+segment removal) is decided in ``plutoctl.plan.knock_on``; the config's
+``acknowledge:`` section is read in ``plutoctl.plan.acknowledge``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from plutoctl.config.schema import PolicyConfig
 from plutoctl.errors import UsageError
 from plutoctl.model import DesiredSite, ExistingSite
 from plutoctl.plan.changes import (
     Acknowledged,
-    AddSegmentMembers,
     Change,
     CreateSegment,
     DeleteGroup,
@@ -48,8 +47,10 @@ from plutoctl.plan.changes import (
     UpdateSegment,
     group_idnumber,
     subject,
+    usernames_of,
 )
 from plutoctl.plan.diff import MOVE_TO_SYSTEM
+from plutoctl.plan.knock_on import hold_back_dragged_removals, refuse_adds_to_refused_creates
 from plutoctl.plan.summary import plural
 
 
@@ -122,9 +123,9 @@ def check_safety(
             kept.append(change)
         else:
             refused.append(refusal)
-    refused += _refuse_adds_to_refused_creates(kept, refused)
+    refused += refuse_adds_to_refused_creates(kept, refused)
     kept = [c for c in kept if not any(r.change is c for r in refused)]
-    kept, dragged = _hold_back_dragged_removals(kept, refused, desired)
+    kept, dragged = hold_back_dragged_removals(kept, refused, desired)
     acknowledged = tuple(
         Acknowledged(subject(change), refusal.reason, _acknowledged_by(change, acks))
         for change in kept
@@ -135,7 +136,7 @@ def check_safety(
 
 def _acknowledged_by(change: Change, acks: Acknowledgements) -> str:
     """Return the acknowledgement that let a change through (flags first)."""
-    if isinstance(change, RemoveSegmentMembers | RemoveGroupMembers | Unenrol):
+    if change.kind.removes_users:
         if acknowledges(acks.removals, change):
             return f"--allow-removals {subject(change)}"
         bound = acks.removal_bound(change)
@@ -174,19 +175,14 @@ def _hold_back_if_incomplete(
 
 def _describe(change: Change) -> str:
     """Return a short phrase for a removal or delete, for notices."""
-    match change:
-        case RemoveSegmentMembers(idnumber=sid, usernames=names):
-            return f"removal of {plural(len(names), 'member')} from segment {sid}"
-        case RemoveGroupMembers(usernames=names):
-            return f"removal of {plural(len(names), 'member')} from group {subject(change)}"
-        case Unenrol(course=course, usernames=names):
-            return f"unenrolment of {plural(len(names), 'user')} from {course}"
-        case DeleteSegment(idnumber=sid):
-            return f"deletion of segment {sid}"
-        case DeleteGroup():
-            return f"deletion of group {subject(change)}"
-        case _:
-            return f"change to {subject(change)}"
+    kind, name, count = change.kind, subject(change), len(usernames_of(change))
+    if not kind.is_removal:
+        return f"change to {name}"
+    if not kind.lists_users:
+        return f"deletion of {kind.target} {name}"
+    if kind.target is Target.COURSE:
+        return f"unenrolment of {plural(count, 'user')} from {name}"
+    return f"removal of {plural(count, 'member')} from {kind.target} {name}"
 
 
 def acknowledges(names: frozenset[str], change: Change) -> bool:
@@ -295,10 +291,9 @@ def _removal_refusal(
     count = len(change.usernames)
     if count <= limit or acknowledges(acks.removals, change):
         return None
-    kind = "group" if isinstance(change, RemoveGroupMembers) else "segment"
     name = subject(change)
     reason = (
-        f"would remove {count} of {change.existing_count} members of {kind} {name}; "
+        f"would remove {count} of {change.existing_count} members of {change.kind.target} {name}; "
         f"policy max_removals {policy.max_removals} allows {limit}"
     )
     return _refusal_unless_bounded(change, count, reason, acks)
@@ -346,98 +341,9 @@ def _delete_refusal(
             return Refusal(change, reason, f"--allow-delete {name}")
     if change.member_count == 0:
         return None
-    kind = "group" if isinstance(change, DeleteGroup) else "segment"
-    reason = f"would delete {kind} {name}, which has {plural(change.member_count, 'member')}"
+    members = plural(change.member_count, "member")
+    reason = f"would delete {change.kind.target} {name}, which has {members}"
     return Refusal(change, reason, f"--allow-delete {name}")
-
-
-def _refuse_adds_to_refused_creates(kept: list[Change], refused: list[Refusal]) -> list[Refusal]:
-    """Refuse member adds to a segment whose create was refused: they cannot succeed."""
-    blocked = {r.change.idnumber: r for r in refused if isinstance(r.change, CreateSegment)}
-    extra = []
-    for change in kept:
-        if isinstance(change, AddSegmentMembers) and change.idnumber in blocked:
-            first = blocked[change.idnumber]
-            reason = f"segment {change.idnumber} is not created until acknowledged"
-            extra.append(Refusal(change, reason, first.acknowledge))
-    return extra
-
-
-def _hold_back_dragged_removals(
-    kept: list[Change], refused: list[Refusal], desired: DesiredSite
-) -> tuple[list[Change], tuple[Notice, ...]]:
-    """Keep users whose removal from a segment was refused in its groups and courses.
-
-    A refused segment removal may be a mistake (a rule gone wrong); the group removals
-    and unenrolments of the same users follow from it, so they wait with it.
-    """
-    spared: dict[str, frozenset[str]] = {
-        r.change.idnumber: frozenset(r.change.usernames)
-        for r in refused
-        if isinstance(r.change, RemoveSegmentMembers)
-    }
-    if not spared:
-        return kept, ()
-    bound = _bound_segments(desired)
-    result: list[Change] = []
-    notices: list[Notice] = []
-    for change in kept:
-        segments, usernames = _dragged_by(change, bound)
-        overlaps = {s: spared[s] & frozenset(usernames) for s in segments if s in spared}
-        overlap = frozenset().union(*overlaps.values())
-        if not overlap:
-            result.append(change)
-            continue
-        trimmed = _without(change, overlap)
-        if trimmed is not None:
-            result.append(trimmed)
-        for segment, names in overlaps.items():
-            if not names:
-                continue
-            message = (
-                f"kept {plural(len(names), 'user')} in {subject(change)} while their removal "
-                f"from segment {segment} awaits --allow-removals {segment}"
-            )
-            notices.append(Notice("warning", message, subject(change)))
-    return result, tuple(notices)
-
-
-def _bound_segments(desired: DesiredSite) -> dict[str, tuple[str, ...]]:
-    """Return ``COURSE/GROUP`` → the segment bound to that group, and ``COURSE`` → the
-    segments of its enrol entries (an unenrolment follows from any of them)."""
-    bound: dict[str, tuple[str, ...]] = {}
-    for course in desired.courses.values():
-        bound[course.shortname] = tuple(dict.fromkeys(e.segment for e in course.enrolments))
-        for gid, group in course.groups.items():
-            if group.segment:
-                bound[f"{course.shortname}/{gid}"] = (group.segment,)
-    return bound
-
-
-def _dragged_by(
-    change: Change, bound: dict[str, tuple[str, ...]]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Return the segments whose removals a change follows from, and its usernames."""
-    match change:
-        case RemoveGroupMembers(usernames=usernames):
-            return bound.get(subject(change), ()), usernames
-        case Unenrol(course=course, segment=segment, usernames=usernames):
-            return bound.get(course, (segment,)), usernames
-        case _:
-            return (), ()
-
-
-def _without(change: Change, names: frozenset[str]) -> Change | None:
-    """Return the change without ``names``, or None when nobody is left."""
-    match change:
-        case RemoveGroupMembers(usernames=usernames):
-            rest = tuple(u for u in usernames if u not in names)
-            return replace(change, usernames=rest) if rest else None
-        case Unenrol(usernames=usernames):
-            rest = tuple(u for u in usernames if u not in names)
-            return replace(change, usernames=rest) if rest else None
-        case _:
-            return change
 
 
 def unused_acknowledgements(acks: Acknowledgements, plan: Plan) -> list[str]:

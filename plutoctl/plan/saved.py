@@ -1,4 +1,4 @@
-"""Saved plan files (``plan --out plan.json``, SPEC §4.3).
+"""Saved plan files (``plan --out plan.json``, "Saved plans" in docs/safety.md).
 
 A saved plan is the JSON report (``format_version: 1``): every change, and per site
 the fingerprint of each touched object's existing state, which ``apply`` compares

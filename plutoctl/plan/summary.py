@@ -1,7 +1,8 @@
-"""Counts of what a site's plan will do, and the one-line summary (SPEC §4.1).
+"""Counts of what a site's plan will do, and the one-line summary.
 
 The summary counts only ``changes`` (what apply will do); refused changes and
-held-back removals are reported beside it by the renderers.
+held-back removals are reported beside it by the renderers. The counts are the
+plan JSON's "Summary object" (docs/plan-format.md).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, fields
 from plutoctl.plan.changes import SitePlan, item_count
 
 MINUS = "−"
-"""The minus sign used in summaries (U+2212), as in SPEC §4.1."""
+"""The minus sign used in summaries (U+2212): ``+12 / −3 members``."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Plan reports: text, json, markdown and html (SPEC §5).
+"""Plan reports: text, json, markdown and html (docs/plan-format.md).
 
 ``render(plan, fmt)`` picks the renderer by format name. JSON is complete and never
 abbreviated, so it ignores ``colour`` and ``show_members``; only text uses colour.

@@ -90,36 +90,30 @@ def members(count: int) -> str:
 
 
 def headline(change: Change) -> str:
-    """Return what the change does in a few words, without its sign or usernames."""
+    """Return what the change does in a few words, without its sign or usernames.
+
+    Objects are named as the command line names them (``segment ID``, ``group
+    COURSE/GROUP``); a deletion says how many members the object had, a removal how
+    many the segment or group had before.
+    """
+    name = clean(subject(change))
     match change:
-        case CreateSegment(idnumber=sid) | UpdateSegment(idnumber=sid):
-            return f"segment {clean(sid)}"
-        case DeleteSegment(idnumber=sid, member_count=count):
-            return f"segment {clean(sid)} ({members(count)})"
-        case AddSegmentMembers(idnumber=sid, usernames=names):
-            return f"{members(len(names))} of {clean(sid)}"
-        case RemoveSegmentMembers(idnumber=sid, usernames=names, existing_count=had):
-            return f"{members(len(names))} of {clean(sid)} (of {had:,})"
-        case CreateGroup() | UpdateGroup():
-            return f"group {group_id(change.course, change.idnumber)}"
-        case DeleteGroup(course=course, idnumber=gid, member_count=count):
-            return f"group {group_id(course, gid)} ({members(count)})"
-        case AddGroupMembers(course=course, idnumber=gid, usernames=names):
-            return f"{members(len(names))} of group {group_id(course, gid)}"
-        case RemoveGroupMembers(course=course, idnumber=gid, usernames=names, existing_count=had):
-            return f"{members(len(names))} of group {group_id(course, gid)} (of {had:,})"
-        case Enrol(course=course, role=role, usernames=names, segment=sid):
+        case DeleteSegment(member_count=count) | DeleteGroup(member_count=count):
+            return f"{change.kind.target} {name} ({members(count)})"
+        case AddSegmentMembers(usernames=names):
+            return f"{members(len(names))} of {name}"
+        case RemoveSegmentMembers(usernames=names, existing_count=had):
+            return f"{members(len(names))} of {name} (of {had:,})"
+        case AddGroupMembers(usernames=names):
+            return f"{members(len(names))} of group {name}"
+        case RemoveGroupMembers(usernames=names, existing_count=had):
+            return f"{members(len(names))} of group {name} (of {had:,})"
+        case Enrol(role=role, usernames=names, segment=sid):
             who = plural(len(names), "user")
-            return f"enrol {who} in {clean(course)} as {clean(role)} (segment {clean(sid)})"
-        case Unenrol(course=course, usernames=names, segment=sid):
-            who = plural(len(names), "user")
-            return f"unenrol {who} from {clean(course)} (segment {clean(sid)})"
-    raise TypeError(f"not a change: {change!r}")
-
-
-def group_id(course: str, idnumber: str) -> str:
-    """Return ``COURSE/GROUP``, the name a user gives a group on the command line."""
-    return f"{clean(course)}/{clean(idnumber)}"
+            return f"enrol {who} in {name} as {clean(role)} (segment {clean(sid)})"
+        case Unenrol(usernames=names, segment=sid):
+            return f"unenrol {plural(len(names), 'user')} from {name} (segment {clean(sid)})"
+    return f"{change.kind.target} {name}"
 
 
 def quoted(value: object) -> str:

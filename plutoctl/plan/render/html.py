@@ -1,4 +1,4 @@
-"""The HTML plan: one self-contained report file (SPEC §5).
+"""The HTML plan: one self-contained report file ("The other formats" in docs/plan-format.md).
 
 Inline CSS, no scripts, no external assets. Per site: the summary, an inline SVG bar
 chart of member changes per segment, refused changes, notices and errors, and every

@@ -1,4 +1,4 @@
-"""The markdown plan: a pull-request comment (SPEC §5).
+"""The markdown plan: a pull-request comment ("The other formats" in docs/plan-format.md).
 
 Per site: removals and deletions first, refused changes and errors, a summary table,
 then every change in a collapsible ``<details>`` section. Usernames are hidden

@@ -1,4 +1,4 @@
-"""The text plan: Terraform-like, for a terminal (SPEC §5).
+"""The text plan: Terraform-like, for a terminal ("The other formats" in docs/plan-format.md).
 
 Per site: its changes in plan order (``+`` create/add, ``~`` update, ``-``
 delete/remove), then refused changes with the flag that would allow each, held-back
