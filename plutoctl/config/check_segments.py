@@ -1,0 +1,143 @@
+"""Check the config's segments: IDs, names, member lists and rules.
+
+``check_id`` and ``check_name`` hold what the site refuses in any identifier or name;
+courses use them for their groups.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Set
+
+from plutoctl.config import limits
+from plutoctl.config.check_sites import check_site_list
+from plutoctl.config.csvfile import username_problem
+from plutoctl.config.loaded import KeyPath
+from plutoctl.config.parts import Parts
+from plutoctl.config.recorder import Recorder, did_you_mean
+from plutoctl.config.schema import (
+    STANDARD_FIELDS,
+    VALUELESS_MATCHES,
+    AllRule,
+    MatchRule,
+    SegmentConfig,
+)
+
+# Segment and group columns share these lengths (config/limits.py).
+MAX_ID_LENGTH = limits.SEGMENT_IDNUMBER
+MAX_NAME_LENGTH = limits.SEGMENT_NAME
+# Group names are PARAM_TEXT: Moodle strips tags, and a value that changes under
+# cleaning fails the call (docs/moodle.md, "Parameter validation"). Segment names
+# are PARAM_RAW.
+HTML_TAG = re.compile(r"<[^>]*>")
+CUSTOM_FIELD = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def check_segments(rec: Recorder, parts: Parts, csv_declared: Set[str]) -> None:
+    """Check every segment; those a ``segments_csv`` row declared had ID and name
+    checked by its reader."""
+    for segment_id in parts.segment_names:
+        if segment_id not in csv_declared:
+            check_id(rec, ("segments", segment_id), segment_id, "segment ID")
+    for segment_id, segment in parts.segments.items():
+        path: KeyPath = ("segments", segment_id)
+        if segment_id not in csv_declared:
+            check_name(rec, (*path, "name"), segment.name, tags_allowed=True)
+        if segment.sites is not None:
+            check_site_list(rec, (*path, "sites"), segment.sites, parts)
+        _check_usernames(rec, (*path, "members"), segment.members)
+        _check_usernames(rec, (*path, "exclude"), segment.exclude)
+        _check_overlap(rec, path, segment)
+        for i, rule in enumerate(segment.rules):
+            _check_rule(rec, (*path, "rules", i), rule)
+
+
+def check_name(rec: Recorder, path: KeyPath, name: str, *, tags_allowed: bool) -> None:
+    """Refuse names the site rejects: blank, too long, or (group names) with tags."""
+    tag = None if tags_allowed else HTML_TAG.search(name)
+    if not name.strip():
+        rec.error(path, "the name is blank")
+    elif len(name) > MAX_NAME_LENGTH:
+        rec.error(path, f"longer than {MAX_NAME_LENGTH} characters")
+    elif tag is not None:
+        rec.error(
+            path,
+            f"the name holds an HTML tag ({tag.group(0)!r}), which the site rejects in group names",
+            hint="write the name without <…>; a lone < or > is fine",
+        )
+
+
+def check_id(rec: Recorder, path: KeyPath, value: str, what: str) -> None:
+    """Refuse identifiers the site rejects or cannot match: empty, too long, padded."""
+    if not value.strip():
+        rec.error(path, f"the {what} is empty")
+    elif len(value) > MAX_ID_LENGTH:
+        rec.error(path, f"the {what} is longer than {MAX_ID_LENGTH} characters")
+    elif value != value.strip():
+        rec.error(path, f"the {what} has leading or trailing spaces")
+
+
+def _check_usernames(rec: Recorder, path: KeyPath, usernames: list[str]) -> None:
+    first: dict[str, int] = {}
+    for i, username in enumerate(usernames):
+        bad = username_problem(username)
+        if bad:
+            rec.error((*path, i), bad[0], bad[1])
+        elif username in first:
+            rec.warn((*path, i), f"{username!r} is listed twice")
+        first.setdefault(username, i)
+
+
+def _check_overlap(rec: Recorder, path: KeyPath, segment: SegmentConfig) -> None:
+    excluded = set(segment.exclude)
+    for i, username in enumerate(segment.members):
+        if username in excluded:
+            rec.warn(
+                (*path, "members", i),
+                f"{username!r} is in both members and exclude; exclude wins",
+            )
+
+
+def _check_rule(rec: Recorder, path: KeyPath, rule: MatchRule | AllRule) -> None:
+    match rule:
+        case AllRule(all=rules):
+            for i, inner in enumerate(rules):
+                _check_rule(rec, (*path, "all", i), inner)
+        case MatchRule():
+            _check_field(rec, (*path, "field"), rule.field)
+            _check_value(rec, path, rule)
+
+
+def _check_field(rec: Recorder, path: KeyPath, name: str) -> None:
+    if name.startswith("user."):
+        standard = name.removeprefix("user.")
+        if standard not in STANDARD_FIELDS:
+            hint = did_you_mean(standard, STANDARD_FIELDS, "standard fields")
+            rec.error(path, f"unknown standard field {standard!r}", hint)
+    elif not CUSTOM_FIELD.match(name):
+        rec.error(
+            path,
+            f"{name!r} is not a custom profile field shortname",
+            "custom fields are named by shortname (letters, digits, _); "
+            "standard fields as user.<name>, e.g. user.city",
+        )
+
+
+def _check_value(rec: Recorder, path: KeyPath, rule: MatchRule) -> None:
+    has_value = "value" in rule.model_fields_set and rule.value is not None
+    if rule.match in VALUELESS_MATCHES:
+        if has_value:
+            rec.error((*path, "value"), f"match {rule.match!r} takes no value", "remove value:")
+    elif rule.match == "in":
+        if not isinstance(rule.value, list):
+            rec.error((*path, "match"), "match 'in' needs a list of values", "write value: [a, b]")
+        elif not rule.value:
+            rec.error((*path, "value"), "match 'in' needs at least one value")
+    elif not has_value:
+        rec.error((*path, "match"), f"match {rule.match!r} needs a value", "add value:")
+    elif isinstance(rule.value, list):
+        rec.error(
+            (*path, "value"),
+            f"match {rule.match!r} takes one value, not a list",
+            "use match: in to compare with several values",
+        )

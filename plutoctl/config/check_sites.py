@@ -1,0 +1,94 @@
+"""Check the config's sites: URL, token and seed, and every ``sites:`` list naming them."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit
+
+from plutoctl.config.loaded import KeyPath
+from plutoctl.config.parts import Parts
+from plutoctl.config.recorder import Recorder, did_you_mean
+from plutoctl.config.schema import TOKEN_REF, SiteConfig
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_sites(rec: Recorder, parts: Parts) -> None:
+    """Check each site's URL, token and seed, and the default sites."""
+    for name, site in parts.sites.items():
+        path: KeyPath = ("sites", name)
+        _check_url(rec, path, site)
+        _check_token(rec, path, name, site)
+        _check_seed(rec, path, site)
+    if parts.default_sites is not None:
+        check_site_list(rec, ("defaults", "sites"), parts.default_sites, parts)
+
+
+def check_site_list(rec: Recorder, path: KeyPath, names: list[str], parts: Parts) -> None:
+    """Check that a ``sites:`` list is non-empty and names declared sites only."""
+    if not names:
+        rec.error(path, "names no site", "remove the key to use the default sites")
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            rec.warn((*path, i), f"site {name!r} is listed twice")
+        seen.add(name)
+        if name not in parts.site_names:
+            hint = did_you_mean(name, parts.site_names, "declared sites")
+            rec.error((*path, i), f"unknown site {name!r}", hint)
+
+
+def _check_url(rec: Recorder, path: KeyPath, site: SiteConfig) -> None:
+    hint = "use https://host…, http://127.0.0.1… / http://localhost…, or sandbox:PATH"
+    if site.is_sandbox:
+        if not site.url.removeprefix("sandbox:").strip():
+            rec.error((*path, "url"), "a sandbox URL needs a database path", hint)
+        return
+    parts = urlsplit(site.url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        rec.error((*path, "url"), "not a URL plutoctl can use", hint)
+    elif parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        rec.error((*path, "url"), "plain http is allowed only to the local machine", hint)
+    elif parts.username or parts.password or _holds_token(site.url):
+        rec.error(
+            (*path, "url"),
+            "the URL must not hold credentials or a token",
+            "put the token in token: ${VAR} and set that variable",
+        )
+
+
+def _check_token(rec: Recorder, path: KeyPath, name: str, site: SiteConfig) -> None:
+    variable = "PLUTO_TOKEN_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+    if site.is_sandbox:
+        if site.token is not None:
+            rec.error(
+                (*path, "token"),
+                "a sandbox site takes no token",
+                "remove token:; plutoctl makes the sandbox's token itself",
+            )
+        return
+    if site.token is None:
+        rec.error(path, "missing token", f"add token: ${{{variable}}} and set that variable")
+    elif not TOKEN_REF.match(site.token):
+        # Never echo the value: it may be a real token.
+        rec.error(
+            (*path, "token"),
+            f"a literal token is not allowed; write ${{{variable}}} and set that variable",
+        )
+
+
+def _check_seed(rec: Recorder, path: KeyPath, site: SiteConfig) -> None:
+    if site.seed is None:
+        return
+    if not site.is_sandbox:
+        rec.error((*path, "seed"), "seed is only for sandbox sites", "remove seed: or use sandbox:")
+    elif not (rec.base_dir / site.seed).is_file():
+        rec.error((*path, "seed"), f"seed file {site.seed!r} not found", rec.relative_hint())
+
+
+def _holds_token(url: str) -> bool:
+    """Return whether a URL carries a token anywhere: query, ;params, fragment, any case.
+
+    Percent-encoding is undone first (``%77stoken``), as a server would undo it.
+    """
+    return "wstoken" in unquote(url).lower() or "wstoken" in url.lower()
