@@ -16,7 +16,7 @@ import time
 
 from plutoctl.config.schema import AllRule, MatchRule
 from plutoctl.model import User
-from plutoctl.rules import RuleSet
+from plutoctl.rules.rule_set import RuleSet
 
 DEPARTMENTS = [f"Dept {i}" for i in range(200)]
 REGIONS = [f"{area}-{i}" for area in ("emea", "apac", "amer") for i in range(30)]

@@ -27,7 +27,7 @@ from plutoctl.model import (
 )
 from plutoctl.plan.changes import Notice
 from plutoctl.plan.scope import SiteScope, site_scope
-from plutoctl.rules import RuleSet
+from plutoctl.rules.rule_set import RuleSet
 
 
 @dataclass(frozen=True)

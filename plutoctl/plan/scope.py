@@ -18,7 +18,8 @@ from typing import NamedTuple
 
 from plutoctl.config.loaded import LoadedConfig
 from plutoctl.config.schema import Config
-from plutoctl.rules import STANDARD_PREFIX, RuleSet
+from plutoctl.rules.conditions import STANDARD_PREFIX
+from plutoctl.rules.rule_set import RuleSet
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ from plutoctl.plan.scope import (
     segments_for,
     site_scope,
 )
-from plutoctl.rules import STANDARD_PREFIX
+from plutoctl.rules.conditions import STANDARD_PREFIX
 
 REMAKE = "make the plan again: plutoctl plan -c CONFIG --out PLAN, then apply the new plan"
 

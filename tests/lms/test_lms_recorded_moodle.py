@@ -16,7 +16,7 @@ from plutoctl.errors import InvalidParameterError, SiteFaultError
 from plutoctl.lms.client import RetryPolicy, SiteClient
 from plutoctl.lms.params import flatten
 from plutoctl.lms.reader import ReadScope, read_site
-from plutoctl.rules import field_value
+from plutoctl.rules.conditions import field_value
 from plutoctl.sandbox import Sandbox
 
 NO_WAIT = RetryPolicy(attempts=1, backoff=0)

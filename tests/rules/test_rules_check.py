@@ -6,7 +6,8 @@ import pytest
 
 from plutoctl.config.schema import MatchRule
 from plutoctl.model import User
-from plutoctl.rules import RuleProblem, RuleSet
+from plutoctl.rules.check import RuleProblem
+from plutoctl.rules.rule_set import RuleSet
 
 USERS = {
     "ann": User(1, "ann", custom={"department": "Sales", "notes": "x", "ok": "1"}),

@@ -6,7 +6,8 @@ import pytest
 
 from plutoctl.config.schema import AllRule, MatchRule
 from plutoctl.model import User
-from plutoctl.rules import RuleSet, normalise
+from plutoctl.rules.conditions import normalise
+from plutoctl.rules.rule_set import RuleSet
 
 # (id, stored value or None when not defined, match, rule value, expected)
 TEXT_CASES = [

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from plutoctl.config.schema import AllRule, MatchRule
 from plutoctl.model import User
-from plutoctl.rules import RuleSet
+from plutoctl.rules.rule_set import RuleSet
 
 FIELDS = ["department", "region", "flag", "user.department", "user.username"]
 BASE_VALUES = ["Sales", "sales ", " HR", "<i>Sales</i>", "emea-north", "", "1", "0", "u1"]

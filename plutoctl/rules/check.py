@@ -1,0 +1,81 @@
+"""What a site cannot evaluate as written: unknown fields, and matches a type cannot take."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from plutoctl.config.schema import STANDARD_FIELDS, VALUELESS_MATCHES
+from plutoctl.rules.conditions import STANDARD_PREFIX, Condition, show_value
+
+# What each custom field type accepts (docs/moodle.md, "Segment automation"). Text and
+# textarea take every match. ``in`` is accepted on menu and checkbox fields as well:
+# it is exact against each listed value, so it means the same thing on every type.
+_TYPE_MATCHES: Mapping[str, frozenset[str]] = {
+    "menu": frozenset({"exact", "notexact", "in", "defined", "notdefined"}),
+    "checkbox": frozenset({"exact", "notexact", "in", "defined", "notdefined"}),
+}
+_RULE_TYPES = frozenset({"text", "textarea", "menu", "checkbox"})
+_CHECKBOX_VALUES = frozenset({"0", "1"})
+
+
+@dataclass(frozen=True, slots=True)
+class RuleProblem:
+    """A rule the site cannot evaluate as written; ``rule_index`` is 0-based."""
+
+    segment: str
+    rule_index: int
+    message: str
+
+
+def condition_problems(
+    c: Condition, known: set[str], field_types: Mapping[str, str], declared: Collection[str]
+) -> list[str]:
+    """Return what is wrong with one condition on a site (empty when it is fine)."""
+    problems = _value_problems(c)
+    if c.is_standard:
+        name = c.field[len(STANDARD_PREFIX) :]
+        if name not in STANDARD_FIELDS:
+            problems.append(f"{c.field!r} is not a standard user field")
+        elif name == "suspended":
+            problems += _type_problems(c, "checkbox")
+        return problems
+    if c.field not in known:
+        if c.field not in declared:
+            problems.append(_unknown_field(c.field, known))
+        return problems
+    # A field seen only in users' values, with no type, is compared as text.
+    return problems + _type_problems(c, field_types.get(c.field, "text"))
+
+
+def _unknown_field(name: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    return (
+        f"no user on this site has a value for profile field {name!r}: {guess}"
+        f"if the field exists and nobody has filled it in yet, declare it in the site's "
+        f"profile_fields"
+    )
+
+
+def _value_problems(c: Condition) -> list[str]:
+    if c.match in VALUELESS_MATCHES:
+        return []  # a stray value is ignored, as Pluto's form ignores it
+    if c.value is None or c.value == "" or c.value == ():
+        return [f"match {c.match!r} on {c.field!r} needs a value"]
+    if isinstance(c.value, tuple) and c.match != "in":
+        return [f"match {c.match!r} on {c.field!r} takes one value; use 'in' for a list"]
+    return []
+
+
+def _type_problems(c: Condition, kind: str) -> list[str]:
+    if kind not in _RULE_TYPES:
+        return [f"{c.field!r} is a {kind} field, which rules cannot test"]
+    allowed = _TYPE_MATCHES.get(kind)
+    if allowed is not None and c.match not in allowed:
+        names = ", ".join(sorted(allowed))
+        return [f"a {kind} field like {c.field!r} cannot take match {c.match!r} (only {names})"]
+    if kind == "checkbox" and not set(c.folded) <= _CHECKBOX_VALUES:
+        return [f"checkbox field {c.field!r} holds 0 or 1, not {show_value(c.value)}"]
+    return []
