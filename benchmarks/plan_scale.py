@@ -131,7 +131,7 @@ def _answer(sb: Any, command: str, arg: Any) -> Any:
 
 def _load_state(store: Any, segments: dict[str, Any], courses: dict[str, Any]) -> int:
     """Write the desired state straight into the store, as if it had been applied."""
-    from plutoctl.sandbox.store import enrol_user
+    from plutoctl.sandbox.rows import enrol_user
 
     for sid, (name, members) in segments.items():
         store.add_cohort(sid, name)

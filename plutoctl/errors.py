@@ -97,6 +97,10 @@ class SecretError(PlutoError):
 # --- talking to a site -------------------------------------------------------------
 
 
+class SandboxError(PlutoError):
+    """The sandbox was asked to do something impossible (a seeding or lookup error)."""
+
+
 class LmsError(PlutoError):
     """A site refused or failed a web-service call.
 

@@ -14,7 +14,7 @@ from plutoctl.sandbox.faults import FaultInjector
 from plutoctl.sandbox.sandbox import Sandbox
 from plutoctl.sandbox.seed import FieldSpec, generate, seed_csv
 from plutoctl.sandbox.server import LoggedRequest, RequestLog
-from plutoctl.sandbox.store import SandboxError, Store
+from plutoctl.sandbox.store import Store
 
 
 def open_embedded(
@@ -64,7 +64,6 @@ __all__ = [
     "LoggedRequest",
     "RequestLog",
     "Sandbox",
-    "SandboxError",
     "Store",
     "generate",
     "model_named",

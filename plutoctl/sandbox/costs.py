@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plutoctl.costs import ENROLLED_USERS, call_seconds, speedup
-from plutoctl.sandbox.store import SandboxError
+from plutoctl.errors import SandboxError
 
 COST_MODEL_ENV = "PLUTOCTL_SANDBOX_COST_MODEL"
 """Environment variable that turns the cost model on for ``sandbox:`` URLs."""

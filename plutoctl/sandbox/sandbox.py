@@ -8,12 +8,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
+from plutoctl.errors import SandboxError
 from plutoctl.sandbox.costs import CostModel
 from plutoctl.sandbox.faults import FaultInjector
 from plutoctl.sandbox.functions import KNOWN_ELSEWHERE, registry
 from plutoctl.sandbox.protocol import WebService
 from plutoctl.sandbox.server import ENDPOINT, RequestLog, SandboxServer
-from plutoctl.sandbox.store import SandboxError, Store
+from plutoctl.sandbox.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from plutoctl.errors import ConfigError, Position, Problem
-from plutoctl.sandbox.store import FIELD_TYPES, SandboxError, Store, create_course, enrol_user
+from plutoctl.errors import ConfigError, Position, Problem, SandboxError
+from plutoctl.sandbox.rows import create_course, enrol_user
+from plutoctl.sandbox.schema import FIELD_TYPES
+from plutoctl.sandbox.store import Store
 
 PROFILE_PREFIX = "profile_field_"
 INDEXED = ("course", "role", "group", "cohort")

@@ -2,8 +2,9 @@
 
 One connection guarded by a re-entrant lock serves every server thread; a
 ``transaction()`` holds the lock for its whole body, so a web-service call is atomic
-and a failed call rolls back entirely (Moodle's delegated transactions). Table and
-column names follow Moodle's (``cohort``, ``cohort_members``, ``groups_members``…).
+and a failed call rolls back entirely (Moodle's delegated transactions). The tables
+are in ``schema``; what a site keeps outside its transactions (id sequences, the
+group cache) in ``memory``.
 
 The seeding and query helpers take usernames, course shortnames and idnumbers, so
 tests read like the LMS's admin screens.
@@ -11,151 +12,16 @@ tests read like the LMS's admin screens.
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from plutoctl.errors import PlutoError
-
-SITE_COURSE_ID = 1
-SITE_SHORTNAME = "sandbox"
-GUEST_ID = 1
-ADMIN_ID = 2
-DEFAULT_CATEGORY_ID = 1
-
-ROLES: tuple[tuple[int, str, int], ...] = (
-    (1, "manager", 1),
-    (2, "coursecreator", 2),
-    (3, "editingteacher", 3),
-    (4, "teacher", 4),
-    (5, "student", 5),
-    (6, "guest", 6),
-    (7, "user", 7),
-    (8, "frontpage", 8),
-)
-FIELD_TYPES = ("text", "textarea", "menu", "checkbox")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS config (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS user (
-    id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, auth TEXT NOT NULL DEFAULT 'manual',
-    firstname TEXT NOT NULL DEFAULT '', lastname TEXT NOT NULL DEFAULT '',
-    email TEXT NOT NULL DEFAULT '', idnumber TEXT NOT NULL DEFAULT '',
-    suspended INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0,
-    department TEXT NOT NULL DEFAULT '', institution TEXT NOT NULL DEFAULT '',
-    city TEXT NOT NULL DEFAULT '', country TEXT NOT NULL DEFAULT '',
-    lang TEXT NOT NULL DEFAULT 'en', password TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS user_email ON user (email);
-CREATE INDEX IF NOT EXISTS user_idnumber ON user (idnumber);
-CREATE INDEX IF NOT EXISTS user_name ON user (lastname, firstname);
-CREATE TABLE IF NOT EXISTS user_info_field (
-    id INTEGER PRIMARY KEY, shortname TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
-    datatype TEXT NOT NULL, param1 TEXT NOT NULL DEFAULT '',
-    defaultdata TEXT NOT NULL DEFAULT '');
-CREATE TABLE IF NOT EXISTS user_info_data (
-    userid INTEGER NOT NULL, fieldid INTEGER NOT NULL, data TEXT NOT NULL,
-    PRIMARY KEY (userid, fieldid)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS cohort (
-    id INTEGER PRIMARY KEY, contextid INTEGER NOT NULL DEFAULT 1, name TEXT NOT NULL,
-    idnumber TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '',
-    descriptionformat INTEGER NOT NULL DEFAULT 1, visible INTEGER NOT NULL DEFAULT 1,
-    theme TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS cohort_idnumber ON cohort (idnumber);
-CREATE TABLE IF NOT EXISTS cohort_members (
-    cohortid INTEGER NOT NULL, userid INTEGER NOT NULL,
-    PRIMARY KEY (cohortid, userid)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS cohort_members_user ON cohort_members (userid);
-CREATE TABLE IF NOT EXISTS course (
-    id INTEGER PRIMARY KEY, category INTEGER NOT NULL DEFAULT 1,
-    shortname TEXT NOT NULL UNIQUE, fullname TEXT NOT NULL, idnumber TEXT NOT NULL DEFAULT '',
-    summary TEXT NOT NULL DEFAULT '', format TEXT NOT NULL DEFAULT 'topics',
-    visible INTEGER NOT NULL DEFAULT 1, timecreated INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS role (
-    id INTEGER PRIMARY KEY, shortname TEXT NOT NULL UNIQUE, sortorder INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS enrol (
-    id INTEGER PRIMARY KEY, courseid INTEGER NOT NULL, enrol TEXT NOT NULL,
-    status INTEGER NOT NULL DEFAULT 0, roleid INTEGER NOT NULL DEFAULT 5);
-CREATE INDEX IF NOT EXISTS enrol_course ON enrol (courseid);
-CREATE TABLE IF NOT EXISTS user_enrolments (
-    enrolid INTEGER NOT NULL, userid INTEGER NOT NULL, status INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (enrolid, userid)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS user_enrolments_user ON user_enrolments (userid);
-CREATE TABLE IF NOT EXISTS role_assignments (
-    courseid INTEGER NOT NULL, userid INTEGER NOT NULL, roleid INTEGER NOT NULL,
-    PRIMARY KEY (courseid, userid, roleid)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS groups (
-    id INTEGER PRIMARY KEY, courseid INTEGER NOT NULL, name TEXT NOT NULL,
-    idnumber TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '',
-    descriptionformat INTEGER NOT NULL DEFAULT 1, enrolmentkey TEXT,
-    visibility INTEGER NOT NULL DEFAULT 0, participation INTEGER NOT NULL DEFAULT 1);
-CREATE INDEX IF NOT EXISTS groups_course ON groups (courseid);
-CREATE TABLE IF NOT EXISTS groups_members (
-    groupid INTEGER NOT NULL, userid INTEGER NOT NULL,
-    PRIMARY KEY (groupid, userid)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS groups_members_user ON groups_members (userid);
-"""
-
-
-class SiteMemory:
-    """What a Moodle site keeps outside its database transactions: sequences and caches.
-
-    Ids come from PostgreSQL sequences that a rolled-back transaction does not give
-    back, so after a failed batch the next cohort or group id skips the ids that
-    batch took; a reopened database starts again after its highest id. And a group
-    created by a ``core_group_create_groups`` batch that then failed stays in the
-    course's group cache: ``core_group_get_course_groups`` keeps listing it, and
-    ``core_group_get_group_members`` asked for it fails with ``invalidrecord``,
-    until a committed group change in that course invalidates the cache.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last: dict[str, int] = {}
-        self._stale_groups: dict[int, dict[int, dict[str, object]]] = {}
-
-    def keep_stale_groups(self, records: list[dict[str, object]]) -> None:
-        """Remember groups whose creation was rolled back, as the course cache does."""
-        with self._lock:
-            for record in records:
-                course = int(str(record["courseid"]))
-                self._stale_groups.setdefault(course, {})[int(str(record["id"]))] = record
-
-    def forget_stale_groups(self, course_ids: Iterable[int]) -> None:
-        """Drop the cached rolled-back groups of courses whose groups just changed.
-
-        Moodle invalidates a course's group cache on every group it creates, updates
-        or deletes, so the next committed group change in the course clears them.
-        """
-        with self._lock:
-            for course_id in course_ids:
-                self._stale_groups.pop(course_id, None)
-
-    def stale_groups(self, course_id: int) -> list[dict[str, object]]:
-        """Return the rolled-back groups a course's cache still lists."""
-        with self._lock:
-            return list(self._stale_groups.get(course_id, {}).values())
-
-    def is_stale_group(self, group_id: int) -> bool:
-        """Return whether an id is a rolled-back group some course cache still lists."""
-        with self._lock:
-            return any(group_id in groups for groups in self._stale_groups.values())
-
-    def next_id(self, db: sqlite3.Connection, table: str) -> int:
-        """Return the next id of ``table`` (never one handed out before)."""
-        with self._lock:
-            if table not in self._last:
-                row = db.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()
-                self._last[table] = int(row[0])
-            highest = int(db.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0])
-            self._last[table] = max(self._last[table], highest) + 1
-            return self._last[table]
-
-
-class SandboxError(PlutoError):
-    """The sandbox was asked to do something impossible (a seeding or lookup error)."""
+from plutoctl.errors import SandboxError
+from plutoctl.sandbox.memory import SiteMemory
+from plutoctl.sandbox.rows import create_course, enrol_user, is_enrolled
+from plutoctl.sandbox.schema import FIELD_TYPES, SCHEMA, insert_fixed_rows
 
 
 class Store:
@@ -207,26 +73,8 @@ class Store:
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM config WHERE name = 'token'").fetchone():
                 return False
-            self._insert_fixed_rows(db)
+            insert_fixed_rows(db)
             return True
-
-    @staticmethod
-    def _insert_fixed_rows(db: sqlite3.Connection) -> None:
-        db.execute("INSERT INTO config VALUES ('token', ?)", (secrets.token_hex(16),))
-        db.executemany(
-            "INSERT INTO user (id, username, firstname, lastname, email, auth) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (GUEST_ID, "guest", "Guest user", " ", "root@localhost", "manual"),
-                (ADMIN_ID, "admin", "Admin", "User", "admin@example.com", "manual"),
-            ],
-        )
-        db.execute(
-            "INSERT INTO course (id, category, shortname, fullname, format) "
-            "VALUES (?, 0, ?, 'Pluto sandbox', 'site')",
-            (SITE_COURSE_ID, SITE_SHORTNAME),
-        )
-        db.executemany("INSERT INTO role VALUES (?, ?, ?)", ROLES)
 
     @property
     def token(self) -> str:
@@ -506,50 +354,3 @@ class Store:
         if row is None:
             raise SandboxError(f"no group {idnumber!r} in course id {course_id}")
         return int(row[0])
-
-
-# --- helpers shared with the web-service functions ------------------------------------
-
-
-def create_course(db: sqlite3.Connection, shortname: str, fullname: str, category: int = 1) -> int:
-    """Insert a course and its enabled manual enrolment instance; return the course id."""
-    try:
-        cur = db.execute(
-            "INSERT INTO course (shortname, fullname, category) VALUES (?, ?, ?)",
-            (shortname, fullname, category),
-        )
-    except sqlite3.IntegrityError as exc:
-        raise SandboxError(f"course {shortname!r} already exists") from exc
-    course_id = int(cur.lastrowid or 0)
-    db.execute("INSERT INTO enrol (courseid, enrol) VALUES (?, 'manual')", (course_id,))
-    return course_id
-
-
-def manual_instance(db: sqlite3.Connection, course_id: int) -> int | None:
-    """Return the id of a course's enabled manual enrolment instance, if any."""
-    row = db.execute(
-        "SELECT id FROM enrol WHERE courseid = ? AND enrol = 'manual' AND status = 0",
-        (course_id,),
-    ).fetchone()
-    return None if row is None else int(row[0])
-
-
-def enrol_user(db: sqlite3.Connection, course_id: int, user_id: int, role_id: int) -> None:
-    """Enrol a user through the manual instance and assign the role (idempotent)."""
-    instance = manual_instance(db, course_id)
-    if instance is None:
-        raise SandboxError(f"course id {course_id} has no manual enrolment instance")
-    db.execute("INSERT OR IGNORE INTO user_enrolments VALUES (?, ?, 0)", (instance, user_id))
-    db.execute(
-        "INSERT OR IGNORE INTO role_assignments VALUES (?, ?, ?)", (course_id, user_id, role_id)
-    )
-
-
-def is_enrolled(db: sqlite3.Connection, course_id: int, user_id: int) -> bool:
-    """Return whether a user has any enrolment in a course (suspended ones count)."""
-    row = db.execute(
-        "SELECT 1 FROM user_enrolments ue JOIN enrol e ON e.id = ue.enrolid "
-        "WHERE e.courseid = ? AND ue.userid = ?",
-        (course_id, user_id),
-    ).fetchone()
-    return row is not None

@@ -29,7 +29,7 @@ from typing import Any
 import requests
 
 from plutoctl.sandbox import Sandbox
-from plutoctl.sandbox.store import ADMIN_ID, GUEST_ID, SITE_COURSE_ID
+from plutoctl.sandbox.schema import ADMIN_ID, GUEST_ID, SITE_COURSE_ID
 
 DATA = Path(__file__).parent / "data"
 RECORDED_SITE = "http://127.0.0.1:8080"

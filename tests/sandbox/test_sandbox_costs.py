@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from ws_helpers import call
 
-from plutoctl.sandbox import CostModel, FieldSpec, Sandbox, SandboxError, generate, model_named
+from plutoctl.errors import SandboxError
+from plutoctl.sandbox import CostModel, FieldSpec, Sandbox, generate, model_named
 
 # (low, high) ms per item from the reference table (docs/lms.md, "What calls cost").
 LISTING = {

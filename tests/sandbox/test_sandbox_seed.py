@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from ws_helpers import call
 
-from plutoctl.errors import ConfigError
-from plutoctl.sandbox import FieldSpec, SandboxError, Store, generate, open_embedded, seed_csv
+from plutoctl.errors import ConfigError, SandboxError
+from plutoctl.sandbox import FieldSpec, Store, generate, open_embedded, seed_csv
 
 CSV = (
     "username,firstname,lastname,email,profile_field_department,profile_field_remote,"

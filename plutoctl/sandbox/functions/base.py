@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from plutoctl.sandbox.memory import SiteMemory
 from plutoctl.sandbox.params import Nested, Single
-from plutoctl.sandbox.store import SiteMemory
 from plutoctl.sandbox.wserrors import db_write_error, missing_record
 
 RELEASE = "4.5 (Build: 20241007)"

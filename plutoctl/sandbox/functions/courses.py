@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from plutoctl.errors import SandboxError
 from plutoctl.sandbox.functions.base import CallContext, WsFunction, as_json_list
 from plutoctl.sandbox.params import Kind, Multiple, Need, Nested, Single, dflt, opt, req
-from plutoctl.sandbox.store import DEFAULT_CATEGORY_ID, SandboxError, create_course
+from plutoctl.sandbox.rows import create_course
+from plutoctl.sandbox.schema import DEFAULT_CATEGORY_ID
 from plutoctl.sandbox.wserrors import invalid_parameter, moodle_exception
 
 BY_FIELD = {"id": "id", "shortname": "shortname", "idnumber": "idnumber", "category": "category"}

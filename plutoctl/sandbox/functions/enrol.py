@@ -10,7 +10,8 @@ from typing import Any
 from plutoctl.sandbox.functions.base import CallContext, WsFunction, as_json_list
 from plutoctl.sandbox.functions.users import custom_fields, user_record
 from plutoctl.sandbox.params import Kind, Multiple, Need, Nested, Single, clean, opt, req
-from plutoctl.sandbox.store import SITE_COURSE_ID, enrol_user, manual_instance
+from plutoctl.sandbox.rows import enrol_user, manual_instance
+from plutoctl.sandbox.schema import SITE_COURSE_ID
 from plutoctl.sandbox.wserrors import (
     course_context_error,
     invalid_parameter,

@@ -24,7 +24,7 @@ from plutoctl.sandbox.params import (
     opt,
     req,
 )
-from plutoctl.sandbox.store import is_enrolled
+from plutoctl.sandbox.rows import is_enrolled
 from plutoctl.sandbox.wserrors import (
     WsError,
     course_context_error,

@@ -20,7 +20,7 @@ from plutoctl.sandbox.params import (
     opt,
     req,
 )
-from plutoctl.sandbox.store import ADMIN_ID, GUEST_ID
+from plutoctl.sandbox.schema import ADMIN_ID, GUEST_ID
 from plutoctl.sandbox.wserrors import coding_error, invalid_parameter, moodle_exception
 
 TEXT_MAXLENGTH = 2048

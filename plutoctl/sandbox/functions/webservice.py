@@ -7,7 +7,7 @@ from typing import Any
 
 from plutoctl.sandbox.functions.base import RELEASE, VERSION, CallContext, WsFunction
 from plutoctl.sandbox.params import Kind, Multiple, Need, Nested, Single, req
-from plutoctl.sandbox.store import ADMIN_ID, SITE_COURSE_ID
+from plutoctl.sandbox.schema import ADMIN_ID, SITE_COURSE_ID
 
 ADVANCED_FEATURES = (
     ("usecomments", 1),
