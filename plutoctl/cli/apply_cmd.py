@@ -151,11 +151,10 @@ def apply_command(
 
         plutoctl apply -c segments.yaml --auto-approve --report apply.json
     """
-    from plutoctl.plan.acknowledge import recheck_saved
     from plutoctl.plan.render import render
     from plutoctl.plan.saved import load_plan
     from plutoctl.run.apply import apply_plan
-    from plutoctl.run.plan import known_ids, make_plan
+    from plutoctl.run.plan import learned_ids, make_plan
     from plutoctl.run.reverify import check_saved_plan
 
     basis = None
@@ -164,12 +163,11 @@ def apply_command(
         refuse_plan_time_flags(options)
         plan = load_plan(plan_file)
         loaded = load(config_path or Path(plan.config_path or DEFAULT_CONFIG))
-        recheck_saved(loaded, plan)
         basis = check_saved_plan(loaded, plan)
     else:
         loaded = load(config_path or Path(DEFAULT_CONFIG))
         plan, runs = make_plan(loaded, options)
-        known = {name: known_ids(run.existing) for name, run in runs.items() if run.existing}
+        known = learned_ids(runs)
         warn_unused_acknowledgements(plan, options)
         colour = use_colour(sys.stdout)
         click.echo(render(plan, "text", colour=colour, show_members=show_members), nl=False)

@@ -6,6 +6,7 @@ is computed once (``plutoctl.plan.scope``), read, and planned.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -63,6 +64,11 @@ def read_existing(
 def known_ids(existing: ExistingSite) -> dict[int, str]:
     """Return the user ids a read learned (id → username), for later reads to reuse."""
     return {user.id: username for username, user in existing.users.items()}
+
+
+def learned_ids(runs: Mapping[str, SiteRun]) -> dict[str, dict[int, str]]:
+    """Return per site the user ids its planning read learned (``known_ids``)."""
+    return {name: known_ids(run.existing) for name, run in runs.items() if run.existing}
 
 
 def with_unmanaged_members(

@@ -3,11 +3,13 @@
 A plan file is input, not truth: it may be old, hand-edited or made from another
 config. ``apply PLAN`` therefore trusts nothing in it but the list of what to do:
 
-1. ``check_saved_plan``: every site must be one the config has; the config file and
-   the CSV files it reads must be byte for byte those the plan was made from
-   (``basis.inputs``); every change's object must carry a fingerprint.
-2. ``reverify_scope`` then ``recompute``: re-read what the plan touches and everything its decisions
-   depend on (``reverify_scope``), recompute the changes for those objects from the
+1. ``check_saved_plan``: every change must still be admitted by the config's
+   acknowledgements (``plutoctl.plan.acknowledge.recheck_saved``); every site must be
+   one the config has; the config file and the CSV files it reads must be byte for
+   byte those the plan was made from (``basis.inputs``); every change's object must
+   carry a fingerprint.
+2. ``reverify_scope`` then ``recompute``: re-read what the plan touches and everything
+   its decisions depend on (``reverify_scope``), recompute the changes for those objects from the
    config and the fresh read, re-check safety with the plan's own acknowledgements
    and fresh counts, and return the recomputed changes only if they equal the saved
    ones. Anything else is refused as stale, naming the objects.
@@ -30,7 +32,7 @@ from plutoctl.config.schema import PolicyConfig
 from plutoctl.errors import PlanError, StalePlanError, UnsafePlanError
 from plutoctl.lms.reader import ReadScope
 from plutoctl.model import ExistingCourse, ExistingSegment, ExistingSite
-from plutoctl.plan.acknowledge import with_config
+from plutoctl.plan.acknowledge import recheck_saved, with_config
 from plutoctl.plan.changes import (
     Change,
     DeleteGroup,
@@ -62,7 +64,9 @@ REMAKE = "make the plan again: plutoctl plan -c CONFIG --out PLAN, then apply th
 
 
 def check_saved_plan(loaded: LoadedConfig, plan: Plan) -> PlanBasis:
-    """Refuse a plan made from other inputs, for unknown sites, or with unfingerprinted changes."""
+    """Refuse a plan with changes no acknowledgement admits now, made from other inputs,
+    for unknown sites, or with unfingerprinted changes; return its checked basis."""
+    recheck_saved(loaded, plan)
     known = set(loaded.config.sites)
     unknown = [site.site for site in plan.sites if site.site not in known]
     if unknown:
