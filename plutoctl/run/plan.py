@@ -124,7 +124,7 @@ def plan_one(client: SiteClient, loaded: LoadedConfig, site: str, options: RunOp
     )
     # A plan the token could not carry out is an error now, not a surprise at apply.
     client.require_functions({WRITE_FUNCTIONS[change.step] for change in site_plan.changes})
-    return SiteRun(plan=site_plan, existing=existing, desired=desired)
+    return SiteRun(plan=site_plan, existing=existing)
 
 
 def make_plan(loaded: LoadedConfig, options: RunOptions) -> tuple[Plan, dict[str, SiteRun]]:

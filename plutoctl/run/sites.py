@@ -20,7 +20,6 @@ from plutoctl.errors import ConfigError, PlutoError, UsageError
 from plutoctl.lms.client import SiteClient
 from plutoctl.model import ExistingSite
 from plutoctl.plan.changes import Notice, SitePlan
-from plutoctl.plan.desired import DesiredResult
 from plutoctl.plan.scope import Selection
 from plutoctl.run.connect import Connection, open_site
 
@@ -32,11 +31,11 @@ MAX_PROBLEMS_SHOWN = 10
 
 @dataclass(frozen=True)
 class SiteRun:
-    """Everything one site's planning produced, kept for apply and explain."""
+    """What one site's run produced: its plan, the site as read (apply reuses the user
+    ids it learned), or the error that stopped it."""
 
     plan: SitePlan
     existing: ExistingSite | None = None
-    desired: DesiredResult | None = None
     error: PlutoError | None = None
 
 
