@@ -19,7 +19,7 @@ from plutoctl.sandbox.store import Store
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-POLL_INTERVAL = 0.05
+POLL_INTERVAL = 0.005
 """How often the server thread checks for shutdown (seconds): keeps stop() quick."""
 
 

@@ -203,7 +203,10 @@ def forge() -> Iterator[ForgeStub]:
     stub = ForgeStub(token="forge-api-token-for-tests")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
     stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # serve_forever looks for shutdown() every poll_interval (0.5 s by default).
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     try:
         yield stub

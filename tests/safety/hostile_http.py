@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 ENDPOINT = "/webservice/rest/server.php"
+POLL_INTERVAL = 0.01
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,11 @@ def serve(
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # serve_forever looks for shutdown() every poll_interval (0.5 s by default): each
+    # server a test starts would cost that much on the way out.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL}, daemon=True
+    )
     thread.start()
     scheme = "https" if tls else "http"
     try:
