@@ -18,7 +18,7 @@ course that the desired state keeps it in (SQLite triggers in the sandbox databa
 log every removal as it happens, whoever makes it).
 
 The figures (faults injected, SIGKILLs, applies needed, wrongful removals) are
-printed per run and in total at the end of the module.
+printed per run and in total at the end of the session.
 
 Run it:           pytest tests/e2e/test_fault_campaign.py
 One seed:         pytest tests/e2e/test_fault_campaign.py -k seed_17
@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import session_summary
 
 from plutoctl.cli.options import RETRY_BACKOFF_VARIABLE
 from plutoctl.plan.changes import WRITE_FUNCTIONS
@@ -181,13 +182,12 @@ class RunFigures:
 
 @pytest.fixture(scope="module")
 def figures(request: pytest.FixtureRequest) -> Iterator[list[RunFigures]]:
-    """Collect every run's figures; print them, and the totals, after the last run."""
+    """Collect every run's figures; print them, and the totals, at the end of the session."""
     runs: list[RunFigures] = []
     yield runs
     if not runs:
         return
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    lines = ["", "fault campaign:"] + [r.line() for r in runs]
+    lines = [r.line() for r in runs]
     applies = [r.applies for r in runs]
     lines.append(
         f"runs {len(runs)}; faults injected {sum(r.faults for r in runs)} "
@@ -196,10 +196,7 @@ def figures(request: pytest.FixtureRequest) -> Iterator[list[RunFigures]]:
         + ", ".join(f"{n}: {applies.count(n)} runs" for n in sorted(set(applies)))
         + f"; max {max(applies)}"
     )
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        for line in lines:
-            reporter.write_line(line)
+    session_summary.add_section(request.config, "fault campaign", lines)
 
 
 def build_site(sb: Sandbox) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import session_summary
 from differential import Call, Figures, Outcome, replay_all, same_text
 
 MIN_MASKED_SHARE = 0.98
@@ -19,13 +20,11 @@ MIN_MASKED_SHARE = 0.98
 
 @pytest.fixture(scope="module")
 def outcomes(pytestconfig: pytest.Config) -> list[Outcome]:
-    """Replay every recorded sequence once for the module."""
+    """Replay every recorded sequence once for the module; print the figures at the end."""
     result = replay_all()
-    pytestconfig.stash[FIGURES_KEY] = Figures.of(result)
+    lines = Figures.of(result).lines()
+    session_summary.add_section(pytestconfig, "sandbox vs recorded Moodle 4.5", lines)
     return result
-
-
-FIGURES_KEY = pytest.StashKey[Figures]()
 
 
 def test_every_recorded_sequence_and_call_is_replayed(outcomes: list[Outcome]) -> None:
