@@ -22,9 +22,9 @@ from multiprocessing.connection import Connection
 
 from plutoctl.apply.execute import apply_site
 from plutoctl.apply.verify import verify_site
-from plutoctl.batching import calls_needed
 from plutoctl.config.schema import PolicyConfig
 from plutoctl.lms.client import SiteClient
+from plutoctl.lms.functions import calls_needed
 from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.model import (
     DesiredCourse,

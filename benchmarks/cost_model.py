@@ -31,7 +31,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from plutoctl.costs import (
+from plutoctl.lms.functions import (
     BEST_STREAMS,
     BULK_TOOL_MS,
     ENROLLED_USERS,

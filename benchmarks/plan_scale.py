@@ -49,7 +49,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from plutoctl.costs import BEST_STREAMS, speedup
+from plutoctl.lms.functions import BEST_STREAMS, speedup
 
 OTHER_TREE = "PLAN_SCALE_PLUTOCTL"
 """Set for the plan process by ``--plutoctl-path``."""

@@ -1,4 +1,4 @@
-"""PHP-bracket flattening of web-service parameters.
+"""A call on the wire: the endpoint, and PHP-bracket flattening of its parameters.
 
 Moodle's REST server reads nested parameters as PHP request arrays
 (``cohorts[0][categorytype][type]=system``); ``requests`` does not build these keys,
@@ -15,6 +15,8 @@ from urllib.parse import quote_plus
 
 Pairs = list[tuple[str, str]]
 
+ENDPOINT = "/webservice/rest/server.php"
+"""Where every call goes, under the site's root URL."""
 FORM_TYPE = "application/x-www-form-urlencoded"
 _PLAIN = re.compile(r"[A-Za-z0-9_.~\-\[\]=&]*")
 _BRACKETS = str.maketrans({"[": "%5B", "]": "%5D"})

@@ -18,10 +18,9 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
-from typing import Any, NotRequired, TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
-from typing_extensions import TypedDict  # pydantic takes only this one before 3.12
+from pydantic import TypeAdapter
 
 from plutoctl.errors import (
     AccessDeniedError,
@@ -30,8 +29,39 @@ from plutoctl.errors import (
     PermissionDeniedError,
     WebServiceDisabledError,
 )
-from plutoctl.lms.client import AnswerShapeError, ChunkResult, SiteClient, validate_answer
+from plutoctl.lms.answers import (
+    COHORT_MEMBERS,
+    COHORTS,
+    COURSES_ANSWER,
+    ENROLMENTS,
+    GROUP_MEMBERS,
+    GROUPS,
+    SEARCH_ANSWER,
+    USERS,
+    USERS_ANSWER,
+    Cohort,
+    CohortMembers,
+    Course,
+    Enrolment,
+    Group,
+    GroupMembers,
+    UserRecord,
+)
+from plutoctl.lms.client import ChunkResult, SiteClient
+from plutoctl.lms.functions import (
+    COURSE_GROUPS,
+    COURSES_BY_FIELD,
+    ENROLLED_USERS,
+    GET_COHORT_MEMBERS,
+    GET_COHORTS,
+    GET_GROUP_MEMBERS,
+    GET_USERS,
+    SEARCH_COHORTS,
+    SITE_INFO,
+    USERS_BY_FIELD,
+)
 from plutoctl.lms.resolve import listing_bound
+from plutoctl.lms.responses import AnswerShapeError, validate_answer
 from plutoctl.model import (
     ExistingCourse,
     ExistingGroup,
@@ -43,19 +73,9 @@ from plutoctl.model import (
 
 log = logging.getLogger(__name__)
 
-SITE_INFO = "core_webservice_get_site_info"
-GET_COHORTS = "core_cohort_get_cohorts"
-SEARCH_COHORTS = "core_cohort_search_cohorts"
 COHORT_PAGE = 1000
 ENROLMENT_PAGE = 5000
-GET_COHORT_MEMBERS = "core_cohort_get_cohort_members"
-USERS_BY_FIELD = "core_user_get_users_by_field"
-ENROLLED_USERS = "core_enrol_get_enrolled_users"
-GET_USERS = "core_user_get_users"
-COURSES_BY_FIELD = "core_course_get_courses_by_field"
-COURSE_GROUPS = "core_group_get_course_groups"
 MISSING_RECORD = "invalidrecord"  # dml_missing_record_exception
-GROUP_MEMBERS = "core_group_get_group_members"
 
 GUEST = "guest"
 # Errors after which nothing on the site can be read: they end the read at once.
@@ -105,7 +125,7 @@ def read_functions(scope: ReadScope, available: Iterable[str] = ()) -> frozenset
         use_fallback = ENROLLED_USERS not in offered and GET_USERS in offered
         names.add(GET_USERS if use_fallback else ENROLLED_USERS)
     if scope.courses:
-        names |= {COURSES_BY_FIELD, COURSE_GROUPS, GROUP_MEMBERS, ENROLLED_USERS}
+        names |= {COURSES_BY_FIELD, COURSE_GROUPS, GET_GROUP_MEMBERS, ENROLLED_USERS}
     return frozenset(names)
 
 
@@ -154,121 +174,6 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
     )
 
 
-# --- API answers ------------------------------------------------------------------------
-
-
-class _Record(BaseModel):
-    # Answers carry more keys than plutoctl reads, varying by release and capability.
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, frozen=True)
-    # List fields default through a factory, not ``= []``: pydantic deep-copies a
-    # mutable default for every record that lacks the key, which cost about 10 s of
-    # CPU on the 400,000 enrolment records of a 200-course site.
-
-
-class _Cohort(_Record):
-    id: int
-    name: str = ""
-    idnumber: str | None = ""
-    description: str | None = ""
-    visible: bool = True
-
-
-class _SearchAnswer(_Record):
-    cohorts: list[_Cohort] = Field(default_factory=list)
-
-
-class _CohortMembers(_Record):
-    cohortid: int
-    userids: list[int] = Field(default_factory=list)
-
-
-class _CustomField(_Record):
-    shortname: str
-    type: str = ""
-    value: str | None = None
-
-
-class _Role(_Record):
-    shortname: str = ""
-
-
-class _User(_Record):
-    id: int
-    username: str = ""
-    suspended: bool | None = None  # None: the answer did not say (enrolled-user lists never do)
-    deleted: bool = False
-    email: str | None = None
-    idnumber: str | None = None
-    auth: str | None = None
-    firstname: str | None = None
-    lastname: str | None = None
-    department: str | None = None
-    institution: str | None = None
-    city: str | None = None
-    country: str | None = None
-    lang: str | None = None
-    customfields: list[_CustomField] = Field(default_factory=list)
-    roles: list[_Role] = Field(default_factory=list)
-
-
-_ENTRY_CONFIG = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-
-
-@with_config(_ENTRY_CONFIG)
-class _RoleEntry(TypedDict):
-    shortname: NotRequired[str]
-
-
-@with_config(_ENTRY_CONFIG)
-class _Enrolment(TypedDict):
-    """One enrolled user of a course: validated like ``_User`` but kept a plain dict.
-
-    A site with 200 courses answers 400,000 of these; as dicts they validate about
-    ten times faster than as models and take a fraction of the memory.
-    """
-
-    id: int
-    username: NotRequired[str]
-    deleted: NotRequired[bool]
-    roles: NotRequired[list[_RoleEntry]]
-
-
-class _UsersAnswer(_Record):
-    users: list[_User] = Field(default_factory=list)
-
-
-class _Course(_Record):
-    id: int
-    shortname: str
-
-
-class _CoursesAnswer(_Record):
-    courses: list[_Course] = Field(default_factory=list)
-
-
-class _Group(_Record):
-    id: int
-    name: str = ""
-    description: str | None = ""
-    idnumber: str | None = ""
-
-
-class _GroupMembers(_Record):
-    groupid: int
-    userids: list[int] = Field(default_factory=list)
-
-
-_COHORTS = TypeAdapter(list[_Cohort])
-_SEARCH_ANSWER = TypeAdapter(_SearchAnswer)
-_COHORT_MEMBERS = TypeAdapter(list[_CohortMembers])
-_USERS = TypeAdapter(list[_User])
-_ENROLMENTS = TypeAdapter(list[_Enrolment])
-_USERS_ANSWER = TypeAdapter(_UsersAnswer)
-_COURSES_ANSWER = TypeAdapter(_CoursesAnswer)
-_GROUPS = TypeAdapter(list[_Group])
-_GROUP_MEMBERS = TypeAdapter(list[_GroupMembers])
-
-
 def _parse(adapter: TypeAdapter[Any], raw: Any, *, site: str, function: str) -> Any:
     return validate_answer(adapter, raw, site=site, function=function)
 
@@ -291,7 +196,7 @@ class _Read:
     400,000 on a large site, where a full record each would cost dearly.
     """
 
-    users: dict[int, _User] = field(default_factory=dict)
+    users: dict[int, UserRecord] = field(default_factory=dict)
     named: dict[int, str] = field(default_factory=dict)
     wanted_ids: set[int] = field(default_factory=set)
     incomplete: list[str] = field(default_factory=list)
@@ -299,7 +204,7 @@ class _Read:
 
 @dataclass
 class _SegmentsRead(_Read):
-    cohorts: dict[str, _Cohort] = field(default_factory=dict)
+    cohorts: dict[str, Cohort] = field(default_factory=dict)
     member_ids: dict[str, list[int]] = field(default_factory=dict)
     system_ids: frozenset[int] | None = None  # cohorts in the system context, if known
 
@@ -323,8 +228,8 @@ class _UsersRead(_Read):
 
 @dataclass
 class _CourseRead(_Read):
-    course: _Course | None = None
-    groups: list[_Group] = field(default_factory=list)
+    course: Course | None = None
+    groups: list[Group] = field(default_factory=list)
     group_members: dict[int, list[int]] = field(default_factory=dict)
     enrolled: dict[str, frozenset[str]] = field(default_factory=dict)  # username → roles
     failure: str | None = None  # why the course or its groups could not be read
@@ -353,7 +258,7 @@ class _Users:
 
     def __init__(
         self,
-        records: Mapping[int, _User],
+        records: Mapping[int, UserRecord],
         standard: frozenset[str],
         thin: Iterable[int] = (),
     ) -> None:
@@ -368,7 +273,7 @@ class _Users:
 
     @classmethod
     def merge(cls, reads: Iterable[_Read], standard: frozenset[str]) -> _Users:
-        merged: dict[int, _User] = {}
+        merged: dict[int, UserRecord] = {}
         thin: set[int] = set()
         for read in reads:
             for user_id, record in read.users.items():
@@ -376,11 +281,11 @@ class _Users:
             # Set difference in C: a full listing has already seen nearly every one of
             # the 400,000 enrolled users of a large site's courses.
             for user_id in read.named.keys() - merged.keys():
-                merged[user_id] = _User(id=user_id, username=read.named[user_id])
+                merged[user_id] = UserRecord(id=user_id, username=read.named[user_id])
                 thin.add(user_id)
         return cls(merged, standard, thin)
 
-    def add(self, records: Iterable[_User]) -> None:
+    def add(self, records: Iterable[UserRecord]) -> None:
         """Add full records; one replaces a name-only record of the same user."""
         for record in records:
             if record.id in self.thin:
@@ -421,7 +326,7 @@ class _Users:
         }
 
 
-def _to_user(record: _User, standard_fields: frozenset[str]) -> User:
+def _to_user(record: UserRecord, standard_fields: frozenset[str]) -> User:
     standard: dict[str, str] = {}
     for name in standard_fields:
         if name == "suspended":
@@ -433,7 +338,7 @@ def _to_user(record: _User, standard_fields: frozenset[str]) -> User:
     return User(record.id, record.username, record.suspended, standard, custom)
 
 
-def _keep(record: _User) -> bool:
+def _keep(record: UserRecord) -> bool:
     return bool(record.username) and record.username != GUEST and not record.deleted
 
 
@@ -485,7 +390,7 @@ class _Context:
             read.system_ids = frozenset(c.id for c in self._search_cohorts("self"))
         return read
 
-    def _list_cohorts(self) -> list[_Cohort]:
+    def _list_cohorts(self) -> list[Cohort]:
         """List every cohort in one call, or page through the search where that fails.
 
         ``core_cohort_get_cohorts`` throws on the first cohort the token may not view;
@@ -499,20 +404,20 @@ class _Context:
                     raise
                 log.info("%s: listing cohorts refused; using %s", self.site, SEARCH_COHORTS)
             else:
-                return list(_parse(_COHORTS, raw, site=self.site, function=GET_COHORTS))
+                return list(_parse(COHORTS, raw, site=self.site, function=GET_COHORTS))
         return self._search_cohorts("all")
 
-    def _search_cohorts(self, includes: str) -> list[_Cohort]:
+    def _search_cohorts(self, includes: str) -> list[Cohort]:
         """Page through the cohort search from the system context.
 
         ``all``: every cohort the token may see. ``self``: the system-level ones only,
         the one way to tell a category-level cohort, whose context no answer names
-        (moodle-ws.md §3.4).
+        (docs/lms.md, "Cohort search pages by index").
         """
-        cohorts: list[_Cohort] = []
+        cohorts: list[Cohort] = []
         page = 0
         while True:
-            # limitfrom is a page index here, not a row offset (moodle-ws.md §3.5).
+            # limitfrom is a page index here, not a row offset (docs/lms.md, as above).
             params = {
                 "query": "",
                 "context": {"contextlevel": "system", "instanceid": 0},
@@ -521,7 +426,7 @@ class _Context:
                 "limitnum": COHORT_PAGE,
             }
             raw = self.call(SEARCH_COHORTS, params)
-            answer = _parse(_SEARCH_ANSWER, raw, site=self.site, function=SEARCH_COHORTS)
+            answer = _parse(SEARCH_ANSWER, raw, site=self.site, function=SEARCH_COHORTS)
             cohorts += answer.cohorts
             if len(answer.cohorts) < COHORT_PAGE:
                 return cohorts
@@ -537,7 +442,7 @@ class _Context:
             "cohortids",
             list(wanted),
             retry_safe=True,
-            adapter=_COHORT_MEMBERS,
+            adapter=COHORT_MEMBERS,
             spread=True,
         )
         for chunk in chunks:
@@ -545,7 +450,7 @@ class _Context:
                 names = ", ".join(wanted[i] for i in chunk.items)
                 read.incomplete.append(_reason(f"members of segments {names}", chunk.error))
                 continue
-            for answer in cast(list[_CohortMembers], chunk.result):
+            for answer in cast(list[CohortMembers], chunk.result):
                 if answer.cohortid in wanted:
                     read.member_ids[wanted[answer.cohortid]] = answer.userids
                     read.wanted_ids.update(answer.userids)
@@ -590,7 +495,7 @@ class _Context:
                     read.incomplete.append(failure)
                 return
         raw = self.call(GET_USERS, {"criteria": [{"key": "email", "value": "%"}]})
-        answer = _parse(_USERS_ANSWER, raw, site=self.site, function=GET_USERS)
+        answer = _parse(USERS_ANSWER, raw, site=self.site, function=GET_USERS)
         read.users.update((r.id, r) for r in answer.users if _keep(r))
         read.is_listing_complete = True
 
@@ -607,14 +512,14 @@ class _Context:
 
     def _enrolled_pages(
         self, course_id: int, userfields: str, *, wave: int
-    ) -> tuple[list[_User], str | None]:
+    ) -> tuple[list[UserRecord], str | None]:
         """Page through a course's enrolled users, ``wave`` pages at a time.
 
         Returns the users and, if a page failed, the reason (the rest is unknown).
         """
         size = self.scope.page_size
 
-        def page(index: int) -> list[_User] | LmsError:
+        def page(index: int) -> list[UserRecord] | LmsError:
             options = [
                 {"name": "userfields", "value": userfields},
                 {"name": "limitfrom", "value": index * size},
@@ -622,7 +527,7 @@ class _Context:
             ]
             params = {"courseid": course_id, "options": options}
             try:
-                return cast(list[_User], self.call(ENROLLED_USERS, params, _USERS))
+                return cast(list[UserRecord], self.call(ENROLLED_USERS, params, USERS))
             except (AccessDeniedError, PermissionDeniedError, AnswerShapeError):
                 raise  # not a partial read: the caller may fall back to another function
             except LmsError as exc:
@@ -631,11 +536,11 @@ class _Context:
         what = f"users of course id {course_id}"
         return _read_pages(self.client, page, size, wave, what, key=attrgetter("id"))
 
-    def _enrolment_pages(self, course_id: int) -> tuple[list[_Enrolment], str | None]:
+    def _enrolment_pages(self, course_id: int) -> tuple[list[Enrolment], str | None]:
         """Page through a course's enrolled users (id, username, roles)."""
         size = ENROLMENT_PAGE
 
-        def page(index: int) -> list[_Enrolment] | LmsError:
+        def page(index: int) -> list[Enrolment] | LmsError:
             options = [
                 {"name": "userfields", "value": "id,username,roles"},
                 {"name": "limitfrom", "value": index * size},
@@ -643,7 +548,7 @@ class _Context:
             ]
             params = {"courseid": course_id, "options": options}
             try:
-                return cast(list[_Enrolment], self.call(ENROLLED_USERS, params, _ENROLMENTS))
+                return cast(list[Enrolment], self.call(ENROLLED_USERS, params, ENROLMENTS))
             except (AccessDeniedError, PermissionDeniedError, AnswerShapeError):
                 raise  # not a partial read: the caller reports the course
             except LmsError as exc:
@@ -652,25 +557,31 @@ class _Context:
         what = f"users of course id {course_id}"
         return _read_pages(self.client, page, size, 1, what, key=itemgetter("id"))
 
-    def _users_by_field(self, key: str, values: list[Any], read: _Read) -> dict[int, _User]:
-        found: dict[int, _User] = {}
+    def _users_by_field(self, key: str, values: list[Any], read: _Read) -> dict[int, UserRecord]:
+        found: dict[int, UserRecord] = {}
         chunks = self.client.call_chunked(
-            USERS_BY_FIELD, "values", values, params={"field": key}, retry_safe=True, adapter=_USERS
+            USERS_BY_FIELD,
+            "values",
+            values,
+            params={"field": key},
+            retry_safe=True,
+            adapter=USERS,
         )
         for chunk in chunks:
             if chunk.error is not None:
                 read.incomplete.append(_reason(f"looking up {len(chunk.items)} users", chunk.error))
                 continue
-            found.update((r.id, r) for r in cast(list[_User], chunk.result) if _keep(r))
+            found.update((r.id, r) for r in cast(list[UserRecord], chunk.result) if _keep(r))
         return found
 
     def read_suspension(self, users: _Users) -> None:
         """Learn who is suspended, when rules use ``user.suspended`` and only then.
 
         No listing says it: core_enrol_get_enrolled_users never returns ``suspended``.
-        core_user_get_users_by_field does, at about 3 ms a user (moodle-costs.md), so
-        it is asked for the users whose state no read gave. Users it does not answer
-        for stay unknown, and the read is marked incomplete.
+        core_user_get_users_by_field does, at about 3 ms a user (docs/lms.md,
+        "Suspension" and "What calls cost"), so it is asked for the users whose state
+        no read gave. Users it does not answer for stay unknown, and the read is marked
+        incomplete.
         """
         if "suspended" not in self.scope.standard_fields:
             return
@@ -701,7 +612,7 @@ class _Context:
         needs_profiles = fields != ("id", "username")
         known = {} if needs_profiles else self.scope.known_users
         ids = set().union(*(read.wanted_ids for read in reads)) - set(users.records)
-        users.add(_User(id=i, username=known[i]) for i in sorted(ids & known.keys()))
+        users.add(UserRecord(id=i, username=known[i]) for i in sorted(ids & known.keys()))
         ids -= known.keys()
         # Named users need their profiles where the scope needs any: a user seen only
         # in a course's enrolments (a name, no profile) is learned again.
@@ -709,7 +620,7 @@ class _Context:
         seen = {name for user_id, name in users.usernames.items() if user_id not in thin}
         names = set(self.scope.usernames) - seen
         by_name = {username: user_id for user_id, username in known.items()}
-        users.add(_User(id=by_name[n], username=n) for n in sorted(names & by_name.keys()))
+        users.add(UserRecord(id=by_name[n], username=n) for n in sorted(names & by_name.keys()))
         names -= by_name.keys()
         asked = len(ids) + len(names)
         if not asked:
@@ -780,7 +691,7 @@ class _Context:
             read.failure = _reason(f"course {shortname}", exc)
             read.incomplete.append(read.failure)
             return read
-        answer = _parse(_COURSES_ANSWER, raw, site=self.site, function=COURSES_BY_FIELD)
+        answer = _parse(COURSES_ANSWER, raw, site=self.site, function=COURSES_BY_FIELD)
         read.course = next((c for c in answer.courses if c.shortname == shortname), None)
         if read.course is None:
             return read
@@ -797,7 +708,7 @@ class _Context:
             read.incomplete.append(failure)
         return read
 
-    def _keep_enrolments(self, read: _CourseRead, entries: list[_Enrolment]) -> None:
+    def _keep_enrolments(self, read: _CourseRead, entries: list[Enrolment]) -> None:
         """Note who is enrolled with which roles, and their names, as compactly as we can.
 
         One loop, one shared frozenset per distinct set of roles: this runs for every
@@ -844,7 +755,7 @@ class _Context:
             read.failure = _reason(f"groups of course {read.course.shortname}", exc)
             read.incomplete.append(read.failure)
             return
-        read.groups = _parse(_GROUPS, raw, site=self.site, function=COURSE_GROUPS)
+        read.groups = _parse(GROUPS, raw, site=self.site, function=COURSE_GROUPS)
 
     def _read_group_members(self, reads: list[_CourseRead]) -> None:
         """Read the members of every group of every course, many groups per call."""
@@ -852,7 +763,7 @@ class _Context:
         if not owner:
             return
         chunks = self.client.call_chunked(
-            GROUP_MEMBERS, "groupids", list(owner), retry_safe=True, adapter=_GROUP_MEMBERS
+            GET_GROUP_MEMBERS, "groupids", list(owner), retry_safe=True, adapter=GROUP_MEMBERS
         )
         for chunk in chunks:
             if chunk.error is not None and chunk.error.errorcode == MISSING_RECORD:
@@ -861,7 +772,7 @@ class _Context:
                 reason = _reason(f"members of {len(chunk.items)} groups", chunk.error)
                 owner[chunk.items[0]].incomplete.append(reason)
                 continue
-            for answer in cast(list[_GroupMembers], chunk.result):
+            for answer in cast(list[GroupMembers], chunk.result):
                 if answer.groupid in owner:
                     owner[answer.groupid].group_members[answer.groupid] = answer.userids
                     owner[answer.groupid].wanted_ids.update(answer.userids)
@@ -885,17 +796,17 @@ class _Context:
         cache, instead of failing on every run. Nothing about the other groups is
         unknown. Returns the chunk with the members of the groups that exist.
         """
-        answers: list[_GroupMembers] = []
+        found: list[GroupMembers] = []
         for group_id in chunk.items:
             try:
-                raw = self.call(GROUP_MEMBERS, {"groupids": [group_id]}, _GROUP_MEMBERS)
+                raw = self.call(GET_GROUP_MEMBERS, {"groupids": [group_id]}, GROUP_MEMBERS)
             except LmsError as exc:
                 if exc.errorcode != MISSING_RECORD:
                     return ChunkResult(chunk.items, error=exc)
                 owner[group_id].phantoms.add(group_id)  # reported by the plan (gone_groups)
                 continue
-            answers += cast(list[_GroupMembers], raw)
-        return ChunkResult(chunk.items, result=answers)
+            found += cast(list[GroupMembers], raw)
+        return ChunkResult(chunk.items, result=found)
 
 
 _Row = TypeVar("_Row")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from plutoctl.costs import ENROLLED_USERS, break_even_users
 from plutoctl.errors import LmsError
 from plutoctl.lms.client import SiteClient
+from plutoctl.lms.functions import ENROLLED_USERS, break_even_users
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from plutoctl.batching import items_per_call
 from plutoctl.errors import (
     AccessDeniedError,
     BadResponseError,
@@ -45,7 +44,25 @@ from plutoctl.errors import (
     WebServiceDisabledError,
 )
 from plutoctl.lms.client import SiteClient
-from plutoctl.lms.rollback import is_bisectable
+from plutoctl.lms.functions import (
+    ADD_COHORT_MEMBERS,
+    ADD_GROUP_MEMBERS,
+    COURSE_GROUPS,
+    CREATE_COHORTS,
+    CREATE_GROUPS,
+    DELETE_COHORT_MEMBERS,
+    DELETE_COHORTS,
+    DELETE_GROUP_MEMBERS,
+    DELETE_GROUPS,
+    ENROL_USERS,
+    GET_COHORTS,
+    SEARCH_COHORTS,
+    UNENROL_USERS,
+    UPDATE_COHORTS,
+    UPDATE_GROUPS,
+    is_bisectable,
+    items_per_call,
+)
 from plutoctl.model import ExistingSite, SegmentFields
 from plutoctl.plan.changes import (
     AddGroupMembers,
@@ -297,7 +314,7 @@ class SiteWriter:
             Item(c.idnumber, c.idnumber, _cohort_record(c.idnumber, c.fields)) for c in changes
         ]
         return self._create_rounds(
-            "core_cohort_create_cohorts",
+            CREATE_COHORTS,
             "cohorts",
             items,
             record=self._record_segments,
@@ -310,13 +327,13 @@ class SiteWriter:
             Item(c.idnumber, c.idnumber, {"id": c.id, **_cohort_record(c.idnumber, c.fields)})
             for c in changes
         ]
-        return self._send("core_cohort_update_cohorts", "cohorts", items, retry_safe=True).result
+        return self._send(UPDATE_COHORTS, "cohorts", items, retry_safe=True).result
 
     def delete_segments(self, changes: Sequence[DeleteSegment]) -> WriteResult:
         """Delete segments; a segment already gone counts as deleted."""
         items = [Item(c.idnumber, c.idnumber, c.id) for c in changes]
         return self._delete_rounds(
-            "core_cohort_delete_cohorts", "cohortids", items, still_there=self._segments_there
+            DELETE_COHORTS, "cohortids", items, still_there=self._segments_there
         )
 
     def add_segment_members(self, changes: Sequence[AddSegmentMembers]) -> WriteResult:
@@ -325,7 +342,7 @@ class SiteWriter:
             changes, self._segment_id, lambda seg, user: _cohort_member(seg, user)
         )
         sent = self._send(
-            "core_cohort_add_cohort_members",
+            ADD_COHORT_MEMBERS,
             "members",
             items,
             retry_safe=True,
@@ -338,7 +355,7 @@ class SiteWriter:
         items, unresolved = self._member_items(
             changes, self._segment_id, lambda seg, user: {"cohortid": seg, "userid": user}
         )
-        sent = self._send("core_cohort_delete_cohort_members", "members", items, retry_safe=True)
+        sent = self._send(DELETE_COHORT_MEMBERS, "members", items, retry_safe=True)
         return sent.result + WriteResult(failed=unresolved)
 
     # -- groups --------------------------------------------------------------------
@@ -361,7 +378,7 @@ class SiteWriter:
             }
             items.append(Item(subject, subject, payload))
         result = self._create_rounds(
-            "core_group_create_groups",
+            CREATE_GROUPS,
             "groups",
             items,
             record=self._record_groups,
@@ -379,7 +396,7 @@ class SiteWriter:
             )
             for c in changes
         ]
-        return self._send("core_group_update_groups", "groups", items, retry_safe=True).result
+        return self._send(UPDATE_GROUPS, "groups", items, retry_safe=True).result
 
     def delete_groups(self, changes: Sequence[DeleteGroup]) -> WriteResult:
         """Delete groups; a group already gone counts as deleted."""
@@ -389,7 +406,7 @@ class SiteWriter:
             for c in changes
         ]
         return self._delete_rounds(
-            "core_group_delete_groups",
+            DELETE_GROUPS,
             "groupids",
             items,
             still_there=lambda failed: self._groups_there(failed, courses),
@@ -400,7 +417,7 @@ class SiteWriter:
         items, unresolved = self._member_items(
             changes, self._group_id, lambda grp, user: {"groupid": grp, "userid": user}
         )
-        sent = self._send("core_group_add_group_members", "members", items, retry_safe=True)
+        sent = self._send(ADD_GROUP_MEMBERS, "members", items, retry_safe=True)
         return sent.result + WriteResult(failed=unresolved)
 
     def remove_group_members(self, changes: Sequence[RemoveGroupMembers]) -> WriteResult:
@@ -408,7 +425,7 @@ class SiteWriter:
         items, unresolved = self._member_items(
             changes, self._group_id, lambda grp, user: {"groupid": grp, "userid": user}
         )
-        sent = self._send("core_group_delete_group_members", "members", items, retry_safe=True)
+        sent = self._send(DELETE_GROUP_MEMBERS, "members", items, retry_safe=True)
         return sent.result + WriteResult(failed=unresolved)
 
     # -- enrolment -----------------------------------------------------------------
@@ -428,7 +445,7 @@ class SiteWriter:
                     continue
                 payload = {"roleid": role_id, "userid": user_id, "courseid": course_id}
                 items.append(Item(c.course, username, payload))
-        sent = self._send("enrol_manual_enrol_users", "enrolments", items, retry_safe=True)
+        sent = self._send(ENROL_USERS, "enrolments", items, retry_safe=True)
         return sent.result + WriteResult(failed=tuple(unresolved))
 
     def unenrol(self, changes: Sequence[Unenrol]) -> WriteResult:
@@ -445,7 +462,7 @@ class SiteWriter:
                     continue
                 payload = {"userid": user_id, "courseid": course_id}
                 items.append(Item(c.course, username, payload))
-        sent = self._send("enrol_manual_unenrol_users", "enrolments", items, retry_safe=True)
+        sent = self._send(UNENROL_USERS, "enrolments", items, retry_safe=True)
         return sent.result + WriteResult(failed=tuple(unresolved))
 
     # -- ids -----------------------------------------------------------------------
@@ -735,7 +752,7 @@ class SiteWriter:
                 "limitfrom": page,
                 "limitnum": page_size,
             }
-            result = self._client.call("core_cohort_search_cohorts", params, retry_safe=True)
+            result = self._client.call(SEARCH_COHORTS, params, retry_safe=True)
             cohorts = result.get("cohorts", []) if isinstance(result, dict) else []
             for cohort in cohorts:
                 if cohort.get("idnumber") == idnumber:
@@ -746,7 +763,7 @@ class SiteWriter:
 
     def _segments_there(self, items: Sequence[Item]) -> set[int]:
         ids = [int(i.payload) for i in items]
-        result = self._client.call("core_cohort_get_cohorts", {"cohortids": ids}, retry_safe=True)
+        result = self._client.call(GET_COHORTS, {"cohortids": ids}, retry_safe=True)
         return {int(r["id"]) for r in _records([result])}
 
     def _adopt_groups(self, failed: Sequence[ItemError]) -> tuple[WriteResult, list[Item]]:
@@ -773,9 +790,7 @@ class SiteWriter:
         return WriteResult(done=tuple(adopted), notes=notes), pending
 
     def _course_groups(self, course_id: int) -> list[Mapping[str, Any]]:
-        result = self._client.call(
-            "core_group_get_course_groups", {"courseid": course_id}, retry_safe=True
-        )
+        result = self._client.call(COURSE_GROUPS, {"courseid": course_id}, retry_safe=True)
         return [g for g in result or [] if isinstance(g, dict)]
 
     def _groups_there(self, items: Sequence[Item], courses: Mapping[int, str]) -> set[int]:

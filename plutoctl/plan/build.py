@@ -11,12 +11,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterable
 
-from plutoctl.batching import balanced_calls
 from plutoctl.config.schema import PolicyConfig
-from plutoctl.costs import (
+from plutoctl.lms.functions import (
     BEST_STREAMS,
+    CREATE_GROUPS,
+    DELETE_GROUPS,
     ENROLLED_USERS,
+    GET_COHORTS,
+    SITE_INFO,
+    UPDATE_GROUPS,
     USERS_BY_FIELD,
+    balanced_calls,
     calls_seconds,
     cost_of,
     listing_seconds,
@@ -36,9 +41,7 @@ from plutoctl.plan.safety import Acknowledgements, check_safety
 
 # Group writes name one course per call in apply; other functions batch across
 # segments and courses.
-PER_COURSE_FUNCTIONS = frozenset(
-    {"core_group_create_groups", "core_group_update_groups", "core_group_delete_groups"}
-)
+PER_COURSE_FUNCTIONS = frozenset({CREATE_GROUPS, UPDATE_GROUPS, DELETE_GROUPS})
 
 
 def plan_site(
@@ -97,7 +100,7 @@ def calls_by_function(changes: Iterable[Change], max_input_vars: int) -> dict[st
     return {function: calls[function] for function in sorted(calls) if calls[function]}
 
 
-READS_PER_CHECK = ("core_webservice_get_site_info", "core_cohort_get_cohorts", "")
+READS_PER_CHECK = (SITE_INFO, GET_COHORTS, "")
 """The fixed calls of the freshness check and of the verification ("" is any call)."""
 
 

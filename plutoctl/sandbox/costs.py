@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plutoctl.costs import ENROLLED_USERS, call_seconds, speedup
 from plutoctl.errors import SandboxError
+from plutoctl.lms.functions import ENROLLED_USERS, call_seconds, speedup
 
 COST_MODEL_ENV = "PLUTOCTL_SANDBOX_COST_MODEL"
 """Environment variable that turns the cost model on for ``sandbox:`` URLs."""

@@ -12,7 +12,7 @@ from apply_helpers import USERS, Site, full_desired, make_plan
 from plutoctl.apply.execute import apply_site
 from plutoctl.apply.report import ApplyReport, ProgressEvent
 from plutoctl.apply.verify import verify_site
-from plutoctl.batching import balanced_calls
+from plutoctl.lms.functions import balanced_calls
 from plutoctl.plan.changes import (
     AddGroupMembers,
     AddSegmentMembers,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from plutoctl.costs import BEST_STREAMS, listing_seconds
+from plutoctl.lms.functions import BEST_STREAMS, listing_seconds
 from plutoctl.plan.build import estimate_seconds
 from plutoctl.plan.changes import AddSegmentMembers
 from plutoctl.plan.saved import load_plan

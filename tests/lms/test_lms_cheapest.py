@@ -9,8 +9,8 @@ import pytest
 from plutoctl.apply.execute import apply_site
 from plutoctl.apply.verify import scope_of_changes, verify_site
 from plutoctl.config.schema import PolicyConfig
-from plutoctl.costs import break_even_users
 from plutoctl.lms.client import RetryPolicy, SiteClient
+from plutoctl.lms.functions import break_even_users
 from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.model import DesiredSegment, DesiredSite, SegmentFields
 from plutoctl.plan.build import plan_site

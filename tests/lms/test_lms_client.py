@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -104,6 +105,24 @@ def test_read_retries_through_503s_and_honours_retry_after(sb: Sandbox) -> None:
         assert client.calls["core_cohort_get_cohorts"] == 3
     assert sleeps == [2.0, 2.0]
     assert client.calls["core_cohort_get_cohorts"] == 3
+
+
+def test_the_retry_policy_carries_the_sleep(sb: Sandbox) -> None:
+    sleeps = Sleeps()
+    sb.faults.inject(
+        kind="status", status=503, retry_after=3, times=2, function="core_cohort_get_cohorts"
+    )
+    policy = RetryPolicy(attempts=3, sleep=sleeps)
+    with SiteClient(site="lab", url=sb.url, token=sb.token, retry=policy) as client:
+        assert client.call("core_cohort_get_cohorts", retry_safe=True) == []
+        assert client.calls["core_cohort_get_cohorts"] == 3
+    assert sleeps == [3.0, 3.0]
+
+
+def test_a_policy_without_waiting_retries_as_the_default_does() -> None:
+    policy = RetryPolicy.without_waiting()
+    assert policy == RetryPolicy()  # the sleep is not part of what a policy is
+    assert policy.sleep is not time.sleep
 
 
 def test_read_retries_through_dropped_connections(sb: Sandbox) -> None:

@@ -18,7 +18,8 @@ from plutoctl.errors import (
     TransportError,
     WebServiceDisabledError,
 )
-from plutoctl.lms.client import AnswerShapeError, RetryPolicy, parse_response
+from plutoctl.lms.client import RetryPolicy
+from plutoctl.lms.responses import AnswerShapeError, parse_response
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from plutoctl.lms.client import RetryPolicy, SiteClient
-from plutoctl.lms.rollback import PER_ITEM_WARNINGS, WHOLE_CALL_ROLLBACK, is_bisectable
+from plutoctl.lms.functions import PER_ITEM_WARNINGS, WHOLE_CALL_ROLLBACK, is_bisectable
 from plutoctl.lms.writer import IdMap, SiteWriter
 from plutoctl.plan.changes import Enrol
 from plutoctl.sandbox import Sandbox

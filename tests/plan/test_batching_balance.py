@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plutoctl.batching import balanced_calls, balanced_sizes, calls_needed, chunk_sizes
+from plutoctl.lms.functions import balanced_calls, balanced_sizes, calls_needed, chunk_sizes
 
 
 def test_many_calls_become_a_multiple_of_the_streams_of_even_size() -> None:

@@ -15,8 +15,8 @@ from plan_builders import (
     want_segment,
 )
 
-from plutoctl.batching import items_per_call
 from plutoctl.config.schema import PolicyConfig
+from plutoctl.lms.functions import items_per_call
 from plutoctl.model import SegmentFields
 from plutoctl.plan.build import calls_by_function, estimate_calls, plan_site
 from plutoctl.plan.changes import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plutoctl.costs import break_even_users, is_listing_cheaper
+from plutoctl.lms.functions import break_even_users, is_listing_cheaper
 from plutoctl.plan.build import estimate_seconds
 from plutoctl.plan.changes import AddSegmentMembers
 from plutoctl.plan.render.common import duration

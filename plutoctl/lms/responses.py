@@ -1,0 +1,297 @@
+"""A site's HTTP answer -> the value it carries, or the typed error it means, with a hint.
+
+The single mapping from a response to an ``LmsError`` (chosen by Moodle's errorcode,
+never by its exception class), every hint a user sees for a site's answer, and the
+redaction of the token from every answer before anything is decoded, so nothing
+built from an answer can hold it. No HTTP here: the client hands in status, headers
+and body, which keeps all of this testable without a server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import TypeAdapter, ValidationError
+
+from plutoctl.errors import (
+    AccessDeniedError,
+    BadResponseError,
+    InvalidParameterError,
+    InvalidTokenError,
+    LmsError,
+    MissingRecordError,
+    PermissionDeniedError,
+    RedirectRefusedError,
+    SiteFaultError,
+    TransportError,
+    WebServiceDisabledError,
+)
+from plutoctl.lms.params import ENDPOINT
+
+log = logging.getLogger(__name__)
+
+REDACTED = "[token]"
+RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
+_QUOTE_BYTES = 120
+# A JSON array cannot be a Moodle error body, which is always an object.
+_ARRAY_START = re.compile(rb"\s*\[")
+
+SERVICE_PATH = "Site administration > Server > Web services > External services"
+HINTS = {
+    "token": (
+        "the site does not know this token: check that the token variable for this site "
+        "holds a current token (Site administration > Server > Web services > Manage tokens)"
+    ),
+    "access": (
+        "add the function to the token's service "
+        f"({SERVICE_PATH} > Functions), and check that the token has not expired and is "
+        "not restricted to other IP addresses (Manage tokens)"
+    ),
+    "parameter": "the site rejected the parameters; run with --debug and report it if it persists",
+    "missing": "the record (or the function) does not exist on this site; run plan again",
+    "permission": (
+        "give the token's user a role at system level with the capabilities listed in "
+        "docs/lms.md (for example moodle/cohort:manage, moodle/course:managegroups)"
+    ),
+    "connection": "the site could not be reached: check its URL and the network, then try again",
+    "timeout": (
+        "the site took too long to answer: try again later, or allow more time with "
+        "--timeout SECONDS"
+    ),
+    "server": "the site answered with a server error: check the site's status, then try again",
+    "disabled": (
+        "enable web services (Site administration > Advanced features) and the REST "
+        "protocol (Site administration > Server > Web services > Manage protocols)"
+    ),
+    "bad": "check that the site URL is the site root (plutoctl adds " + ENDPOINT + ")",
+    "fault": (
+        "the site's code failed on this call, and nothing of it was kept; this often means "
+        "the call names a user, course or group that no longer exists (run plan again to "
+        "re-read the site); if it persists, report the message to the site's administrators"
+    ),
+}
+
+# errorcode -> (error class, hint key). Chosen by errorcode, never by the exception
+# class name, which changed in Moodle 4.5.
+_ERRORCODES: dict[str, tuple[type[LmsError], str]] = {
+    "invalidtoken": (InvalidTokenError, "token"),
+    "accessexception": (AccessDeniedError, "access"),
+    "wsaccessuserdeleted": (AccessDeniedError, "access"),
+    "wsaccessusersuspended": (AccessDeniedError, "access"),
+    "wsaccessuserunconfirmed": (AccessDeniedError, "access"),
+    "wsaccessuserexpired": (AccessDeniedError, "access"),
+    "wsaccessusernologin": (AccessDeniedError, "access"),
+    "invalidparameter": (InvalidParameterError, "parameter"),
+    "invalidrecord": (MissingRecordError, "missing"),
+    "invalidrecordunknown": (MissingRecordError, "missing"),
+    "invaliduser": (MissingRecordError, "missing"),
+    "nopermissions": (PermissionDeniedError, "permission"),
+    "requireloginerror": (PermissionDeniedError, "permission"),
+    "restrictedcontextexception": (PermissionDeniedError, "permission"),
+}
+
+
+class AnswerShapeError(BadResponseError):
+    """An answer that decoded but is not of the shape the caller's adapter expects.
+
+    Distinct from other bad answers because readers treat it as fatal where they
+    treat a failed call as a partial read: it means plutoctl misreads the release.
+    """
+
+
+class Retryable(Exception):
+    """An attempt failed in a way that repeating it may fix."""
+
+    def __init__(self, error: TransportError, retry_after: float | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.retry_after = retry_after
+
+
+def redact(text: str, token: str) -> str:
+    """Return ``text`` with every occurrence of ``token`` replaced."""
+    return text.replace(token, REDACTED) if token else text
+
+
+def redact_bytes(body: bytes, token: str) -> bytes:
+    """Return an answer's raw bytes with every occurrence of ``token`` replaced.
+
+    Done once, before anything is decoded, so that nothing derived from an answer (an
+    error's errorcode, message or debuginfo, warnings, records, quoted bodies) can
+    carry a token a site echoed back.
+    """
+    if not token:
+        return body
+    raw = token.encode()
+    return body.replace(raw, REDACTED.encode()) if raw in body else body
+
+
+def parse_response(
+    *,
+    site: str,
+    function: str,
+    status: int,
+    body: bytes,
+    token: str,
+    retry_after: str | None = None,
+    adapter: TypeAdapter[Any] | None = None,
+    location: str | None = None,
+) -> Any:
+    """Return the decoded result of a call, or raise the LmsError its answer means.
+
+    With ``adapter``, return the result validated by it, or raise AnswerShapeError
+    if it does not fit. Raises ``Retryable`` (wrapping a TransportError) for HTTP
+    429 and 5xx, and RedirectRefusedError for any 3xx (``location`` is its target).
+    """
+    body = redact_bytes(body, token)
+    if 300 <= status < 400:
+        raise _redirect_refused(status, location, site=site, function=function, token=token)
+    if status in RETRY_STATUSES:
+        error = TransportError(
+            f"HTTP {status}",
+            site=site,
+            function=function,
+            errorcode=f"http{status}",
+            hint=HINTS["server"],
+        )
+        raise Retryable(error, _retry_after_seconds(retry_after))
+    if status == 403 and not body.strip():
+        raise WebServiceDisabledError(
+            "HTTP 403 with an empty body: web services or the REST protocol are disabled "
+            "on this site",
+            site=site,
+            function=function,
+            errorcode="wsdisabled",
+            hint=HINTS["disabled"],
+        )
+    if status != 200:
+        raise _bad_response(f"HTTP {status}", site, function, body, token)
+    if adapter is not None and _ARRAY_START.match(body):
+        # Decode and validate in one pass in pydantic-core: for the large answers
+        # (user pages, enrolments, members) json.loads and validating the decoded
+        # values took about twice as long. Anything it rejects takes the slow path
+        # below, which gives the same errors as ever.
+        try:
+            return adapter.validate_json(body)
+        except ValidationError:
+            pass
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise _bad_response("the answer is not JSON", site, function, body, token) from None
+    if isinstance(value, dict) and "exception" in value:
+        raise error_from_body(value, site=site, function=function, token=token)
+    if adapter is None:
+        return value
+    return validate_answer(adapter, value, site=site, function=function)
+
+
+def validate_answer(adapter: TypeAdapter[Any], value: Any, *, site: str, function: str) -> Any:
+    """Return ``value`` validated by ``adapter``, or raise AnswerShapeError naming where."""
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the top level"
+        raise AnswerShapeError(
+            f"unexpected answer at {where}: {first['msg']}",
+            site=site,
+            function=function,
+            errorcode="badresponse",
+            hint="the site may run a release plutoctl does not support; report it",
+        ) from None
+
+
+def error_from_body(body: Mapping[str, Any], *, site: str, function: str, token: str) -> LmsError:
+    """Return the typed error for a Moodle exception body, chosen by its errorcode."""
+    if not body.get("errorcode"):
+        return _site_fault(body, site=site, function=function, token=token)
+    # A site may echo what it was sent, the token included, in any part of the answer.
+    code = redact(str(body.get("errorcode")), token)
+    message = redact(str(body.get("message") or "no message"), token)
+    debuginfo = redact(str(body.get("debuginfo") or ""), token).strip()
+    if debuginfo:
+        # Sites with debugging on explain here what the message only names.
+        log.debug("%s: %s debuginfo: %s", site, function, debuginfo)
+        message = f"{message}: {_shorten(debuginfo)}"
+    cls, hint_key = _ERRORCODES.get(code, (LmsError, ""))
+    if cls is InvalidTokenError:
+        message = f"the site refused the token ({message})"
+    return cls(message, site=site, function=function, errorcode=code, hint=HINTS.get(hint_key))
+
+
+def _site_fault(body: Mapping[str, Any], *, site: str, function: str, token: str) -> LmsError:
+    """Return the error for an exception with no errorcode: a fault in the site's code.
+
+    Moodle 4.5 answers so, for one, ``enrol_manual_enrol_users`` naming a user id that
+    does not exist (``TypeError``); the call rolled back as a whole.
+    """
+    kind = redact(str(body.get("exception") or "error"), token)
+    message = redact(str(body.get("message") or "no message"), token)
+    return SiteFaultError(
+        f"the site failed with a PHP {kind}: {_shorten(message)}",
+        site=site,
+        function=function,
+        errorcode=kind,
+        hint=HINTS["fault"],
+    )
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bad_response(what: str, site: str, function: str, body: bytes, token: str) -> LmsError:
+    # Redact before cutting, so that no part of a token survives at the cut.
+    head = redact(body[: _QUOTE_BYTES + len(token)].decode("utf-8", "replace"), token)
+    head = head[:_QUOTE_BYTES]
+    return BadResponseError(
+        f"{what}; it begins {head!r}",
+        site=site,
+        function=function,
+        errorcode="badresponse",
+        hint=HINTS["bad"],
+    )
+
+
+def _redirect_refused(
+    status: int, location: str | None, *, site: str, function: str, token: str
+) -> RedirectRefusedError:
+    # Name only where the redirect points (scheme, host, port): its path or query may
+    # quote what was sent.
+    target = urlsplit(redact(location or "", token))
+    where = f"{target.scheme}://{target.netloc.rpartition('@')[2]}" if target.netloc else ""
+    named = f" to {where}" if where else " (no Location given)"
+    return RedirectRefusedError(
+        f"the site answered HTTP {status}, a redirect{named}; plutoctl never follows "
+        "redirects, so the token is sent to the configured site only",
+        site=site,
+        function=function,
+        errorcode=f"http{status}",
+        hint=(
+            "the site URL is probably wrong: set url: to the final URL, the address the "
+            "site redirects to (for example https:// instead of http://, or the new host)"
+        ),
+    )
+
+
+def _retry_after_seconds(header: str | None) -> float | None:
+    if not header:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
