@@ -26,7 +26,9 @@ from plutoctl.apply.report import (
 )
 from plutoctl.errors import PlanError, UnsafePlanError
 from plutoctl.lms.client import SiteClient
-from plutoctl.lms.writer import Budget, IdMap, SiteWriter, WriteResult
+from plutoctl.lms.ids import IdMap
+from plutoctl.lms.send import Budget, WriteResult
+from plutoctl.lms.writer import SiteWriter
 from plutoctl.model import ExistingSite
 from plutoctl.plan.changes import (
     APPLY_PHASES,

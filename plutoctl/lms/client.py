@@ -25,27 +25,27 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import requests
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 from requests.adapters import HTTPAdapter
 
 from plutoctl import __version__
 from plutoctl.errors import (
     AccessDeniedError,
-    BadResponseError,
     InvalidParameterError,
     LmsError,
-    TransportError,
 )
-from plutoctl.lms.answers import SiteInfoRecord
 from plutoctl.lms.functions import RESERVED_VARS, SITE_INFO, balanced_sizes
 from plutoctl.lms.params import ENDPOINT, FORM_TYPE, count_vars, encode_form, flatten
 from plutoctl.lms.responses import (
-    HINTS,
     SERVICE_PATH,
     AnswerShapeError,
     Retryable,
+    SiteInfo,
+    gave_up,
+    no_answer,
     parse_response,
     redact,
+    site_info_of,
 )
 
 log = logging.getLogger(__name__)
@@ -91,17 +91,6 @@ class RetryPolicy:
 
 def _no_sleep(_seconds: float) -> None:
     return None
-
-
-@dataclass(frozen=True)
-class SiteInfo:
-    """What ``core_webservice_get_site_info`` says about the site and the token."""
-
-    release: str
-    version: str
-    functions: frozenset[str]
-    site_name: str
-    site_id: int = 1
 
 
 @dataclass(frozen=True)
@@ -191,7 +180,7 @@ class SiteClient:
                 return self._attempt(function, data, attempt, adapter)
             except Retryable as failure:
                 if attempt == attempts:
-                    raise self._gave_up(function, failure, attempts) from failure.error
+                    raise gave_up(failure.error, attempts) from failure.error
                 delay = self.retry.delay(attempt, failure.retry_after)
                 log.info(
                     "%s: %s failed (%s); retry %d/%d in %.2fs",
@@ -250,13 +239,8 @@ class SiteClient:
         except _TRANSPORT_ERRORS as exc:
             kind = "timeout" if isinstance(exc, requests.Timeout) else "connection"
             log.debug("%s: %s attempt %d: %s", self.site, function, attempt, kind)
-            error = TransportError(
-                f"no answer from {self.url} ({kind}: {type(exc).__name__})",
-                site=self.site,
-                function=function,
-                errorcode=kind,
-                hint=HINTS[kind],
-            )
+            cause = type(exc).__name__
+            error = no_answer(kind, cause, url=self.url, site=self.site, function=function)
             raise Retryable(error) from exc
         elapsed = (time.perf_counter() - started) * 1000
         with self._lock:
@@ -280,18 +264,6 @@ class SiteClient:
             retry_after=response.headers.get("Retry-After"),
             adapter=adapter,
             location=response.headers.get("Location"),
-        )
-
-    def _gave_up(self, function: str, failure: Retryable, attempts: int) -> TransportError:
-        error = failure.error
-        if attempts == 1:
-            return error
-        return TransportError(
-            f"{error.reason}; gave up after {attempts} attempts",
-            site=self.site,
-            function=function,
-            errorcode=error.errorcode,
-            hint=error.hint,
         )
 
     # --- many calls ------------------------------------------------------------------
@@ -361,24 +333,7 @@ class SiteClient:
             cached = self._site_info
         if cached is not None:
             return cached
-        raw = self.call(SITE_INFO, retry_safe=True)
-        try:
-            record = SiteInfoRecord.model_validate(raw)
-        except ValidationError as exc:
-            raise BadResponseError(
-                f"{SITE_INFO} returned an unexpected shape",
-                site=self.site,
-                function=SITE_INFO,
-                errorcode="badresponse",
-                hint=HINTS["bad"],
-            ) from exc
-        info = SiteInfo(
-            release=record.release,
-            version=record.version,
-            functions=frozenset(str(f.get("name", "")) for f in record.functions),
-            site_name=record.sitename,
-            site_id=record.siteid,
-        )
+        info = site_info_of(self.call(SITE_INFO, retry_safe=True), site=self.site)
         with self._lock:
             self._site_info = info
         return info

@@ -181,6 +181,14 @@ def function(name: str) -> WsFunction:
     return FUNCTIONS[name]
 
 
+def list_key(name: str) -> str:
+    """Return the list parameter that carries ``name``'s items."""
+    key = function(name).list_key
+    if key is None:
+        raise ValueError(f"{name} takes no list of items")
+    return key
+
+
 def cost_of(name: str) -> FunctionCost:
     """Return ``name``'s cost (the default fixed cost for one not in the registry)."""
     known = FUNCTIONS.get(name)

@@ -14,6 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +34,8 @@ from plutoctl.errors import (
     TransportError,
     WebServiceDisabledError,
 )
+from plutoctl.lms.answers import SiteInfoRecord
+from plutoctl.lms.functions import SITE_INFO
 from plutoctl.lms.params import ENDPOINT
 
 log = logging.getLogger(__name__)
@@ -131,6 +134,62 @@ def redact_bytes(body: bytes, token: str) -> bytes:
         return body
     raw = token.encode()
     return body.replace(raw, REDACTED.encode()) if raw in body else body
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What ``core_webservice_get_site_info`` says about the site and the token."""
+
+    release: str
+    version: str
+    functions: frozenset[str]
+    site_name: str
+    site_id: int = 1
+
+
+def site_info_of(raw: Any, *, site: str) -> SiteInfo:
+    """Return what a ``core_webservice_get_site_info`` answer says, or raise BadResponseError."""
+    try:
+        record = SiteInfoRecord.model_validate(raw)
+    except ValidationError as exc:
+        raise BadResponseError(
+            f"{SITE_INFO} returned an unexpected shape",
+            site=site,
+            function=SITE_INFO,
+            errorcode="badresponse",
+            hint=HINTS["bad"],
+        ) from exc
+    return SiteInfo(
+        release=record.release,
+        version=record.version,
+        functions=frozenset(str(f.get("name", "")) for f in record.functions),
+        site_name=record.sitename,
+        site_id=record.siteid,
+    )
+
+
+def no_answer(kind: str, cause: str, *, url: str, site: str, function: str) -> TransportError:
+    """Return the error for a call that got no answer (``kind``: timeout or connection)."""
+    return TransportError(
+        f"no answer from {url} ({kind}: {cause})",
+        site=site,
+        function=function,
+        errorcode=kind,
+        hint=HINTS[kind],
+    )
+
+
+def gave_up(error: TransportError, attempts: int) -> TransportError:
+    """Return ``error`` as the last of ``attempts`` failed attempts of a call."""
+    if attempts == 1:
+        return error
+    return TransportError(
+        f"{error.reason}; gave up after {attempts} attempts",
+        site=error.site,
+        function=error.function,
+        errorcode=error.errorcode,
+        hint=error.hint,
+    )
 
 
 def parse_response(

@@ -20,7 +20,8 @@ import pytest
 
 from plutoctl.lms.client import RetryPolicy, SiteClient
 from plutoctl.lms.functions import PER_ITEM_WARNINGS, WHOLE_CALL_ROLLBACK, is_bisectable
-from plutoctl.lms.writer import IdMap, SiteWriter
+from plutoctl.lms.ids import IdMap
+from plutoctl.lms.writer import SiteWriter
 from plutoctl.plan.changes import Enrol
 from plutoctl.sandbox import Sandbox
 
