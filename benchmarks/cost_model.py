@@ -4,7 +4,7 @@ The site: 20,052 users with a `department` menu field and a `region` text field.
 The config: three rule-based segments (department Sales, department Support, region
 north), about 13,000 member adds. Runs `plutoctl plan --out PLAN` and then
 `plutoctl apply PLAN` as child processes, and prints for each the wall time against
-the modelled server time of the cheapest calls that do the job (``plutoctl.costs``),
+the modelled server time of the cheapest calls that do the job (``plutoctl.lms.functions``),
 the calls and modelled server seconds per function, and what Moodle's bulk upload
 tool would take for the same adds (3.4 ms each). Asserts nothing about time.
 

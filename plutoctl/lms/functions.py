@@ -10,9 +10,9 @@ answers by it.
 
 Pure data and arithmetic: ``plan`` and ``sandbox`` import this module and nothing
 else of ``lms``, so it imports no transport and no answer models (those are in
-``lms/answers.py``, keyed by the names here). Facts and figures: docs/lms.md ("What
-is read" for ``max_input_vars``, "What calls cost", and "All-or-nothing writes"
-under "What a real Moodle 4.5 does that plutoctl copes with").
+``lms/answers.py``, keyed by the names here). The facts: docs/moodle.md ("Limits"
+for ``max_input_vars``, "All-or-nothing batches", "The functions plutoctl calls");
+the figures: docs/lms.md ("What calls cost").
 """
 
 from __future__ import annotations
@@ -120,8 +120,8 @@ def _write(
     name: str, item_ms: float, list_key: str, vars_per_item: int, **facts: bool
 ) -> WsFunction:
     # Every write plutoctl sends runs in one database transaction on the site: a failed
-    # call keeps nothing, whichever item caused it (docs/lms.md, "All-or-nothing
-    # writes"; tests/lms/test_lms_rollback.py checks it against recordings of a site).
+    # call keeps nothing, whichever item caused it (docs/moodle.md, "All-or-nothing
+    # batches"; tests/lms/test_lms_rollback.py checks it against recordings of a site).
     cost = FunctionCost(item_ms=item_ms)
     return WsFunction(name, True, cost, list_key, vars_per_item, is_whole_call=True, **facts)
 

@@ -134,9 +134,9 @@ def search_cohorts(
 ) -> list[Cohort]:
     """Page through the cohort search from the system context, one page at a time.
 
-    ``limitfrom`` is a page index here, not a row offset (docs/lms.md, "Cohort search
-    pages by index"). Any failed page raises. ``until``: stop at the first cohort it
-    holds for, and return only that one.
+    ``limitfrom`` is a page index here, not a row offset (docs/moodle.md, "Paging").
+    Any failed page raises. ``until``: stop at the first cohort it holds for, and
+    return only that one.
     """
     found: list[Cohort] = []
 

@@ -2,7 +2,7 @@
 
 ``core_user_get_users_by_field`` builds each user's full record (about 3.2 ms a user
 on a real site); listing every user with ``userfields=id,username`` costs about
-0.3 ms a user of the site (``plutoctl.costs``). Past the break-even, about one user in
+0.3 ms a user of the site (``plutoctl.lms.functions``). Past the break-even, about one user in
 ten of the site's, the listing is cheaper. The site's user count is not known
 beforehand; one call answers the question: is there a user past the break-even?
 """

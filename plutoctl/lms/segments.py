@@ -81,6 +81,8 @@ class SegmentReads:
                 "first was read"
             )
         self._read_cohort_members(read, segments)
+        # No answer names a cohort's context: the search of the system context alone
+        # tells system cohorts from category ones (docs/moodle.md, "Cohorts (segments)").
         if segments and SEARCH_COHORTS in self.functions:
             read.system_ids = frozenset(c.id for c in search_cohorts(self.client, "", "self"))
         return read

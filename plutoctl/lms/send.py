@@ -6,8 +6,8 @@ flight) in runs of whole chunks, so that progress can be reported between them a
 a stop request (Ctrl-C) leaves the rest unsent. Which list parameter carries the
 items, and whether a call may be repeated, is the registry's (``functions.py``).
 
-Writes are all-or-nothing per call (``is_whole_call`` in the registry; docs/lms.md,
-"All-or-nothing writes"). A chunk rejected for a reason that can belong to one item
+Writes are all-or-nothing per call (``is_whole_call`` in the registry; docs/moodle.md,
+"All-or-nothing batches"). A chunk rejected for a reason that can belong to one item
 (``invalidparameter`` for a group add of a user who is not enrolled, ``invaliduser``,
 ``errorremovenotpermitted``, …) is bisected to isolate the bad items, and the rest
 is applied; a ``Budget`` caps the extra calls. Errors that say nothing about any one

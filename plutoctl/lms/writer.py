@@ -1,12 +1,13 @@
 """Write changes to a site: one short method per kind of change.
 
 Each method turns a batch of changes into write items (the ids from ``IdMap``, the
-payload the kind's web-service function takes) and hands them to the sender
+payload its kind's web-service function takes) and hands them to the sender
 (``send.py``: exact chunks, several in flight, bisection) or, for creates and
-deletes, to the adopter (``adopt.py``: re-read and adopt instead of retrying). What
-the registry (``functions.py``) knows of the function (list parameter, variables per
-item, whether a call may be repeated or bisected) is not repeated here. Items whose
-ids are unknown fail with ``unresolved`` without a call.
+deletes, to the adopter (``adopt.py``: re-read and adopt instead of retrying). Which
+function writes a kind is the kind table's (``plan/changes.py``, ``KINDS``); what is
+known of the function (list parameter, variables per item, whether a call may be
+repeated or bisected) is the registry's (``functions.py``): neither is repeated
+here. Items whose ids are unknown fail with ``unresolved`` without a call.
 
 ``core_cohort_add_cohort_members`` also reports some items as warnings: code 3
 (already a member) is success, code 2 (not found) fails that item only.
@@ -23,26 +24,14 @@ from typing import Any
 
 from plutoctl.lms.adopt import Adopter
 from plutoctl.lms.client import SiteClient
-from plutoctl.lms.functions import (
-    ADD_COHORT_MEMBERS,
-    ADD_GROUP_MEMBERS,
-    CREATE_COHORTS,
-    CREATE_GROUPS,
-    DELETE_COHORT_MEMBERS,
-    DELETE_COHORTS,
-    DELETE_GROUP_MEMBERS,
-    DELETE_GROUPS,
-    ENROL_USERS,
-    UNENROL_USERS,
-    UPDATE_COHORTS,
-    UPDATE_GROUPS,
-)
 from plutoctl.lms.ids import IdMap
 from plutoctl.lms.send import Budget, Inspect, Item, ItemError, Sender, WriteResult
 from plutoctl.model import SegmentFields
 from plutoctl.plan.changes import (
+    KIND_OF,
     AddGroupMembers,
     AddSegmentMembers,
+    Change,
     CreateGroup,
     CreateSegment,
     DeleteGroup,
@@ -53,6 +42,7 @@ from plutoctl.plan.changes import (
     Unenrol,
     UpdateGroup,
     UpdateSegment,
+    group_subject,
 )
 
 log = logging.getLogger(__name__)
@@ -66,9 +56,9 @@ Payload = Callable[[int, int], dict[str, Any]]
 """Builds a member item's payload from the container's id and the user's id."""
 
 
-def group_subject(course: str, idnumber: str) -> str:
-    """Return how a group is named to people: ``COURSE/GROUP``."""
-    return f"{course}/{idnumber}"
+def _function_of(change: type[Change]) -> str:
+    """Return the web-service function that writes ``change``'s kind (the kind table's)."""
+    return KIND_OF[change].function
 
 
 class SiteWriter:
@@ -94,7 +84,9 @@ class SiteWriter:
         """Create segments; adopt any whose ID someone else created since the plan."""
         wanted = {c.idnumber: c.fields for c in changes}
         items = [Item(c.idnumber, c.idnumber, _cohort(c.idnumber, c.fields)) for c in changes]
-        return self._adopter.create_segments(CREATE_COHORTS, items, wanted, self.update_segments)
+        return self._adopter.create_segments(
+            _function_of(CreateSegment), items, wanted, self.update_segments
+        )
 
     def update_segments(self, changes: Sequence[UpdateSegment]) -> WriteResult:
         """Update segments' fields (the full record, as the site requires)."""
@@ -102,23 +94,27 @@ class SiteWriter:
             Item(c.idnumber, c.idnumber, {"id": c.id, **_cohort(c.idnumber, c.fields)})
             for c in changes
         ]
-        return self._send(UPDATE_COHORTS, items)
+        return self._send(_function_of(UpdateSegment), items)
 
     def delete_segments(self, changes: Sequence[DeleteSegment]) -> WriteResult:
         """Delete segments; a segment already gone counts as deleted."""
         items = [Item(c.idnumber, c.idnumber, c.id) for c in changes]
-        return self._adopter.delete_segments(DELETE_COHORTS, items)
+        return self._adopter.delete_segments(_function_of(DeleteSegment), items)
 
     def add_segment_members(self, changes: Sequence[AddSegmentMembers]) -> WriteResult:
         """Add members; already-a-member warnings are success."""
         return self._members(
-            ADD_COHORT_MEMBERS, changes, self._segment_id, _cohort_member, cohort_member_warnings
+            _function_of(AddSegmentMembers),
+            changes,
+            self._segment_id,
+            _cohort_member,
+            cohort_member_warnings,
         )
 
     def remove_segment_members(self, changes: Sequence[RemoveSegmentMembers]) -> WriteResult:
         """Remove members (removing a non-member is a no-op on the site)."""
         return self._members(
-            DELETE_COHORT_MEMBERS,
+            _function_of(RemoveSegmentMembers),
             changes,
             self._segment_id,
             lambda seg, user: {"cohortid": seg, "userid": user},
@@ -143,7 +139,7 @@ class SiteWriter:
                 "idnumber": c.idnumber,
             }
             items.append(Item(subject, subject, payload))
-        result = self._adopter.create_groups(CREATE_GROUPS, items)
+        result = self._adopter.create_groups(_function_of(CreateGroup), items)
         return result + WriteResult(failed=tuple(unresolved))
 
     def update_groups(self, changes: Sequence[UpdateGroup]) -> WriteResult:
@@ -156,7 +152,7 @@ class SiteWriter:
             )
             for c in changes
         ]
-        return self._send(UPDATE_GROUPS, items)
+        return self._send(_function_of(UpdateGroup), items)
 
     def delete_groups(self, changes: Sequence[DeleteGroup]) -> WriteResult:
         """Delete groups; a group already gone counts as deleted."""
@@ -165,15 +161,17 @@ class SiteWriter:
             Item(group_subject(c.course, c.idnumber), group_subject(c.course, c.idnumber), c.id)
             for c in changes
         ]
-        return self._adopter.delete_groups(DELETE_GROUPS, items, courses)
+        return self._adopter.delete_groups(_function_of(DeleteGroup), items, courses)
 
     def add_group_members(self, changes: Sequence[AddGroupMembers]) -> WriteResult:
         """Add group members; a user the site refuses (not enrolled) is isolated and failed."""
-        return self._members(ADD_GROUP_MEMBERS, changes, self._group_id, _group_member)
+        return self._members(_function_of(AddGroupMembers), changes, self._group_id, _group_member)
 
     def remove_group_members(self, changes: Sequence[RemoveGroupMembers]) -> WriteResult:
         """Remove group members."""
-        return self._members(DELETE_GROUP_MEMBERS, changes, self._group_id, _group_member)
+        return self._members(
+            _function_of(RemoveGroupMembers), changes, self._group_id, _group_member
+        )
 
     # -- enrolment -----------------------------------------------------------------
 
@@ -192,7 +190,7 @@ class SiteWriter:
                     continue
                 payload = {"roleid": role_id, "userid": user_id, "courseid": course_id}
                 items.append(Item(c.course, username, payload))
-        return self._send(ENROL_USERS, items) + WriteResult(failed=tuple(unresolved))
+        return self._send(_function_of(Enrol), items) + WriteResult(failed=tuple(unresolved))
 
     def unenrol(self, changes: Sequence[Unenrol]) -> WriteResult:
         """Unenrol users from courses (their manual enrolment)."""
@@ -208,7 +206,7 @@ class SiteWriter:
                     continue
                 payload = {"userid": user_id, "courseid": course_id}
                 items.append(Item(c.course, username, payload))
-        return self._send(UNENROL_USERS, items) + WriteResult(failed=tuple(unresolved))
+        return self._send(_function_of(Unenrol), items) + WriteResult(failed=tuple(unresolved))
 
     # -- shared --------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 ``plan_site`` is the pure heart of ``plutoctl plan``: given desired and existing
 state it returns the ``SitePlan`` the renderers print and apply runs.
 ``estimate_calls`` counts the write calls apply will make, batched exactly as the
-client batches them (``plutoctl.batching``).
+client batches them (``plutoctl.lms.functions``).
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def estimate_seconds(
     *,
     fields: tuple[str, ...] = ("id", "username"),
 ) -> float:
-    """Return how long applying ``changes`` takes on a typical site (``plutoctl.costs``).
+    """Return how long applying ``changes`` takes on a typical site (``plutoctl.lms.functions``).
 
     The writes at the best concurrency, plus the reads of the freshness check and of
     the verification: the users the changes name are learned once, by the cheaper of

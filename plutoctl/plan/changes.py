@@ -362,7 +362,7 @@ class SitePlan:
     ``unenrol``), shown so nobody is surprised. ``errors`` make the site's plan
     unusable (unknown usernames, a failed read); apply never runs a site with errors.
     ``fingerprints`` map each touched object's key to a digest of its existing state.
-    ``estimated_seconds``: how long apply takes on a typical site (``plutoctl.costs``).
+    ``estimated_seconds``: how long apply takes on a typical site (``plutoctl.lms.functions``).
     """
 
     site: str

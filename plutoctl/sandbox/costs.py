@@ -2,7 +2,7 @@
 
 Off by default (the sandbox answers at once). With ``--cost-model moodle`` (or
 ``PLUTOCTL_SANDBOX_COST_MODEL=moodle`` for ``sandbox:`` URLs) every call takes the
-server time ``plutoctl.costs`` gives for it: a fixed cost plus a cost per item (users
+server time ``plutoctl.lms.functions`` gives for it: a fixed cost plus a cost per item (users
 listed, per field asked for; users looked up; members read or written), and the site
 serves calls as a processor-shared server whose throughput with ``k`` calls in
 flight is ``speedup(k)`` times one stream's (2–4 in flight give 2.5–3×, more give

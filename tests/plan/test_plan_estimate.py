@@ -1,4 +1,4 @@
-"""The plan's time estimate: the measured costs of a typical site (plutoctl.costs)."""
+"""The plan's time estimate: the measured costs of a typical site (plutoctl.lms.functions)."""
 
 from __future__ import annotations
 
