@@ -15,7 +15,6 @@ import logging
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from plutoctl.apply.report import (
     INTERRUPTED,
@@ -199,7 +198,7 @@ class _StepRunner:
             stop=self._stop,
         )
         self._emit(step, 0, total)
-        result = _dispatch(writer, step, runnable)
+        result = writer.write(step, runnable)
         self._ledger.record(step, result)
         failed = min(total, len(result.failed) + len(result.unsent))
         self._emit(step, total - failed, total, failed=failed, ended=True)
@@ -256,22 +255,3 @@ class _StepRunner:
     ) -> None:
         if self._progress is not None:
             self._progress(ProgressEvent(self._site, step, done, total, failed, ended))
-
-
-def _dispatch(writer: SiteWriter, step: Step, changes: Sequence[Any]) -> WriteResult:
-    """Send one step's changes through the writer method for that step."""
-    methods: dict[Step, Callable[[Sequence[Any]], WriteResult]] = {
-        Step.CREATE_SEGMENT: writer.create_segments,
-        Step.UPDATE_SEGMENT: writer.update_segments,
-        Step.CREATE_GROUP: writer.create_groups,
-        Step.UPDATE_GROUP: writer.update_groups,
-        Step.ADD_SEGMENT_MEMBERS: writer.add_segment_members,
-        Step.ENROL: writer.enrol,
-        Step.ADD_GROUP_MEMBERS: writer.add_group_members,
-        Step.REMOVE_GROUP_MEMBERS: writer.remove_group_members,
-        Step.UNENROL: writer.unenrol,
-        Step.REMOVE_SEGMENT_MEMBERS: writer.remove_segment_members,
-        Step.DELETE_GROUP: writer.delete_groups,
-        Step.DELETE_SEGMENT: writer.delete_segments,
-    }
-    return methods[step](changes)

@@ -3,20 +3,17 @@
 Validated at the boundary (``extra="ignore"``: answers carry more keys than plutoctl
 reads, varying by release and capability). One adapter per answer shape:
 
-=================================== ==================================================
-function                            adapter
-=================================== ==================================================
-``core_webservice_get_site_info``   ``SiteInfoRecord``
-``core_cohort_get_cohorts``         ``COHORTS``
-``core_cohort_search_cohorts``      ``SEARCH_ANSWER``
-``core_cohort_get_cohort_members``  ``COHORT_MEMBERS``
-``core_user_get_users_by_field``    ``USERS``
-``core_enrol_get_enrolled_users``   ``USERS`` (profiles) or ``ENROLMENTS`` (id, username, roles)
-``core_user_get_users``             ``USERS_ANSWER``
-``core_course_get_courses_by_field`` ``COURSES_ANSWER``
-``core_group_get_course_groups``    ``GROUPS``
-``core_group_get_group_members``    ``GROUP_MEMBERS``
-=================================== ==================================================
+- ``core_webservice_get_site_info``: ``SiteInfoRecord``
+- ``core_cohort_get_cohorts``: ``COHORTS``
+- ``core_cohort_search_cohorts``: ``SEARCH_ANSWER``
+- ``core_cohort_get_cohort_members``: ``COHORT_MEMBERS``
+- ``core_user_get_users_by_field``: ``USERS``
+- ``core_enrol_get_enrolled_users``: ``USERS`` (profiles) or ``ENROLMENTS`` (id,
+  username and roles of a course's users, kept as plain dicts)
+- ``core_user_get_users``: ``USERS_ANSWER``
+- ``core_course_get_courses_by_field``: ``COURSES_ANSWER``
+- ``core_group_get_course_groups``: ``GROUPS``
+- ``core_group_get_group_members``: ``GROUP_MEMBERS``
 
 Writes are read as plain JSON by the writer (a create's ids, add-members warnings).
 Kept apart from the registry (``functions.py``), which the planner and the sandbox

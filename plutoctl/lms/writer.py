@@ -39,6 +39,7 @@ from plutoctl.plan.changes import (
     Enrol,
     RemoveGroupMembers,
     RemoveSegmentMembers,
+    Step,
     Unenrol,
     UpdateGroup,
     UpdateSegment,
@@ -77,6 +78,24 @@ class SiteWriter:
         self._sender = Sender(client, budget=budget, on_items=on_items, stop=stop)
         self._adopter = Adopter(self._sender, ids)
         self.budget = self._sender.budget
+
+    def write(self, step: Step, changes: Sequence[Any]) -> WriteResult:
+        """Write a batch of changes of one kind (``step``) with that kind's method."""
+        methods: Mapping[Step, Callable[[Sequence[Any]], WriteResult]] = {
+            Step.CREATE_SEGMENT: self.create_segments,
+            Step.UPDATE_SEGMENT: self.update_segments,
+            Step.DELETE_SEGMENT: self.delete_segments,
+            Step.ADD_SEGMENT_MEMBERS: self.add_segment_members,
+            Step.REMOVE_SEGMENT_MEMBERS: self.remove_segment_members,
+            Step.CREATE_GROUP: self.create_groups,
+            Step.UPDATE_GROUP: self.update_groups,
+            Step.DELETE_GROUP: self.delete_groups,
+            Step.ADD_GROUP_MEMBERS: self.add_group_members,
+            Step.REMOVE_GROUP_MEMBERS: self.remove_group_members,
+            Step.ENROL: self.enrol,
+            Step.UNENROL: self.unenrol,
+        }
+        return methods[step](changes)
 
     # -- segments ------------------------------------------------------------------
 
