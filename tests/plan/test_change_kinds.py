@@ -35,6 +35,7 @@ from plutoctl.plan.changes import (
     subject,
     usernames_of,
 )
+from plutoctl.plan.render.common import SUMMARY_LABELS
 from plutoctl.plan.summary import SiteSummary
 
 FIELDS = SegmentFields(name="Sales", description="", visible=True)
@@ -83,6 +84,12 @@ def test_a_kind_describes_its_class(kind: changes.Kind) -> None:
     assert expected[kind.target]
     assert kind.summary in {f.name for f in dataclasses.fields(SiteSummary)}
     assert kind.sign in ("+", "~", "-")
+
+
+def test_the_summary_counts_the_kinds_in_table_order() -> None:
+    counts = [f.name for f in dataclasses.fields(SiteSummary) if f.name != "api_calls"]
+    assert counts == [k.summary for k in KINDS]
+    assert [key for key, _label in SUMMARY_LABELS] == counts
 
 
 def test_summary_counts_and_functions_are_one_per_kind() -> None:
