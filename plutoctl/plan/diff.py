@@ -42,6 +42,7 @@ from plutoctl.plan.changes import (
     Unenrol,
     UpdateGroup,
     UpdateSegment,
+    group_subject,
     subject,
 )
 from plutoctl.plan.enrolment import plan_unenrolments
@@ -323,16 +324,17 @@ def _name_clash(group: DesiredGroup, have: ExistingCourse, want: DesiredCourse) 
     The site refuses a create or rename to a name another group has (its check follows
     the database collation, so names compare case-insensitively here).
     """
-    name = group.name.casefold()
+    wanted = group.name.casefold()
     others = [g.name for g in have.all_groups if g.idnumber != group.idnumber]
     others += [g.name for gid, g in want.groups.items() if gid < group.idnumber]
-    if not any(other.casefold() == name for other in others):
+    if not any(other.casefold() == wanted for other in others):
         return None
+    name = group_subject(have.shortname, group.idnumber)
     message = (
-        f"group {have.shortname}/{group.idnumber} not created or renamed: another group "
+        f"group {name} not created or renamed: another group "
         f"in {have.shortname} is already named {group.name!r}"
     )
-    return Notice("error", message, f"{have.shortname}/{group.idnumber}")
+    return Notice("error", message, name)
 
 
 def _diff_group_fields(
@@ -362,8 +364,8 @@ def _diff_group_members(
     members = members_after(group.segment, ctx.desired, ctx.existing)
     if members is None:
         message = (
-            f"group {have.shortname}/{group.idnumber}: members of segment {group.segment} "
-            "are unknown, group membership not planned"
+            f"group {group_subject(have.shortname, group.idnumber)}: members of segment "
+            f"{group.segment} are unknown, group membership not planned"
         )
         return DiffResult(notices=(Notice("warning", message, group.segment),))
     target = members & enrolled
