@@ -72,6 +72,23 @@ class SiteSummary:
         return f"{label}: " + "; ".join(parts) + "."
 
 
+SUMMARY_LABELS = (
+    ("segments_create", "Segments to create"),
+    ("segments_update", "Segments to update"),
+    ("segments_delete", "Segments to delete"),
+    ("members_add", "Segment members to add"),
+    ("members_remove", "Segment members to remove"),
+    ("groups_create", "Groups to create"),
+    ("groups_update", "Groups to update"),
+    ("groups_delete", "Groups to delete"),
+    ("group_members_add", "Group members to add"),
+    ("group_members_remove", "Group members to remove"),
+    ("enrol", "Users to enrol"),
+    ("unenrol", "Users to unenrol"),
+)
+"""How the reports label each count of a SiteSummary, in the kind table's order."""
+
+
 def _counted(noun: str, counts: tuple[int, int, int], *, skip_zero: bool = False) -> str:
     """Return ``2 segments to create, 1 to update, 0 to delete`` (noun on the first)."""
     verbs = ("create", "update", "delete")

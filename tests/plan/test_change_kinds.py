@@ -35,8 +35,7 @@ from plutoctl.plan.changes import (
     subject,
     usernames_of,
 )
-from plutoctl.plan.render.common import SUMMARY_LABELS
-from plutoctl.plan.summary import SiteSummary
+from plutoctl.plan.summary import SUMMARY_LABELS, SiteSummary
 
 FIELDS = SegmentFields(name="Sales", description="", visible=True)
 

@@ -40,22 +40,6 @@ NOT_PLANNED = "Nothing planned: the errors stop this site."
 """The headline of a site whose errors left no changes: not "No changes.", which
 would tell a reviewer the site is in sync when it was never (fully) read."""
 
-SUMMARY_LABELS = (
-    ("segments_create", "Segments to create"),
-    ("segments_update", "Segments to update"),
-    ("segments_delete", "Segments to delete"),
-    ("members_add", "Segment members to add"),
-    ("members_remove", "Segment members to remove"),
-    ("groups_create", "Groups to create"),
-    ("groups_update", "Groups to update"),
-    ("groups_delete", "Groups to delete"),
-    ("group_members_add", "Group members to add"),
-    ("group_members_remove", "Group members to remove"),
-    ("enrol", "Users to enrol"),
-    ("unenrol", "Users to unenrol"),
-)
-"""How the reports label each count of a SiteSummary, in table order."""
-
 _INVISIBLE = "\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
 """Bidirectional controls (U+202E reverses what follows), zero-width and other
 invisible format characters: in a report they make text read other than it is."""

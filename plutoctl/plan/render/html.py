@@ -13,7 +13,6 @@ from html import escape
 from plutoctl.plan.changes import Change, Notice, Plan, SitePlan, usernames_of
 from plutoctl.plan.render.common import (
     FOLD_AT,
-    SUMMARY_LABELS,
     clean,
     duration,
     field_lines,
@@ -23,7 +22,7 @@ from plutoctl.plan.render.common import (
     site_headline,
 )
 from plutoctl.plan.render.html_parts import VERDICT_CSS, kinds_chart, title_text, verdict_html
-from plutoctl.plan.summary import SiteSummary, summarize, total
+from plutoctl.plan.summary import SUMMARY_LABELS, SiteSummary, summarize, total
 
 CHART_ROWS = 40
 """Segments drawn in a site's chart (those with the most member changes)."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 from html import escape
 
 from plutoctl.plan.changes import Plan, SitePlan
-from plutoctl.plan.render.common import SUMMARY_LABELS, clean
-from plutoctl.plan.summary import summarize
+from plutoctl.plan.render.common import clean
+from plutoctl.plan.summary import SUMMARY_LABELS, summarize
 
 _BAR_WIDTH = 300
 _ROW_HEIGHT = 22

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from plutoctl.plan.changes import Change, Notice, Plan, Refusal, SitePlan, usernames_of
 from plutoctl.plan.render.common import (
     FOLD_AT,
-    SUMMARY_LABELS,
     acknowledgement_notices,
     clean,
     config_acknowledgement,
@@ -27,7 +26,7 @@ from plutoctl.plan.render.common import (
     notice_text,
     site_headline,
 )
-from plutoctl.plan.summary import SiteSummary, summarize, total
+from plutoctl.plan.summary import SUMMARY_LABELS, SiteSummary, summarize, total
 
 LIMIT = 60_000
 """The longest comment this renderer writes, in characters (GitHub allows 65,536)."""
