@@ -23,13 +23,6 @@ LONG_REASON = "over 400 lines because"
 
 REGISTRY = "plutoctl.lms.functions"
 """The web-service function registry: pure data about Moodle's API, no transport."""
-PURE_DATA = (REGISTRY,)
-"""The registry (it holds what costs.py and batching.py held)."""
-
-# Modules over 400 lines whose split belongs to another part of the restructure. Each
-# is a strict xfail: it fails the suite once the module is split (or gone) until its
-# entry here is removed.
-PENDING_SPLIT: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -179,15 +172,14 @@ def test_errors_and_model_import_only_each_other(foundation: str) -> None:
     assert plutoctl_imports_outside(foundation, ("plutoctl.errors", "plutoctl.model")) == []
 
 
-@pytest.mark.parametrize("registry", PURE_DATA)
-def test_the_registry_is_pure_data(registry: str) -> None:
-    allowed = (registry, "plutoctl.errors", "plutoctl.model")
-    assert plutoctl_imports_outside(registry, allowed) == []
+def test_the_registry_is_pure_data() -> None:
+    allowed = (REGISTRY, "plutoctl.errors", "plutoctl.model")
+    assert plutoctl_imports_outside(REGISTRY, allowed) == []
     transport = ("requests", "urllib3", "http", "socket", "concurrent", "threading")
     found = [
         str(imported)
         for name in modules()
-        if within(name, registry)
+        if within(name, REGISTRY)
         for imported in imports_of(name)
         if any(within(imported.target, prefix) for prefix in transport)
     ]
@@ -334,30 +326,19 @@ def test_only_cli_prints() -> None:
     assert found == []
 
 
-def module_params() -> list[object]:
-    """Return one param per module file, and one per pending entry whose file is gone."""
-    paths = {str(path.relative_to(ROOT)) for path in modules().values()} | set(PENDING_SPLIT)
-    params = []
-    for path in sorted(paths):
-        marks = []
-        if path in PENDING_SPLIT:
-            reason = f"{path}: {PENDING_SPLIT[path]}; remove its PENDING_SPLIT entry when done"
-            marks.append(pytest.mark.xfail(strict=True, reason=reason))
-        params.append(pytest.param(path, marks=marks, id=path))
-    return params
+def says_why_it_is_long(name: str) -> bool:
+    """Whether a module's docstring gives a reason for its length."""
+    docstring = ast.get_docstring(tree(name)) or ""
+    return LONG_REASON in " ".join(docstring.lower().split())
 
 
-@pytest.mark.parametrize("path", module_params())
-def test_module_is_short_or_says_why(path: str) -> None:
-    source = ROOT / path
-    if not source.exists():
-        return  # a pending module that has moved: its xfail now passes, as it should
-    lines = len(source.read_text(encoding="utf-8").splitlines())
-    if lines <= MAX_LINES:
-        return
-    docstring = ast.get_docstring(tree(module_name(source))) or ""
-    says_why = LONG_REASON in " ".join(docstring.lower().split())
-    assert lines <= MAX_LINES or says_why, f"{path}: {lines} lines and no reason given"
+def test_every_module_is_short_or_says_why() -> None:
+    found = []
+    for name, path in modules().items():
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > MAX_LINES and not says_why_it_is_long(name):
+            found.append(f"{path.relative_to(ROOT)}: {lines} lines and no reason given")
+    assert found == [], 'split by reason to change, or say why: "Over 400 lines because …"'
 
 
 def is_shim(name: str) -> bool:
