@@ -113,8 +113,7 @@ PURE_CORE = (
     "plutoctl.explain",
     "plutoctl.export",
 )
-# The runner's modules by their names before and after the move to run/.
-RUN = ("plutoctl.run", "plutoctl.runner", "plutoctl.reverify")
+RUN = ("plutoctl.run",)
 OUTER = (*RUN, "plutoctl.apply", "plutoctl.cli")
 
 RULES = {
