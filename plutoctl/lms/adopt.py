@@ -108,7 +108,7 @@ class Adopter:
 
     def _segments_there(self, items: Sequence[Item]) -> set[int]:
         ids = [int(i.payload) for i in items]
-        result = self._client.call(GET_COHORTS, {"cohortids": ids}, retry_safe=True)
+        result = self._client.read(GET_COHORTS, {"cohortids": ids})
         return {int(r["id"]) for r in _records([result])}
 
     # -- groups --------------------------------------------------------------------
@@ -158,7 +158,7 @@ class Adopter:
         return WriteResult(done=tuple(adopted), notes=notes), pending
 
     def _course_groups(self, course_id: int) -> list[Mapping[str, Any]]:
-        result = self._client.call(COURSE_GROUPS, {"courseid": course_id}, retry_safe=True)
+        result = self._client.read(COURSE_GROUPS, {"courseid": course_id})
         return [g for g in result or [] if isinstance(g, dict)]
 
     def _groups_there(self, items: Sequence[Item], courses: Mapping[int, str]) -> set[int]:

@@ -194,6 +194,15 @@ class SiteClient:
                 self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def read(
+        self,
+        function: str,
+        params: Mapping[str, Any] | None = None,
+        adapter: TypeAdapter[Any] | None = None,
+    ) -> Any:
+        """Call a read function: as ``call``, always safe to repeat."""
+        return self.call(function, params, retry_safe=True, adapter=adapter)
+
     def _form(self, function: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         pairs = flatten(params)
         if len(pairs) + RESERVED_VARS > self.max_input_vars:
@@ -333,7 +342,7 @@ class SiteClient:
             cached = self._site_info
         if cached is not None:
             return cached
-        info = site_info_of(self.call(SITE_INFO, retry_safe=True), site=self.site)
+        info = site_info_of(self.read(SITE_INFO), site=self.site)
         with self._lock:
             self._site_info = info
         return info

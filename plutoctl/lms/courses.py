@@ -9,12 +9,10 @@ groups that exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, cast
-
-from pydantic import TypeAdapter
+from typing import cast
 
 from plutoctl.errors import LmsError, PermissionDeniedError
 from plutoctl.lms.answers import (
@@ -74,14 +72,6 @@ class CourseReads:
         self.role_sets: dict[frozenset[str], frozenset[str]] = {}
         self.single_roles: dict[str, frozenset[str]] = {}  # role name → role_sets' {name}
 
-    def call(
-        self,
-        function: str,
-        params: Mapping[str, Any] | None = None,
-        adapter: TypeAdapter[Any] | None = None,
-    ) -> Any:
-        return self.client.call(function, params, retry_safe=True, adapter=adapter)
-
     def read_courses(self, shortnames: Iterable[str]) -> dict[str, CourseRead]:
         """Read each course (by short name), its groups, enrolments and group members."""
         names = sorted(shortnames)
@@ -92,7 +82,7 @@ class CourseReads:
     def _read_course(self, shortname: str) -> CourseRead:
         read = CourseRead()
         try:
-            raw = self.call(COURSES_BY_FIELD, {"field": "shortname", "value": shortname})
+            raw = self.client.read(COURSES_BY_FIELD, {"field": "shortname", "value": shortname})
         except LmsError as exc:
             read.failure = reason(f"course {shortname}", exc)
             read.incomplete.append(read.failure)
@@ -162,7 +152,7 @@ class CourseReads:
     def _read_course_groups(self, read: CourseRead) -> None:
         assert read.course is not None
         try:
-            raw = self.call(COURSE_GROUPS, {"courseid": read.course.id})
+            raw = self.client.read(COURSE_GROUPS, {"courseid": read.course.id})
         except LmsError as exc:
             # Without its groups nothing about the course can be planned safely: an
             # empty list would plan creates for groups that exist.
@@ -215,7 +205,7 @@ class CourseReads:
         found: list[GroupMembers] = []
         for group_id in chunk.items:
             try:
-                raw = self.call(GET_GROUP_MEMBERS, {"groupids": [group_id]}, GROUP_MEMBERS)
+                raw = self.client.read(GET_GROUP_MEMBERS, {"groupids": [group_id]}, GROUP_MEMBERS)
             except LmsError as exc:
                 if exc.errorcode != MISSING_RECORD:
                     return ChunkResult(chunk.items, error=exc)

@@ -113,7 +113,7 @@ def enrolled_pages(
         ]
         params = {"courseid": course_id, "options": options}
         try:
-            answer = client.call(ENROLLED_USERS, params, retry_safe=True, adapter=adapter)
+            answer = client.read(ENROLLED_USERS, params, adapter)
         except (AccessDeniedError, PermissionDeniedError, AnswerShapeError):
             raise
         except LmsError as exc:
@@ -148,7 +148,7 @@ def search_cohorts(
             "limitfrom": index,
             "limitnum": size,
         }
-        raw = client.call(SEARCH_COHORTS, params, retry_safe=True)
+        raw = client.read(SEARCH_COHORTS, params)
         answer: SearchAnswer = validate_answer(
             SEARCH_ANSWER, raw, site=client.site, function=SEARCH_COHORTS
         )

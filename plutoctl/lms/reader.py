@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, cast
 
-from pydantic import TypeAdapter
-
 from plutoctl.errors import AccessDeniedError, PermissionDeniedError
 from plutoctl.lms.answers import (
     USERS,
@@ -165,14 +163,6 @@ class _UserReads:
         self.site_id = site_id
         self.site = client.site
 
-    def call(
-        self,
-        function: str,
-        params: Mapping[str, Any] | None = None,
-        adapter: TypeAdapter[Any] | None = None,
-    ) -> Any:
-        return self.client.call(function, params, retry_safe=True, adapter=adapter)
-
     def read_users(self) -> UsersRead:
         """List every user if rules need them; otherwise named users are learned later.
 
@@ -203,7 +193,7 @@ class _UserReads:
                 if failure:
                     read.incomplete.append(failure)
                 return
-        raw = self.call(GET_USERS, {"criteria": [{"key": "email", "value": "%"}]})
+        raw = self.client.read(GET_USERS, {"criteria": [{"key": "email", "value": "%"}]})
         answer = validate_answer(USERS_ANSWER, raw, site=self.site, function=GET_USERS)
         read.users.update((r.id, r) for r in answer.users if is_kept(r))
         read.is_listing_complete = True

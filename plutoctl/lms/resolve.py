@@ -42,9 +42,7 @@ def listing_bound(
         {"name": "limitnumber", "value": 1},
     ]
     try:
-        answer = client.call(
-            ENROLLED_USERS, {"courseid": site_id, "options": options}, retry_safe=True
-        )
+        answer = client.read(ENROLLED_USERS, {"courseid": site_id, "options": options})
     except LmsError as exc:
         log.debug("%s: probing the user count failed: %s", client.site, exc.errorcode)
         return None

@@ -10,11 +10,8 @@ than one cohort leaves the read incomplete: only the first is read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
-
-from pydantic import TypeAdapter
+from typing import cast
 
 from plutoctl.errors import PermissionDeniedError
 from plutoctl.lms.answers import COHORT_MEMBERS, COHORTS, Cohort, CohortMembers
@@ -55,14 +52,6 @@ class SegmentReads:
         self.functions = functions
         self.site = client.site
 
-    def call(
-        self,
-        function: str,
-        params: Mapping[str, Any] | None = None,
-        adapter: TypeAdapter[Any] | None = None,
-    ) -> Any:
-        return self.client.call(function, params, retry_safe=True, adapter=adapter)
-
     def read_segments(self, segments: frozenset[str]) -> SegmentsRead:
         """List the cohorts and read the members of ``segments`` (segment IDs)."""
         read = SegmentsRead()
@@ -95,7 +84,7 @@ class SegmentReads:
         """
         if GET_COHORTS in self.functions:
             try:
-                raw = self.call(GET_COHORTS)
+                raw = self.client.read(GET_COHORTS)
             except PermissionDeniedError:
                 if SEARCH_COHORTS not in self.functions:
                     raise
