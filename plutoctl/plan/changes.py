@@ -6,6 +6,13 @@ Changes are frozen; code that treats kinds alike reads ``KINDS`` (through
 ``change.kind``), and code that needs a kind's own fields switches with ``match``.
 The order of the steps and the JSON form of each change are in docs/plan-format.md.
 
+A new kind of change needs: its class, ``Step`` and row of ``KINDS`` here; its
+function in the registry (``plutoctl.lms.functions``); one writer method
+(``plutoctl.lms.writer``); the code that plans it (``plutoctl.plan.diff``); and its
+action in docs/plan-format.md (and, for a count of its own in the summary, a
+``SiteSummary`` field and label). What treats kinds alike follows from the row; a
+headline, a safety rule or a re-read check of its own is optional.
+
 Over 400 lines because the change classes and the one table of their kinds must sit
 together (the table is the class list), and every part of plutoctl imports the plan
 values at the end from here.
@@ -17,6 +24,20 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Literal, Protocol, cast
 
+from plutoctl.lms.functions import (
+    ADD_COHORT_MEMBERS,
+    ADD_GROUP_MEMBERS,
+    CREATE_COHORTS,
+    CREATE_GROUPS,
+    DELETE_COHORT_MEMBERS,
+    DELETE_COHORTS,
+    DELETE_GROUP_MEMBERS,
+    DELETE_GROUPS,
+    ENROL_USERS,
+    UNENROL_USERS,
+    UPDATE_COHORTS,
+    UPDATE_GROUPS,
+)
 from plutoctl.model import SegmentFields
 
 FieldChanges = tuple[tuple[str, object, object], ...]
@@ -219,41 +240,37 @@ class Kind:
 # fmt: off
 KINDS: tuple[Kind, ...] = (
     Kind(CreateSegment, Step.CREATE_SEGMENT, Target.SEGMENT, sign="+", lists_users=False,
-         phase=0, summary="segments_create", function="core_cohort_create_cohorts",
-         fingerprints=("segment",)),
+         phase=0, summary="segments_create", function=CREATE_COHORTS, fingerprints=("segment",)),
     Kind(UpdateSegment, Step.UPDATE_SEGMENT, Target.SEGMENT, sign="~", lists_users=False,
-         phase=0, summary="segments_update", function="core_cohort_update_cohorts",
-         fingerprints=("segment",)),
+         phase=0, summary="segments_update", function=UPDATE_COHORTS, fingerprints=("segment",)),
     Kind(DeleteSegment, Step.DELETE_SEGMENT, Target.SEGMENT, sign="-", lists_users=False,
-         phase=6, summary="segments_delete", function="core_cohort_delete_cohorts",
+         phase=6, summary="segments_delete", function=DELETE_COHORTS,
          fingerprints=("segment", "segment-members")),
     Kind(AddSegmentMembers, Step.ADD_SEGMENT_MEMBERS, Target.SEGMENT, sign="+", lists_users=True,
-         phase=1, summary="members_add", function="core_cohort_add_cohort_members",
+         phase=1, summary="members_add", function=ADD_COHORT_MEMBERS,
          fingerprints=("segment-members",)),
     Kind(RemoveSegmentMembers, Step.REMOVE_SEGMENT_MEMBERS, Target.SEGMENT, sign="-",
          lists_users=True, phase=3, summary="members_remove",
-         function="core_cohort_delete_cohort_members", fingerprints=("segment-members",)),
+         function=DELETE_COHORT_MEMBERS, fingerprints=("segment-members",)),
     Kind(CreateGroup, Step.CREATE_GROUP, Target.GROUP, sign="+", lists_users=False,
-         phase=0, summary="groups_create", function="core_group_create_groups",
+         phase=0, summary="groups_create", function=CREATE_GROUPS,
          fingerprints=("course", "group")),
     Kind(UpdateGroup, Step.UPDATE_GROUP, Target.GROUP, sign="~", lists_users=False,
-         phase=0, summary="groups_update", function="core_group_update_groups",
+         phase=0, summary="groups_update", function=UPDATE_GROUPS,
          fingerprints=("course", "group")),
     Kind(DeleteGroup, Step.DELETE_GROUP, Target.GROUP, sign="-", lists_users=False,
-         phase=5, summary="groups_delete", function="core_group_delete_groups",
+         phase=5, summary="groups_delete", function=DELETE_GROUPS,
          fingerprints=("group", "group-members")),
     Kind(AddGroupMembers, Step.ADD_GROUP_MEMBERS, Target.GROUP, sign="+", lists_users=True,
-         phase=2, summary="group_members_add", function="core_group_add_group_members",
+         phase=2, summary="group_members_add", function=ADD_GROUP_MEMBERS,
          fingerprints=("enrolments", "group-members")),
     Kind(RemoveGroupMembers, Step.REMOVE_GROUP_MEMBERS, Target.GROUP, sign="-", lists_users=True,
-         phase=3, summary="group_members_remove", function="core_group_delete_group_members",
+         phase=3, summary="group_members_remove", function=DELETE_GROUP_MEMBERS,
          fingerprints=("enrolments", "group-members")),
     Kind(Enrol, Step.ENROL, Target.COURSE, sign="+", lists_users=True,
-         phase=1, summary="enrol", function="enrol_manual_enrol_users",
-         fingerprints=("enrolments",)),
+         phase=1, summary="enrol", function=ENROL_USERS, fingerprints=("enrolments",)),
     Kind(Unenrol, Step.UNENROL, Target.COURSE, sign="-", lists_users=True,
-         phase=4, summary="unenrol", function="enrol_manual_unenrol_users",
-         fingerprints=("enrolments",)),
+         phase=4, summary="unenrol", function=UNENROL_USERS, fingerprints=("enrolments",)),
 )
 # fmt: on
 """Every kind of change, in the order the plan's summary counts them."""
