@@ -7,6 +7,7 @@ import typing
 
 import pytest
 
+from plutoctl.lms.functions import FUNCTIONS
 from plutoctl.model import SegmentFields
 from plutoctl.plan import changes
 from plutoctl.plan.changes import (
@@ -89,6 +90,12 @@ def test_the_summary_counts_the_kinds_in_table_order() -> None:
     counts = [f.name for f in dataclasses.fields(SiteSummary) if f.name != "api_calls"]
     assert counts == [k.summary for k in KINDS]
     assert [key for key, _label in SUMMARY_LABELS] == counts
+
+
+def test_every_kind_is_written_by_a_registered_write_function() -> None:
+    for kind in KINDS:
+        assert kind.function in FUNCTIONS, kind.action
+        assert FUNCTIONS[kind.function].is_write, kind.action
 
 
 def test_summary_counts_and_functions_are_one_per_kind() -> None:
