@@ -30,12 +30,18 @@ ENDPOINT = "/webservice/rest/server.php"
 
 @dataclass(frozen=True)
 class LoggedRequest:
-    """One request the sandbox received. ``status`` 0 means the connection was dropped."""
+    """One request the sandbox received. ``status`` 0 means the connection was dropped.
+
+    ``modelled``: the server seconds the cost model charged the call (one stream's
+    time; 0.0 without a cost model). ``duration`` is what it took, from reading the
+    request to answering: never less than ``modelled`` alone, more under load.
+    """
 
     function: str | None
     param_count: int
     duration: float
     status: int
+    modelled: float = 0.0
 
 
 class RequestLog:
@@ -110,6 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms stall
     _pending: tuple[str | None, int, float] | None = None
     _job: Job | None = None
+    _modelled: float = 0.0
 
     def handle(self) -> None:
         """Serve one connection, counted open until the client closes it.
@@ -153,6 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, *, body: str) -> None:
         started = time.perf_counter()
         self._pending = None
+        self._modelled = 0.0
         url = urlsplit(self.path)
         if url.path != ENDPOINT:
             self._send(HTTPStatus.NOT_FOUND, b"Not found", "text/plain")
@@ -170,7 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         function, count, started = self._pending
         self._pending = None
-        entry = LoggedRequest(function, count, time.perf_counter() - started, status)
+        duration = time.perf_counter() - started
+        entry = LoggedRequest(function, count, duration, status, self._modelled)
         self.server.request_log.append(entry)
 
     def _answer(self, request: dict, function: str | None) -> int:
@@ -179,11 +188,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer_now(request, function)
         job = self._job
         assert job is not None  # _handle starts it
-        return self._answer_now(
-            request,
-            function,
-            lambda body: costs.finish(job, demand(function, request, body), function or ""),
-        )
+
+        def spend(body: bytes) -> None:
+            self._modelled = demand(function, request, body)
+            costs.finish(job, self._modelled, function or "")
+
+        return self._answer_now(request, function, spend)
 
     def _answer_now(
         self, request: dict, function: str | None, spend: Callable[[bytes], None] | None = None

@@ -1,8 +1,11 @@
 """The sandbox's cost model against the measured costs of a real Moodle.
 
-These tests are about time, so they wait for real (a few seconds in all): each
-measures what the model adds to small calls, as the sandbox's request log records
-it, and checks it against the reference table (within 20%).
+These tests are about time, so they wait for real (a few seconds in all). Each
+makes small calls and checks what the model charged them, as the sandbox's request
+log records it, against the reference table (within 20%), and that every call took
+at least that long. How much longer a call takes depends on the machine's load (the
+sandbox builds the answer while the model's time runs), so no test bounds it from
+above: the figures under load are for benchmarks/cost_model.py.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import pytest
 from ws_helpers import call
 
 from plutoctl.errors import SandboxError
+from plutoctl.lms.functions import speedup
 from plutoctl.sandbox import CostModel, FieldSpec, Sandbox, generate, model_named
+from plutoctl.sandbox.server import LoggedRequest
 
 # (low, high) ms per item from the reference table (docs/lms.md, "What calls cost").
 LISTING = {
@@ -49,12 +54,21 @@ def site() -> Iterator[Sandbox]:
         yield sb
 
 
+def served_at_least_modelled(entries: list[LoggedRequest]) -> None:
+    """Each call lasted at least the time the model charged it (it was applied)."""
+    for entry in entries:
+        assert entry.modelled > 0, entry
+        assert entry.duration >= entry.modelled * 0.95, entry
+
+
 def server_seconds(sb: Sandbox, function: str, params: dict[str, Any]) -> float:
-    """Call once and return how long the sandbox took to answer, by its log."""
+    """Call once and return the server seconds the model charged it, by the log."""
     before = len(sb.log)
     body = call(sb, function, params)
     assert not (isinstance(body, dict) and "exception" in body), body
-    return sb.log[before].duration
+    entry = sb.log[before]
+    served_at_least_modelled([entry])
+    return entry.modelled
 
 
 def listing(fields: str, count: int) -> dict[str, Any]:
@@ -116,13 +130,20 @@ def test_cohort_adds_one_stream_as_measured(site: Sandbox) -> None:
 
 
 def served_together(sb: Sandbox, batches: list[list[int]]) -> float:
-    """Send the batches at once; return the server time of the slowest (they overlap)."""
+    """Send the batches at once; return the model's time to serve them all together.
+
+    The batches share the server: their one-stream seconds divided by the speedup of
+    that many calls in flight. The slowest call lasted at least that long.
+    """
     cid, before = cohort_id(sb), len(sb.log)
     with ThreadPoolExecutor(len(batches)) as pool:
         list(
             pool.map(lambda b: call(sb, "core_cohort_add_cohort_members", members(cid, b)), batches)
         )
-    return max(entry.duration for entry in list(sb.log)[before:])
+    entries = list(sb.log)[before:]
+    together = sum(entry.modelled for entry in entries) / speedup(len(batches))
+    assert max(entry.duration for entry in entries) >= together * 0.95, entries
+    return together
 
 
 def test_three_streams_of_adds_as_measured(site: Sandbox) -> None:
