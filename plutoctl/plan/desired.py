@@ -11,8 +11,9 @@ Pure: reads nothing but the values it is given.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from plutoctl.config.loaded import LoadedConfig, SourcedName
 from plutoctl.config.schema import SegmentConfig
@@ -170,10 +171,17 @@ class _Builder:
         )
 
     def _members(self, sid: str, seg: SegmentConfig, matches: frozenset[str]) -> frozenset[str]:
-        named = self.loaded.named_members(sid) + tuple(self.loaded.csv_members.get(sid, ()))
+        from_csv = tuple(self.loaded.csv_members.get(sid, ()))
         excluded = self.loaded.named_excludes(sid)
         users = self.existing.users
-        missing = [entry for entry in named if entry.username not in users]
+        # Names first, entries with positions only for the users the site lacks: lists
+        # run to 100,000s of names, and their entries are read only to explain a user.
+        names = [*seg.members, *map(attrgetter("username"), from_csv)]
+        missing = [
+            SourcedName(name, self.loaded.position_of("segments", sid, "members", i), "members")
+            for i, name in enumerate(seg.members)
+            if name not in users
+        ] + [entry for entry in from_csv if entry.username not in users]
         if self._unknown_policy(seg) == "warn":
             if missing:
                 self.warn(unknown_users_notice(self.site, sid, missing), missing[0].position)
@@ -183,10 +191,9 @@ class _Builder:
         for entry in excluded:
             if entry.username not in users:
                 self.warn(self._unknown(entry, sid), entry.position)
-        self.sources[sid] = SegmentSources(
-            True, _by_username(named), _by_username(excluded), matches
-        )
-        listed = {e.username for e in named if e.username in users}
+        named = _NamedLater(lambda: _by_username(self.loaded.named_members(sid) + from_csv))
+        self.sources[sid] = SegmentSources(True, named, _by_username(excluded), matches)
+        listed = users.keys() & names
         return frozenset((listed | matches) - {e.username for e in excluded})
 
     def _unknown_policy(self, seg: SegmentConfig) -> str:
@@ -261,6 +268,32 @@ def unknown_users_notice(site: str, sid: str, missing: list[SourcedName]) -> str
     listed = ", ".join(f"{e.username!r} ({e.source}, {e.position})" for e in missing)
     count = f"{len(missing):,} user{'s' if len(missing) != 1 else ''}"
     return f"segment {sid}: {count} not on site {site!r}, left out (unknown_users: warn): {listed}"
+
+
+class _NamedLater(Mapping[str, tuple[SourcedName, ...]]):
+    """``SegmentSources.named``, built when first read: only explaining a user reads it,
+    and a plan of segments naming 500,000 users would build it for nothing."""
+
+    def __init__(self, build: Callable[[], dict[str, tuple[SourcedName, ...]]]) -> None:
+        self._build: Callable[[], dict[str, tuple[SourcedName, ...]]] | None = build
+        self._built: dict[str, tuple[SourcedName, ...]] = {}
+
+    def _entries(self) -> dict[str, tuple[SourcedName, ...]]:
+        if self._build is not None:
+            self._built, self._build = self._build(), None
+        return self._built
+
+    def __getitem__(self, username: str) -> tuple[SourcedName, ...]:
+        return self._entries()[username]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries())
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def __repr__(self) -> str:
+        return repr(self._entries())
 
 
 def _by_username(entries: Iterable[SourcedName]) -> dict[str, tuple[SourcedName, ...]]:
