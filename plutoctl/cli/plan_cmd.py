@@ -81,19 +81,22 @@ def plan_command(
     from plutoctl.run.plan import make_plan
     from plutoctl.run.sites import rare_collection
 
-    with rare_collection():  # a large config is 100,000s of small objects: see run.sites
+    # The config, the read and the plan are 100,000s to millions of small objects (see
+    # run.sites): the collector would walk them all again between the stages and while
+    # the plan is rendered and saved, for cycles a plan barely makes.
+    with rare_collection():
         loaded = load(config_path)
-    if out is not None:
-        refuse_overwriting_inputs(loaded, [out], what="--out")
-    plan, _ = make_plan(loaded, options)
-    warn_unused_acknowledgements(plan, options)
-    colour = fmt == "text" and use_colour(sys.stdout)
-    click.echo(render(plan, fmt, colour=colour, show_members=show_members), nl=False)
-    if out is not None:
-        # The saved plan names its config absolutely, so that `plutoctl apply PLAN` run
-        # from any directory finds the config it was made from.
-        save_plan(replace(plan, config_path=str(loaded.path.resolve())), out)
-        click.echo(f"Saved the plan to {out}; apply it with: plutoctl apply {out}", err=True)
+        if out is not None:
+            refuse_overwriting_inputs(loaded, [out], what="--out")
+        plan, _ = make_plan(loaded, options)
+        warn_unused_acknowledgements(plan, options)
+        colour = fmt == "text" and use_colour(sys.stdout)
+        click.echo(render(plan, fmt, colour=colour, show_members=show_members), nl=False)
+        if out is not None:
+            # The saved plan names its config absolutely, so that `plutoctl apply PLAN` run
+            # from any directory finds the config it was made from.
+            save_plan(replace(plan, config_path=str(loaded.path.resolve())), out)
+            click.echo(f"Saved the plan to {out}; apply it with: plutoctl apply {out}", err=True)
     return plan_exit_code(plan, detailed=detailed_exitcode)
 
 
