@@ -9,7 +9,7 @@ from plutoctl.config.csvfile import CsvFile, CsvRow, read_members_csv
 from plutoctl.config.loaded import SourcedName
 from plutoctl.config.parts import Parts
 from plutoctl.config.recorder import Recorder, did_you_mean
-from plutoctl.errors import Problem
+from plutoctl.errors import Position, Problem
 
 
 def check_members_csv(rec: Recorder, parts: Parts) -> dict[str, tuple[SourcedName, ...]]:
@@ -77,6 +77,7 @@ class _MembersCsv:
         rows = csv_file.rows
         if csv_file.has_segment_columns:
             rows = tuple(self._index(csv_file).get(segment_id, ()))
+        shown = csv_file.shown_path
         for row in rows:
             if row.username in first_line:
                 self.rec.problems.append(
@@ -89,7 +90,7 @@ class _MembersCsv:
                 )
                 continue
             first_line[row.username] = row.line
-            named.append(SourcedName(row.username, csv_file.position(row.line), "members_csv"))
+            named.append(SourcedName(row.username, Position(shown, row.line), "members_csv"))
         return tuple(named)
 
     def _index(self, csv_file: CsvFile) -> dict[str, list[CsvRow]]:
@@ -98,7 +99,11 @@ class _MembersCsv:
         if index is None:
             index = {}
             for row in csv_file.rows:
-                for segment_id in dict.fromkeys(row.segments):
+                segments = row.segments
+                if len(segments) == 1:  # one cohort column, the usual file
+                    index.setdefault(segments[0], []).append(row)
+                    continue
+                for segment_id in dict.fromkeys(segments):
                     index.setdefault(segment_id, []).append(row)
             self.rows_by_segment[id(csv_file)] = index
         return index

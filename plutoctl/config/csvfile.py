@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from plutoctl.config.input_files import MAX_CSV_BYTES, FileRefusedError, read_bounded
-from plutoctl.config.usernames import NormalisedCount, cleaned_if_valid
+from plutoctl.config.usernames import NormalisedCount, cleaned_if_valid, is_clean
 from plutoctl.errors import Position, Problem
 
 USERNAME = re.compile(r"^[a-z0-9._@-]+$")
-_CLEAN = re.compile(r"[a-z0-9._@-]+").fullmatch
-"""A username exactly as Moodle's cleaning leaves it (no ``$`` before a final newline)."""
 _COHORT_COLUMN = re.compile(r"^cohort([1-9][0-9]*)$")
 _DELIMITERS = (",", ";")
 
@@ -311,7 +309,7 @@ def _rows(table: CsvTable, columns: list[str]) -> tuple[list[CsvRow], list[Probl
                 continue
         fields = record.fields
         username = fields[username_at]
-        if not _CLEAN(username):  # written as Moodle stores it, the usual case: kept as is
+        if not is_clean(username):  # written as Moodle stores it, the usual case: kept as is
             cleaned = _cleaned_username(username, record.line, shown_path, normalised, problems)
             if cleaned is None:
                 continue

@@ -26,6 +26,11 @@ KeyPath = tuple[str | int, ...]
 VALID_USERNAME = re.compile(r"^[a-z0-9._@-]+$")
 
 
+is_clean = re.compile(r"[a-z0-9._@-]+").fullmatch
+"""Whether a username is exactly as Moodle's cleaning leaves it (``fullmatch``: a final
+newline is not let through as ``$`` would)."""
+
+
 def clean_username(raw: str) -> str:
     """Return ``raw`` trimmed and lowercased, as Moodle's PARAM_USERNAME does first."""
     return raw.strip(_PHP_TRIM).lower()
@@ -101,6 +106,9 @@ def _clean_segment(
             continue
         cleaned = []
         for i, name in enumerate(names):
+            if type(name) is str and is_clean(name):
+                cleaned.append(name)  # as Moodle stores it, the usual case: one match
+                continue
             if isinstance(name, str):
                 new = cleaned_if_valid(name)
                 if new != name:
