@@ -58,7 +58,9 @@ class UserIndex:
     def _build(self, name: str) -> dict[str, set[str]]:
         index: dict[str, set[str]] = {}
         folded: dict[str, str] = {}
-        for username, raw in self._raw_values(name):
+        # The raw values are gathered by a list comprehension first, then paired up:
+        # cheaper than a generator per user over 100,000 users.
+        for username, raw in zip(self.users, self._raw_values(name), strict=True):
             key = folded.get(raw)
             if key is None:
                 key = folded[raw] = normalise(raw)
@@ -69,14 +71,15 @@ class UserIndex:
                 bucket.add(username)
         return index
 
-    def _raw_values(self, name: str) -> Iterable[tuple[str, str]]:
-        """Yield (username, raw value or '') for every user; the hot loop of indexing."""
+    def _raw_values(self, name: str) -> list[str]:
+        """Return the raw value of the field (or '') of every user, in ``users`` order."""
+        users = self.users.values()
         if not name.startswith(STANDARD_PREFIX):
-            return ((u, user.custom.get(name) or "") for u, user in self.users.items())
+            return [user.custom.get(name) or "" for user in users]
         if name in (STANDARD_PREFIX + "username", STANDARD_PREFIX + "suspended"):
-            return ((u, field_value(user, name) or "") for u, user in self.users.items())
+            return [field_value(user, name) or "" for user in users]
         standard = name[len(STANDARD_PREFIX) :]
-        return ((u, user.standard.get(standard) or "") for u, user in self.users.items())
+        return [user.standard.get(standard) or "" for user in users]
 
     def matches(self, condition: Condition) -> _Match:
         """Return who the condition selects, memoised per condition."""
