@@ -196,36 +196,21 @@ class SiteWriter:
 
     def enrol(self, changes: Sequence[Enrol]) -> WriteResult:
         """Enrol users in courses (manual enrolment) with each change's role."""
-        items: list[Item] = []
-        unresolved: list[ItemError] = []
-        for c in changes:
-            course_id = self.ids.courses.get(c.course)
-            role_id = self.ids.roles.get(c.role)
-            for username in c.usernames:
-                user_id = self.ids.users.get(username)
-                if course_id is None or role_id is None or user_id is None:
-                    what = _missing(c.course, course_id, c.role, role_id, username, user_id)
-                    unresolved.append(_unresolved(c.course, username, what))
-                    continue
-                payload = {"roleid": role_id, "userid": user_id, "courseid": course_id}
-                items.append(Item(c.course, username, payload))
-        return self._send(_function_of(Enrol), items) + WriteResult(failed=tuple(unresolved))
+        return self._enrolments(
+            _function_of(Enrol),
+            changes,
+            lambda c: (c.role, self.ids.roles.get(c.role)),
+            lambda course, role, user: {"roleid": role, "userid": user, "courseid": course},
+        )
 
     def unenrol(self, changes: Sequence[Unenrol]) -> WriteResult:
         """Unenrol users from courses (their manual enrolment)."""
-        items: list[Item] = []
-        unresolved: list[ItemError] = []
-        for c in changes:
-            course_id = self.ids.courses.get(c.course)
-            for username in c.usernames:
-                user_id = self.ids.users.get(username)
-                if course_id is None or user_id is None:
-                    what = _missing(c.course, course_id, "", 0, username, user_id)
-                    unresolved.append(_unresolved(c.course, username, what))
-                    continue
-                payload = {"userid": user_id, "courseid": course_id}
-                items.append(Item(c.course, username, payload))
-        return self._send(_function_of(Unenrol), items) + WriteResult(failed=tuple(unresolved))
+        return self._enrolments(
+            _function_of(Unenrol),
+            changes,
+            lambda c: ("", 0),  # no role to resolve
+            lambda course, _role, user: {"userid": user, "courseid": course},
+        )
 
     # -- shared --------------------------------------------------------------------
 
@@ -233,6 +218,28 @@ class SiteWriter:
         self, name: str, items: Sequence[Item], inspect: Inspect | None = None
     ) -> WriteResult:
         return self._sender.send(name, items, inspect=inspect).result
+
+    def _enrolments(
+        self,
+        name: str,
+        changes: Sequence[Any],
+        role: Callable[[Any], tuple[str, int | None]],
+        payload: Callable[[int, int, int], dict[str, Any]],
+    ) -> WriteResult:
+        """Send the enrolment items of ``changes`` (payload of course, role and user ids)."""
+        items: list[Item] = []
+        unresolved: list[ItemError] = []
+        for c in changes:
+            course_id = self.ids.courses.get(c.course)
+            role_name, role_id = role(c)
+            for username in c.usernames:
+                user_id = self.ids.users.get(username)
+                if course_id is None or role_id is None or user_id is None:
+                    what = _missing(c.course, course_id, role_name, role_id, username, user_id)
+                    unresolved.append(_unresolved(c.course, username, what))
+                    continue
+                items.append(Item(c.course, username, payload(course_id, role_id, user_id)))
+        return self._send(name, items) + WriteResult(failed=tuple(unresolved))
 
     def _segment_id(
         self, change: AddSegmentMembers | RemoveSegmentMembers
