@@ -1,9 +1,9 @@
 """Shared fixtures: a running sandbox LMS on 127.0.0.1 (port 0) for any HTTP test.
 
 Also how the suite runs in parallel (pytest-xdist, ``-n auto`` in pyproject.toml): each
-test is a unit of work of its own, except the modules in ``SHARED_SETUP`` (and all
-of tests/ci), whose tests share an expensive module- or session-scoped fixture and
-so run together in one worker, which builds it once.
+test is a unit of work of its own, except the modules in ``SHARED_SETUP``, whose tests
+share an expensive module-scoped fixture and so run together in one worker, which
+builds it once.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 SHARED_SETUP = frozenset(
     {
+        "tests/ci/test_precommit.py",
         "tests/e2e/test_fault_campaign.py",  # one launcher process; figures summed per module
         "tests/lms/test_lms_cheapest.py",
         "tests/sandbox/test_sandbox_costs.py",
@@ -49,12 +50,13 @@ SHARED_SETUP = frozenset(
 )
 """Modules whose tests share a module-scoped fixture: scheduled as one unit."""
 
+SHARED_ACROSS_WORKERS = frozenset({"dist"})
+"""Session fixtures made once per run whichever worker asks first (tests/ci: the wheel)."""
+
 
 def unit_of_work(nodeid: str) -> str:
-    """Return the unit a test is scheduled in: its module's, tests/ci's, or its own."""
+    """Return the unit a test is scheduled in: its module's, or its own."""
     path = nodeid.split("::", 1)[0]
-    if path.startswith("tests/ci/"):
-        return "tests/ci"  # the built package: a session fixture, built once
     return path if path in SHARED_SETUP else nodeid
 
 
@@ -73,6 +75,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             for name, definitions in fixtureinfo.name2fixturedefs.items()
             if definitions[-1].scope in ("module", "package", "session")
             and definitions[-1].baseid != ""  # not pytest's or a plugin's own
+            and name not in SHARED_ACROSS_WORKERS
         ]
         if shared and unit_of_work(item.nodeid) == item.nodeid:
             raise pytest.UsageError(

@@ -9,6 +9,7 @@ elsewhere it skips with the command that installs it.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -57,7 +58,11 @@ class Dist:
 
 @pytest.fixture(scope="session")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
-    """Build the sdist, the wheel from it, and install the wheel in a clean venv."""
+    """Build the sdist, the wheel from it, and install the wheel in a clean venv.
+
+    Once per run: parallel workers (pytest-xdist) share the run's temporary directory,
+    and the first to get there builds while the others wait for it.
+    """
     try:
         import build  # noqa: F401
     except ImportError:
@@ -70,7 +75,21 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
             sdist=next(found.glob("*.tar.gz")),
             bin=found / "venv/bin",
         )
-    out = tmp_path_factory.mktemp("dist")
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    with open(shared / "dist.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        out, env_dir = shared / "dist", shared / "clean-venv"
+        if not (env_dir / "installed").exists():
+            _build_and_install(out, env_dir)
+    wheel = next(out.glob(f"plutoctl-{__version__}-py3-none-any.whl"))
+    sdist = next(out.glob(f"plutoctl-{__version__}.tar.gz"))
+    return Dist(wheel=wheel, sdist=sdist, bin=env_dir / "bin")
+
+
+def _build_and_install(out: Path, env_dir: Path) -> None:
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
     subprocess.run(
         # The build backend (setuptools) of this environment: no download per run.
         [
@@ -89,8 +108,6 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
         timeout=600,
     )
     wheel = next(out.glob(f"plutoctl-{__version__}-py3-none-any.whl"))
-    sdist = next(out.glob(f"plutoctl-{__version__}.tar.gz"))
-    env_dir = tmp_path_factory.mktemp("clean-venv")
     venv.create(env_dir, with_pip=True, clear=True)
     subprocess.run(
         [
@@ -98,15 +115,14 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
             "-m",
             "pip",
             "install",
-            "--quiet",
-            "--no-compile",
+            "--quiet",  # compiled: every plutoctl a recipe runs then imports bytecode
             str(wheel),
         ],
         check=True,
         capture_output=True,
         timeout=600,
     )
-    return Dist(wheel=wheel, sdist=sdist, bin=env_dir / "bin")
+    (env_dir / "installed").touch()
 
 
 def job_environment(dist: Dist) -> dict[str, str]:
