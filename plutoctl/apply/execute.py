@@ -21,7 +21,6 @@ from plutoctl.apply.report import (
     ApplyReport,
     OperationResult,
     ProgressEvent,
-    items_of,
 )
 from plutoctl.errors import PlanError, UnsafePlanError
 from plutoctl.lms.client import SiteClient
@@ -36,6 +35,7 @@ from plutoctl.plan.changes import (
     Change,
     SitePlan,
     Step,
+    items_of,
     subject,
 )
 

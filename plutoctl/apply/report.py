@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from plutoctl.plan.changes import KINDS, Change, Step, subject, usernames_of
+from plutoctl.plan.changes import KINDS, Step
 
 STEP_NAMES: Mapping[Step, str] = {kind.step: kind.label for kind in KINDS}
 
@@ -155,8 +155,3 @@ class ApplyReport:
             "skipped": [r.to_dict() for r in self.skipped],
             "notes": list(self.notes),
         }
-
-
-def items_of(change: Change) -> tuple[str, ...]:
-    """Return what a change's items are called: its usernames, or its subject."""
-    return usernames_of(change) or (subject(change),)

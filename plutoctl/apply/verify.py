@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
 
-from plutoctl.apply.report import FOLD, ApplyReport, items_of
+from plutoctl.apply.report import ApplyReport
 from plutoctl.errors import LmsError
 from plutoctl.lms.client import SiteClient
 from plutoctl.lms.reader import ReadScope, read_site
-from plutoctl.model import ExistingSite
+from plutoctl.plan.applied import differences
 from plutoctl.plan.changes import (
-    AddGroupMembers,
-    AddSegmentMembers,
     Change,
-    CreateGroup,
-    CreateSegment,
-    DeleteGroup,
-    DeleteSegment,
-    Enrol,
-    RemoveGroupMembers,
-    RemoveSegmentMembers,
     SitePlan,
     Step,
-    Unenrol,
-    UpdateGroup,
-    UpdateSegment,
     course_of,
-    group_subject,
+    items_of,
     subject,
     usernames_of,
 )
@@ -94,74 +81,3 @@ def scope_of_changes(changes: Iterable[Change]) -> ReadScope:
         courses=frozenset(courses),
         needs_custom_fields=False,
     )
-
-
-def differences(change: Change, done: Sequence[str], existing: ExistingSite) -> list[str]:
-    """Return what about ``change`` (its ``done`` items) the re-read state contradicts."""
-    if not done:
-        return []
-    match change:
-        case (
-            CreateSegment(idnumber=sid, fields=fields) | UpdateSegment(idnumber=sid, fields=fields)
-        ):
-            seg = existing.segments.get(sid)
-            if seg is None:
-                return [f"segment {sid} is missing"]
-            if seg.fields != fields:
-                return [f"segment {sid} has {_fields(seg.fields)}, wanted {_fields(fields)}"]
-            return []
-        case DeleteSegment(idnumber=sid):
-            return [f"segment {sid} still exists"] if sid in existing.segments else []
-        case AddSegmentMembers(idnumber=sid) | RemoveSegmentMembers(idnumber=sid):
-            seg = existing.segments.get(sid)
-            members = seg.members if seg is not None and seg.members is not None else frozenset()
-            return _membership(f"segment {sid}", change, done, members)
-        case _:
-            return _course_differences(change, done, existing)
-
-
-def _course_differences(change: Change, done: Sequence[str], existing: ExistingSite) -> list[str]:
-    match change:
-        case Enrol(course=c, role=role):
-            course = existing.courses.get(c)
-            roles = course.enrolments if course else {}
-            enrolled = frozenset(u for u in done if role in roles.get(u, ()))
-            return _membership(f"course {c} as {role}", change, done, enrolled)
-        case Unenrol(course=c):
-            course = existing.courses.get(c)
-            enrolled = frozenset(course.enrolments) if course else frozenset()
-            return _membership(f"course {c}", change, done, enrolled)
-        case (
-            CreateGroup(course=c, idnumber=g, name=name, description=description)
-            | UpdateGroup(course=c, idnumber=g, name=name, description=description)
-        ):
-            group = existing.courses[c].groups.get(g) if c in existing.courses else None
-            if group is None:
-                return [f"group {group_subject(c, g)} is missing"]
-            if (group.name, group.description) != (name, description):
-                return [f"group {group_subject(c, g)} has name {group.name!r}, wanted {name!r}"]
-            return []
-        case DeleteGroup(course=c, idnumber=g):
-            there = c in existing.courses and g in existing.courses[c].groups
-            return [f"group {group_subject(c, g)} still exists"] if there else []
-        case AddGroupMembers(course=c, idnumber=g) | RemoveGroupMembers(course=c, idnumber=g):
-            group = existing.courses[c].groups.get(g) if c in existing.courses else None
-            members = group.members if group is not None else frozenset()
-            return _membership(f"group {group_subject(c, g)}", change, done, members)
-    return []
-
-
-def _membership(
-    what: str, change: Change, done: Sequence[str], members: frozenset[str]
-) -> list[str]:
-    is_add = change.kind.sign == "+"
-    wrong = [u for u in done if (u in members) != is_add]
-    if not wrong:
-        return []
-    state = "not in" if is_add else "still in"
-    shown = ", ".join(wrong[:FOLD]) + (" …" if len(wrong) > FOLD else "")
-    return [f"{len(wrong):,} user(s) {state} {what}: {shown}"]
-
-
-def _fields(fields: Any) -> str:
-    return f"name={fields.name!r} description={fields.description!r} visible={fields.visible}"

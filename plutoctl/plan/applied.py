@@ -1,16 +1,20 @@
-"""Whether a site already is what a plan would make it (pure).
+"""What a change means for the site's state, read back (pure).
 
-A saved plan applied twice finds the site changed since the plan was made: by the
-plan itself. Then every change of the plan is already true of the site, and apply
-says so instead of calling the plan stale. One change that is not yet true (someone
-else's edit, or a half-finished apply) and the plan is stale as before.
+``differences`` says what about a change the site contradicts: apply's verification
+re-reads what it touched and reports these. ``is_already_applied`` is the same check
+over a whole plan, stricter only where the state was not read: a saved plan applied
+twice finds the site changed since the plan was made, by the plan itself; then every
+change of the plan is already true of the site, and apply says so instead of calling
+the plan stale. One change that is not yet true (someone else's edit, or a
+half-finished apply), or whose course or segment members were not read, and the
+plan is stale as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from plutoctl.model import ExistingCourse, ExistingGroup, ExistingSite
+from plutoctl.model import ExistingSite, SegmentFields
 from plutoctl.plan.changes import (
     AddGroupMembers,
     AddSegmentMembers,
@@ -26,56 +30,99 @@ from plutoctl.plan.changes import (
     UpdateGroup,
     UpdateSegment,
     course_of,
+    group_subject,
+    items_of,
+    subject,
 )
+from plutoctl.plan.render.common import FOLD_AT
 
 
 def is_already_applied(changes: Iterable[Change], existing: ExistingSite) -> bool:
     """Return whether every change is already true of ``existing``."""
-    return all(_holds(change, existing) for change in changes)
+    return all(
+        _is_read(change, existing) and not differences(change, items_of(change), existing)
+        for change in changes
+    )
 
 
-def _holds(change: Change, existing: ExistingSite) -> bool:
+def _is_read(change: Change, existing: ExistingSite) -> bool:
+    """Return whether the state a change is judged by was read: its course, or its
+    segment's members."""
+    course = course_of(change)
+    if course is not None:
+        return course in existing.courses
+    if change.kind.lists_users:
+        segment = existing.segments.get(subject(change))
+        return segment is not None and segment.members is not None
+    return True
+
+
+def differences(change: Change, done: Sequence[str], existing: ExistingSite) -> list[str]:
+    """Return what about ``change`` (its ``done`` items) the re-read state contradicts."""
+    if not done:
+        return []
     match change:
         case (
             CreateSegment(idnumber=sid, fields=fields) | UpdateSegment(idnumber=sid, fields=fields)
         ):
-            segment = existing.segments.get(sid)
-            return segment is not None and segment.fields == fields
+            seg = existing.segments.get(sid)
+            if seg is None:
+                return [f"segment {sid} is missing"]
+            if seg.fields != fields:
+                return [f"segment {sid} has {_fields(seg.fields)}, wanted {_fields(fields)}"]
+            return []
         case DeleteSegment(idnumber=sid):
-            return sid not in existing.segments
-        case AddSegmentMembers(idnumber=sid, usernames=names):
-            members = _segment_members(existing, sid)
-            return members is not None and members.issuperset(names)
-        case RemoveSegmentMembers(idnumber=sid, usernames=names):
-            members = _segment_members(existing, sid)
-            return members is not None and members.isdisjoint(names)
-    course = existing.courses.get(course_of(change) or "")
-    return course is not None and _holds_in_course(change, course)
+            return [f"segment {sid} still exists"] if sid in existing.segments else []
+        case AddSegmentMembers(idnumber=sid) | RemoveSegmentMembers(idnumber=sid):
+            seg = existing.segments.get(sid)
+            members = seg.members if seg is not None and seg.members is not None else frozenset()
+            return _membership(f"segment {sid}", change, done, members)
+        case _:
+            return _course_differences(change, done, existing)
 
 
-def _holds_in_course(change: Change, course: ExistingCourse) -> bool:
+def _course_differences(change: Change, done: Sequence[str], existing: ExistingSite) -> list[str]:
     match change:
+        case Enrol(course=c, role=role):
+            course = existing.courses.get(c)
+            roles = course.enrolments if course else {}
+            enrolled = frozenset(u for u in done if role in roles.get(u, ()))
+            return _membership(f"course {c} as {role}", change, done, enrolled)
+        case Unenrol(course=c):
+            course = existing.courses.get(c)
+            enrolled = frozenset(course.enrolments) if course else frozenset()
+            return _membership(f"course {c}", change, done, enrolled)
         case (
-            CreateGroup(idnumber=gid, name=name, description=description)
-            | UpdateGroup(idnumber=gid, name=name, description=description)
+            CreateGroup(course=c, idnumber=g, name=name, description=description)
+            | UpdateGroup(course=c, idnumber=g, name=name, description=description)
         ):
-            group = course.groups.get(gid)
-            return group is not None and (group.name, group.description) == (name, description)
-        case DeleteGroup(idnumber=gid):
-            return gid not in course.groups
-        case AddGroupMembers(idnumber=gid, usernames=names):
-            group = course.groups.get(gid)
-            return group is not None and group.members.issuperset(names)
-        case RemoveGroupMembers(idnumber=gid, usernames=names):
-            found: ExistingGroup | None = course.groups.get(gid)
-            return found is None or found.members.isdisjoint(names)
-        case Enrol(role=role, usernames=names):
-            return all(role in course.enrolments.get(name, ()) for name in names)
-        case Unenrol(usernames=names):
-            return all(name not in course.enrolments for name in names)
-    return False
+            group = existing.courses[c].groups.get(g) if c in existing.courses else None
+            if group is None:
+                return [f"group {group_subject(c, g)} is missing"]
+            if (group.name, group.description) != (name, description):
+                return [f"group {group_subject(c, g)} has name {group.name!r}, wanted {name!r}"]
+            return []
+        case DeleteGroup(course=c, idnumber=g):
+            there = c in existing.courses and g in existing.courses[c].groups
+            return [f"group {group_subject(c, g)} still exists"] if there else []
+        case AddGroupMembers(course=c, idnumber=g) | RemoveGroupMembers(course=c, idnumber=g):
+            group = existing.courses[c].groups.get(g) if c in existing.courses else None
+            members = group.members if group is not None else frozenset()
+            return _membership(f"group {group_subject(c, g)}", change, done, members)
+    return []
 
 
-def _segment_members(existing: ExistingSite, sid: str) -> frozenset[str] | None:
-    segment = existing.segments.get(sid)
-    return None if segment is None else segment.members
+def _membership(
+    what: str, change: Change, done: Sequence[str], members: frozenset[str]
+) -> list[str]:
+    is_add = change.kind.sign == "+"
+    wrong = [u for u in done if (u in members) != is_add]
+    if not wrong:
+        return []
+    state = "not in" if is_add else "still in"
+    shown = ", ".join(wrong[:FOLD_AT]) + (" …" if len(wrong) > FOLD_AT else "")
+    return [f"{len(wrong):,} user(s) {state} {what}: {shown}"]
+
+
+def _fields(fields: SegmentFields) -> str:
+    return f"name={fields.name!r} description={fields.description!r} visible={fields.visible}"

@@ -327,6 +327,11 @@ def usernames_of(change: Change) -> tuple[str, ...]:
     return cast(_Fields, change).usernames if change.kind.lists_users else ()
 
 
+def items_of(change: Change) -> tuple[str, ...]:
+    """Return what a change's items are called: its usernames, or its subject."""
+    return usernames_of(change) or (subject(change),)
+
+
 def item_count(change: Change) -> int:
     """Return how many items a change writes: its usernames, or 1 for the object itself."""
     return len(usernames_of(change)) or 1
