@@ -13,6 +13,7 @@ plan is stale as before.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import assert_never
 
 from plutoctl.model import ExistingSite, SegmentFields
 from plutoctl.plan.changes import (
@@ -35,6 +36,11 @@ from plutoctl.plan.changes import (
     subject,
 )
 from plutoctl.plan.render.common import FOLD_AT
+
+_CourseChange = (
+    Enrol | Unenrol | CreateGroup | UpdateGroup | DeleteGroup | AddGroupMembers | RemoveGroupMembers
+)
+"""The kinds checked against a course; a kind with no check here fails type checking."""
 
 
 def is_already_applied(changes: Iterable[Change], existing: ExistingSite) -> bool:
@@ -81,7 +87,9 @@ def differences(change: Change, done: Sequence[str], existing: ExistingSite) -> 
             return _course_differences(change, done, existing)
 
 
-def _course_differences(change: Change, done: Sequence[str], existing: ExistingSite) -> list[str]:
+def _course_differences(
+    change: _CourseChange, done: Sequence[str], existing: ExistingSite
+) -> list[str]:
     match change:
         case Enrol(course=c, role=role):
             course = existing.courses.get(c)
@@ -109,7 +117,8 @@ def _course_differences(change: Change, done: Sequence[str], existing: ExistingS
             group = existing.courses[c].groups.get(g) if c in existing.courses else None
             members = group.members if group is not None else frozenset()
             return _membership(f"group {group_subject(c, g)}", change, done, members)
-    return []
+        case _:
+            assert_never(change)
 
 
 def _membership(

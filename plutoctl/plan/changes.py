@@ -8,10 +8,11 @@ The order of the steps and the JSON form of each change are in docs/plan-format.
 
 A new kind of change needs: its class, ``Step`` and row of ``KINDS`` here; its
 function in the registry (``plutoctl.lms.functions``); one writer method
-(``plutoctl.lms.writer``); the code that plans it (``plutoctl.plan.diff``); and its
-action in docs/plan-format.md (and, for a count of its own in the summary, a
-``SiteSummary`` field and label). What treats kinds alike follows from the row; a
-headline, a safety rule or a re-read check of its own is optional.
+(``plutoctl.lms.writer``); the code that plans it (``plutoctl.plan.diff``); what it
+means for the re-read site (``plutoctl.plan.applied``: type checking fails without
+it); and its action in docs/plan-format.md (and, for a count of its own in the
+summary, a ``SiteSummary`` field and label). What treats kinds alike follows from
+the row; a headline or a safety rule of its own is optional.
 
 Over 400 lines because the change classes and the one table of their kinds must sit
 together (the table is the class list), and every part of plutoctl imports the plan
