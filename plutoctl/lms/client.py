@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import requests
-from pydantic import TypeAdapter
 from requests.adapters import HTTPAdapter
 
 from plutoctl import __version__
@@ -34,6 +33,7 @@ from plutoctl.errors import (
     InvalidParameterError,
     LmsError,
 )
+from plutoctl.lms.answers import Answer
 from plutoctl.lms.functions import RESERVED_VARS, SITE_INFO, balanced_sizes
 from plutoctl.lms.params import ENDPOINT, FORM_TYPE, count_vars, encode_form, flatten
 from plutoctl.lms.responses import (
@@ -160,7 +160,7 @@ class SiteClient:
         params: Mapping[str, Any] | None = None,
         *,
         retry_safe: bool,
-        adapter: TypeAdapter[Any] | None = None,
+        adapter: Answer[Any] | None = None,
     ) -> Any:
         """Call ``function`` once and return its decoded JSON result.
 
@@ -198,7 +198,7 @@ class SiteClient:
         self,
         function: str,
         params: Mapping[str, Any] | None = None,
-        adapter: TypeAdapter[Any] | None = None,
+        adapter: Answer[Any] | None = None,
     ) -> Any:
         """Call a read function: as ``call``, always safe to repeat."""
         return self.call(function, params, retry_safe=True, adapter=adapter)
@@ -227,7 +227,7 @@ class SiteClient:
         function: str,
         data: list[tuple[str, str]],
         attempt: int,
-        adapter: TypeAdapter[Any] | None,
+        adapter: Answer[Any] | None,
     ) -> Any:
         with self._lock:
             self.calls[function] += 1
@@ -285,7 +285,7 @@ class SiteClient:
         *,
         params: Mapping[str, Any] | None = None,
         retry_safe: bool,
-        adapter: TypeAdapter[Any] | None = None,
+        adapter: Answer[Any] | None = None,
         spread: bool = False,
     ) -> list[ChunkResult]:
         """Call ``function`` with ``items`` under ``list_key``, split to fit max_input_vars.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter
 from typing import cast
 
 from plutoctl.errors import LmsError, PermissionDeniedError
@@ -21,7 +21,7 @@ from plutoctl.lms.answers import (
     GROUP_MEMBERS,
     GROUPS,
     Course,
-    Enrolment,
+    EnrolmentRow,
     Group,
     GroupMembers,
 )
@@ -102,7 +102,7 @@ class CourseReads:
                 ENROLMENTS,
                 size=ENROLMENT_PAGE,
                 wave=1,
-                key=itemgetter("id"),
+                key=attrgetter("id"),
             )
         except PermissionDeniedError as exc:
             read.incomplete.append(reason(f"enrolments of course {shortname}", exc))
@@ -112,7 +112,7 @@ class CourseReads:
             read.incomplete.append(failure)
         return read
 
-    def _keep_enrolments(self, read: CourseRead, entries: list[Enrolment]) -> None:
+    def _keep_enrolments(self, read: CourseRead, entries: list[EnrolmentRow]) -> None:
         """Note who is enrolled with which roles, and their names, as compactly as we can.
 
         One loop, one shared frozenset per distinct set of roles: this runs for every
@@ -123,10 +123,10 @@ class CourseReads:
         enrolled, named = read.enrolled, read.named
         partial = 0
         for entry in entries:
-            username = entry.get("username", "")
-            if not username or username == GUEST or entry.get("deleted", False):
+            username = entry.username
+            if not username or username == GUEST or entry.deleted:
                 continue
-            listed = entry.get("roles")
+            listed = entry.roles
             if listed is None:
                 # Read without its roles: not "no roles", unknown ones.
                 partial += 1
@@ -134,17 +134,17 @@ class CourseReads:
             if len(listed) == 1:
                 # Nearly every entry holds one role: look its set up by name rather than
                 # build a frozenset per entry (420,000 entries on a 200-course site).
-                name = listed[0].get("shortname", "")
+                name = listed[0].shortname
                 roles = single.get(name)
                 if roles is None:
                     roles = single[name] = role_sets.setdefault(
                         frozenset((name,)), frozenset((name,))
                     )
             else:
-                built = frozenset(role.get("shortname", "") for role in listed)
+                built = frozenset(role.shortname for role in listed)
                 roles = role_sets.setdefault(built, built)
             enrolled[username] = roles
-            named[entry["id"]] = username
+            named[entry.id] = username
         if partial:
             course = read.course.shortname if read.course else "?"
             read.incomplete.append(f"{partial} enrolment(s) of course {course} lack their roles")

@@ -13,10 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import TypeVar, cast
 
-from pydantic import TypeAdapter
-
 from plutoctl.errors import AccessDeniedError, LmsError, PermissionDeniedError
-from plutoctl.lms.answers import SEARCH_ANSWER, Cohort, SearchAnswer
+from plutoctl.lms.answers import SEARCH_ANSWER, Answer, Cohort, SearchAnswer
 from plutoctl.lms.client import SiteClient
 from plutoctl.lms.found import reason
 from plutoctl.lms.functions import ENROLLED_USERS, SEARCH_COHORTS
@@ -92,7 +90,7 @@ def enrolled_pages(
     client: SiteClient,
     course_id: int,
     userfields: str,
-    adapter: TypeAdapter[list[Row]],
+    adapter: Answer[list[Row]],
     *,
     size: int,
     wave: int,

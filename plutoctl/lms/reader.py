@@ -25,11 +25,13 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, cast
 
+import msgspec
+
 from plutoctl.errors import AccessDeniedError, PermissionDeniedError
 from plutoctl.lms.answers import (
     USERS,
     USERS_ANSWER,
-    UserRecord,
+    UserRow,
 )
 from plutoctl.lms.client import SiteClient
 from plutoctl.lms.courses import CourseRead, CourseReads
@@ -209,7 +211,7 @@ class _UserReads:
         fields += sorted(set(self.scope.standard_fields) - {*fields, "suspended"})
         return tuple(fields)
 
-    def _listing(self, userfields: str, wave: int) -> tuple[list[UserRecord], str | None]:
+    def _listing(self, userfields: str, wave: int) -> tuple[list[UserRow], str | None]:
         """List every user of the site course with ``userfields``, ``wave`` pages at a time."""
         return enrolled_pages(
             self.client,
@@ -221,8 +223,8 @@ class _UserReads:
             key=attrgetter("id"),
         )
 
-    def _users_by_field(self, key: str, values: list[Any], read: Read) -> dict[int, UserRecord]:
-        found: dict[int, UserRecord] = {}
+    def _users_by_field(self, key: str, values: list[Any], read: Read) -> dict[int, UserRow]:
+        found: dict[int, UserRow] = {}
         chunks = self.client.call_chunked(
             USERS_BY_FIELD,
             list_key(USERS_BY_FIELD),
@@ -235,7 +237,7 @@ class _UserReads:
             if chunk.error is not None:
                 read.incomplete.append(reason(f"looking up {len(chunk.items)} users", chunk.error))
                 continue
-            found.update((r.id, r) for r in cast(list[UserRecord], chunk.result) if is_kept(r))
+            found.update((r.id, r) for r in cast(list[UserRow], chunk.result) if is_kept(r))
         return found
 
     def read_suspension(self, users: UserIndex) -> None:
@@ -256,8 +258,8 @@ class _UserReads:
         found = self._users_by_field("id", unknown, read)
         for user_id, record in found.items():
             if user_id in users.records and record.suspended is not None:
-                users.records[user_id] = users.records[user_id].model_copy(
-                    update={"suspended": record.suspended}
+                users.records[user_id] = msgspec.structs.replace(
+                    users.records[user_id], suspended=record.suspended
                 )
         users.incomplete.extend(read.incomplete)
         still = [i for i in unknown if users.records[i].suspended is None]
@@ -276,7 +278,7 @@ class _UserReads:
         needs_profiles = fields != ("id", "username")
         known = {} if needs_profiles else self.scope.known_users
         ids = set().union(*(read.wanted_ids for read in reads)) - set(users.records)
-        users.add(UserRecord(id=i, username=known[i]) for i in sorted(ids & known.keys()))
+        users.add(UserRow(id=i, username=known[i]) for i in sorted(ids & known.keys()))
         ids -= known.keys()
         # Named users need their profiles where the scope needs any: a user seen only
         # in a course's enrolments (a name, no profile) is learned again.
@@ -284,7 +286,7 @@ class _UserReads:
         seen = {name for user_id, name in users.usernames.items() if user_id not in thin}
         names = set(self.scope.usernames) - seen
         by_name = {username: user_id for user_id, username in known.items()}
-        users.add(UserRecord(id=by_name[n], username=n) for n in sorted(names & by_name.keys()))
+        users.add(UserRow(id=by_name[n], username=n) for n in sorted(names & by_name.keys()))
         names -= by_name.keys()
         asked = len(ids) + len(names)
         if not asked:

@@ -19,7 +19,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from plutoctl.errors import (
     AccessDeniedError,
@@ -34,7 +34,7 @@ from plutoctl.errors import (
     TransportError,
     WebServiceDisabledError,
 )
-from plutoctl.lms.answers import SiteInfoRecord
+from plutoctl.lms.answers import Answer, SiteInfoRecord
 from plutoctl.lms.functions import SITE_INFO
 from plutoctl.lms.params import ENDPOINT
 
@@ -200,7 +200,7 @@ def parse_response(
     body: bytes,
     token: str,
     retry_after: str | None = None,
-    adapter: TypeAdapter[Any] | None = None,
+    adapter: Answer[Any] | None = None,
     location: str | None = None,
 ) -> Any:
     """Return the decoded result of a call, or raise the LmsError its answer means.
@@ -252,7 +252,7 @@ def parse_response(
     return validate_answer(adapter, value, site=site, function=function)
 
 
-def validate_answer(adapter: TypeAdapter[Any], value: Any, *, site: str, function: str) -> Any:
+def validate_answer(adapter: Answer[Any], value: Any, *, site: str, function: str) -> Any:
     """Return ``value`` validated by ``adapter``, or raise AnswerShapeError naming where."""
     try:
         return adapter.validate_python(value)
