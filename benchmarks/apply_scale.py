@@ -35,14 +35,14 @@ from plutoctl.model import (
     SegmentFields,
 )
 from plutoctl.plan.build import plan_site
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     CreateGroup,
     CreateSegment,
     Enrol,
-    SitePlan,
 )
+from plutoctl.plan.changes.plans import SitePlan
 from plutoctl.plan.safety import Acknowledgements
 
 GROUPS_PER_COURSE = 5

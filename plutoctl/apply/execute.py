@@ -28,16 +28,9 @@ from plutoctl.lms.ids import IdMap
 from plutoctl.lms.send import Budget, WriteResult
 from plutoctl.lms.writer import SiteWriter
 from plutoctl.model import ExistingSite
-from plutoctl.plan.changes import (
-    APPLY_PHASES,
-    KIND_OF_STEP,
-    AddGroupMembers,
-    Change,
-    SitePlan,
-    Step,
-    items_of,
-    subject,
-)
+from plutoctl.plan.changes.kinds import APPLY_PHASES, KIND_OF_STEP, AddGroupMembers, Change, Step
+from plutoctl.plan.changes.plans import SitePlan
+from plutoctl.plan.changes.subjects import items_of, subject
 
 log = logging.getLogger(__name__)
 

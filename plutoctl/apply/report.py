@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from plutoctl.plan.changes import KINDS, Step
+from plutoctl.plan.changes.kinds import KINDS, Step
 
 STEP_NAMES: Mapping[Step, str] = {kind.step: kind.label for kind in KINDS}
 

@@ -10,15 +10,9 @@ from plutoctl.errors import LmsError
 from plutoctl.lms.client import SiteClient
 from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.plan.applied import differences
-from plutoctl.plan.changes import (
-    Change,
-    SitePlan,
-    Step,
-    course_of,
-    items_of,
-    subject,
-    usernames_of,
-)
+from plutoctl.plan.changes.kinds import Change, Step
+from plutoctl.plan.changes.plans import SitePlan
+from plutoctl.plan.changes.subjects import course_of, items_of, subject, usernames_of
 
 
 def verify_site(

@@ -18,7 +18,7 @@ from plutoctl.errors import PlutoError, UsageError
 if TYPE_CHECKING:
     from plutoctl.config.schema import Config
     from plutoctl.lms.client import RetryPolicy
-    from plutoctl.plan.changes import Plan
+    from plutoctl.plan.changes.plans import Plan
     from plutoctl.run.connect import Connection
     from plutoctl.run.plan import RunOptions
 

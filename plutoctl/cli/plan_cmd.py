@@ -18,7 +18,7 @@ from plutoctl.cli.options import (
 )
 from plutoctl.cli.output import use_colour
 from plutoctl.errors import ExitCode
-from plutoctl.plan.changes import Plan
+from plutoctl.plan.changes.plans import Plan
 from plutoctl.plan.formats import FORMATS, Format
 
 if TYPE_CHECKING:

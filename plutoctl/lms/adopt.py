@@ -21,7 +21,7 @@ from plutoctl.lms.ids import IdMap
 from plutoctl.lms.pages import search_cohorts
 from plutoctl.lms.send import Item, ItemError, Sender, WriteResult
 from plutoctl.model import SegmentFields
-from plutoctl.plan.changes import UpdateSegment
+from plutoctl.plan.changes.kinds import UpdateSegment
 
 SEARCH_PAGE = 100
 SEARCH_PAGES = 100

@@ -3,11 +3,13 @@
 Each method turns a batch of changes into write items (the ids from ``IdMap``, the
 payload its kind's web-service function takes) and hands them to the sender
 (``send.py``: exact chunks, several in flight, bisection) or, for creates and
-deletes, to the adopter (``adopt.py``: re-read and adopt instead of retrying). Which
-function writes a kind is the kind table's (``plan/changes.py``, ``KINDS``); what is
-known of the function (list parameter, variables per item, whether a call may be
-repeated or bisected) is the registry's (``functions.py``): neither is repeated
-here. Items whose ids are unknown fail with ``unresolved`` without a call.
+deletes, to the adopter (``adopt.py``: re-read and adopt instead of retrying). A
+method is marked with the change class it writes (``@_writes``), which is how
+``SiteWriter.write`` finds it. Which function writes a kind is the kind table's
+(``plan/changes/kinds.py``, ``KINDS``); what is known of the function (list
+parameter, variables per item, whether a call may be repeated or bisected) is the
+registry's (``functions.py``): neither is repeated here. Items whose ids are
+unknown fail with ``unresolved`` without a call.
 
 ``core_cohort_add_cohort_members`` also reports some items as warnings: code 3
 (already a member) is success, code 2 (not found) fails that item only.
@@ -20,15 +22,17 @@ import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from plutoctl.lms.adopt import Adopter
 from plutoctl.lms.client import SiteClient
 from plutoctl.lms.ids import IdMap
 from plutoctl.lms.send import Budget, Inspect, Item, ItemError, Sender, WriteResult
 from plutoctl.model import SegmentFields
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.base import group_subject
+from plutoctl.plan.changes.kinds import (
     KIND_OF,
+    KIND_OF_STEP,
     AddGroupMembers,
     AddSegmentMembers,
     Change,
@@ -43,7 +47,6 @@ from plutoctl.plan.changes import (
     Unenrol,
     UpdateGroup,
     UpdateSegment,
-    group_subject,
 )
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,22 @@ _ALREADY_MEMBER = "3"
 
 Payload = Callable[[int, int], dict[str, Any]]
 """Builds a member item's payload from the container's id and the user's id."""
+
+C = TypeVar("C", bound=Change)
+Method = Callable[["SiteWriter", Sequence[C]], WriteResult]
+
+_METHODS: dict[type, Method[Any]] = {}
+"""The method that writes each kind of change, by change class (filled by ``_writes``)."""
+
+
+def _writes(change: type[C]) -> Callable[[Method[C]], Method[C]]:
+    """Mark a ``SiteWriter`` method as the one that writes ``change``'s kind."""
+
+    def register(method: Method[C]) -> Method[C]:
+        _METHODS[change] = method
+        return method
+
+    return register
 
 
 def _function_of(change: type[Change]) -> str:
@@ -81,24 +100,11 @@ class SiteWriter:
 
     def write(self, step: Step, changes: Sequence[Any]) -> WriteResult:
         """Write a batch of changes of one kind (``step``) with that kind's method."""
-        methods: Mapping[Step, Callable[[Sequence[Any]], WriteResult]] = {
-            Step.CREATE_SEGMENT: self.create_segments,
-            Step.UPDATE_SEGMENT: self.update_segments,
-            Step.DELETE_SEGMENT: self.delete_segments,
-            Step.ADD_SEGMENT_MEMBERS: self.add_segment_members,
-            Step.REMOVE_SEGMENT_MEMBERS: self.remove_segment_members,
-            Step.CREATE_GROUP: self.create_groups,
-            Step.UPDATE_GROUP: self.update_groups,
-            Step.DELETE_GROUP: self.delete_groups,
-            Step.ADD_GROUP_MEMBERS: self.add_group_members,
-            Step.REMOVE_GROUP_MEMBERS: self.remove_group_members,
-            Step.ENROL: self.enrol,
-            Step.UNENROL: self.unenrol,
-        }
-        return methods[step](changes)
+        return _METHODS[KIND_OF_STEP[step].change](self, changes)
 
     # -- segments ------------------------------------------------------------------
 
+    @_writes(CreateSegment)
     def create_segments(self, changes: Sequence[CreateSegment]) -> WriteResult:
         """Create segments; adopt any whose ID someone else created since the plan."""
         wanted = {c.idnumber: c.fields for c in changes}
@@ -107,6 +113,7 @@ class SiteWriter:
             _function_of(CreateSegment), items, wanted, self.update_segments
         )
 
+    @_writes(UpdateSegment)
     def update_segments(self, changes: Sequence[UpdateSegment]) -> WriteResult:
         """Update segments' fields (the full record, as the site requires)."""
         items = [
@@ -115,11 +122,13 @@ class SiteWriter:
         ]
         return self._send(_function_of(UpdateSegment), items)
 
+    @_writes(DeleteSegment)
     def delete_segments(self, changes: Sequence[DeleteSegment]) -> WriteResult:
         """Delete segments; a segment already gone counts as deleted."""
         items = [Item(c.idnumber, c.idnumber, c.id) for c in changes]
         return self._adopter.delete_segments(_function_of(DeleteSegment), items)
 
+    @_writes(AddSegmentMembers)
     def add_segment_members(self, changes: Sequence[AddSegmentMembers]) -> WriteResult:
         """Add members; already-a-member warnings are success."""
         return self._members(
@@ -130,6 +139,7 @@ class SiteWriter:
             cohort_member_warnings,
         )
 
+    @_writes(RemoveSegmentMembers)
     def remove_segment_members(self, changes: Sequence[RemoveSegmentMembers]) -> WriteResult:
         """Remove members (removing a non-member is a no-op on the site)."""
         return self._members(
@@ -141,6 +151,7 @@ class SiteWriter:
 
     # -- groups --------------------------------------------------------------------
 
+    @_writes(CreateGroup)
     def create_groups(self, changes: Sequence[CreateGroup]) -> WriteResult:
         """Create groups; adopt any whose idnumber now exists in the course."""
         items: list[Item] = []
@@ -161,6 +172,7 @@ class SiteWriter:
         result = self._adopter.create_groups(_function_of(CreateGroup), items)
         return result + WriteResult(failed=tuple(unresolved))
 
+    @_writes(UpdateGroup)
     def update_groups(self, changes: Sequence[UpdateGroup]) -> WriteResult:
         """Update groups' name and description."""
         items = [
@@ -173,6 +185,7 @@ class SiteWriter:
         ]
         return self._send(_function_of(UpdateGroup), items)
 
+    @_writes(DeleteGroup)
     def delete_groups(self, changes: Sequence[DeleteGroup]) -> WriteResult:
         """Delete groups; a group already gone counts as deleted."""
         courses = {c.id: c.course for c in changes}
@@ -182,10 +195,12 @@ class SiteWriter:
         ]
         return self._adopter.delete_groups(_function_of(DeleteGroup), items, courses)
 
+    @_writes(AddGroupMembers)
     def add_group_members(self, changes: Sequence[AddGroupMembers]) -> WriteResult:
         """Add group members; a user the site refuses (not enrolled) is isolated and failed."""
         return self._members(_function_of(AddGroupMembers), changes, self._group_id, _group_member)
 
+    @_writes(RemoveGroupMembers)
     def remove_group_members(self, changes: Sequence[RemoveGroupMembers]) -> WriteResult:
         """Remove group members."""
         return self._members(
@@ -194,6 +209,7 @@ class SiteWriter:
 
     # -- enrolment -----------------------------------------------------------------
 
+    @_writes(Enrol)
     def enrol(self, changes: Sequence[Enrol]) -> WriteResult:
         """Enrol users in courses (manual enrolment) with each change's role."""
         return self._enrolments(
@@ -203,6 +219,7 @@ class SiteWriter:
             lambda course, role, user: {"roleid": role, "userid": user, "courseid": course},
         )
 
+    @_writes(Unenrol)
     def unenrol(self, changes: Sequence[Unenrol]) -> WriteResult:
         """Unenrol users from courses (their manual enrolment)."""
         return self._enrolments(

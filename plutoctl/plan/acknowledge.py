@@ -22,18 +22,16 @@ from dataclasses import replace
 from plutoctl.config import LoadedConfig
 from plutoctl.config.schema import Config
 from plutoctl.errors import UnsafePlanError
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     Change,
     CreateSegment,
     DeleteGroup,
     DeleteSegment,
-    Notice,
-    Plan,
     RemoveGroupMembers,
     RemoveSegmentMembers,
-    SitePlan,
-    subject,
 )
+from plutoctl.plan.changes.plans import Notice, Plan, SitePlan
+from plutoctl.plan.changes.subjects import subject
 from plutoctl.plan.safety import Acknowledgements, acknowledges
 
 NO_ACKNOWLEDGEMENTS_FLAG = "--no-acknowledgements"

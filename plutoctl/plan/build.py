@@ -27,14 +27,9 @@ from plutoctl.lms.functions import (
     listing_seconds,
 )
 from plutoctl.model import DesiredSite, ExistingSite
-from plutoctl.plan.changes import (
-    Change,
-    Notice,
-    SitePlan,
-    course_of,
-    item_count,
-    usernames_of,
-)
+from plutoctl.plan.changes.kinds import Change
+from plutoctl.plan.changes.plans import Notice, SitePlan
+from plutoctl.plan.changes.subjects import course_of, item_count, usernames_of
 from plutoctl.plan.diff import diff_site
 from plutoctl.plan.fingerprint import fingerprint_keys, fingerprints
 from plutoctl.plan.safety import Acknowledgements, check_safety

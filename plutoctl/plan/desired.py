@@ -26,7 +26,7 @@ from plutoctl.model import (
     ExistingSite,
     SegmentFields,
 )
-from plutoctl.plan.changes import Notice
+from plutoctl.plan.changes.plans import Notice
 from plutoctl.plan.scope import SiteScope, site_scope
 from plutoctl.rules.rule_set import RuleSet
 

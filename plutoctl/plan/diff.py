@@ -26,7 +26,8 @@ from plutoctl.model import (
     ExistingSite,
     SegmentFields,
 )
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.base import FieldChanges, group_subject
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     Change,
@@ -35,16 +36,14 @@ from plutoctl.plan.changes import (
     DeleteGroup,
     DeleteSegment,
     Enrol,
-    FieldChanges,
-    Notice,
     RemoveGroupMembers,
     RemoveSegmentMembers,
     Unenrol,
     UpdateGroup,
     UpdateSegment,
-    group_subject,
-    subject,
 )
+from plutoctl.plan.changes.plans import Notice
+from plutoctl.plan.changes.subjects import subject
 from plutoctl.plan.enrolment import plan_unenrolments
 from plutoctl.plan.summary import plural
 

@@ -29,7 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from plutoctl.model import DesiredCourse, DesiredEnrolment, ExistingCourse
-from plutoctl.plan.changes import Notice, Unenrol
+from plutoctl.plan.changes.kinds import Unenrol
+from plutoctl.plan.changes.plans import Notice
 from plutoctl.plan.summary import plural
 
 Members = Mapping[str, frozenset[str] | None]

@@ -28,7 +28,8 @@ from operator import itemgetter
 
 from plutoctl.errors import PlanError
 from plutoctl.model import ExistingCourse, ExistingGroup, ExistingSite
-from plutoctl.plan.changes import Change, course_of, subject
+from plutoctl.plan.changes.kinds import Change
+from plutoctl.plan.changes.subjects import course_of, subject
 
 ABSENT = hashlib.sha256(b"plutoctl:absent").hexdigest()
 """The digest of an object that does not exist."""

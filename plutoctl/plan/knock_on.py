@@ -16,18 +16,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 from plutoctl.model import DesiredSite
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.base import group_subject
+from plutoctl.plan.changes.kinds import (
     AddSegmentMembers,
     Change,
     CreateSegment,
-    Notice,
-    Refusal,
     RemoveGroupMembers,
     RemoveSegmentMembers,
     Unenrol,
-    group_subject,
-    subject,
 )
+from plutoctl.plan.changes.plans import Notice, Refusal
+from plutoctl.plan.changes.subjects import subject
 from plutoctl.plan.summary import plural
 
 

@@ -31,24 +31,19 @@ from dataclasses import dataclass
 from plutoctl.config.schema import PolicyConfig
 from plutoctl.errors import UsageError
 from plutoctl.model import DesiredSite, ExistingSite
-from plutoctl.plan.changes import (
-    Acknowledged,
+from plutoctl.plan.changes.base import Target
+from plutoctl.plan.changes.kinds import (
     Change,
     CreateSegment,
     DeleteGroup,
     DeleteSegment,
-    Notice,
-    Plan,
-    Refusal,
     RemoveGroupMembers,
     RemoveSegmentMembers,
-    Target,
     Unenrol,
     UpdateSegment,
-    group_idnumber,
-    subject,
-    usernames_of,
 )
+from plutoctl.plan.changes.plans import Acknowledged, Notice, Plan, Refusal
+from plutoctl.plan.changes.subjects import group_idnumber, subject, usernames_of
 from plutoctl.plan.diff import MOVE_TO_SYSTEM
 from plutoctl.plan.knock_on import hold_back_dragged_removals, refuse_adds_to_refused_creates
 from plutoctl.plan.summary import plural

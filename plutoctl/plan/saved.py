@@ -16,7 +16,7 @@ from pathlib import Path
 
 from plutoctl.config.input_files import MAX_PLAN_BYTES, FileRefusedError, read_bounded
 from plutoctl.errors import PlanError
-from plutoctl.plan.changes import Plan
+from plutoctl.plan.changes.plans import Plan
 from plutoctl.plan.render.json import plan_from_dict, render_json
 
 logger = logging.getLogger(__name__)

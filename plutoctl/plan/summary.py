@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
-from plutoctl.plan.changes import SitePlan, item_count
+from plutoctl.plan.changes.plans import SitePlan
+from plutoctl.plan.changes.subjects import item_count
 
 MINUS = "−"
 """The minus sign used in summaries (U+2212): ``+12 / −3 members``."""

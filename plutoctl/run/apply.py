@@ -15,7 +15,7 @@ from plutoctl.lms.client import SiteClient
 from plutoctl.lms.reader import read_site
 from plutoctl.model import ExistingSite
 from plutoctl.plan.applied import is_already_applied
-from plutoctl.plan.changes import Plan, PlanBasis, SitePlan
+from plutoctl.plan.changes.plans import Plan, PlanBasis, SitePlan
 from plutoctl.plan.fingerprint import fingerprints
 from plutoctl.run.plan import RunOptions, known_ids
 from plutoctl.run.reverify import recompute, reverify_scope

@@ -17,7 +17,8 @@ from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.model import ExistingSite
 from plutoctl.plan.acknowledge import unused_notices, with_config
 from plutoctl.plan.build import plan_site
-from plutoctl.plan.changes import WRITE_FUNCTIONS, Plan, PlanBasis
+from plutoctl.plan.changes.kinds import WRITE_FUNCTIONS
+from plutoctl.plan.changes.plans import Plan, PlanBasis
 from plutoctl.plan.desired import build_desired
 from plutoctl.plan.safety import Acknowledgements
 from plutoctl.plan.scope import Selection, SiteScope, selected_scope

@@ -33,19 +33,15 @@ from plutoctl.errors import PlanError, StalePlanError, UnsafePlanError
 from plutoctl.lms.reader import ReadScope
 from plutoctl.model import ExistingCourse, ExistingSegment, ExistingSite
 from plutoctl.plan.acknowledge import recheck_saved, with_config
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     Change,
     DeleteGroup,
     DeleteSegment,
-    Plan,
-    PlanBasis,
-    Refusal,
     RemoveGroupMembers,
     RemoveSegmentMembers,
-    SitePlan,
-    subject,
-    usernames_of,
 )
+from plutoctl.plan.changes.plans import Plan, PlanBasis, Refusal, SitePlan
+from plutoctl.plan.changes.subjects import subject, usernames_of
 from plutoctl.plan.desired import build_desired
 from plutoctl.plan.diff import diff_site, sort_changes
 from plutoctl.plan.fingerprint import fingerprint_keys

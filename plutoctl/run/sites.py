@@ -19,7 +19,7 @@ from plutoctl.config import LoadedConfig
 from plutoctl.errors import ConfigError, PlutoError, UsageError
 from plutoctl.lms.client import SiteClient
 from plutoctl.model import ExistingSite
-from plutoctl.plan.changes import Notice, SitePlan
+from plutoctl.plan.changes.plans import Notice, SitePlan
 from plutoctl.plan.scope import Selection
 from plutoctl.run.connect import Connection, open_site
 

@@ -23,7 +23,7 @@ from plutoctl.model import (
     SegmentFields,
 )
 from plutoctl.plan.build import plan_site
-from plutoctl.plan.changes import SitePlan
+from plutoctl.plan.changes.plans import SitePlan
 from plutoctl.plan.safety import Acknowledgements
 
 SITE = "t"

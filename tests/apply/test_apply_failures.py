@@ -10,7 +10,7 @@ from apply_helpers import USERS, Site, full_desired, make_plan
 
 from plutoctl.apply.execute import apply_site
 from plutoctl.apply.verify import verify_site
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     CreateGroup,
@@ -18,9 +18,9 @@ from plutoctl.plan.changes import (
     DeleteSegment,
     RemoveGroupMembers,
     RemoveSegmentMembers,
-    SitePlan,
     Step,
 )
+from plutoctl.plan.changes.plans import SitePlan
 
 
 def test_partial_failure_skips_and_lists_removals_and_deletes(site: Site) -> None:

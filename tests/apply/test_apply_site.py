@@ -13,7 +13,7 @@ from plutoctl.apply.execute import apply_site
 from plutoctl.apply.report import ApplyReport, ProgressEvent
 from plutoctl.apply.verify import verify_site
 from plutoctl.lms.functions import balanced_calls
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     Change,
@@ -24,12 +24,12 @@ from plutoctl.plan.changes import (
     Enrol,
     RemoveGroupMembers,
     RemoveSegmentMembers,
-    SitePlan,
     Step,
     Unenrol,
     UpdateGroup,
     UpdateSegment,
 )
+from plutoctl.plan.changes.plans import SitePlan
 
 ALL_KINDS = {
     CreateSegment,
@@ -181,7 +181,7 @@ def test_verify_names_what_still_differs(site: Site) -> None:
 
 def test_a_plan_with_errors_is_not_applied(site: Site) -> None:
     from plutoctl.errors import PlanError
-    from plutoctl.plan.changes import Notice
+    from plutoctl.plan.changes.plans import Notice
 
     existing = make_plan(site.client, full_desired())[1]
     site_plan = SitePlan(

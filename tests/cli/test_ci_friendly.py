@@ -19,7 +19,7 @@ from plutoctl.cli.output import use_colour
 from plutoctl.cli.progress import ProgressPrinter
 from plutoctl.config.required_version import VersionSpecError, parse_constraints, unmet
 from plutoctl.errors import PlutoError
-from plutoctl.plan.changes import Step
+from plutoctl.plan.changes.kinds import Step
 
 CONFIG = """version: 1
 {extra}sites:

@@ -6,7 +6,7 @@ import io
 
 from plutoctl.apply.report import ProgressEvent
 from plutoctl.cli.progress import ProgressPrinter
-from plutoctl.plan.changes import Step
+from plutoctl.plan.changes.kinds import Step
 
 
 def events(total: int) -> list[ProgressEvent]:

@@ -50,7 +50,7 @@ import pytest
 import session_summary
 
 from plutoctl.cli.options import RETRY_BACKOFF_VARIABLE
-from plutoctl.plan.changes import WRITE_FUNCTIONS
+from plutoctl.plan.changes.kinds import WRITE_FUNCTIONS
 from plutoctl.sandbox import Sandbox
 
 TOKEN_VAR = "PLUTO_TOKEN_CAMPAIGN"

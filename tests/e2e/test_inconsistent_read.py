@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from listing_proxy import LISTINGS, PARTIAL, ListingProxy
 
-from plutoctl.plan.changes import Step
+from plutoctl.plan.changes.kinds import Step
 
 TOKEN_VAR = "PLUTO_TOKEN_INCONSISTENT"
 VICTIM = "user000"

@@ -14,7 +14,7 @@ import pytest
 
 from plutoctl.lms.functions import BEST_STREAMS, listing_seconds
 from plutoctl.plan.build import estimate_seconds
-from plutoctl.plan.changes import AddSegmentMembers
+from plutoctl.plan.changes.kinds import AddSegmentMembers
 from plutoctl.plan.saved import load_plan
 
 TOKEN_VAR = "PLUTO_TOKEN_ESTIMATE"

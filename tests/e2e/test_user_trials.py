@@ -130,7 +130,7 @@ def test_stale_check_hint_fits_both_ways_of_applying() -> None:
     # apply again, not to make a saved plan the user never asked for.
     from plutoctl.errors import StalePlanError
     from plutoctl.model import ExistingSite
-    from plutoctl.plan.changes import SitePlan
+    from plutoctl.plan.changes.plans import SitePlan
     from plutoctl.run.apply import check_fresh
 
     site_plan = SitePlan(site="lab", fingerprints=(("segment:team-a", "0" * 64),))

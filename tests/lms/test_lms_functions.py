@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+
 import pytest
 
 from plutoctl.lms.client import RetryPolicy, SiteClient
@@ -16,24 +19,7 @@ from plutoctl.lms.functions import (
 )
 from plutoctl.lms.ids import IdMap
 from plutoctl.lms.writer import SiteWriter
-from plutoctl.model import SegmentFields
-from plutoctl.plan.changes import (
-    KIND_OF,
-    KINDS,
-    AddGroupMembers,
-    AddSegmentMembers,
-    CreateGroup,
-    CreateSegment,
-    DeleteGroup,
-    DeleteSegment,
-    Enrol,
-    RemoveGroupMembers,
-    RemoveSegmentMembers,
-    Step,
-    Unenrol,
-    UpdateGroup,
-    UpdateSegment,
-)
+from plutoctl.plan.changes.kinds import KIND_OF, KINDS, Change
 from plutoctl.sandbox import Sandbox
 
 
@@ -69,27 +55,43 @@ def test_a_function_without_a_list_has_no_list_key() -> None:
         list_key("core_webservice_get_site_info")
 
 
+SAMPLE_VALUES: dict[object, object] = {str: "u1", int: 0, bool: True, object: "u1"}
+"""The value of each plain field type in a sample change (``u1`` is also a user)."""
+
+
+def sample(cls: type) -> typing.Any:
+    """Return an instance of a dataclass built from its fields' types alone.
+
+    Every ``str`` is ``u1``, every ``int`` 0, every tuple holds one value; a field that
+    is itself a dataclass (``SegmentFields``) is built the same way. A new change
+    kind gets its sample from its class, with nothing to write here.
+    """
+    hints = typing.get_type_hints(cls)
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    return cls(**{f.name: _sample_value(hints[f.name]) for f in fields})
+
+
+def _sample_value(hint: object) -> object:
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return sample(hint)
+    if typing.get_origin(hint) is tuple:
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return (_sample_value(args[0]),)
+        return tuple(_sample_value(arg) for arg in args)
+    return SAMPLE_VALUES[hint]
+
+
 def test_the_writer_writes_every_kind_with_its_kinds_function() -> None:
-    changes = {
-        Step.CREATE_SEGMENT: CreateSegment("s1", SegmentFields("S1", "", True)),
-        Step.UPDATE_SEGMENT: UpdateSegment("s0", 0, SegmentFields("S0", "", True), ()),
-        Step.DELETE_SEGMENT: DeleteSegment("s9", 0, 0),
-        Step.ADD_SEGMENT_MEMBERS: AddSegmentMembers("s1", ("u1",)),
-        Step.REMOVE_SEGMENT_MEMBERS: RemoveSegmentMembers("s0", ("u1",), 1),
-        Step.CREATE_GROUP: CreateGroup("C1", "g1", "G1", ""),
-        Step.UPDATE_GROUP: UpdateGroup("C1", "g0", 0, "G0", "", ()),
-        Step.DELETE_GROUP: DeleteGroup("C1", "g9", 0, 0),
-        Step.ADD_GROUP_MEMBERS: AddGroupMembers("C1", "g1", ("u1",)),
-        Step.REMOVE_GROUP_MEMBERS: RemoveGroupMembers("C1", "g0", ("u1",), 1),
-        Step.ENROL: Enrol("C1", "student", ("u1",), "s1"),
-        Step.UNENROL: Unenrol("C1", ("u1",), "s1"),
-    }
-    assert set(changes) == {kind.step for kind in KINDS}
+    changes: list[Change] = [sample(kind.change) for kind in KINDS]
+    assert [(type(c), c.step) for c in changes] == [(k.change, k.step) for k in KINDS]
     retry = RetryPolicy.without_waiting(attempts=1)
+    sent, unsent = [], []
     with Sandbox.start() as sb, SiteClient("lab", sb.url, sb.token, retry=retry) as client:
         sb.store.add_user("u1")
         writer = SiteWriter(client, IdMap(users={}, segments={}, courses={}, groups={}))
-        for step, change in changes.items():
+        for change in changes:
+            step = change.step
             function = KIND_OF[type(change)].function
             before = client.calls[function]
             result = writer.write(step, [change])
@@ -97,3 +99,6 @@ def test_the_writer_writes_every_kind_with_its_kinds_function() -> None:
             unresolved = [e for e in result.failed if e.errorcode == "unresolved"]
             # An item whose ids are unknown fails unsent; any other goes to its function.
             assert (client.calls[function] > before) != bool(unresolved), step
+            (unsent if unresolved else sent).append(step)
+    # The samples reach both paths: ids in the change itself are sent, others unknown.
+    assert sent and unsent

@@ -22,7 +22,7 @@ from plutoctl.lms.client import RetryPolicy, SiteClient
 from plutoctl.lms.functions import PER_ITEM_WARNINGS, WHOLE_CALL_ROLLBACK, is_bisectable
 from plutoctl.lms.ids import IdMap
 from plutoctl.lms.writer import SiteWriter
-from plutoctl.plan.changes import Enrol
+from plutoctl.plan.changes.kinds import Enrol
 from plutoctl.sandbox import Sandbox
 
 DATA = Path(__file__).parents[1] / "sandbox" / "data" / "moodle-differential.jsonl.gz"

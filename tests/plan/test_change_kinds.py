@@ -9,10 +9,11 @@ import pytest
 
 from plutoctl.lms.functions import FUNCTIONS
 from plutoctl.model import SegmentFields
-from plutoctl.plan import changes
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.base import Kind, Target
+from plutoctl.plan.changes.kinds import (
     APPLY_PHASES,
     KIND_OF,
+    KIND_OF_STEP,
     KINDS,
     WRITE_FUNCTIONS,
     AddGroupMembers,
@@ -26,10 +27,11 @@ from plutoctl.plan.changes import (
     RemoveGroupMembers,
     RemoveSegmentMembers,
     Step,
-    Target,
     Unenrol,
     UpdateGroup,
     UpdateSegment,
+)
+from plutoctl.plan.changes.subjects import (
     course_of,
     group_idnumber,
     item_count,
@@ -73,7 +75,7 @@ def test_the_examples_cover_every_kind() -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.action)
-def test_a_kind_describes_its_class(kind: changes.Kind) -> None:
+def test_a_kind_describes_its_class(kind: Kind) -> None:
     names = {f.name for f in dataclasses.fields(kind.change)}
     assert kind.lists_users == ("usernames" in names)
     expected = {
@@ -126,7 +128,7 @@ def test_apply_phases_hold_every_step_once_and_removals_last() -> None:
 
 
 def _removes(step: Step) -> bool:
-    return changes.KIND_OF_STEP[step].is_removal
+    return KIND_OF_STEP[step].is_removal
 
 
 def test_actions_and_labels_follow_the_step_names() -> None:

@@ -10,7 +10,7 @@ from plutoctl.model import (
     SegmentFields,
 )
 from plutoctl.plan.applied import differences, is_already_applied
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddSegmentMembers,
     DeleteGroup,
     Enrol,

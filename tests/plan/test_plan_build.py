@@ -19,18 +19,18 @@ from plutoctl.config.schema import PolicyConfig
 from plutoctl.lms.functions import items_per_call
 from plutoctl.model import SegmentFields
 from plutoctl.plan.build import calls_by_function, estimate_calls, plan_site
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     CreateGroup,
     CreateSegment,
     DeleteSegment,
     Enrol,
-    Notice,
     RemoveSegmentMembers,
     UpdateGroup,
     UpdateSegment,
 )
+from plutoctl.plan.changes.plans import Notice
 from plutoctl.plan.fingerprint import ABSENT
 from plutoctl.plan.safety import Acknowledgements
 

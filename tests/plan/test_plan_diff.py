@@ -16,7 +16,7 @@ from plan_builders import (
 )
 
 from plutoctl.model import DesiredEnrolment, SegmentFields
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     CreateGroup,
@@ -24,7 +24,6 @@ from plutoctl.plan.changes import (
     DeleteGroup,
     DeleteSegment,
     Enrol,
-    Notice,
     RemoveGroupMembers,
     RemoveSegmentMembers,
     Step,
@@ -32,6 +31,7 @@ from plutoctl.plan.changes import (
     UpdateGroup,
     UpdateSegment,
 )
+from plutoctl.plan.changes.plans import Notice
 from plutoctl.plan.diff import diff_site, field_changes
 
 # --- segments ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 
 from plutoctl.lms.functions import break_even_users, is_listing_cheaper
 from plutoctl.plan.build import estimate_seconds
-from plutoctl.plan.changes import AddSegmentMembers
+from plutoctl.plan.changes.kinds import AddSegmentMembers
 from plutoctl.plan.render.common import duration
 
 # The reference case: 13,346 adds into three segments of a 20,052-user site; the

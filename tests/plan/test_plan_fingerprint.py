@@ -7,7 +7,7 @@ from plan_builders import enrolled, existing_site, have_course, have_group, have
 
 from plutoctl.errors import PlanError
 from plutoctl.model import SegmentFields
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     CreateGroup,

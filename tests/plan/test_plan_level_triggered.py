@@ -40,7 +40,7 @@ from test_plan_properties import desired_sites, existing_sites
 
 from plutoctl.errors import PlanError
 from plutoctl.model import DesiredEnrolment, ExistingSite
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     Change,

@@ -26,7 +26,8 @@ from plutoctl.model import (
     SegmentFields,
 )
 from plutoctl.plan.build import plan_site
-from plutoctl.plan.changes import RemoveGroupMembers, Unenrol, subject
+from plutoctl.plan.changes.kinds import RemoveGroupMembers, Unenrol
+from plutoctl.plan.changes.subjects import subject
 from plutoctl.plan.diff import change_sort_key, diff_site
 from plutoctl.plan.safety import Acknowledgements
 

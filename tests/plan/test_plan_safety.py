@@ -18,7 +18,7 @@ from plan_builders import (
 from plutoctl.config.schema import PolicyConfig
 from plutoctl.errors import UsageError
 from plutoctl.model import DesiredEnrolment, SegmentFields
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     CreateSegment,

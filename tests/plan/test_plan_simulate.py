@@ -8,7 +8,7 @@ from support.simulate import simulate
 
 from plutoctl.errors import PlanError
 from plutoctl.model import SegmentFields
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     CreateGroup,

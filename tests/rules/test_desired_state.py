@@ -18,7 +18,7 @@ from plutoctl.model import (
     SegmentFields,
     User,
 )
-from plutoctl.plan.changes import Notice
+from plutoctl.plan.changes.plans import Notice
 from plutoctl.plan.desired import build_desired
 from plutoctl.plan.scope import required_fields
 

@@ -16,20 +16,17 @@ import re
 import pytest
 
 from plutoctl.model import SegmentFields
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     CreateGroup,
     CreateSegment,
     DeleteSegment,
     Enrol,
-    Notice,
-    Plan,
-    Refusal,
     RemoveSegmentMembers,
-    SitePlan,
     UpdateSegment,
 )
+from plutoctl.plan.changes.plans import Notice, Plan, Refusal, SitePlan
 from plutoctl.plan.formats import FORMATS
 from plutoctl.plan.render import render
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from plutoctl.errors import PlanError
 from plutoctl.model import ExistingCourse, ExistingGroup, ExistingSegment, ExistingSite
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     Change,

@@ -7,7 +7,7 @@ abbreviated, so it ignores ``colour`` and ``show_members``; only text uses colou
 from __future__ import annotations
 
 from plutoctl.errors import UsageError
-from plutoctl.plan.changes import Plan
+from plutoctl.plan.changes.plans import Plan
 from plutoctl.plan.formats import FORMATS, Format
 from plutoctl.plan.render.json import render_json
 from plutoctl.plan.render.text import render_text

@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Callable
 
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     Change,
@@ -19,20 +19,15 @@ from plutoctl.plan.changes import (
     DeleteGroup,
     DeleteSegment,
     Enrol,
-    Notice,
-    Refusal,
     RemoveGroupMembers,
     RemoveSegmentMembers,
-    SitePlan,
     Unenrol,
     UpdateGroup,
     UpdateSegment,
-    subject,
 )
+from plutoctl.plan.changes.plans import Notice, Refusal, SitePlan
+from plutoctl.plan.changes.subjects import subject
 from plutoctl.plan.summary import SiteSummary, plural
-
-FOLD_AT = 20
-"""Usernames shown per change before the rest are folded (without --show-members)."""
 
 ARROW = "→"
 

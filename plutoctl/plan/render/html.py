@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from html import escape
 
-from plutoctl.plan.changes import Change, Notice, Plan, SitePlan, usernames_of
+from plutoctl.plan.changes.base import FOLD_AT
+from plutoctl.plan.changes.kinds import Change
+from plutoctl.plan.changes.plans import Notice, Plan, SitePlan
+from plutoctl.plan.changes.subjects import usernames_of
 from plutoctl.plan.render.common import (
-    FOLD_AT,
     clean,
     duration,
     field_lines,

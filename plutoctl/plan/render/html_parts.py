@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from plutoctl.plan.changes import Plan, SitePlan
+from plutoctl.plan.changes.plans import Plan, SitePlan
 from plutoctl.plan.render.common import clean
 from plutoctl.plan.summary import SUMMARY_LABELS, summarize
 

@@ -15,18 +15,10 @@ from typing import Any, cast
 
 from plutoctl.errors import PlanError
 from plutoctl.model import SegmentFields
-from plutoctl.plan.changes import (
-    KINDS,
-    Acknowledged,
-    Change,
-    FieldChanges,
-    Notice,
-    Plan,
-    PlanBasis,
-    Refusal,
-    SitePlan,
-    subject,
-)
+from plutoctl.plan.changes.base import FieldChanges
+from plutoctl.plan.changes.kinds import KINDS, Change
+from plutoctl.plan.changes.plans import Acknowledged, Notice, Plan, PlanBasis, Refusal, SitePlan
+from plutoctl.plan.changes.subjects import subject
 from plutoctl.plan.render.common import json_safe
 from plutoctl.plan.summary import summarize, total
 

@@ -14,9 +14,11 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-from plutoctl.plan.changes import Change, Notice, Plan, Refusal, SitePlan, usernames_of
+from plutoctl.plan.changes.base import FOLD_AT
+from plutoctl.plan.changes.kinds import Change
+from plutoctl.plan.changes.plans import Notice, Plan, Refusal, SitePlan
+from plutoctl.plan.changes.subjects import usernames_of
 from plutoctl.plan.render.common import (
-    FOLD_AT,
     acknowledgement_notices,
     clean,
     config_acknowledgement,

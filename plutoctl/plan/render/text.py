@@ -8,9 +8,11 @@ Usernames are folded beyond ``FOLD_AT`` per change unless ``show_members``.
 
 from __future__ import annotations
 
-from plutoctl.plan.changes import Change, Notice, Plan, Refusal, SitePlan, usernames_of
+from plutoctl.plan.changes.base import FOLD_AT
+from plutoctl.plan.changes.kinds import Change
+from plutoctl.plan.changes.plans import Notice, Plan, Refusal, SitePlan
+from plutoctl.plan.changes.subjects import usernames_of
 from plutoctl.plan.render.common import (
-    FOLD_AT,
     clean,
     config_acknowledgement,
     duration,

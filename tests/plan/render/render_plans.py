@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from plutoctl.model import SegmentFields
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     CreateGroup,
@@ -11,16 +11,13 @@ from plutoctl.plan.changes import (
     DeleteGroup,
     DeleteSegment,
     Enrol,
-    Notice,
-    Plan,
-    Refusal,
     RemoveGroupMembers,
     RemoveSegmentMembers,
-    SitePlan,
     Unenrol,
     UpdateGroup,
     UpdateSegment,
 )
+from plutoctl.plan.changes.plans import Notice, Plan, Refusal, SitePlan
 
 CREATED_AT = "2026-03-01T09:30:00Z"
 

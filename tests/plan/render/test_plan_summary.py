@@ -6,15 +6,15 @@ import pytest
 from render_plans import every_change_site, names
 
 from plutoctl.model import SegmentFields
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddSegmentMembers,
     CreateGroup,
     CreateSegment,
     Enrol,
     RemoveSegmentMembers,
-    SitePlan,
     UpdateSegment,
 )
+from plutoctl.plan.changes.plans import SitePlan
 from plutoctl.plan.summary import SiteSummary, summarize, total
 
 

@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 
 from render_plans import empty_plan, hostile_plan, members_plan, names, representative_plan
 
-from plutoctl.plan.changes import AddSegmentMembers, Plan, RemoveSegmentMembers, SitePlan
+from plutoctl.plan.changes.kinds import AddSegmentMembers, RemoveSegmentMembers
+from plutoctl.plan.changes.plans import Plan, SitePlan
 from plutoctl.plan.render import render
 from plutoctl.plan.render.html import CHART_ROWS
 

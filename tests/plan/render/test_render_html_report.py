@@ -16,15 +16,13 @@ import pytest
 from render_plans import CREATED_AT, every_change_site, names, representative_plan
 
 from plutoctl.model import SegmentFields
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     CreateSegment,
-    Plan,
-    Refusal,
     RemoveSegmentMembers,
-    SitePlan,
     UpdateSegment,
 )
+from plutoctl.plan.changes.plans import Plan, Refusal, SitePlan
 from plutoctl.plan.render import render
 
 

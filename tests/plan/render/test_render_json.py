@@ -9,7 +9,8 @@ import pytest
 from render_plans import empty_plan, every_change_site, members_plan, representative_plan
 
 from plutoctl.errors import PlanError
-from plutoctl.plan.changes import Plan, SitePlan, Step
+from plutoctl.plan.changes.kinds import Step
+from plutoctl.plan.changes.plans import Plan, SitePlan
 from plutoctl.plan.render import render
 from plutoctl.plan.render.json import ACTIONS, plan_from_dict, plan_to_dict
 

@@ -8,7 +8,8 @@ from collections.abc import Callable
 import pytest
 from render_plans import empty_plan, hostile_plan, names, representative_plan
 
-from plutoctl.plan.changes import AddSegmentMembers, Plan, RemoveSegmentMembers, SitePlan
+from plutoctl.plan.changes.kinds import AddSegmentMembers, RemoveSegmentMembers
+from plutoctl.plan.changes.plans import Plan, SitePlan
 from plutoctl.plan.render import render
 from plutoctl.plan.render.markdown import LIMIT, MARKER, render_markdown
 

@@ -8,7 +8,7 @@ import pytest
 from render_plans import empty_plan, hostile_plan, members_plan, representative_plan
 
 from plutoctl.errors import UsageError
-from plutoctl.plan.changes import Plan, SitePlan
+from plutoctl.plan.changes.plans import Plan, SitePlan
 from plutoctl.plan.render import render
 
 Golden = Callable[[str, str], None]

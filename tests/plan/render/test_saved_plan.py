@@ -12,7 +12,7 @@ from render_plans import representative_plan
 
 from plutoctl.errors import PlanError
 from plutoctl.model import SegmentFields
-from plutoctl.plan.changes import (
+from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
     Change,
@@ -21,16 +21,13 @@ from plutoctl.plan.changes import (
     DeleteGroup,
     DeleteSegment,
     Enrol,
-    Notice,
-    Plan,
-    Refusal,
     RemoveGroupMembers,
     RemoveSegmentMembers,
-    SitePlan,
     Unenrol,
     UpdateGroup,
     UpdateSegment,
 )
+from plutoctl.plan.changes.plans import Notice, Plan, Refusal, SitePlan
 from plutoctl.plan.saved import load_plan, save_plan
 
 TOKEN = "0123456789abcdef0123456789abcdef"
