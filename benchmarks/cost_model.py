@@ -31,6 +31,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from bytecode import compile_plutoctl
+
 from plutoctl.lms.functions import (
     BEST_STREAMS,
     BULK_TOOL_MS,
@@ -182,6 +184,7 @@ def main() -> None:
         return answer
 
     env = {**os.environ, TOKEN_VARIABLE: token}
+    compile_plutoctl(args.plutoctl_path)
     cli = [sys.executable, "-m", "plutoctl"]
     if args.plutoctl_path:
         cli = [sys.executable, "-c", OTHER_CHECKOUT.format(path=str(args.plutoctl_path))]

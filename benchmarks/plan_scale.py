@@ -49,6 +49,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from bytecode import compile_plutoctl
+
 from plutoctl.lms.functions import BEST_STREAMS, speedup
 
 OTHER_TREE = "PLAN_SCALE_PLUTOCTL"
@@ -680,6 +682,7 @@ def run_phases(args: argparse.Namespace, server: Server, directory: Path) -> boo
     env = {**os.environ, TOKEN_VARIABLE: server.token}
     if args.plutoctl_path:
         env[OTHER_TREE] = str(args.plutoctl_path.resolve())
+    compile_plutoctl(args.plutoctl_path)
     enrolments = server.ask("enrolments", list(scenario.groups))
 
     plan = run_plan("1. first plan, unapplied site (everything to create)", server, config, env)

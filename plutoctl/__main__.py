@@ -1,7 +1,5 @@
 """Run plutoctl as ``python -m plutoctl``."""
 
-import sys
+from plutoctl.cli import run
 
-from plutoctl.cli import main
-
-sys.exit(main())
+run()

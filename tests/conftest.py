@@ -8,14 +8,17 @@ builds it once.
 
 from __future__ import annotations
 
+import compileall
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
 import session_summary
 
+import plutoctl
 from plutoctl.sandbox import Sandbox
 
 RETRY_BACKOFF_VARIABLE = "PLUTOCTL_RETRY_BACKOFF"
@@ -34,6 +37,18 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if not hasattr(config, "workerinput"):  # once, before any worker starts
+        compile_package()
+
+
+def compile_package() -> None:
+    """Byte-compile plutoctl once, so the plutoctl processes tests start need not.
+
+    Where ``PYTHONDONTWRITEBYTECODE`` is set (as in some CI images), no process writes
+    bytecode, and every plutoctl process a test starts would compile the whole package
+    from source again (about 0.3 s of CPU each).
+    """
+    compileall.compile_dir(Path(plutoctl.__file__).parent, quiet=1)
 
 
 # --- running in parallel ------------------------------------------------------------

@@ -22,20 +22,24 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import accumulate, pairwise
 from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from plutoctl import __version__
-from plutoctl.errors import (
-    AccessDeniedError,
-    InvalidParameterError,
-    LmsError,
-)
+from plutoctl.errors import AccessDeniedError, InvalidParameterError, LmsError
 from plutoctl.lms.answers import Answer
 from plutoctl.lms.functions import RESERVED_VARS, SITE_INFO, balanced_sizes
-from plutoctl.lms.params import ENDPOINT, FORM_TYPE, count_vars, encode_form, flatten
+from plutoctl.lms.params import (
+    ENDPOINT,
+    FORM_TYPE,
+    count_item_vars,
+    count_vars,
+    encode_form,
+    flatten,
+)
 from plutoctl.lms.responses import (
     SERVICE_PATH,
     AnswerShapeError,
@@ -300,13 +304,9 @@ class SiteClient:
         """
         fixed = dict(params or {})
         budget = self.max_input_vars - RESERVED_VARS - count_vars(fixed)
-        item_vars = [count_vars({list_key: [item]}) for item in items]
+        item_vars = count_item_vars(items)
         sizes = balanced_sizes(item_vars, budget, self.parallelism, spread=spread)
-        chunks: list[list[Any]] = []
-        start = 0
-        for size in sizes:
-            chunks.append(list(items[start : start + size]))
-            start += size
+        chunks = [list(items[a:b]) for a, b in pairwise(accumulate(sizes, initial=0))]
 
         def run(chunk: list[Any]) -> ChunkResult:
             try:

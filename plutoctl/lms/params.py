@@ -19,7 +19,6 @@ ENDPOINT = "/webservice/rest/server.php"
 """Where every call goes, under the site's root URL."""
 FORM_TYPE = "application/x-www-form-urlencoded"
 _PLAIN = re.compile(r"[A-Za-z0-9_.~\-\[\]=&]*")
-_BRACKETS = str.maketrans({"[": "%5B", "]": "%5D"})
 
 
 def flatten(params: Mapping[str, Any]) -> Pairs:
@@ -35,7 +34,19 @@ def count_vars(params: Mapping[str, Any]) -> int:
     return sum(_count(value) for value in params.values())
 
 
+def count_item_vars(items: list[Any]) -> list[int]:
+    """Return how many request variables each entry of a list parameter becomes."""
+    return list(map(_count, items))
+
+
 def _count(value: Any) -> int:
+    kind = type(value)  # the usual types first: a write's items are counted one by one
+    if kind is dict:
+        return sum(map(_count, value.values()))
+    if kind is str or kind is int:
+        return 1
+    if kind is list:
+        return sum(map(_count, value))
     if value is None:
         return 0
     if isinstance(value, Mapping):
@@ -59,7 +70,9 @@ def encode_form(pairs: Pairs) -> bytes:
         and text.count("=") == len(pairs)
         and text.count("&") == max(len(pairs) - 1, 0)
     ):
-        return text.translate(_BRACKETS).encode("ascii")
+        # Two replaces, not str.translate: translating to several characters takes
+        # its slow path, 30x slower on a 5,000-variable body.
+        return text.replace("[", "%5B").replace("]", "%5D").encode("ascii")
     return "&".join([f"{_quote(key)}={_quote(value)}" for key, value in pairs]).encode("ascii")
 
 
@@ -68,6 +81,22 @@ def _quote(text: str) -> str:
 
 
 def _flatten_into(pairs: Pairs, key: str, value: Any) -> None:
+    kind = type(value)  # the usual types first: a write's body holds thousands of them
+    if kind is str:
+        pairs.append((key, value))
+    elif kind is int:
+        pairs.append((key, str(value)))
+    elif kind is dict:
+        for sub_key, sub_value in value.items():
+            _flatten_into(pairs, f"{key}[{sub_key}]", sub_value)
+    elif kind is list:
+        for index, item in enumerate(value):
+            _flatten_into(pairs, f"{key}[{index}]", item)
+    else:
+        _flatten_other(pairs, key, value)
+
+
+def _flatten_other(pairs: Pairs, key: str, value: Any) -> None:
     if value is None:
         return
     if isinstance(value, Mapping):

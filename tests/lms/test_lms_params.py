@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plutoctl.lms.params import count_vars, flatten
+from plutoctl.lms.params import count_item_vars, count_vars, flatten
 
 
 @pytest.mark.parametrize(
@@ -37,6 +37,22 @@ from plutoctl.lms.params import count_vars, flatten
 )
 def test_flatten(params: dict, expected: list[tuple[str, str]]) -> None:
     assert flatten(params) == expected
+    assert count_vars(params) == len(expected)
+
+
+ITEMS = [
+    {"cohorttype": {"type": "idnumber", "value": "sales"}, "usertype": {"type": "id", "value": 7}},
+    {"groupid": 3, "userid": 9},
+    {"name": "Y7", "description": None, "visible": True, "tags": ("a", "b")},
+    {"ids": [], "scale": 1.5},
+    "alice",
+    (1, 2, 3),
+]
+
+
+def test_count_item_vars_counts_each_entry_as_flattened_in_a_list() -> None:
+    assert count_item_vars(ITEMS) == [len(flatten({"list": [item]})) for item in ITEMS]
+    assert count_item_vars(ITEMS) == [4, 2, 4, 1, 1, 3]
 
 
 def test_count_vars_counts_every_flattened_key() -> None:
