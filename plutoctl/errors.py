@@ -27,9 +27,13 @@ class ExitCode(IntEnum):
     """Ctrl-C (128 + SIGINT), as shells expect."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Position:
-    """A place in a file: 1-based line and column (column 0 when unknown)."""
+    """A place in a file: 1-based line and column (column 0 when unknown).
+
+    Slotted: a large config holds one for each of 300,000 list entries and CSV rows
+    (about 40 bytes less each).
+    """
 
     file: str
     line: int = 0

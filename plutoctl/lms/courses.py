@@ -46,6 +46,7 @@ class CourseRead(Read):
     phantoms: set[int] = field(default_factory=set)  # listed groups whose record is gone
 
     def assemble_course(self, users: UserIndex) -> ExistingCourse | None:
+        """Return the course read, its members named; the read's ids and names are let go."""
         if self.course is None:
             return None
         groups = tuple(
@@ -54,13 +55,14 @@ class CourseRead(Read):
                 idnumber=group.idnumber or "",
                 name=group.name,
                 description=group.description or "",
-                members=users.names(self.group_members.get(group.id, []), f"group {group.name!r}"),
+                members=users.names(self.group_members.pop(group.id, []), f"group {group.name!r}"),
             )
             for group in self.groups
             if group.id not in self.phantoms
         )
         gone = tuple(group.name for group in self.groups if group.id in self.phantoms)
-        return ExistingCourse(self.course.id, self.course.shortname, groups, self.enrolled, gone)
+        enrolled, self.enrolled = users.keyed_by_own_names(self.enrolled), {}
+        return ExistingCourse(self.course.id, self.course.shortname, groups, enrolled, gone)
 
 
 class CourseReads:

@@ -137,12 +137,13 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
     unread = {name: read.failure for name, read in courses_read.items() if read.failure}
     incomplete = [why for read in reads for why in read.incomplete] + users.incomplete
     has_all = scope.needs_all_users and users_read.is_listing_complete
+    field_types = users.field_types
     return ExistingSite(
         site=client.site,
         segments=segments,
-        users=users.by_username(),
+        users=users.take_users(),
         courses={name: course for name, course in courses.items() if course is not None},
-        field_types=users.field_types,
+        field_types=field_types,
         has_all_users=has_all,
         incomplete=tuple(incomplete),
         release=info.release,

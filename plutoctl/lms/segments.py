@@ -32,12 +32,14 @@ class SegmentsRead(Read):
     system_ids: frozenset[int] | None = None  # cohorts in the system context, if known
 
     def assemble_segments(self, users: UserIndex) -> dict[str, ExistingSegment]:
+        """Return the segments read, their members named; the member ids are let go."""
         segments = {}
         system = self.system_ids
         for idnumber, cohort in self.cohorts.items():
             members = None
             if idnumber in self.member_ids:
-                members = users.names(self.member_ids[idnumber], f"segment {idnumber}")
+                # Popped: each segment's ids are freed as its names take their place.
+                members = users.names(self.member_ids.pop(idnumber), f"segment {idnumber}")
             fields = SegmentFields(cohort.name, cohort.description or "", cohort.visible)
             in_category = system is not None and cohort.id not in system
             segments[idnumber] = ExistingSegment(cohort.id, idnumber, fields, members, in_category)
