@@ -7,6 +7,7 @@ from pathlib import Path
 
 from plutoctl.config.input_files import MAX_CONFIG_BYTES, FileRefusedError, read_bounded
 from plutoctl.config.loaded import LoadedConfig
+from plutoctl.config.positions import with_more
 from plutoctl.config.validate import check_document
 from plutoctl.config.yaml_positions import parse_yaml
 from plutoctl.errors import ConfigError, Position, Problem
@@ -44,7 +45,7 @@ def load_config(path: str | Path) -> LoadedConfig:
     return LoadedConfig(
         config=result.config,
         path=file,
-        positions={**document.positions, **result.positions},
+        positions=with_more(document.positions, result.positions),
         csv_members=result.csv_members,
         warnings=warnings,
     )

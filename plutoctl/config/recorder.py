@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from plutoctl.config.loaded import KeyPath
+from plutoctl.config.positions import with_more
 from plutoctl.config.schema_errors import dotted, nearest
 from plutoctl.errors import Position, Problem
 
@@ -23,7 +24,7 @@ class Recorder:
 
     def add_positions(self, positions: Mapping[KeyPath, Position]) -> None:
         """Take more positions (those of rows that declared part of the config)."""
-        self.positions = {**self.positions, **positions}
+        self.positions = with_more(self.positions, positions)
 
     def at(self, path: KeyPath) -> Position:
         return nearest(self.positions, path, self.shown_path)

@@ -20,11 +20,14 @@ is refused, and characters YAML forbids (a NUL byte) are a problem at their plac
 from __future__ import annotations
 
 import re
+from array import array
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import yaml
 
 from plutoctl.config.loaded import KeyPath
+from plutoctl.config.positions import KeyPositions, pack, unpacked
 from plutoctl.errors import Position, Problem
 
 _INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
@@ -112,7 +115,7 @@ class YamlDocument:
     """The plain data of a YAML file, where each part stood, and what was wrong."""
 
     data: PlainData
-    positions: dict[KeyPath, Position] = field(default_factory=dict)
+    positions: Mapping[KeyPath, Position] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -179,7 +182,8 @@ def _build(node: yaml.Node | None, shown_path: str) -> YamlDocument:
     except _LimitError as exc:
         return YamlDocument(None, problems=[exc.problem])
     data = builder.build(node, ())
-    return YamlDocument(data, builder.positions, builder.problems)
+    positions = KeyPositions(shown_path, builder.positions, builder.packed)
+    return YamlDocument(data, positions, builder.problems)
 
 
 class _Bounds:
@@ -268,6 +272,7 @@ class _Builder:
     def __init__(self, shown_path: str) -> None:
         self.shown_path = shown_path
         self.positions: dict[KeyPath, Position] = {}
+        self.packed: dict[KeyPath, array[int]] = {}  # see positions.py
         self.problems: list[Problem] = []
 
     def position(self, node: yaml.Node) -> Position:
@@ -286,6 +291,17 @@ class _Builder:
         return _scalar(node)
 
     def _sequence(self, node: yaml.SequenceNode, path: KeyPath) -> list[PlainData]:
+        children = node.value
+        if (
+            path not in self.packed
+            and (*path, 0) not in self.positions
+            and all(type(child) is yaml.ScalarNode for child in children)
+        ):
+            # A list of plain values (usernames, up to 100,000s): positions packed.
+            marks = [child.start_mark for child in children]
+            self.packed[path] = array("q", [pack(m.line + 1, m.column + 1) for m in marks])
+            return [_scalar(child) for child in children]
+        self._unpack(path)  # built again (a merge key): the first positions stay
         positions, shown = self.positions, self.shown_path
         items: list[PlainData] = []
         for i, child in enumerate(node.value):
@@ -300,6 +316,10 @@ class _Builder:
             else:
                 items.append(self.build(child, item_path))
         return items
+
+    def _unpack(self, path: KeyPath) -> None:
+        for item_path, position in unpacked(self.shown_path, path, self.packed.pop(path, None)):
+            self.positions.setdefault(item_path, position)
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, PlainData]:
         result: dict[str, PlainData] = {}
