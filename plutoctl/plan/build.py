@@ -122,7 +122,7 @@ def estimate_seconds(
         items[change.kind.function] += item_count(change)
     calls = calls_by_function(changes, max_input_vars)
     writes = sum(calls_seconds(f, calls.get(f, 1), n) for f, n in items.items())
-    asked = len({name for change in changes for name in usernames_of(change)})
+    asked = len(set().union(*map(usernames_of, changes)))
     learn = calls_seconds(
         USERS_BY_FIELD, balanced_calls(USERS_BY_FIELD, asked, max_input_vars, BEST_STREAMS), asked
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ from plutoctl.plan.changes.kinds import (
     UpdateSegment,
 )
 from plutoctl.plan.changes.plans import Notice, Plan, Refusal, SitePlan
+from plutoctl.plan.render.common import json_safe
+from plutoctl.plan.render.json import plan_to_dict, render_json
 from plutoctl.plan.saved import load_plan, save_plan
 
 TOKEN = "0123456789abcdef0123456789abcdef"
@@ -142,3 +145,16 @@ def test_every_plan_round_trips(tmp_path_factory: pytest.TempPathFactory, plan: 
     path = tmp_path_factory.mktemp("saved") / "plan.json"
     save_plan(plan, path)
     assert load_plan(path) == plan
+
+
+@settings(max_examples=100, deadline=None)
+@given(plan=plans, seconds=st.lists(st.floats(0, 1e7), min_size=3, max_size=3))
+def test_the_json_text_is_what_the_standard_encoder_writes(
+    plan: Plan, seconds: list[float]
+) -> None:
+    sites = tuple(
+        replace(site, estimated_seconds=s) for site, s in zip(plan.sites, seconds, strict=False)
+    )
+    plan = replace(plan, sites=sites)
+    expected = json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False)
+    assert render_json(plan) == json_safe(expected) + "\n"
