@@ -97,19 +97,21 @@ class SiteScope:
 
 def segments_for(config: Config, site: str, scope: Collection[str] | None = None) -> list[str]:
     """Return the segment IDs that go to ``site`` and are in scope, in config order."""
+    wanted = None if scope is None else frozenset(scope)  # a list would make this quadratic
     return [
         sid
         for sid, seg in config.segments.items()
-        if site in config.sites_for(seg.sites) and (scope is None or sid in scope)
+        if site in config.sites_for(seg.sites) and (wanted is None or sid in wanted)
     ]
 
 
 def courses_for(config: Config, site: str, scope: Collection[str] | None = None) -> list[str]:
     """Return the course short names that go to ``site`` and are in scope, in config order."""
+    wanted = None if scope is None else frozenset(scope)
     return [
         name
         for name, course in config.courses.items()
-        if site in config.sites_for(course.sites) and (scope is None or name in scope)
+        if site in config.sites_for(course.sites) and (wanted is None or name in wanted)
     ]
 
 
@@ -146,7 +148,8 @@ def site_scope(
     on_site = set(segments_for(config, site))
     course_names = courses_for(config, site, courses)
     named = bound_segments(config, course_names)
-    bound = [sid for sid in named if sid in on_site and sid not in in_scope]
+    chosen = set(in_scope)
+    bound = [sid for sid in named if sid in on_site and sid not in chosen]
     built = in_scope + bound
     ruleset = RuleSet.compile(
         {sid: config.segments[sid].rules for sid in built if config.segments[sid].rules}
