@@ -32,6 +32,7 @@ plan are plutoctl's own; HTTP calls come from the sandbox's request log.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -558,6 +559,12 @@ def measure_plan(config: Path, out: Path) -> None:
         sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f)]
         sys.path.insert(0, other)
     from plutoctl.cli import main as plutoctl_main
+
+    # As the plutoctl program does (plutoctl.cli.run): the process ends after the plan.
+    with contextlib.suppress(ImportError):  # an older tree (--plutoctl-path) may not
+        from plutoctl.cli.program import end_after_main
+
+        end_after_main()
 
     if other:
         assert plutoctl_main.__module__ == "plutoctl.cli"

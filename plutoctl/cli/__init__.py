@@ -25,6 +25,7 @@ from plutoctl.cli import (
     explain_cmd,
     export_cmd,
     plan_cmd,
+    program,
     sandbox_cmd,
     sites_cmd,
     validate_cmd,
@@ -112,8 +113,9 @@ def run() -> NoReturn:
     A plan holds every user and membership of its sites; freeing them one by one at
     exit takes a noticeable part of a second on a large site, and nothing is left to
     do once ``main`` returned: every file it wrote is closed and every thread joined.
-    So the output is flushed and the process ends at once.
+    So the output is flushed and the process ends at once (``plutoctl.cli.program``).
     """
+    program.end_after_main()
     code = main()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):

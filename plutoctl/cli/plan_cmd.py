@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from plutoctl.cli import program
 from plutoctl.cli.options import (
     config_option,
     load,
@@ -88,7 +89,8 @@ def plan_command(
         loaded = load(config_path)
         if out is not None:
             refuse_overwriting_inputs(loaded, [out], what="--out")
-        plan, _ = make_plan(loaded, options)
+        plan, runs = make_plan(loaded, options)
+        program.hold(loaded, plan, runs)
         warn_unused_acknowledgements(plan, options)
         colour = fmt == "text" and use_colour(sys.stdout)
         click.echo(render(plan, fmt, colour=colour, show_members=show_members), nl=False)

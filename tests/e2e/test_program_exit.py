@@ -10,6 +10,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
+
+import pytest
+
+from plutoctl.cli import main, program
+from plutoctl.config import LoadedConfig
+from plutoctl.plan.changes.plans import Plan
+from plutoctl.run.sites import SiteRun
 
 
 def plutoctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -49,3 +57,23 @@ def test_an_error_is_written_out_before_the_program_ends(tmp_path: Path) -> None
     assert done.returncode == 1
     assert "segments.yaml:3:1: YAML syntax error" in done.stdout + done.stderr
     assert done.stderr.rstrip().endswith("error: 1 problem(s) in the config")
+
+
+def test_in_process_nothing_is_held(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    assert main(["plan", "-c", "segments.yaml.example", "--format", "json"]) == 0
+    assert program.held() == ()
+
+
+def test_as_the_program_a_plan_holds_its_config_read_and_plan(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(program, "_held", [])
+    monkeypatch.setattr(program, "_is_ending", False)
+    program.end_after_main()
+    assert main(["plan", "-c", "segments.yaml.example", "--format", "json"]) == 0
+    held = program.held()
+    assert [type(value) for value in held] == [LoadedConfig, Plan, dict]
+    runs = cast(dict[str, SiteRun], held[2])
+    assert runs["demo"].existing is not None
