@@ -103,7 +103,10 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
         import build  # noqa: F401
     except ImportError:
         need_tool("python-build-missing", "pip install build (part of the [test] extra)")
-    shared = _shared_directory(tmp_path_factory)
+    return _prepare_dist(_shared_directory(tmp_path_factory))
+
+
+def _prepare_dist(shared: Path) -> Dist:
     reuse = os.environ.get("PLUTOCTL_TEST_DIST")  # built and installed by .ci/run
     if reuse:
         found = Path(reuse)
@@ -119,22 +122,22 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
 
 
 def start_building_dist(session: pytest.Session) -> None:
-    """Build ``dist`` in the background if a collected test needs it.
+    """Make ``dist`` in the background if a collected test needs it.
 
     The tests that need it then find it made, instead of one worker building while
-    the other waits on the lock. A failed build is left to the fixture, which builds
-    again and reports the error in the test.
+    the other waits on the lock. A failure is left to the fixture, which tries again
+    and reports the error in the test.
     """
     config = session.config
-    if config.option.collectonly or os.environ.get("PLUTOCTL_TEST_DIST"):
+    if config.option.collectonly:
         return
     if not any("dist" in getattr(item, "fixturenames", ()) for item in session.items):
         return
     shared = _shared_directory(config._tmp_path_factory)  # the dist fixture's directory
 
     def build() -> None:
-        with contextlib.suppress(subprocess.SubprocessError, OSError):
-            _ensure_dist(shared)
+        with contextlib.suppress(subprocess.SubprocessError, OSError, StopIteration):
+            _prepare_dist(shared)
 
     threading.Thread(target=build, name="dist-build", daemon=True).start()
 
