@@ -110,11 +110,12 @@ def _prepare_dist(shared: Path) -> Dist:
     reuse = os.environ.get("PLUTOCTL_TEST_DIST")  # built and installed by .ci/run
     if reuse:
         found = Path(reuse)
-        wheel = next(found.glob("*.whl"))
+        wheel = next(found.glob("plutoctl-*.whl"))  # beside the wheels it needs
         with _locked(shared / "wheelhouse.lock"):
             if not _is_wheelhouse(found):
                 _download_needs(wheel, found)
-        return Dist(wheel=wheel, sdist=next(found.glob("*.tar.gz")), bin=found / "venv/bin")
+        sdist = next(found.glob("plutoctl-*.tar.gz"))
+        return Dist(wheel=wheel, sdist=sdist, bin=found / "venv/bin")
     out, env_dir = _ensure_dist(shared)
     wheel = next(out.glob(f"plutoctl-{__version__}-py3-none-any.whl"))
     sdist = next(out.glob(f"plutoctl-{__version__}.tar.gz"))
