@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
+from array import array
 from pathlib import Path
 
 from plutoctl.config.csvfile import CsvFile, CsvRow, read_members_csv
-from plutoctl.config.loaded import SourcedName
+from plutoctl.config.loaded import CsvMembers
 from plutoctl.config.parts import Parts
 from plutoctl.config.recorder import Recorder, did_you_mean
-from plutoctl.errors import Position, Problem
+from plutoctl.errors import Problem
 
 
-def check_members_csv(rec: Recorder, parts: Parts) -> dict[str, tuple[SourcedName, ...]]:
+def check_members_csv(rec: Recorder, parts: Parts) -> dict[str, CsvMembers]:
     """Return each segment's members from its CSV file; record the files' problems."""
     return _MembersCsv(rec, parts).check()
 
@@ -29,8 +30,8 @@ class _MembersCsv:
         # shared by many segments would otherwise be scanned once per segment.
         self.rows_by_segment: dict[int, dict[str, list[CsvRow]]] = {}
 
-    def check(self) -> dict[str, tuple[SourcedName, ...]]:
-        members: dict[str, tuple[SourcedName, ...]] = {}
+    def check(self) -> dict[str, CsvMembers]:
+        members: dict[str, CsvMembers] = {}
         for segment_id, segment in self.parts.segments.items():
             if segment.members_csv is None:
                 continue
@@ -71,8 +72,9 @@ class _MembersCsv:
         self.readers[path].add(segment_id)
         return self.files[path]
 
-    def _rows_for(self, segment_id: str, csv_file: CsvFile) -> tuple[SourcedName, ...]:
-        named: list[SourcedName] = []
+    def _rows_for(self, segment_id: str, csv_file: CsvFile) -> CsvMembers:
+        usernames: list[str] = []
+        lines = array("l")
         first_line: dict[str, int] = {}
         rows = csv_file.rows
         if csv_file.has_segment_columns:
@@ -90,8 +92,9 @@ class _MembersCsv:
                 )
                 continue
             first_line[row.username] = row.line
-            named.append(SourcedName(row.username, Position(shown, row.line), "members_csv"))
-        return tuple(named)
+            usernames.append(row.username)
+            lines.append(row.line)
+        return CsvMembers(shown, tuple(usernames), lines)
 
     def _index(self, csv_file: CsvFile) -> dict[str, list[CsvRow]]:
         """Return the file's rows by segment ID, in file order (built on first use)."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, overload
 
 from plutoctl.config.schema import Config
 from plutoctl.errors import Position, Problem
@@ -22,6 +22,53 @@ class SourcedName:
     source: Literal["members", "members_csv", "exclude"]
 
 
+class CsvMembers(Sequence[SourcedName]):
+    """The rows of a members CSV that name one segment, each a ``SourcedName`` made
+    when it is read: files run to 100,000s of rows, and a message cites a few.
+
+    Equal to any sequence of the same entries (a tuple of ``SourcedName`` included).
+    """
+
+    __slots__ = ("file", "lines", "usernames")
+
+    def __init__(self, file: str, usernames: Sequence[str], lines: Sequence[int]) -> None:
+        self.file = file
+        self.usernames = usernames
+        self.lines = lines
+
+    def __len__(self) -> int:
+        return len(self.usernames)
+
+    @overload
+    def __getitem__(self, index: int) -> SourcedName: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[SourcedName]: ...
+
+    def __getitem__(self, index: int | slice) -> SourcedName | Sequence[SourcedName]:
+        if isinstance(index, slice):
+            return CsvMembers(self.file, self.usernames[index], self.lines[index])
+        position = Position(self.file, self.lines[index])
+        return SourcedName(self.usernames[index], position, "members_csv")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+def usernames_of(entries: Sequence[SourcedName]) -> Sequence[str]:
+    """Return the usernames of ``entries``, making no entry of a ``CsvMembers``."""
+    if isinstance(entries, CsvMembers):
+        return entries.usernames
+    return [entry.username for entry in entries]
+
+
 @dataclass(frozen=True)
 class LoadedConfig:
     """A config that passed validation.
@@ -34,7 +81,7 @@ class LoadedConfig:
     config: Config
     path: Path
     positions: Mapping[KeyPath, Position] = field(default_factory=dict)
-    csv_members: Mapping[str, tuple[SourcedName, ...]] = field(default_factory=dict)
+    csv_members: Mapping[str, Sequence[SourcedName]] = field(default_factory=dict)
     warnings: tuple[Problem, ...] = ()
 
     @property

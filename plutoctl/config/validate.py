@@ -23,7 +23,7 @@ from plutoctl.config.check_courses import check_courses
 from plutoctl.config.check_members_csv import check_members_csv
 from plutoctl.config.check_segments import check_segments
 from plutoctl.config.check_sites import check_sites
-from plutoctl.config.loaded import KeyPath, SourcedName
+from plutoctl.config.loaded import CsvMembers, KeyPath
 from plutoctl.config.parts import Parts, parts_of, salvaged_parts
 from plutoctl.config.recorder import Recorder
 from plutoctl.config.required_version import VersionSpecError, unmet
@@ -39,7 +39,7 @@ class CheckResult:
     """What checking found: the config if its shape is valid, CSV members, problems."""
 
     config: Config | None
-    csv_members: dict[str, tuple[SourcedName, ...]] = field(default_factory=dict)
+    csv_members: dict[str, CsvMembers] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     positions: dict[KeyPath, Position] = field(default_factory=dict)
     """Positions of what ``segments_csv`` files declared (their rows)."""

@@ -13,9 +13,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from operator import attrgetter
 
-from plutoctl.config.loaded import LoadedConfig, SourcedName
+from plutoctl.config.loaded import LoadedConfig, SourcedName, usernames_of
 from plutoctl.config.schema import SegmentConfig
 from plutoctl.model import (
     DesiredCourse,
@@ -171,17 +170,18 @@ class _Builder:
         )
 
     def _members(self, sid: str, seg: SegmentConfig, matches: frozenset[str]) -> frozenset[str]:
-        from_csv = tuple(self.loaded.csv_members.get(sid, ()))
+        from_csv = self.loaded.csv_members.get(sid, ())
+        csv_names = usernames_of(from_csv)
         excluded = self.loaded.named_excludes(sid)
         users = self.existing.users
         # Names first, entries with positions only for the users the site lacks: lists
         # run to 100,000s of names, and their entries are read only to explain a user.
-        names = [*seg.members, *map(attrgetter("username"), from_csv)]
+        names = [*seg.members, *csv_names]
         missing = [
             SourcedName(name, self.loaded.position_of("segments", sid, "members", i), "members")
             for i, name in enumerate(seg.members)
             if name not in users
-        ] + [entry for entry in from_csv if entry.username not in users]
+        ] + [from_csv[i] for i, name in enumerate(csv_names) if name not in users]
         if self._unknown_policy(seg) == "warn":
             if missing:
                 self.warn(unknown_users_notice(self.site, sid, missing), missing[0].position)
@@ -191,7 +191,7 @@ class _Builder:
         for entry in excluded:
             if entry.username not in users:
                 self.warn(self._unknown(entry, sid), entry.position)
-        named = _NamedLater(lambda: _by_username(self.loaded.named_members(sid) + from_csv))
+        named = _NamedLater(lambda: _by_username((*self.loaded.named_members(sid), *from_csv)))
         self.sources[sid] = SegmentSources(True, named, _by_username(excluded), matches)
         listed = users.keys() & names
         return frozenset((listed | matches) - {e.username for e in excluded})

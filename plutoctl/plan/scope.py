@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from plutoctl.config.loaded import LoadedConfig
+from plutoctl.config.loaded import LoadedConfig, usernames_of
 from plutoctl.config.schema import Config
 from plutoctl.rules.conditions import STANDARD_PREFIX
 from plutoctl.rules.rule_set import RuleSet
@@ -183,5 +183,5 @@ def _read_needs(loaded: LoadedConfig, built: list[str], ruleset: RuleSet) -> Rea
     for sid in built:
         seg = loaded.config.segments[sid]
         usernames.update(seg.members, seg.exclude)
-        usernames.update(n.username for n in loaded.csv_members.get(sid, ()))
+        usernames.update(usernames_of(loaded.csv_members.get(sid, ())))
     return ReadNeeds(bool(ruleset.fields), standard, frozenset(usernames))
