@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
+from sys import intern
 from typing import cast
 
 from plutoctl.errors import LmsError, PermissionDeniedError
@@ -61,7 +62,7 @@ class CourseRead(Read):
             if group.id not in self.phantoms
         )
         gone = tuple(group.name for group in self.groups if group.id in self.phantoms)
-        enrolled, self.enrolled = users.keyed_by_own_names(self.enrolled), {}
+        enrolled, self.enrolled = self.enrolled, {}
         return ExistingCourse(self.course.id, self.course.shortname, groups, enrolled, gone)
 
 
@@ -125,9 +126,10 @@ class CourseReads:
         enrolled, named = read.enrolled, read.named
         partial = 0
         for entry in entries:
-            username = entry.username
-            if not username or username == GUEST or entry.deleted:
+            if not entry.username or entry.username == GUEST or entry.deleted:
                 continue
+            # Interned, as the user index interns its names: one string per username.
+            username = intern(entry.username)
             listed = entry.roles
             if listed is None:
                 # Read without its roles: not "no roles", unknown ones.

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from sys import intern
+from typing import cast
 
 from plutoctl.errors import (
     AccessDeniedError,
@@ -23,7 +24,6 @@ from plutoctl.lms.answers import UserRow
 from plutoctl.model import User
 
 GUEST = "guest"
-_V = TypeVar("_V")
 # Errors after which nothing on the site can be read: they end the read at once.
 _FATAL = (InvalidTokenError, AccessDeniedError, WebServiceDisabledError)
 
@@ -66,12 +66,13 @@ class UserIndex:
         self.records = dict(records)
         # id → username, kept beside the records: naming 500,000 segment members by
         # attribute lookups on the records took about a second.
-        self.usernames = {user_id: record.username for user_id, record in self.records.items()}
+        # Interned, as course enrolments intern theirs: one string per username, not
+        # one per answer that names the user (about five on a 200-course site).
+        self.usernames = {user_id: intern(r.username) for user_id, r in self.records.items()}
         self.standard = standard
         self.incomplete: list[str] = []
         # Users seen only by name (course enrolments): their profiles were not read.
         self.thin: set[int] = set(thin)
-        self._own_names: dict[str, str] | None = None  # built by keyed_by_own_names
 
     @classmethod
     def merge(cls, reads: Iterable[Read], standard: frozenset[str]) -> UserIndex:
@@ -96,13 +97,12 @@ class UserIndex:
 
     def add(self, records: Iterable[UserRow]) -> None:
         """Add full records; one replaces a name-only record of the same user."""
-        self._own_names = None
         for record in records:
             if record.id in self.thin:
                 self.records[record.id] = record
                 self.thin.discard(record.id)
             self.usernames.setdefault(
-                record.id, self.records.setdefault(record.id, record).username
+                record.id, intern(self.records.setdefault(record.id, record).username)
             )
 
     def names(self, ids: Iterable[int], owner: str) -> frozenset[str]:
@@ -119,17 +119,6 @@ class UserIndex:
                 f"{', '.join(map(str, sorted(missing)[:5]))}{'…' if len(missing) > 5 else ''})"
             )
         return frozenset(cast(list[str], found))
-
-    def keyed_by_own_names(self, by_name: Mapping[str, _V]) -> dict[str, _V]:
-        """Return ``by_name`` with each username known here as the index's own string.
-
-        A course's enrolments decode a copy of every enrolled username (420,000 on a
-        200-course site, about four per user): kept for the plan, one copy each is enough.
-        """
-        if self._own_names is None:
-            self._own_names = {name: name for name in self.usernames.values()}
-        own = self._own_names
-        return {own.get(name, name): value for name, value in by_name.items()}
 
     @property
     def field_types(self) -> dict[str, str]:
@@ -153,14 +142,19 @@ class UserIndex:
         for user_id in sorted(records):
             record = records.pop(user_id)
             if record.username:
-                users[record.username] = to_user(record, self.standard, texts.setdefault)
+                username = intern(record.username)
+                users[username] = to_user(record, username, self.standard, texts.setdefault)
         return users
 
 
 def to_user(
-    record: UserRow, standard_fields: frozenset[str], shared: Callable[[str, str], str]
+    record: UserRow,
+    username: str,
+    standard_fields: frozenset[str],
+    shared: Callable[[str, str], str],
 ) -> User:
-    """Return the model's user; ``shared(text, text)`` returns the one copy of a text."""
+    """Return the model's user named ``username`` (the record's, interned);
+    ``shared(text, text)`` returns the one copy of a text."""
     standard: dict[str, str] = {}
     for name in standard_fields:
         if name == "suspended":
@@ -174,7 +168,7 @@ def to_user(
         for f in record.customfields
         if f.value is not None
     }
-    return User(record.id, record.username, record.suspended, standard, custom)
+    return User(record.id, username, record.suspended, standard, custom)
 
 
 def is_kept(record: UserRow) -> bool:
