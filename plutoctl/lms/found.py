@@ -9,7 +9,7 @@ answer records into the model's ``User``. A reason for an incomplete read is kep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from sys import intern
 from typing import cast
@@ -20,7 +20,7 @@ from plutoctl.errors import (
     LmsError,
     WebServiceDisabledError,
 )
-from plutoctl.lms.answers import UserRow
+from plutoctl.lms.answers import CustomFieldRow, UserRow
 from plutoctl.model import User
 
 GUEST = "guest"
@@ -134,41 +134,51 @@ class UserIndex:
         Each record is dropped as its user is made, so that the 100,000 users of a
         large site take the place of their records instead of adding to them.
         """
-        # One string object per distinct field name and value: each answer decodes its
-        # own copies (300,000 names of a few custom fields for 100,000 users).
-        texts: dict[str, str] = {}
+        maker = _UserMaker(self.standard)
         users: dict[str, User] = {}
         records = self.records
         for user_id in sorted(records):
             record = records.pop(user_id)
             if record.username:
                 username = intern(record.username)
-                users[username] = to_user(record, username, self.standard, texts.setdefault)
+                users[username] = maker.user(record, username)
         return users
 
 
-def to_user(
-    record: UserRow,
-    username: str,
-    standard_fields: frozenset[str],
-    shared: Callable[[str, str], str],
-) -> User:
-    """Return the model's user named ``username`` (the record's, interned);
-    ``shared(text, text)`` returns the one copy of a text."""
-    standard: dict[str, str] = {}
-    for name in standard_fields:
-        if name == "suspended":
-            if record.suspended is not None:  # unknown stays out: never "not suspended"
-                standard[name] = "1" if record.suspended else "0"
-        else:
-            text = str(getattr(record, name, None) or "")
-            standard[name] = shared(text, text)
-    custom = {
-        shared(f.shortname, f.shortname): shared(f.value, f.value)
-        for f in record.customfields
-        if f.value is not None
-    }
-    return User(record.id, username, record.suspended, standard, custom)
+class _UserMaker:
+    """Makes the model's users from records.
+
+    Users whose custom fields hold the same values share one dict of them (read only,
+    as the model's ``Mapping``s are): users mostly repeat a few hundred departments
+    and regions, and a dict of three fields for each of 100,000 users is about 25 MB.
+    Every field name and value is one string, not a copy per answer.
+    """
+
+    def __init__(self, standard_fields: frozenset[str]) -> None:
+        self.standard_fields = standard_fields
+        self.texts: dict[str, str] = {}
+        self.customs: dict[tuple[CustomFieldRow, ...], dict[str, str]] = {}
+
+    def user(self, record: UserRow, username: str) -> User:
+        """Return the user of ``record``, named ``username`` (its own, interned)."""
+        text = self.texts.setdefault
+        standard: dict[str, str] = {}
+        for name in self.standard_fields:
+            if name == "suspended":
+                if record.suspended is not None:  # unknown stays out: never "not suspended"
+                    standard[name] = "1" if record.suspended else "0"
+            else:
+                value = str(getattr(record, name, None) or "")
+                standard[name] = text(value, value)
+        fields = tuple(record.customfields)  # the rows are frozen structs: hashable
+        custom = self.customs.get(fields)
+        if custom is None:
+            custom = self.customs[fields] = {
+                text(f.shortname, f.shortname): text(f.value, f.value)
+                for f in fields
+                if f.value is not None
+            }
+        return User(record.id, username, record.suspended, standard, custom)
 
 
 def is_kept(record: UserRow) -> bool:
