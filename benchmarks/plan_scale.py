@@ -52,7 +52,15 @@ from typing import Any
 
 from bytecode import compile_plutoctl
 
-from plutoctl.lms.functions import BEST_STREAMS, speedup
+from plutoctl.lms.functions import (
+    BEST_STREAMS,
+    BULK_TOOL_MS,
+    calls_needed,
+    calls_seconds,
+    speedup,
+)
+from plutoctl.lms.functions import function as ws_function
+from plutoctl.plan.changes.kinds import KINDS
 
 OTHER_TREE = "PLAN_SCALE_PLUTOCTL"
 """Set for the plan process by ``--plutoctl-path``."""
@@ -646,6 +654,12 @@ def main() -> None:
         "--cost-model", action="store_true", help="the sandbox answers as slowly as a real Moodle"
     )
     parser.add_argument(
+        "--apply-saved",
+        action="store_true",
+        help="apply the first plan from its file and time it (against the modelled ceiling "
+        "with --cost-model)",
+    )
+    parser.add_argument(
         "--plutoctl-path", type=Path, help="plan with another checkout's plutoctl package"
     )
     parser.add_argument("--measure-plan", nargs=2, type=Path, help=argparse.SUPPRESS)
@@ -695,7 +709,10 @@ def run_phases(args: argparse.Namespace, server: Server, directory: Path) -> boo
     plan = run_plan("1. first plan, unapplied site (everything to create)", server, config, env)
     ok = compare("first plan", planned(plan)[0], expected_initial(scenario, members, enrolments))
 
-    if not apply_first_plan(args, server, config, env, (scenario, members, enrolments)):
+    if args.apply_saved:
+        if not apply_saved_plan(args, server, config, env, plan):
+            return False
+    elif not apply_first_plan(args, server, config, env, (scenario, members, enrolments)):
         return False
 
     plan = run_plan("2. cold plan of the applied site (must be empty)", server, config, env)
@@ -754,6 +771,88 @@ def apply_first_plan(
     if result.returncode != 0:
         print(result.stdout[-2000:], result.stderr[-2000:])
     return result.returncode == 0
+
+
+def apply_saved_plan(
+    args: argparse.Namespace, server: Server, config: Path, env: dict[str, str], plan: Any
+) -> bool:
+    """Apply the first plan from its file (``plutoctl apply PLAN``) and time it.
+
+    With the cost model, the wall time is set against the modelled ceiling: the plan's
+    writes in the fewest calls at the best concurrency, plus the reads apply made (its
+    freshness check and verification) at the best concurrency.
+    """
+    server.ask("calls")  # forget earlier requests
+    server.ask("modelled")
+    started = time.perf_counter()
+    cpu = _children_cpu()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "plutoctl",
+            "apply",
+            str(config.parent / "plan.json"),
+            "-c",
+            str(config),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
+    calls: Counter[str] = server.ask("calls")
+    modelled: dict[str, float] = server.ask("modelled")
+    print(
+        f"\napply of the first plan from its file: exit {result.returncode}, {wall:.1f} s wall, "
+        f"{cpu:.1f} s plutoctl CPU, {sum(calls.values()):,} HTTP calls"
+    )
+    for function_name in sorted(calls):
+        seconds = modelled.get(function_name)
+        extra = f"  {seconds:8.2f} s modelled (1 stream)" if seconds is not None else ""
+        print(f"  {calls[function_name]:6,}  {function_name:40}{extra}")
+    if result.returncode != 0:
+        print(result.stdout[-2000:], result.stderr[-2000:])
+        return False
+    if modelled:
+        writes, reads = apply_ceiling(plan, modelled, args.max_input_vars)
+        adds = plan["summary"]["members_add"]
+        print(
+            f"  modelled ceiling: writes {writes:.1f} s + reads {reads:.1f} s = "
+            f"{writes + reads:.1f} s; wall / ceiling = {wall / (writes + reads):.2f}\n"
+            f"  Moodle's bulk upload tool for the {adds:,} segment member adds alone: "
+            f"{adds * BULK_TOOL_MS / 1000:.0f} s"
+        )
+    return True
+
+
+def apply_ceiling(
+    plan: Any, modelled: dict[str, float], max_input_vars: int
+) -> tuple[float, float]:
+    """Return the modelled seconds of the plan's writes and of the reads apply made.
+
+    Writes: each function's items in the fewest calls ``max_input_vars`` allows, at the
+    best concurrency. Reads: what the apply's reads cost the server, at the best
+    concurrency.
+    """
+    kinds = {kind.action: kind for kind in KINDS}
+    items: Counter[str] = Counter()
+    for site in plan["sites"]:
+        for change in site["changes"]:
+            kind = kinds[change["action"]]
+            items[kind.function] += len(change["usernames"]) if kind.lists_users else 1
+    writes = sum(
+        calls_seconds(name, calls_needed(name, count, max_input_vars), count)
+        for name, count in items.items()
+    )
+    reads = sum(s for name, s in modelled.items() if not ws_function(name).is_write)
+    return writes, reads / speedup(BEST_STREAMS)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def new_profile(rng: random.Random) -> Profile:
