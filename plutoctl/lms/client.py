@@ -31,7 +31,7 @@ from requests.adapters import HTTPAdapter
 from plutoctl import __version__
 from plutoctl.errors import AccessDeniedError, InvalidParameterError, LmsError
 from plutoctl.lms.answers import Answer
-from plutoctl.lms.functions import RESERVED_VARS, SITE_INFO, balanced_sizes
+from plutoctl.lms.functions import RESERVED_VARS, SITE_INFO, balanced_sizes, is_worth_spreading
 from plutoctl.lms.params import (
     ENDPOINT,
     FORM_TYPE,
@@ -295,16 +295,16 @@ class SiteClient:
         """Call ``function`` with ``items`` under ``list_key``, split to fit max_input_vars.
 
         Chunks are even (``balanced_sizes``: a multiple of ``parallelism`` calls when
-        more than one is needed) and run concurrently (at most ``parallelism`` in
-        flight, the next chunk's body built meanwhile); a
-        failed chunk does not stop the others and is returned with the items it held.
-        ``adapter`` validates each chunk's result as in ``call``; an AnswerShapeError
-        is raised, not kept. ``spread``: use every stream even when one call would do
-        (for reads whose answers grow with each item).
+        more than one is needed, or when one would be slow: ``is_worth_spreading``) and
+        run concurrently (at most ``parallelism`` in flight, the next chunk's body built
+        meanwhile); a failed chunk does not stop the others and is returned with the
+        items it held. ``adapter`` validates each chunk's result as in ``call`` (an
+        AnswerShapeError is raised). ``spread``: use every stream even for few items.
         """
         fixed = dict(params or {})
         budget = self.max_input_vars - RESERVED_VARS - count_vars(fixed)
         item_vars = count_item_vars(items)
+        spread = spread or is_worth_spreading(function, len(items), self.parallelism)
         sizes = balanced_sizes(item_vars, budget, self.parallelism, spread=spread)
         chunks = [list(items[a:b]) for a, b in pairwise(accumulate(sizes, initial=0))]
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from plutoctl.lms.functions import balanced_calls, balanced_sizes, calls_needed, chunk_sizes
+from plutoctl.lms.functions import (
+    balanced_calls,
+    balanced_sizes,
+    calls_needed,
+    chunk_sizes,
+    is_worth_spreading,
+)
 
 
 def test_many_calls_become_a_multiple_of_the_streams_of_even_size() -> None:
@@ -48,3 +54,25 @@ def test_spread_reads_use_every_stream_even_when_one_call_would_do() -> None:
     assert balanced_sizes([1] * 7, 4996, 3, spread=True) == [3, 2, 2]
     assert balanced_sizes([1], 4996, 3, spread=True) == [1]
     assert balanced_sizes([1] * 2, 4996, 3, spread=True) == [1, 1]
+
+
+def test_one_call_that_would_take_long_goes_over_every_stream() -> None:
+    # 1,000 enrolments fit one call at 5,000 variables: 5.1 s on one stream, under 2 s
+    # over three.
+    assert is_worth_spreading("enrol_manual_enrol_users", 1000, 3)
+    assert balanced_calls("enrol_manual_enrol_users", 1000, 5000, 3) == 3
+    # 20 enrolments: a tenth of a second; two more calls are not worth a site's time.
+    assert not is_worth_spreading("enrol_manual_enrol_users", 20, 3)
+    assert balanced_calls("enrol_manual_enrol_users", 20, 5000, 3) == 1
+    # One stream, or one item: nothing to spread over.
+    assert balanced_calls("enrol_manual_enrol_users", 1000, 5000, 1) == 1
+    assert not is_worth_spreading("core_cohort_create_cohorts", 1, 3)
+
+
+def test_the_break_even_follows_each_functions_cost() -> None:
+    def least(name: str) -> int:
+        return next(n for n in range(1, 10_000) if is_worth_spreading(name, n, 3))
+
+    # Segment members cost 2.0 ms each, enrolments 5.1 ms: fewer are worth spreading.
+    assert least("enrol_manual_enrol_users") < least("core_cohort_add_cohort_members")
+    assert 100 < least("enrol_manual_enrol_users") < least("core_cohort_add_cohort_members") < 1000
