@@ -112,8 +112,10 @@ def run() -> NoReturn:
 
     A plan holds every user and membership of its sites; freeing them one by one at
     exit takes a noticeable part of a second on a large site, and nothing is left to
-    do once ``main`` returned: every file it wrote is closed and every thread joined.
-    So the output is flushed and the process ends at once (``plutoctl.cli.program``).
+    do once ``main`` returned: every file it wrote is closed, and the calls a Ctrl-C
+    let finish have finished. So the output is flushed and the process ends at once
+    (``plutoctl.cli.program``); after a second Ctrl-C that means without waiting for
+    the calls still in flight, which the next apply finishes as any interrupted one.
     """
     program.end_after_main()
     code = main()
