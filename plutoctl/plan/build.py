@@ -14,12 +14,9 @@ from collections.abc import Collection, Iterable
 from plutoctl.config.schema import PolicyConfig
 from plutoctl.lms.functions import (
     BEST_STREAMS,
-    CREATE_GROUPS,
-    DELETE_GROUPS,
     ENROLLED_USERS,
     GET_COHORTS,
     SITE_INFO,
-    UPDATE_GROUPS,
     USERS_BY_FIELD,
     balanced_calls,
     calls_seconds,
@@ -29,14 +26,10 @@ from plutoctl.lms.functions import (
 from plutoctl.model import DesiredSite, ExistingSite
 from plutoctl.plan.changes.kinds import Change
 from plutoctl.plan.changes.plans import Notice, SitePlan
-from plutoctl.plan.changes.subjects import course_of, item_count, usernames_of
+from plutoctl.plan.changes.subjects import item_count, usernames_of
 from plutoctl.plan.diff import diff_site
 from plutoctl.plan.fingerprint import fingerprint_keys, fingerprints
 from plutoctl.plan.safety import Acknowledgements, check_safety
-
-# Group writes name one course per call in apply; other functions batch across
-# segments and courses.
-PER_COURSE_FUNCTIONS = frozenset({CREATE_GROUPS, UPDATE_GROUPS, DELETE_GROUPS})
 
 
 def plan_site(
@@ -84,14 +77,12 @@ def estimate_calls(changes: Iterable[Change], max_input_vars: int) -> int:
 
 def calls_by_function(changes: Iterable[Change], max_input_vars: int) -> dict[str, int]:
     """Return the number of write calls per web-service function, sorted by name."""
-    items: Counter[tuple[str, str]] = Counter()
+    # Apply sends each function's items together, whatever segments, groups and
+    # courses they belong to (plutoctl.lms.writer).
+    items: Counter[str] = Counter()
     for change in changes:
-        function, count = change.kind.function, item_count(change)
-        course = (course_of(change) or "") if function in PER_COURSE_FUNCTIONS else ""
-        items[(function, course)] += count
-    calls: Counter[str] = Counter()
-    for (function, _course), count in items.items():
-        calls[function] += balanced_calls(function, count, max_input_vars, BEST_STREAMS)
+        items[change.kind.function] += item_count(change)
+    calls = {f: balanced_calls(f, n, max_input_vars, BEST_STREAMS) for f, n in items.items()}
     return {function: calls[function] for function in sorted(calls) if calls[function]}
 
 

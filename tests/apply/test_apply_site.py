@@ -14,7 +14,7 @@ from plutoctl.apply.report import ApplyReport, ProgressEvent
 from plutoctl.apply.verify import verify_site
 from plutoctl.lms.functions import balanced_calls
 from plutoctl.lms.reader import ReadScope, read_site
-from plutoctl.model import ExistingSite
+from plutoctl.model import DesiredCourse, DesiredEnrolment, DesiredGroup, ExistingSite
 from plutoctl.plan.build import plan_site
 from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
@@ -148,6 +148,31 @@ def test_one_slow_call_is_spread_over_the_streams(make_site: Callable[..., Site]
     assert report.calls == site_plan.api_calls
     assert len(site.sandbox.store.cohort_members("big")) == 500
     assert plan()[0].changes == ()
+
+
+def test_the_plans_call_estimate_is_the_calls_apply_makes(site: Site) -> None:
+    # Groups and enrolments in two courses: apply batches them across courses.
+    new_group = DesiredGroup("g-two", "Second", "", segment="both")
+    desired = desired_site(
+        {"both": ("Both", frozenset(USERS[:3]) | frozenset(USERS[19:22]))},
+        {
+            "C1": DesiredCourse("C1", groups={"g-two": new_group}),
+            "C2": DesiredCourse(
+                "C2",
+                groups={"g-two": new_group},
+                enrolments=(DesiredEnrolment("both", "student"),),
+            ),
+        },
+    )
+    deletes = frozenset({"gone", "C1/g-extra", "C1/g-old"})
+    site_plan, existing = make_plan(site.client, desired, deletes=deletes)
+    assert sum(isinstance(c, CreateGroup) for c in site_plan.changes) == 2
+
+    report = apply_site(site.client, site_plan, existing)
+
+    assert report.is_success, report.detail_lines()
+    assert report.calls_by_function["core_group_create_groups"] == 1
+    assert report.calls == site_plan.api_calls
 
 
 def test_progress_reports_each_step_from_zero_to_total(site: Site) -> None:
