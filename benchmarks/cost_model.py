@@ -21,7 +21,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from bytecode import compile_plutoctl
+from timed import children_cpu, compile_plutoctl
 
 from plutoctl.lms.functions import (
     BEST_STREAMS,
@@ -113,18 +112,13 @@ sys.exit(plutoctl.cli.main())
 
 def run(args: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
     """Run plutoctl; return its wall and CPU seconds, exit code and output."""
-    cpu = _children_cpu()
+    cpu = children_cpu()
     started = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     if done.returncode not in (0, 2):
         sys.exit(f"{' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-    return wall, _children_cpu() - cpu, done.returncode, done.stdout
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    return wall, children_cpu() - cpu, done.returncode, done.stdout
 
 
 def show_calls(calls: dict[str, int], seconds: dict[str, float]) -> None:

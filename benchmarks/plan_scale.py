@@ -50,7 +50,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from bytecode import compile_plutoctl
+from timed import children_cpu, compile_plutoctl
 
 from plutoctl.lms.functions import (
     BEST_STREAMS,
@@ -785,7 +785,7 @@ def apply_saved_plan(
     server.ask("calls")  # forget earlier requests
     server.ask("modelled")
     started = time.perf_counter()
-    cpu = _children_cpu()
+    cpu = children_cpu()
     result = subprocess.run(
         [
             sys.executable,
@@ -801,7 +801,7 @@ def apply_saved_plan(
         text=True,
         check=False,
     )
-    wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
+    wall, cpu = time.perf_counter() - started, children_cpu() - cpu
     calls: Counter[str] = server.ask("calls")
     modelled: dict[str, float] = server.ask("modelled")
     print(
@@ -848,11 +848,6 @@ def apply_ceiling(
     )
     reads = sum(s for name, s in modelled.items() if not ws_function(name).is_write)
     return writes, reads / speedup(BEST_STREAMS)
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def new_profile(rng: random.Random) -> Profile:

@@ -40,20 +40,14 @@ def count_item_vars(items: list[Any]) -> list[int]:
 
 
 def _count(value: Any) -> int:
-    kind = type(value)  # the usual types first: a write's items are counted one by one
-    if kind is dict:
-        return sum(map(_count, value.values()))
+    kind = type(value)  # exact types first: a write's items are counted one by one
     if kind is str or kind is int:
         return 1
-    if kind is list:
+    if kind is dict or isinstance(value, Mapping):
+        return sum(map(_count, value.values()))
+    if kind is list or isinstance(value, list | tuple):
         return sum(map(_count, value))
-    if value is None:
-        return 0
-    if isinstance(value, Mapping):
-        return sum(_count(sub) for sub in value.values())
-    if isinstance(value, list | tuple):
-        return sum(_count(item) for item in value)
-    return 1
+    return 0 if value is None else 1
 
 
 def encode_form(pairs: Pairs) -> bytes:
@@ -81,31 +75,18 @@ def _quote(text: str) -> str:
 
 
 def _flatten_into(pairs: Pairs, key: str, value: Any) -> None:
-    kind = type(value)  # the usual types first: a write's body holds thousands of them
+    kind = type(value)  # exact types first: a write's body holds thousands of values
     if kind is str:
         pairs.append((key, value))
     elif kind is int:
         pairs.append((key, str(value)))
-    elif kind is dict:
+    elif kind is dict or isinstance(value, Mapping):
         for sub_key, sub_value in value.items():
             _flatten_into(pairs, f"{key}[{sub_key}]", sub_value)
-    elif kind is list:
+    elif kind is list or isinstance(value, list | tuple):
         for index, item in enumerate(value):
             _flatten_into(pairs, f"{key}[{index}]", item)
-    else:
-        _flatten_other(pairs, key, value)
-
-
-def _flatten_other(pairs: Pairs, key: str, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, Mapping):
-        for sub_key, sub_value in value.items():
-            _flatten_into(pairs, f"{key}[{sub_key}]", sub_value)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            _flatten_into(pairs, f"{key}[{index}]", item)
-    else:
+    elif value is not None:
         pairs.append((key, _scalar(value)))
 
 

@@ -67,10 +67,6 @@ class Budget:
             self._left -= 1
             return True
 
-    @property
-    def left(self) -> int:
-        return self._left
-
 
 # --- values -------------------------------------------------------------------------
 

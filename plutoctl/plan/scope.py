@@ -12,12 +12,12 @@ Pure: reads nothing but the loaded config.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from plutoctl.config.loaded import LoadedConfig, usernames_of
-from plutoctl.config.schema import Config
+from plutoctl.config.schema import Config, CourseConfig, SegmentConfig
 from plutoctl.rules.conditions import STANDARD_PREFIX
 from plutoctl.rules.rule_set import RuleSet
 
@@ -97,21 +97,25 @@ class SiteScope:
 
 def segments_for(config: Config, site: str, scope: Collection[str] | None = None) -> list[str]:
     """Return the segment IDs that go to ``site`` and are in scope, in config order."""
-    wanted = None if scope is None else frozenset(scope)  # a list would make this quadratic
-    return [
-        sid
-        for sid, seg in config.segments.items()
-        if site in config.sites_for(seg.sites) and (wanted is None or sid in wanted)
-    ]
+    return _on_site(config, config.segments, site, scope)
 
 
 def courses_for(config: Config, site: str, scope: Collection[str] | None = None) -> list[str]:
     """Return the course short names that go to ``site`` and are in scope, in config order."""
-    wanted = None if scope is None else frozenset(scope)
+    return _on_site(config, config.courses, site, scope)
+
+
+def _on_site(
+    config: Config,
+    items: Mapping[str, SegmentConfig | CourseConfig],
+    site: str,
+    scope: Collection[str] | None,
+) -> list[str]:
+    wanted = None if scope is None else frozenset(scope)  # a list would make this quadratic
     return [
         name
-        for name, course in config.courses.items()
-        if site in config.sites_for(course.sites) and (wanted is None or name in wanted)
+        for name, item in items.items()
+        if site in config.sites_for(item.sites) and (wanted is None or name in wanted)
     ]
 
 

@@ -46,11 +46,6 @@ class SiteMemory:
         with self._lock:
             return list(self._stale_groups.get(course_id, {}).values())
 
-    def is_stale_group(self, group_id: int) -> bool:
-        """Return whether an id is a rolled-back group some course cache still lists."""
-        with self._lock:
-            return any(group_id in groups for groups in self._stale_groups.values())
-
     def next_id(self, db: sqlite3.Connection, table: str) -> int:
         """Return the next id of ``table`` (never one handed out before)."""
         with self._lock:

@@ -262,11 +262,6 @@ def _site_from(r: _Reader) -> SitePlan:
     )
 
 
-def _optional_objects(r: _Reader, key: str) -> list[_Reader]:
-    """Return a list of objects that older plans do not have (as empty)."""
-    return r.objects(key) if key in r.data else []
-
-
 def _acknowledged_from(r: _Reader) -> Acknowledged:
     r.check_keys({"subject", "reason", "by"})
     return Acknowledged(subject=r.text("subject"), reason=r.text("reason"), by=r.text("by"))
