@@ -1,106 +1,168 @@
 """Counts of what a site's plan will do, and the one-line summary.
 
 The summary counts only ``changes`` (what apply will do); refused changes and
-held-back removals are reported beside it by the renderers. The counts are the
-plan JSON's "Summary object" (docs/plan-format.md).
+held-back removals are reported beside it by the renderers. Its counts follow the
+change table: one per row of ``KINDS``, in table order, under the row's ``summary``
+key and ``summary_label``, then the estimated API calls. They are the plan JSON's
+"Summary object" (docs/plan-format.md, whose summary table is generated from them).
+
+The one-line summary names today's kinds in words of its own (``HEADLINE``). A kind
+it does not name is shown after them by its label and count (``groups to rename:
+3``), only when not zero, so that no kind is ever left out of the line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from plutoctl.plan.changes.kinds import (
+    KINDS,
+    AddGroupMembers,
+    AddSegmentMembers,
+    Change,
+    CreateGroup,
+    CreateSegment,
+    DeleteGroup,
+    DeleteSegment,
+    Enrol,
+    RemoveGroupMembers,
+    RemoveSegmentMembers,
+    Unenrol,
+    UpdateGroup,
+    UpdateSegment,
+)
 from plutoctl.plan.changes.plans import SitePlan
 from plutoctl.plan.changes.subjects import item_count
 
 MINUS = "−"
 """The minus sign used in summaries (U+2212): ``+12 / −3 members``."""
 
+_KEYS = tuple(kind.summary for kind in KINDS)
+_INDEX: dict[type, int] = {kind.change: index for index, kind in enumerate(KINDS)}
+
+SUMMARY_LABELS = tuple((kind.summary, kind.summary_label) for kind in KINDS)
+"""How the reports label each count of a SiteSummary, in the kind table's order."""
+
+
+@dataclass(frozen=True)
+class _Objects:
+    """``2 segments to create, 1 to update, 0 to delete``: the objects a plan makes,
+    changes and deletes; when not ``is_always_shown``, only the counts not zero."""
+
+    noun: str
+    create: type[Change]
+    update: type[Change]
+    delete: type[Change]
+    is_always_shown: bool = False
+
+    @property
+    def kinds(self) -> tuple[type[Change], ...]:
+        return (self.create, self.update, self.delete)
+
+    def is_shown(self, summary: SiteSummary) -> bool:
+        return self.is_always_shown or any(summary.count(kind) for kind in self.kinds)
+
+    def words(self, summary: SiteSummary) -> str:
+        counted = zip(map(summary.count, self.kinds), ("create", "update", "delete"), strict=True)
+        shown = [(n, verb) for n, verb in counted if n or self.is_always_shown]
+        (count, verb), rest = shown[0], shown[1:]
+        first = f"{plural(count, self.noun)} to {verb}"
+        return ", ".join([first, *(f"{n:,} to {v}" for n, v in rest)])
+
+
+@dataclass(frozen=True)
+class _Members:
+    """``+12 / −3 members``: the users a plan adds and removes, both counts shown."""
+
+    noun: str
+    add: type[Change]
+    remove: type[Change]
+    is_always_shown: bool = False
+
+    @property
+    def kinds(self) -> tuple[type[Change], ...]:
+        return (self.add, self.remove)
+
+    def is_shown(self, summary: SiteSummary) -> bool:
+        return self.is_always_shown or any(summary.count(kind) for kind in self.kinds)
+
+    def words(self, summary: SiteSummary) -> str:
+        added, removed = summary.count(self.add), summary.count(self.remove)
+        return f"+{added:,} / {MINUS}{removed:,} {self.noun}"
+
+
+HeadlinePart = _Objects | _Members
+
+HEADLINE: tuple[HeadlinePart, ...] = (
+    _Objects("segment", CreateSegment, UpdateSegment, DeleteSegment, is_always_shown=True),
+    _Members("members", AddSegmentMembers, RemoveSegmentMembers, is_always_shown=True),
+    _Objects("group", CreateGroup, UpdateGroup, DeleteGroup),
+    _Members("group members", AddGroupMembers, RemoveGroupMembers),
+    _Members("enrolments", Enrol, Unenrol),
+)
+"""The parts of the one-line summary, in order, each naming the kinds it counts."""
+
 
 @dataclass(frozen=True)
 class SiteSummary:
-    """How many objects and memberships a plan touches, by kind."""
+    """How many objects and memberships a plan touches, by kind.
 
-    segments_create: int = 0
-    segments_update: int = 0
-    segments_delete: int = 0
-    members_add: int = 0
-    members_remove: int = 0
-    groups_create: int = 0
-    groups_update: int = 0
-    groups_delete: int = 0
-    group_members_add: int = 0
-    group_members_remove: int = 0
-    enrol: int = 0
-    unenrol: int = 0
+    ``counts`` holds one count per row of ``KINDS``, in table order; ``count`` reads
+    the one of a change class, ``of`` builds a summary from the plan JSON's keys.
+    """
+
+    counts: tuple[int, ...] = (0,) * len(KINDS)
     api_calls: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.counts) != len(KINDS):
+            raise ValueError(f"a summary holds {len(KINDS)} counts, not {len(self.counts)}")
+
+    @classmethod
+    def of(cls, *, api_calls: int = 0, **counts: int) -> SiteSummary:
+        """Return the summary of ``counts`` keyed as the plan JSON keys them
+        (``members_add=3``); a count not given is 0."""
+        unknown = sorted(set(counts) - set(_KEYS))
+        if unknown:
+            raise TypeError(f"no summary count is named {', '.join(unknown)}")
+        return cls(tuple(counts.get(key, 0) for key in _KEYS), api_calls)
+
+    def count(self, change: type[Change]) -> int:
+        """Return how many objects or users the changes of ``change``'s kind touch."""
+        return self.counts[_INDEX[change]]
 
     @property
     def is_empty(self) -> bool:
         """Return whether the summary counts no change at all (API calls aside)."""
-        return not any(getattr(self, f.name) for f in fields(self) if f.name != "api_calls")
+        return not any(self.counts)
 
     def __add__(self, other: SiteSummary) -> SiteSummary:
-        return SiteSummary(
-            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
-        )
+        counts = tuple(a + b for a, b in zip(self.counts, other.counts, strict=True))
+        return SiteSummary(counts, self.api_calls + other.api_calls)
 
     def as_dict(self) -> dict[str, int]:
-        """Return the counts keyed by field name, in declaration order."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """Return the counts keyed by their kinds' ``summary``, in table order, then
+        ``api_calls``: the plan JSON's summary object."""
+        return {**dict(zip(_KEYS, self.counts, strict=True)), "api_calls": self.api_calls}
 
-    def line(self, label: str = "Plan") -> str:
+    def line(self, label: str = "Plan", *, headline: Sequence[HeadlinePart] = HEADLINE) -> str:
         """Return ``Plan: 2 segments to create, …`` or ``No changes.`` when empty.
 
         Segment and member counts always show; the group, group-member and
-        enrolment parts only when they are not zero.
+        enrolment parts only when they are not zero, as does each kind the
+        ``headline`` does not name: ``groups to rename: 3``.
         """
         if self.is_empty:
             return "No changes."
-        parts = [
-            _counted("segment", (self.segments_create, self.segments_update, self.segments_delete)),
-            f"+{self.members_add:,} / {MINUS}{self.members_remove:,} members",
+        named = {kind for part in headline for kind in part.kinds}
+        words = [part.words(self) for part in headline if part.is_shown(self)]
+        words += [
+            f"{kind.summary_label.lower()}: {self.count(kind.change):,}"
+            for kind in KINDS
+            if kind.change not in named and self.count(kind.change)
         ]
-        groups = (self.groups_create, self.groups_update, self.groups_delete)
-        if any(groups):
-            parts.append(_counted("group", groups, skip_zero=True))
-        if self.group_members_add or self.group_members_remove:
-            parts.append(
-                f"+{self.group_members_add:,} / {MINUS}{self.group_members_remove:,} group members"
-            )
-        if self.enrol or self.unenrol:
-            parts.append(f"+{self.enrol:,} / {MINUS}{self.unenrol:,} enrolments")
-        return f"{label}: " + "; ".join(parts) + "."
-
-
-SUMMARY_LABELS = (
-    ("segments_create", "Segments to create"),
-    ("segments_update", "Segments to update"),
-    ("segments_delete", "Segments to delete"),
-    ("members_add", "Segment members to add"),
-    ("members_remove", "Segment members to remove"),
-    ("groups_create", "Groups to create"),
-    ("groups_update", "Groups to update"),
-    ("groups_delete", "Groups to delete"),
-    ("group_members_add", "Group members to add"),
-    ("group_members_remove", "Group members to remove"),
-    ("enrol", "Users to enrol"),
-    ("unenrol", "Users to unenrol"),
-)
-"""How the reports label each count of a SiteSummary, in the kind table's order."""
-
-
-def _counted(noun: str, counts: tuple[int, int, int], *, skip_zero: bool = False) -> str:
-    """Return ``2 segments to create, 1 to update, 0 to delete`` (noun on the first)."""
-    verbs = ("create", "update", "delete")
-    shown = [(n, v) for n, v in zip(counts, verbs, strict=True) if n or not skip_zero]
-    words = []
-    for index, (count, verb) in enumerate(shown):
-        if index == 0:
-            words.append(f"{plural(count, noun)} to {verb}")
-        else:
-            words.append(f"{count:,} to {verb}")
-    return ", ".join(words)
+        return f"{label}: " + "; ".join(words) + "."
 
 
 def plural(count: int, noun: str) -> str:
@@ -110,11 +172,10 @@ def plural(count: int, noun: str) -> str:
 
 def summarize(site_plan: SitePlan) -> SiteSummary:
     """Count the changes of one site's plan by kind."""
-    counts = dict.fromkeys((f.name for f in fields(SiteSummary)), 0)
+    counts = [0] * len(KINDS)
     for change in site_plan.changes:
-        counts[change.kind.summary] += item_count(change)
-    counts["api_calls"] = site_plan.api_calls
-    return SiteSummary(**counts)
+        counts[_INDEX[type(change)]] += item_count(change)
+    return SiteSummary(tuple(counts), site_plan.api_calls)
 
 
 def total(summaries: Iterable[SiteSummary]) -> SiteSummary:

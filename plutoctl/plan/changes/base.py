@@ -39,8 +39,11 @@ class Kind:
     for what it adds, ``~`` for an update in place, ``-`` for a removal;
     ``lists_users``: it carries ``usernames``, each an item of its own (otherwise the
     object is its one item); apply runs ``phase`` after ``phase``, the steps of one
-    phase together; ``summary`` is the ``SiteSummary`` count it adds to; ``function``
-    is the web-service function that writes it (``plutoctl.lms.functions``);
+    phase together; ``summary`` is the key of its count in the plan's summary (a key of
+    the plan JSON's summary object, in table order) and ``summary_label`` how the
+    reports' summary tables name that count; ``function`` is the web-service function
+    that writes it (``plutoctl.lms.functions``), one of its own (the estimate counts
+    calls by function);
     ``fingerprints`` name the existing state a saved plan must find unchanged before
     apply runs the change (``plutoctl.plan.fingerprint``); ``notes`` say what a field
     of its JSON form holds where the field's name does not (docs/plan-format.md).
@@ -53,6 +56,7 @@ class Kind:
     lists_users: bool
     phase: int
     summary: str
+    summary_label: str
     function: str
     fingerprints: tuple[str, ...]
     notes: tuple[tuple[str, str], ...] = ()
