@@ -17,6 +17,7 @@ from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.model import DesiredCourse, DesiredEnrolment, DesiredGroup, ExistingSite
 from plutoctl.plan.build import plan_site
 from plutoctl.plan.changes.kinds import (
+    KINDS,
     AddGroupMembers,
     AddSegmentMembers,
     Change,
@@ -35,20 +36,7 @@ from plutoctl.plan.changes.kinds import (
 from plutoctl.plan.changes.plans import SitePlan
 from plutoctl.plan.safety import Acknowledgements
 
-ALL_KINDS = {
-    CreateSegment,
-    UpdateSegment,
-    DeleteSegment,
-    AddSegmentMembers,
-    RemoveSegmentMembers,
-    CreateGroup,
-    UpdateGroup,
-    DeleteGroup,
-    AddGroupMembers,
-    RemoveGroupMembers,
-    Enrol,
-    Unenrol,
-}
+ALL_KINDS = {kind.change for kind in KINDS}
 
 WRITE_FUNCTIONS: dict[type, tuple[str, Callable[[Change], int]]] = {
     CreateSegment: ("core_cohort_create_cohorts", lambda c: 1),
@@ -78,6 +66,8 @@ def minimum_calls(site_plan: SitePlan, max_input_vars: int, streams: int) -> Cou
 
 def test_every_change_kind_applies_and_then_plans_empty(site: Site) -> None:
     site_plan, existing = make_plan(site.client, full_desired())
+    missing = sorted(k.__name__ for k in ALL_KINDS - {type(c) for c in site_plan.changes})
+    assert not missing, f"full_desired() plans no {', '.join(missing)} against the seeded site"
     assert {type(c) for c in site_plan.changes} == ALL_KINDS
 
     report = apply_site(site.client, site_plan, existing)

@@ -117,6 +117,8 @@ def _apply(state: _State, change: Change) -> None:
             _apply_group_members(state.course(change.course), change)
         case Enrol() | Unenrol():
             _apply_enrolment(state.course(change.course), change)
+        case _:
+            raise TypeError(f"simulate does not apply {type(change).__name__} yet: teach it")
 
 
 def _apply_segment(state: _State, change: Change) -> None:

@@ -20,6 +20,18 @@ from plutoctl.plan.changes.plans import SitePlan
 from plutoctl.plan.summary import HEADLINE, SiteSummary, summarize, total
 
 
+def test_the_representative_site_holds_one_change_of_every_kind() -> None:
+    held = [type(c) for c in every_change_site().changes]
+    missing = [k.change.__name__ for k in KINDS if k.change not in held]
+    assert not missing, (
+        f"every_change_site() (tests/plan/render/render_plans.py) has no {', '.join(missing)}: "
+        "add one, count it below, then PLUTOCTL_REGEN=1 pytest tests/plan/render and review"
+    )
+    assert sorted(held, key=lambda c: c.__name__) == sorted(
+        (k.change for k in KINDS), key=lambda c: c.__name__
+    )
+
+
 def test_summarize_counts_every_kind() -> None:
     summary = summarize(every_change_site())
     assert summary == SiteSummary.of(
