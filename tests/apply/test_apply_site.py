@@ -59,6 +59,7 @@ def minimum_calls(site_plan: SitePlan, max_input_vars: int, streams: int) -> Cou
     ``streams`` calls in flight (a multiple of ``streams`` when more than one)."""
     items: Counter[str] = Counter()
     for change in site_plan.changes:
+        assert type(change) in WRITE_FUNCTIONS, f"WRITE_FUNCTIONS has no {type(change).__name__}"
         function, count = WRITE_FUNCTIONS[type(change)]
         items[function] += count(change)
     return Counter({f: balanced_calls(f, n, max_input_vars, streams) for f, n in items.items()})

@@ -121,7 +121,9 @@ def test_removals_are_the_deletes_member_removals_and_unenrolments() -> None:
         RemoveGroupMembers,
         Unenrol,
     }, "a new removal kind: add it here once plutoctl.plan.safety's rule for it is decided"
-    assert {k.change for k in KINDS if k.sign == "~"} == {UpdateSegment, UpdateGroup}
+    assert {k.change for k in KINDS if k.sign == "~"} == {UpdateSegment, UpdateGroup}, (
+        "a new kind that updates in place: add it here once its safety is decided"
+    )
 
 
 def test_apply_phases_hold_every_step_once_and_removals_last() -> None:

@@ -139,7 +139,7 @@ def test_a_lost_change_of_each_kind_is_planned_again(lost: type) -> None:
     clean = simulate(existing, changes)
     interrupted = apply_what_succeeds(existing, [c for c in changes if not isinstance(c, lost)])
     recovery = diff_site(desired, interrupted, unmanaged="delete").changes
-    assert any(isinstance(c, lost) for c in recovery)
+    assert any(isinstance(c, lost) for c in recovery), f"no {lost.__name__} planned again"
     recovered = simulate(interrupted, recovery)
     assert snapshot(recovered) == snapshot(clean)
     assert diff_site(desired, recovered, unmanaged="delete").changes == ()

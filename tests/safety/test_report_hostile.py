@@ -10,15 +10,20 @@ no bare URL is autolinked.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import typing
 
 import pytest
 
 from plutoctl.model import SegmentFields
+from plutoctl.plan.changes.base import FieldChanges
 from plutoctl.plan.changes.kinds import (
+    KINDS,
     AddGroupMembers,
     AddSegmentMembers,
+    Change,
     CreateGroup,
     CreateSegment,
     DeleteSegment,
@@ -79,6 +84,28 @@ def hostile_plan(text: str) -> Plan:
     return Plan(sites=(site, SitePlan(site="other")), config_path=text, created_at=text)
 
 
+def every_kind_plan(text: str) -> Plan:
+    """One change of every kind with ``text`` in each of its text fields, built from
+    the class's fields (a new kind is checked here with nothing to write); the
+    removals are refused too."""
+    values: dict[object, object] = {
+        str: text,
+        int: 3,
+        bool: True,
+        tuple[str, ...]: (text, "ann"),
+        SegmentFields: SegmentFields(name=text, description=text, visible=True),
+        FieldChanges: (("name", "old", text),),
+    }
+    changes: list[Change] = []
+    for kind in KINDS:
+        hints = typing.get_type_hints(kind.change)
+        fields = [f for f in dataclasses.fields(kind.change) if f.init]
+        changes.append(kind.change(**{f.name: values[hints[f.name]] for f in fields}))
+    refused = tuple(Refusal(c, text, text) for c in changes if c.kind.is_removal)
+    site = SitePlan(site=text, changes=tuple(changes), refused=refused)
+    return Plan(sites=(site,), config_path=text, created_at=text)
+
+
 def without_code_spans(markdown: str) -> str:
     """Text outside `code` spans: inside them GitHub neither mentions nor links."""
     return re.sub(r"`[^`\n]*`", "", markdown)
@@ -96,6 +123,20 @@ def test_no_hostile_character_survives_raw(fmt: str, text: str) -> None:
         raw = [f"U+{ord(c):04X}" for c in rendered if c in INVISIBLE]
         assert raw == [], f"{fmt} passes {raw} through"
         assert "\x1b" not in rendered
+
+
+@pytest.mark.parametrize("text", CORPUS)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_kind_of_change_lets_hostile_text_through(fmt: str, text: str) -> None:
+    for show_members in (False, True):
+        rendered = render(every_kind_plan(text), fmt, show_members=show_members)
+        raw = [f"U+{ord(c):04X}" for c in rendered if c in INVISIBLE]
+        assert raw == [], f"{fmt} passes {raw} through"
+        assert "\x1b" not in rendered
+        if fmt == "markdown":
+            outside = without_code_spans(rendered)
+            assert MENTION.findall(outside) == []
+            assert AUTOLINK.findall(outside) == []
 
 
 @pytest.mark.parametrize("text", CORPUS)

@@ -40,28 +40,28 @@ def test_example_is_a_valid_plan_written_exactly_as_plutoctl_writes_it() -> None
     assert block is not None
     data = json.loads(block.group(1))
     plan = plan_from_dict(data)
-    assert plan_to_dict(plan) == data
+    assert plan_to_dict(plan) == data, f"docs/plan-format.md's example is out of date: {REGEN}"
     assert text == with_example(text), f"docs/plan-format.md's example is out of date: {REGEN}"
 
 
 def test_every_action_and_summary_key_is_documented() -> None:
     text = _text()
     for action in ACTIONS.values():
-        assert f"`{action}`" in text
+        assert f"`{action}`" in text, f"`{action}` is not documented: {REGEN}"
     for key in SiteSummary().as_dict():
-        assert f"`{key}`" in text
+        assert f"`{key}`" in text, f"`{key}` is not documented: {REGEN}"
 
 
 def test_the_action_table_is_generated_from_the_kind_table() -> None:
     text = _text()
     current = with_action_table(text)
-    assert action_table() in text
+    assert action_table() in text, f"docs/plan-format.md's action table is out of date: {REGEN}"
     assert text == current, f"docs/plan-format.md's action table is out of date: {REGEN}"
 
 
 def test_the_summary_table_is_generated_from_the_kind_table() -> None:
     text = _text()
-    assert summary_table() in text
+    assert summary_table() in text, f"docs/plan-format.md's summary table is out of date: {REGEN}"
     assert text == with_summary_table(text), (
         f"docs/plan-format.md's summary table is out of date: {REGEN}"
     )

@@ -103,6 +103,9 @@ def test_the_chart_shows_every_change_kind_and_refused_ones() -> None:
         "Segments to delete: 1 planned, 1 refused",
     ):
         assert label in kinds, kinds
+    shown = {title.split(":")[0] for title in kinds}
+    missing = [k.summary_label for k in KINDS if k.summary_label not in shown]
+    assert not missing, f"the chart shows no {', '.join(missing)}"
     assert len(kinds) == len(KINDS)  # every kind the summary counts
 
 
