@@ -5,9 +5,9 @@ idnumber) and carries what apply needs and what a reader of the plan wants to se
 Changes are frozen. Each class says what the re-read site must show once it is
 applied (``contradicted_by``; apply's verification and ``plutoctl.plan.applied`` ask
 it); code that treats kinds alike reads its row (``change.kind``), and code that
-needs a kind's own fields switches with ``match``. The order of the steps and the
-JSON form of each change are in docs/plan-format.md, whose action table is generated
-from ``KINDS``.
+needs a kind's own fields switches with ``match``. The order of the steps, the JSON
+form of each change and the summary's counts are in docs/plan-format.md, whose action
+table, summary table and example are generated from ``KINDS``.
 
 A new kind is added here, in this one module: its ``Step``, its class (with its
 ``contradicted_by``: the class cannot be instantiated without it, and this module
