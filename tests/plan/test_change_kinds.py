@@ -99,6 +99,17 @@ def test_the_summary_counts_the_kinds_in_table_order() -> None:
     assert [key for key, _label in SUMMARY_LABELS] == counts
 
 
+def test_the_summary_keys_keep_their_order_and_new_kinds_come_after() -> None:
+    # The plan JSON's summary object: readers may rely on its order.
+    keys = list(SiteSummary().as_dict())
+    assert keys[:12] == [
+        "segments_create", "segments_update", "segments_delete", "members_add",
+        "members_remove", "groups_create", "groups_update", "groups_delete",
+        "group_members_add", "group_members_remove", "enrol", "unenrol",
+    ]  # fmt: skip
+    assert keys[-1] == "api_calls"
+
+
 def test_every_kind_is_written_by_a_registered_write_function() -> None:
     for kind in KINDS:
         assert kind.function in FUNCTIONS, kind.action

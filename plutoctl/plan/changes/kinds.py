@@ -340,7 +340,8 @@ KINDS: tuple[Kind, ...] = (
 )
 # fmt: on
 """Every kind of change, in the order the plan's summary counts them (the order of the
-plan JSON's summary keys and of the reports' summary tables)."""
+plan JSON's summary keys and of the reports' summary tables): a new kind's row goes
+last, so that the keys of a plan keep their order."""
 
 KIND_OF: dict[type, Kind] = {kind.change: kind for kind in KINDS}
 KIND_OF_STEP: dict[Step, Kind] = {kind.step: kind for kind in KINDS}
