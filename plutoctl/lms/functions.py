@@ -281,6 +281,22 @@ SPREAD_SAVING_MS = 500.0
 """The least saving of a site's time that is worth more calls than the fewest."""
 
 
+COUNT_WORTH = 4.0
+"""How many calls' fixed time a listing page must cost for counting the listing to pay."""
+
+
+def is_worth_counting(fields: Iterable[str], page: int, streams: int) -> bool:
+    """Return whether a listing in pages of ``page`` users is worth counting as it goes.
+
+    A listing without a count ends on its first short page: the streams that get there
+    first sit idle while the others finish their last full pages, up to a page's time.
+    The count takes two or three one-user calls, worth it when a page costs the site
+    several calls' fixed time (pages of more than about 130 users with custom fields,
+    360 with ``id,username``), and only with more than one stream.
+    """
+    return streams > 1 and page * listed_user_ms(fields) >= COUNT_WORTH * FIXED_MS
+
+
 def is_worth_spreading(name: str, n_items: int, streams: int) -> bool:
     """Return whether items that one call of ``name`` could carry go over ``streams`` calls.
 

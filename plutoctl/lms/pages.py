@@ -9,42 +9,107 @@ re-read after a failed create all page through it.
 
 from __future__ import annotations
 
+import logging
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from typing import TypeVar, cast
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar, cast
 
 from plutoctl.errors import AccessDeniedError, LmsError, PermissionDeniedError
-from plutoctl.lms.answers import SEARCH_ANSWER, Answer, Cohort, SearchAnswer
+from plutoctl.lms.answers import SEARCH_ANSWER, USERS, Answer, Cohort, SearchAnswer, UserRow
 from plutoctl.lms.client import SiteClient
 from plutoctl.lms.found import reason
-from plutoctl.lms.functions import ENROLLED_USERS, SEARCH_COHORTS
+from plutoctl.lms.functions import ENROLLED_USERS, SEARCH_COHORTS, is_worth_counting
 from plutoctl.lms.responses import AnswerShapeError, validate_answer
+
+log = logging.getLogger(__name__)
 
 Row = TypeVar("Row")
 
 COHORT_PAGE = 1000
 SYSTEM_CONTEXT = {"contextlevel": "system", "instanceid": 0}
 
+COUNT_SLACK = 50
+"""Rows a listing's count may be over by: its last even pages come back that much short."""
+COUNT_CALLS = 8
+"""At most this many calls narrow a count where ids are missing."""
+
+
+class _Pages:
+    """Which rows each page asks for: pages of ``size``, then, once the listing's count
+    is known, even pages to its end, as many in all as a multiple of the wave."""
+
+    def __init__(self, size: int, wave: int, limit: int | None) -> None:
+        self.size = size
+        self.wave = wave
+        self.limit = limit
+        self.offset = 0  # the first row of the next page
+        self.issued = 0  # pages asked for so far
+        self.even: deque[int] = deque()  # the rows of each even page still to ask for
+        self.last: int | None = None  # the last even page: none after it unless it is full
+
+    def next(self) -> tuple[int, int, int] | None:
+        """Return the next page's (index, first row, rows), or None if there is none yet."""
+        if self.limit is not None and self.issued >= self.limit:
+            return None
+        if self.last is not None and self.issued > self.last:
+            return None
+        rows = self.even.popleft() if self.even else self.size
+        page = (self.issued, self.offset, rows)
+        self.issued += 1
+        self.offset += rows
+        return page
+
+    def even_out(self, count: int) -> None:
+        """Split the rows from the next page to ``count`` into even pages.
+
+        The pages asked for before and these come to a multiple of the wave, so that
+        the streams, each taking the next page as it is free, end together. The last
+        page asks for a whole ``size``: rows added meanwhile come with it, and only if
+        it comes back full (``go_on``) does the listing go on, in pages of ``size``.
+        """
+        rest = count - self.offset
+        if rest <= 0:
+            return  # every page is asked for already: the listing ends as it would have
+        pages = -(-rest // self.size)
+        pages = min(rest, pages + (-(self.issued + pages) % self.wave))
+        rows, longer = divmod(rest, pages)
+        sizes = [rows + 1] * longer + [rows] * (pages - longer)
+        sizes[-1] = self.size
+        self.even = deque(sizes)
+        self.last = self.issued + pages - 1
+
+    def go_on(self) -> None:
+        """Go on past the last even page, which came back full: rows were added."""
+        self.last = None
+
 
 def read_pages(
-    page: Callable[[int], list[Row] | LmsError],
+    page: Callable[[int, int], list[Row] | LmsError],
     size: int,
     wave: int,
     what: str,
     *,
     key: Callable[[Row], int] | None = None,
     limit: int | None = None,
+    count: Callable[[int, Row], int | None] | None = None,
 ) -> tuple[list[Row], str | None]:
     """Fetch pages, ``wave`` in flight at all times, until one comes back short.
 
-    ``page(index)`` returns a page's rows, or the error that failed it (the rows read
-    before it are kept, and the reason returned), or raises to end the whole read.
-    A new page is asked for as soon as one is answered (not wave by wave), so the
-    site serves ``wave`` calls to the end. The answer has no total count, so up to
-    ``wave`` empty pages past the end are fetched; each costs one call's fixed time.
-    ``key``: rows repeated across pages (the listing moved meanwhile) are kept once.
-    ``limit``: ask for no more pages than this.
+    ``page(first, rows)`` returns the page of ``rows`` rows from row ``first``, or the
+    error that failed it (the rows read before it are kept, and the reason returned),
+    or raises to end the whole read. A new page is asked for as soon as one is
+    answered (not wave by wave), so the site serves ``wave`` calls to the end. The
+    answer has no total count, so up to ``wave`` empty pages past the end are fetched;
+    each costs one call's fixed time.
+
+    ``count(at_least, first_row)``: how many rows the listing holds (or None), asked on
+    one stream once the first page came back full. The rest is then read in even
+    pages (``_Pages.even_out``), so that the streams end together rather than one by
+    one, with no page past the end. ``key``: rows repeated across pages (the listing
+    moved meanwhile) are kept once. ``limit``: ask for no more pages than this.
     """
+    pages = _Pages(size, wave, limit)
     results: dict[int, list[Row] | LmsError] = {}
     end: int | None = None  # the first short or failed page
     # One page more than the calls in flight: it waits for the client's next free slot
@@ -52,26 +117,42 @@ def read_pages(
     tasks = wave + 1 if wave > 1 else 1
     if limit is not None:
         tasks = min(tasks, limit)
-    with ThreadPoolExecutor(tasks, thread_name_prefix="plutoctl-page") as pool:
-        pending = {pool.submit(page, index): index for index in range(tasks)}
-        following = len(pending)
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                index = pending.pop(future)
+    counting = count if wave > 1 else None
+    counted: Future[int | None] | None = None
+    with ThreadPoolExecutor(tasks + 1, thread_name_prefix="plutoctl-page") as pool:
+        pending: dict[Future[list[Row] | LmsError], tuple[int, int, int]] = {}
+
+        def ask() -> None:
+            room = wave - 1 if counted else tasks  # while counting, a stream is the count's
+            while end is None and len(pending) < room and (next_page := pages.next()):
+                pending[pool.submit(page, next_page[1], next_page[2])] = next_page
+
+        ask()
+        while pending or counted:
+            waiting: list[Future[Any]] = [*pending, *([counted] if counted else [])]
+            done, _ = wait(waiting, return_when=FIRST_COMPLETED)
+            if counted in done:
+                total, counted = counted.result(), None
+                if total is not None:
+                    pages.even_out(total)
+            for future in done & pending.keys():
+                index, _, rows = pending.pop(future)
                 result = results[index] = future.result()  # fatal errors propagate
-                if isinstance(result, LmsError) or len(result) < size:
+                if isinstance(result, LmsError) or len(result) < rows:
                     end = index if end is None else min(end, index)
-            while end is None and len(pending) < tasks and (limit is None or following < limit):
-                pending[pool.submit(page, following)] = following
-                following += 1
-    rows: list[Row] = []
-    for index in range(following if end is None else end + 1):
+                elif index == pages.last:
+                    pages.go_on()
+            if counting and end is None and 0 in results:
+                first = cast(list[Row], results[0])[0]
+                counted, counting = pool.submit(counting, size, first), None
+            ask()
+    rows_read: list[Row] = []
+    for index in range(pages.issued if end is None else end + 1):
         result = results[index]
         if isinstance(result, LmsError):
-            return _unique(rows, key), reason(f"{what}, page {index + 1}", result)
-        rows.extend(result)
-    return _unique(rows, key), None
+            return _unique(rows_read, key), reason(f"{what}, page {index + 1}", result)
+        rows_read.extend(result)
+    return _unique(rows_read, key), None
 
 
 def _unique(rows: list[Row], key: Callable[[Row], int] | None) -> list[Row]:
@@ -100,14 +181,16 @@ def enrolled_pages(
 
     Returns the users and, if a page failed, the reason (the rest is unknown). Access
     refused and answers of the wrong shape raise: they are not a partial read, and
-    the caller may fall back to another function or report the course.
+    the caller may fall back to another function or report the course. A listing
+    whose pages are worth it (``is_worth_counting``) is counted as it goes
+    (``listed_count``), and read to its end in even pages.
     """
 
-    def page(index: int) -> list[Row] | LmsError:
+    def page(first: int, rows: int) -> list[Row] | LmsError:
         options = [
             {"name": "userfields", "value": userfields},
-            {"name": "limitfrom", "value": index * size},
-            {"name": "limitnumber", "value": size},
+            {"name": "limitfrom", "value": first},
+            {"name": "limitnumber", "value": rows},
         ]
         params = {"courseid": course_id, "options": options}
         try:
@@ -118,7 +201,61 @@ def enrolled_pages(
             return exc
         return cast(list[Row], answer)
 
-    return read_pages(page, size, wave, f"users of course id {course_id}", key=key)
+    def count(at_least: int, first: Row) -> int | None:
+        return listed_count(client, course_id, at_least=at_least, first_id=key(first))
+
+    fields = userfields.split(",")
+    counted = count if is_worth_counting(fields, size, wave) else None
+    what = f"users of course id {course_id}"
+    return read_pages(page, size, wave, what, key=key, count=counted)
+
+
+def listed_count(client: SiteClient, course_id: int, *, at_least: int, first_id: int) -> int | None:
+    """Return how many users a course lists (or a little more), or None if a call failed.
+
+    Moodle lists them in id order, so the highest id (one call of one user, sorted
+    down) and the lowest, ``first_id``, bound the count: exactly where no id between
+    them is missing, which one more call checks (the user at that row is the
+    highest). Where ids are missing (deleted users), each further call halves what is
+    left of the range, until it is within ``COUNT_SLACK`` rows or ``COUNT_CALLS`` were
+    made, and the upper bound is returned. ``at_least``: rows known to be listed.
+    """
+
+    def user_at(row: int, *, descending: bool = False) -> int | None:
+        options = [
+            {"name": "userfields", "value": "id,username"},
+            {"name": "limitfrom", "value": row},
+            {"name": "limitnumber", "value": 1},
+        ]
+        if descending:
+            options += [
+                {"name": "sortby", "value": "id"},
+                {"name": "sortdirection", "value": "DESC"},
+            ]
+        params = {"courseid": course_id, "options": options}
+        users = cast(list[UserRow], client.read(ENROLLED_USERS, params, USERS))
+        return users[0].id if users else None
+
+    try:
+        last = user_at(0, descending=True)
+        if last is None or last - first_id + 1 <= at_least:
+            return None  # the listing shrank meanwhile, or is not in id order
+        low, high = at_least, last - first_id + 1  # the count is in [low, high]
+        if user_at(high - 1) == last:
+            return high
+        high -= 1
+        for _ in range(COUNT_CALLS):
+            if high - low <= COUNT_SLACK:
+                break
+            middle = (low + high) // 2
+            if user_at(middle) is None:
+                high = middle
+            else:
+                low = middle + 1
+    except LmsError as exc:
+        log.debug("%s: counting the users of course id %d failed: %s", client.site, course_id, exc)
+        return None
+    return high
 
 
 def search_cohorts(
@@ -138,12 +275,12 @@ def search_cohorts(
     """
     found: list[Cohort] = []
 
-    def page(index: int) -> list[Cohort]:
+    def page(first: int, _rows: int) -> list[Cohort]:
         params = {
             "query": query,
             "context": dict(SYSTEM_CONTEXT),
             "includes": includes,
-            "limitfrom": index,
+            "limitfrom": first // size,
             "limitnum": size,
         }
         raw = client.read(SEARCH_COHORTS, params)
