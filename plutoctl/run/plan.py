@@ -6,7 +6,7 @@ is computed once (``plutoctl.plan.scope``), read, and planned.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -128,14 +128,20 @@ def plan_one(client: SiteClient, loaded: LoadedConfig, site: str, options: RunOp
     return SiteRun(plan=site_plan, existing=existing)
 
 
-def make_plan(loaded: LoadedConfig, options: RunOptions) -> tuple[Plan, dict[str, SiteRun]]:
-    """Plan every selected site; return the plan and the per-site runs."""
+def make_plan(
+    loaded: LoadedConfig, options: RunOptions, meanwhile: Callable[[], object] | None = None
+) -> tuple[Plan, dict[str, SiteRun]]:
+    """Plan every selected site; return the plan and the per-site runs.
+
+    ``meanwhile``: work for the calling thread while the sites are read.
+    """
     names = sites_to_run(loaded, options.selection)
     runs = run_sites(
         loaded,
         names,
         options.connection,
         lambda client, name: plan_one(client, loaded, name, options),
+        meanwhile=meanwhile,
     )
     plan = Plan(
         sites=tuple(run.plan for run in runs.values()),

@@ -93,11 +93,14 @@ def run_sites(
     connection: Connection,
     task: SiteTask,
     stop: threading.Event | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> dict[str, SiteRun]:
     """Run ``task`` for each named site in parallel; a failing site becomes an error plan.
 
     With ``stop``, a first Ctrl-C sets it and waits for the tasks to wind down (they
     check it); a second one, or any Ctrl-C without ``stop``, is raised at once.
+    ``meanwhile``: work for this thread while the sites are read, which mostly waits
+    on the network (such as importing what prints the result).
     """
 
     def run(name: str) -> SiteRun:
@@ -114,6 +117,8 @@ def run_sites(
     with rare_collection(), ThreadPoolExecutor(workers, thread_name_prefix="site") as pool:
         futures = [pool.submit(run, name) for name in names]
         try:
+            if meanwhile is not None:
+                meanwhile()
             results = [future.result() for future in futures]
         except KeyboardInterrupt:
             if stop is None:
