@@ -52,11 +52,21 @@ from typing import Any
 
 from timed import children_cpu, compile_plutoctl
 
+from plutoctl.lms.courses import ENROLMENT_PAGE
 from plutoctl.lms.functions import (
     BEST_STREAMS,
     BULK_TOOL_MS,
+    COURSE_GROUPS,
+    COURSES_BY_FIELD,
+    GET_COHORT_MEMBERS,
+    GET_COHORTS,
+    GET_GROUP_MEMBERS,
+    SITE_INFO,
+    call_seconds,
     calls_needed,
     calls_seconds,
+    cost_of,
+    listing_seconds,
     speedup,
 )
 from plutoctl.lms.functions import function as ws_function
@@ -129,6 +139,8 @@ def _answer(sb: Any, command: str, arg: Any) -> Any:
             return seconds
         case "profiles":
             return _profiles(store)
+        case "sizes":
+            return _sizes(store)
         case "enrolments":
             return {course: store.enrolments(course) for course in arg}
         case "change":
@@ -177,6 +189,29 @@ def _unenrol_user(db: Any, course_id: int, user_id: int) -> None:
         "AND groupid IN (SELECT id FROM groups WHERE courseid = ?)",
         (user_id, course_id),
     )
+
+
+def _sizes(store: Any) -> dict[str, Any]:
+    """Return what a read of the whole site carries: the counts ``plan_floor`` prices."""
+    with store.transaction() as db:
+
+        def count(table: str) -> int:
+            return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+        enrolled = db.execute(
+            "SELECT COUNT(DISTINCT ue.userid) FROM course c "
+            "LEFT JOIN enrol e ON e.courseid = c.id "
+            "LEFT JOIN user_enrolments ue ON ue.enrolid = e.id "
+            "WHERE c.id != 1 GROUP BY c.id"
+        )
+        return {
+            "users": int(db.execute("SELECT COUNT(*) FROM user WHERE deleted = 0").fetchone()[0]),
+            "cohorts": count("cohort"),
+            "cohort_members": count("cohort_members"),
+            "groups": count("groups"),
+            "group_members": count("groups_members"),
+            "enrolled": [n for (n,) in enrolled],
+        }
 
 
 def _profiles(store: Any) -> dict[str, Profile]:
@@ -594,7 +629,9 @@ def measure_plan(config: Path, out: Path) -> None:
     print(json.dumps(figures))
 
 
-def run_plan(label: str, server: Server, config: Path, env: dict[str, str]) -> dict[str, Any]:
+def run_plan(
+    label: str, server: Server, config: Path, env: dict[str, str], max_input_vars: int
+) -> dict[str, Any]:
     """Plan in a fresh process and print the figures; return the JSON plan."""
     server.ask("calls")  # forget earlier requests
     server.ask("modelled")
@@ -626,12 +663,51 @@ def run_plan(label: str, server: Server, config: Path, env: dict[str, str]) -> d
         extra = f"  {modelled[function]:8.2f} s modelled (1 stream)" if modelled else ""
         print(f"    {count:6,}  {function:40}{extra}")
     if modelled:
-        floor = sum(modelled.values()) / speedup(BEST_STREAMS)
+        made = sum(modelled.values()) / speedup(BEST_STREAMS)
         print(
-            f"  modelled server time of these calls at {BEST_STREAMS} in flight: {floor:.2f} s; "
-            f"wall / modelled = {wall / floor:.2f}"
+            f"  modelled server time of these calls at {BEST_STREAMS} in flight: {made:.2f} s; "
+            f"wall / modelled = {wall / made:.2f}"
+        )
+        floor = plan_floor(server.ask("sizes"), max_input_vars)
+        print(
+            f"  modelled floor (the cheapest reads that answer the plan): {floor:.2f} s; "
+            f"wall / floor = {wall / floor:.2f}"
         )
     return plan
+
+
+LISTING_FIELDS = ("id", "username", "customfields", "lastname")
+"""What the rules of this config read of every user (custom fields and ``user.lastname``)."""
+USER_PAGE = 1000
+ENROLMENT_FIELDS = ("id", "username", "roles")
+
+
+def plan_floor(sizes: dict[str, Any], max_input_vars: int) -> float:
+    """Return the modelled server time of the cheapest reads that answer the plan.
+
+    At the best concurrency, with every call's fixed cost paid once: the site info;
+    every segment, in one call; every user with ``LISTING_FIELDS``, in pages of
+    ``USER_PAGE``; the members of every segment and of every group, in the fewest
+    calls ``max_input_vars`` allows; for each course its record and its groups (one
+    call each: Moodle has no call for several courses) and its enrolments with roles,
+    in pages of ``ENROLMENT_PAGE``. Independent of the calls plutoctl made.
+    """
+    courses = sizes["enrolled"]
+    seconds = call_seconds(SITE_INFO, 0) + call_seconds(GET_COHORTS, sizes["cohorts"])
+    seconds += listing_seconds(sizes["users"], LISTING_FIELDS, page=USER_PAGE, streams=1)
+    seconds += _bulk(GET_COHORT_MEMBERS, sizes["cohorts"], sizes["cohort_members"], max_input_vars)
+    seconds += len(courses) * (call_seconds(COURSES_BY_FIELD, 0) + call_seconds(COURSE_GROUPS, 0))
+    seconds += _bulk(GET_GROUP_MEMBERS, sizes["groups"], sizes["group_members"], max_input_vars)
+    seconds += sum(
+        listing_seconds(n, ENROLMENT_FIELDS, page=ENROLMENT_PAGE, streams=1) for n in courses
+    )
+    return seconds / speedup(BEST_STREAMS)
+
+
+def _bulk(name: str, ids: int, items: int, max_input_vars: int) -> float:
+    """Return one stream's seconds to read ``items`` under ``ids`` ids, fewest calls."""
+    cost = cost_of(name)
+    return (calls_needed(name, ids, max_input_vars) * cost.fixed_ms + items * cost.item_ms) / 1000
 
 
 # --- main -------------------------------------------------------------------------------
@@ -706,7 +782,13 @@ def run_phases(args: argparse.Namespace, server: Server, directory: Path) -> boo
     compile_plutoctl(args.plutoctl_path)
     enrolments = server.ask("enrolments", list(scenario.groups))
 
-    plan = run_plan("1. first plan, unapplied site (everything to create)", server, config, env)
+    plan = run_plan(
+        "1. first plan, unapplied site (everything to create)",
+        server,
+        config,
+        env,
+        args.max_input_vars,
+    )
     ok = compare("first plan", planned(plan)[0], expected_initial(scenario, members, enrolments))
 
     if args.apply_saved:
@@ -715,7 +797,9 @@ def run_phases(args: argparse.Namespace, server: Server, directory: Path) -> boo
     elif not apply_first_plan(args, server, config, env, (scenario, members, enrolments)):
         return False
 
-    plan = run_plan("2. cold plan of the applied site (must be empty)", server, config, env)
+    plan = run_plan(
+        "2. cold plan of the applied site (must be empty)", server, config, env, args.max_input_vars
+    )
     found, actions = planned(plan)
     print(f"  check: {'empty' if not actions else f'NOT EMPTY: {dict(actions)}'}")
     ok = ok and not actions
@@ -734,7 +818,7 @@ def run_phases(args: argparse.Namespace, server: Server, directory: Path) -> boo
             after[sid].add(username)
     expected = expected_after_change(scenario, members, after, enrolments)
     label = f"3. plan after changing the profiles of {len(changed):,} users ({args.changed:.0%})"
-    plan = run_plan(label, server, config, env)
+    plan = run_plan(label, server, config, env, args.max_input_vars)
     found, actions = planned(plan)
     print(f"  changes by action: {dict(sorted(actions.items()))}")
     return compare("1% change", found, expected) and ok
