@@ -175,8 +175,12 @@ class _UserReads:
         if not self.scope.needs_all_users:
             return read
         self._list_all_users(read)
+        if read.is_listing_complete:
+            # Every user is listed: the named ones need no second look (on a large site
+            # the sets of named and listed users cost about 0.2 s to build).
+            return read
         named = set(self.scope.usernames) - {u.username for u in read.users.values()}
-        if named and not read.is_listing_complete:
+        if named:
             read.users.update(self._users_by_field("username", sorted(named), read))
         return read
 
