@@ -9,7 +9,7 @@ answer records into the model's ``User``. A reason for an incomplete read is kep
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from sys import intern
 from typing import cast
@@ -24,6 +24,7 @@ from plutoctl.lms.answers import CustomFieldRow, UserRow
 from plutoctl.model import User
 
 GUEST = "guest"
+_DENSE_SLOTS = 8  # at most this many slots a user in UserIndex's dense table
 # Errors after which nothing on the site can be read: they end the read at once.
 _FATAL = (InvalidTokenError, AccessDeniedError, WebServiceDisabledError)
 
@@ -73,6 +74,8 @@ class UserIndex:
         self.incomplete: list[str] = []
         # Users seen only by name (course enrolments): their profiles were not read.
         self.thin: set[int] = set(thin)
+        self._table: list[str | None] | None = None  # see _dense_table
+        self._table_size = -1
 
     @classmethod
     def merge(cls, reads: Iterable[Read], standard: frozenset[str]) -> UserIndex:
@@ -105,20 +108,44 @@ class UserIndex:
                 record.id, intern(self.records.setdefault(record.id, record).username)
             )
 
-    def names(self, ids: Iterable[int], owner: str) -> frozenset[str]:
-        usernames = self.usernames
-        # map() over dict.get runs in C: this names 500,000 segment and group members.
-        found = list(map(usernames.get, ids))
+    def names(self, ids: Sequence[int], owner: str) -> frozenset[str]:
+        """Return the usernames of the users ``ids``; note the ids no read named."""
+        # map() runs in C: this names 626,000 segment and group members of a
+        # 100,000-user site. Through the dense table where there is one (about half
+        # the time of dict.get, for fewer cache misses an id).
+        table = self._dense_table()
+        if table is not None and ids and min(ids) >= 0 and max(ids) < len(table):
+            found = frozenset(map(table.__getitem__, ids))
+        else:
+            found = frozenset(map(self.usernames.get, ids))
         if None not in found:
-            return frozenset(cast(list[str], found))
-        missing = [i for i in ids if i not in usernames]
-        found = [name for name in found if name is not None]
+            return cast(frozenset[str], found)
+        missing = [i for i in ids if i not in self.usernames]
         if missing:
             self.incomplete.append(
                 f"{len(missing)} member(s) of {owner} could not be named (user ids "
                 f"{', '.join(map(str, sorted(missing)[:5]))}{'…' if len(missing) > 5 else ''})"
             )
-        return frozenset(cast(list[str], found))
+        return cast(frozenset[str], found - {None})
+
+    def _dense_table(self) -> list[str | None] | None:
+        """Return the usernames in a list indexed by user id, or None where ids are sparse.
+
+        Site user ids count up from 2 with few gaps, so the list is barely longer
+        than the users; past eight slots a user (or for negative ids) there is none.
+        Made again when users were added since (``add``).
+        """
+        usernames = self.usernames
+        if self._table_size != len(usernames):
+            self._table_size = len(usernames)
+            self._table = None
+            top = max(usernames, default=-1)
+            if top < _DENSE_SLOTS * len(usernames) + 1024 and min(usernames, default=0) >= 0:
+                table: list[str | None] = [None] * (top + 1)
+                for user_id, username in usernames.items():
+                    table[user_id] = username
+                self._table = table
+        return self._table
 
     @property
     def field_types(self) -> dict[str, str]:
