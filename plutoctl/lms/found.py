@@ -87,14 +87,19 @@ class UserIndex:
         """
         merged: dict[int, UserRow] = {}
         thin: set[int] = set()
+        flags = bytearray()  # see _flags: one byte an id, set for those in ``merged``
         for read in reads:
-            for user_id, record in read.users.items():
-                merged.setdefault(user_id, record)
+            if read.users:
+                for user_id, record in read.users.items():
+                    merged.setdefault(user_id, record)
+                flags = _flags(merged)
             # Only the course's names are looked up: ``named.keys() - merged.keys()``
             # walked every user merged so far (100,000) once per course.
-            for user_id in [i for i in read.named if i not in merged]:
+            for user_id in _absent(read.named, merged, flags):
                 merged[user_id] = UserRow(id=user_id, username=read.named[user_id])
                 thin.add(user_id)
+                if 0 <= user_id < len(flags):
+                    flags[user_id] = 1
             read.users, read.named = {}, {}
         return cls(merged, standard, thin)
 
@@ -206,6 +211,28 @@ class _UserMaker:
                 if f.value is not None
             }
         return User(record.id, username, record.suspended, standard, custom)
+
+
+def _flags(users: Mapping[int, object]) -> bytearray:
+    """Return one byte an id up to the largest of ``users``, 1 for theirs; empty if sparse.
+
+    Looking 420,000 course enrolments up in a dict of 100,000 users took 0.2 s (cache
+    misses on the dict and its keys); in the bytes, 0.03 s.
+    """
+    top = max(users, default=-1)
+    if top >= _DENSE_SLOTS * len(users) + 1024 or min(users, default=0) < 0:
+        return bytearray()
+    flags = bytearray(top + 1)
+    for user_id in users:
+        flags[user_id] = 1
+    return flags
+
+
+def _absent(named: Mapping[int, str], users: Mapping[int, object], flags: bytearray) -> list[int]:
+    """Return the ids of ``named`` (in order) that ``users`` lacks; ``flags`` as ``_flags``."""
+    if named and min(named) >= 0 and max(named) < len(flags):
+        return [user_id for user_id in named if not flags[user_id]]
+    return [user_id for user_id in named if user_id not in users]
 
 
 def is_kept(record: UserRow) -> bool:

@@ -16,7 +16,9 @@ def _index(users: dict[int, str]) -> UserIndex:
     return UserIndex.merge([read], frozenset())
 
 
-def _expected(users: dict[int, str], ids: list[int], owner: str) -> tuple[frozenset[str], list[str]]:
+def _expected(
+    users: dict[int, str], ids: list[int], owner: str
+) -> tuple[frozenset[str], list[str]]:
     """What naming ``ids`` means, written the straightforward way."""
     names = frozenset(users[i] for i in ids if i in users)
     missing = sorted(i for i in ids if i not in users)
@@ -68,3 +70,45 @@ def test_a_negative_or_too_large_id_is_not_taken_from_the_table() -> None:
     # -1 would index the list from its end, 49 + 1 past it: both are unknown ids.
     assert index.names([-1, 2, 50], "segment s") == {"u2"}
     assert index.incomplete == ["2 member(s) of segment s could not be named (user ids -1, 50)"]
+
+
+def _merged_plainly(reads: list[tuple[dict[int, str], dict[int, str]]]) -> tuple[dict, set[int]]:
+    """What merging means, written the straightforward way: (id → username, thin ids)."""
+    merged: dict[int, str] = {}
+    thin: set[int] = set()
+    for users, named in reads:
+        for user_id, username in users.items():
+            merged.setdefault(user_id, username)
+        for user_id, username in named.items():
+            if user_id not in merged:
+                merged[user_id] = username
+                thin.add(user_id)
+    return merged, thin
+
+
+_NAMES = st.dictionaries(_IDS, st.from_regex(r"[a-z]{1,4}", fullmatch=True), max_size=25)
+
+
+@given(reads=st.lists(st.tuples(_NAMES, _NAMES), max_size=6))
+def test_merging_keeps_the_first_record_of_each_user_and_notes_those_only_named(
+    reads: list[tuple[dict[int, str], dict[int, str]]],
+) -> None:
+    index = UserIndex.merge(
+        [
+            Read(users={i: UserRow(id=i, username=n) for i, n in users.items()}, named=dict(named))
+            for users, named in reads
+        ],
+        frozenset(),
+    )
+    merged, thin = _merged_plainly(reads)
+    assert {i: r.username for i, r in index.records.items()} == merged
+    assert list(index.records) == list(merged)  # the same order
+    assert index.thin == thin
+
+
+def test_names_past_the_listed_ids_are_merged_as_only_named() -> None:
+    listing = Read(users={i: UserRow(id=i, username=f"u{i}") for i in range(2, 40)})
+    course = Read(named={39: "u39", 40: "new", -5: "neg", 3: "u3"})
+    index = UserIndex.merge([listing, course], frozenset())
+    assert index.thin == {40, -5}
+    assert index.records[40] == UserRow(id=40, username="new")
