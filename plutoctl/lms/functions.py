@@ -354,20 +354,12 @@ def listing_seconds(users: int, fields: Iterable[str], *, page: int, streams: in
 
 
 LOOKUP_MS = cost_of(USERS_BY_FIELD).item_ms
-LISTING_MS = listed_user_ms(("id", "username"))
 
 
-def is_listing_cheaper(
-    asked: int, site_users: int, fields: Iterable[str] = ("id", "username")
-) -> bool:
-    """Return whether listing every user (with ``fields``) beats looking ``asked`` up.
+def break_even_users(asked: int, fields: Iterable[str] = ("id", "username")) -> int:
+    """Return the most users a site can have for the listing to beat ``asked`` lookups.
 
     With ``id,username``, past about one user in ten of the site's, the listing costs
     less; with custom fields too, past about one in four.
     """
-    return listed_user_ms(fields) * site_users < LOOKUP_MS * asked
-
-
-def break_even_users(asked: int, fields: Iterable[str] = ("id", "username")) -> int:
-    """Return the most users a site can have for the listing to beat ``asked`` lookups."""
     return math.floor(LOOKUP_MS * asked / listed_user_ms(fields))
