@@ -22,6 +22,7 @@ from plutoctl.config.schema import (
     MatchRule,
     SegmentConfig,
 )
+from plutoctl.config.usernames import are_clean
 
 # Segment and group columns share these lengths (config/limits.py).
 MAX_ID_LENGTH = limits.SEGMENT_IDNUMBER
@@ -78,6 +79,8 @@ def check_id(rec: Recorder, path: KeyPath, value: str, what: str) -> None:
 
 
 def _check_usernames(rec: Recorder, path: KeyPath, usernames: list[str]) -> None:
+    if are_clean(usernames) and len(set(usernames)) == len(usernames):
+        return  # the usual list: nothing to say of any name
     first: dict[str, int] = {}
     for i, username in enumerate(usernames):
         bad = username_problem(username)

@@ -10,9 +10,9 @@ not guessed at: such a username stays an error with its position.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from plutoctl.errors import Position, Problem
 
@@ -29,6 +29,25 @@ VALID_USERNAME = re.compile(r"^[a-z0-9._@-]+$")
 is_clean = re.compile(r"[a-z0-9._@-]+").fullmatch
 """Whether a username is exactly as Moodle's cleaning leaves it (``fullmatch``: a final
 newline is not let through as ``$`` would)."""
+
+# Clean usernames, each followed by a line break: see are_clean.
+_ALL_CLEAN = re.compile(r"(?:[a-z0-9._@-]+\n)*")
+
+
+def are_clean(names: Sequence[object]) -> bool:
+    """Return whether every name is text that ``is_clean`` takes, checked in one match.
+
+    Lists and files of usernames run to 100,000s of names, nearly always all clean: one
+    match over them all costs a fraction of a match each.
+    """
+    if not names:
+        return True
+    if not set(map(type, names)) <= {str}:
+        return False
+    joined = "\n".join(cast(Sequence[str], names)) + "\n"
+    # As many line breaks as names: none holds one (YAML text may), so the match sees
+    # each name whole.
+    return joined.count("\n") == len(names) and _ALL_CLEAN.fullmatch(joined) is not None
 
 
 def clean_username(raw: str) -> str:
@@ -103,6 +122,9 @@ def _clean_segment(
     for key in _USERNAME_LISTS:
         names = segment.get(key)
         if not isinstance(names, list):
+            continue
+        if are_clean(names):
+            result[key] = list(names)  # as Moodle stores them, the usual case
             continue
         cleaned = []
         for i, name in enumerate(names):
