@@ -176,12 +176,14 @@ class _Builder:
         users = self.existing.users
         # Names first, entries with positions only for the users the site lacks: lists
         # run to 100,000s of names, and their entries are read only to explain a user.
-        names = [*seg.members, *csv_names]
+        # Who is missing is looked up in the segment's few listed users, not in every
+        # user of the site again (one lookup a name in the large dict, not two).
+        listed = users.keys() & [*seg.members, *csv_names]
         missing = [
             SourcedName(name, self.loaded.position_of("segments", sid, "members", i), "members")
             for i, name in enumerate(seg.members)
-            if name not in users
-        ] + [from_csv[i] for i, name in enumerate(csv_names) if name not in users]
+            if name not in listed
+        ] + [from_csv[i] for i, name in enumerate(csv_names) if name not in listed]
         if self._unknown_policy(seg) == "warn":
             if missing:
                 self.warn(unknown_users_notice(self.site, sid, missing), missing[0].position)
@@ -193,7 +195,6 @@ class _Builder:
                 self.warn(self._unknown(entry, sid), entry.position)
         named = _NamedLater(lambda: _by_username((*self.loaded.named_members(sid), *from_csv)))
         self.sources[sid] = SegmentSources(True, named, _by_username(excluded), matches)
-        listed = users.keys() & names
         return frozenset((listed | matches) - {e.username for e in excluded})
 
     def _unknown_policy(self, seg: SegmentConfig) -> str:
