@@ -10,6 +10,7 @@ re-read after a failed create all page through it.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -37,7 +38,9 @@ COUNT_CALLS = 8
 
 class _Pages:
     """Which rows each page asks for: pages of ``size``, then, once the listing's count
-    is known, even pages to its end, as many in all as a multiple of the wave."""
+    is known, even pages to its end, as many in all as a multiple of the wave; the
+    last page of each stream sized as it is asked for (``_Ends``), so that the
+    streams end together."""
 
     def __init__(self, size: int, wave: int, limit: int | None) -> None:
         self.size = size
@@ -46,27 +49,59 @@ class _Pages:
         self.offset = 0  # the first row of the next page
         self.issued = 0  # pages asked for so far
         self.even: deque[int] = deque()  # the rows of each even page still to ask for
-        self.last: int | None = None  # the last even page: none after it unless it is full
+        self.last_pages = 0  # the streams' last pages still to ask for
+        self.last_rows = 0  # the rows they hold between them
+        self.last: int | None = None  # the very last page: none after it unless it is full
 
-    def next(self) -> tuple[int, int, int] | None:
-        """Return the next page's (index, first row, rows), or None if there is none yet."""
+    @property
+    def is_ending(self) -> bool:
+        """Whether the next page is one of the streams' last pages."""
+        return not self.even and self.last_pages > 0
+
+    def next(self, share: Callable[[int, int], int]) -> tuple[int, int, int] | None:
+        """Return the next page's (index, first row, rows), or None if there is none yet.
+
+        ``share(pages, rows)``: the rows of the next of the streams' last ``pages``
+        pages, which hold ``rows`` between them.
+        """
         if self.limit is not None and self.issued >= self.limit:
             return None
         if self.last is not None and self.issued > self.last:
             return None
-        rows = self.even.popleft() if self.even else self.size
+        if self.even:
+            rows = self.even.popleft()
+        elif self.last_pages:
+            rows = self._last_page(share)
+        else:
+            rows = self.size
         page = (self.issued, self.offset, rows)
         self.issued += 1
         self.offset += rows
         return page
 
+    def _last_page(self, share: Callable[[int, int], int]) -> int:
+        if self.last_pages == 1:
+            rows = self.last_rows
+            # The very last page asks for a whole page at least: rows added meanwhile
+            # come with it, and only if it comes back full (``go_on``) does the
+            # listing go on, in pages of ``size``.
+            asked = max(rows, self.size)
+        else:
+            # Timing steers a last page by a few tens of rows: never past half or
+            # twice an even one, whatever the clock said.
+            even = self.last_rows / self.last_pages
+            wanted = min(max(share(self.last_pages, self.last_rows), even / 2), even * 2)
+            rows = asked = min(max(1, round(wanted)), self.last_rows - (self.last_pages - 1))
+        self.last_pages -= 1
+        self.last_rows -= rows
+        return asked
+
     def even_out(self, count: int) -> None:
         """Split the rows from the next page to ``count`` into even pages.
 
         The pages asked for before and these come to a multiple of the wave, so that
-        the streams, each taking the next page as it is free, end together. The last
-        page asks for a whole ``size``: rows added meanwhile come with it, and only if
-        it comes back full (``go_on``) does the listing go on, in pages of ``size``.
+        the streams, each taking the next page as it is free, end together; the last
+        page of each stream is sized when it is asked for (``next``).
         """
         rest = count - self.offset
         if rest <= 0:
@@ -75,13 +110,67 @@ class _Pages:
         pages = min(rest, pages + (-(self.issued + pages) % self.wave))
         rows, longer = divmod(rest, pages)
         sizes = [rows + 1] * longer + [rows] * (pages - longer)
-        sizes[-1] = self.size
-        self.even = deque(sizes)
+        self.last_pages = min(self.wave, pages)
+        self.last_rows = sum(sizes[-self.last_pages :])
+        self.even = deque(sizes[: -self.last_pages])
         self.last = self.issued + pages - 1
 
     def go_on(self) -> None:
-        """Go on past the last even page, which came back full: rows were added."""
+        """Go on past the last page, which came back full: rows were added."""
         self.last = None
+
+
+class _Ends:
+    """When each stream will be free, from when pages came back, to size the streams'
+    last pages so that they end together.
+
+    A stream takes its next page as soon as one comes back, so each stream's pages
+    come back ``wave`` answers apart: the time a page took is the gap between an
+    answer and the one ``wave`` before it. When a stream takes its last page, the
+    streams still to take theirs are free now too (answered at the same time) or busy
+    with a page they took when their last one came back; each last page gets the rows
+    that, at the time a row has taken so far, make it end when the others' do.
+    """
+
+    RECENT = 6
+    """The latest pages whose time per row is taken (the median of them)."""
+
+    def __init__(self, wave: int) -> None:
+        self.wave = wave
+        self.answers: list[tuple[float, int]] = []  # when each page came back, its rows
+        self.fresh = 0  # streams answered at once, the latest time pages came back
+        self.given = 0  # of those, the ones given their last page since
+        self.busy: list[float] | None = None  # when the streams still busy took a page
+
+    def answered(self, rows: list[int]) -> None:
+        """Note that pages of these ``rows`` came back now, at once."""
+        now = time.perf_counter()
+        self.answers += [(now, n) for n in rows]
+        self.fresh, self.given = len(rows), 0
+        if self.busy:
+            del self.busy[: len(rows)]  # free now: they were busy the longest
+
+    def share(self, pages: int, rows: int) -> int:
+        """Return the rows of the next of the streams' last ``pages`` pages, taken now."""
+        now = time.perf_counter()
+        times = [t for t, _ in self.answers]
+        if self.busy is None:
+            before = times[: len(times) - self.fresh]
+            self.busy = sorted(before[len(before) - max(0, self.wave - self.fresh) :])
+        free_now = max(1, self.fresh - self.given)
+        self.given += 1
+        per_row = sorted(
+            (times[i] - times[i - self.wave]) / max(1, self.answers[i][1])
+            for i in range(max(self.wave, len(times) - self.RECENT), len(times))
+        )
+        if not per_row:
+            return rows // pages
+        row_time = per_row[len(per_row) // 2]
+        page_time = row_time * rows / pages
+        free = [now] * free_now + [t + page_time for t in self.busy]
+        free = free[:pages]
+        end = (sum(free) + rows * row_time) / len(free)
+        return round((end - now) / row_time)
 
 
 def read_pages(
@@ -110,6 +199,7 @@ def read_pages(
     moved meanwhile) are kept once. ``limit``: ask for no more pages than this.
     """
     pages = _Pages(size, wave, limit)
+    ends = _Ends(wave)
     results: dict[int, list[Row] | LmsError] = {}
     end: int | None = None  # the first short or failed page
     # One page more than the calls in flight: it waits for the client's next free slot
@@ -124,7 +214,9 @@ def read_pages(
 
         def ask() -> None:
             room = wave - 1 if counted else tasks  # while counting, a stream is the count's
-            while end is None and len(pending) < room and (next_page := pages.next()):
+            if pages.is_ending:
+                room = min(room, wave)  # a stream's last page starts as it is asked for
+            while end is None and len(pending) < room and (next_page := pages.next(ends.share)):
                 pending[pool.submit(page, next_page[1], next_page[2])] = next_page
 
         ask()
@@ -135,7 +227,9 @@ def read_pages(
                 total, counted = counted.result(), None
                 if total is not None:
                     pages.even_out(total)
-            for future in done & pending.keys():
+            answered = [future for future in done if future in pending]
+            ends.answered([pending[future][2] for future in answered])
+            for future in answered:
                 index, _, rows = pending.pop(future)
                 result = results[index] = future.result()  # fatal errors propagate
                 if isinstance(result, LmsError) or len(result) < rows:

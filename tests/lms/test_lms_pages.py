@@ -4,6 +4,7 @@ of a course's users from a few one-user calls."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from itertools import pairwise
 
@@ -69,18 +70,37 @@ def test_a_listing_is_read_whole_and_once_whatever_its_count_says(
         assert following == first + length
 
 
-def test_once_counted_the_rest_is_read_in_even_pages_that_end_together() -> None:
+def test_once_counted_the_rest_is_read_in_even_pages_and_a_last_one_a_stream() -> None:
     listing = Listing(20_052)
     read_pages(listing.page, 1000, 3, "rows", key=int, count=counted(20_052))
     asked = sorted(listing.asked)
     assert len(asked) % 3 == 0  # the streams take as many pages each
-    even = [rows for _, rows in asked if rows != 1000]
+    *before, (last_first, last_rows) = asked
+    assert last_rows >= 1000  # the last page is open: rows added meanwhile come with it
+    assert last_first < 20_052  # and no page is asked for past the end
+    even = [rows for _, rows in before[:-2] if rows != 1000]
     assert even, "no even pages after the count"
     assert max(even) - min(even) <= 1
-    last_first, last_rows = asked[-1]
-    assert last_rows == 1000  # the last page is open: rows added meanwhile come with it
-    assert last_first < 20_052  # and no page is asked for past the end
-    assert sum(1 for first, _ in asked if first >= 20_052) == 0
+    # The streams' last pages are sized by the time rows took: the two sized within a
+    # half and twice an even page, the last one the rest.
+    assert all(min(even) / 2 - 1 <= rows <= 2 * max(even) + 1 for _, rows in before[-2:])
+
+
+def test_pages_that_take_time_are_still_read_whole_and_once() -> None:
+    # Each page takes time by its rows, and the first stream's first page more (as a
+    # stream that also served another call): the last pages are sized by the clock.
+    listing = Listing(12_345)
+    started = threading.Event()
+
+    def page(first: int, rows: int) -> list[int] | LmsError:
+        time.sleep(rows * 0.00002 + (0.01 if not started.is_set() else 0.0))
+        started.set()
+        return listing.page(first, rows)
+
+    got, failure = read_pages(page, 1000, 3, "rows", key=int, count=counted(12_345))
+    assert failure is None
+    assert got == listing.rows
+    assert sum(1 for first, _ in listing.asked if first >= 12_345) == 0
 
 
 @pytest.mark.parametrize("added", [7, 999, 2500])
