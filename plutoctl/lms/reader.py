@@ -14,7 +14,7 @@ functions missing, the segment list unreadable) raise.
 segments (``segments.py``), the courses (``courses.py``) and, here, the users: every
 user listed when rules need profiles, otherwise only the users the config and the
 members name, learnt by the cheapest call (``resolve.py``). Each part fills a record
-of ``found.py``; listings page through ``pages.py``.
+of ``found.py``; listings page through ``pages.py`` (``paging.py`` the engine).
 """
 
 from __future__ import annotations

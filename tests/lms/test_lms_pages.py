@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from plutoctl.errors import LmsError
 from plutoctl.lms.client import RetryPolicy, SiteClient
-from plutoctl.lms.pages import COUNT_CALLS, COUNT_SLACK, listed_count, read_pages
+from plutoctl.lms.pages import COUNT_CALLS, COUNT_SLACK, listed_count
+from plutoctl.lms.paging import read_pages
 from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.sandbox import FieldSpec, Sandbox, generate
 
