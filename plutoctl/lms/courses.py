@@ -187,7 +187,7 @@ class CourseReads:
             for answer in cast(list[GroupMembers], chunk.result):
                 if answer.groupid in owner:
                     owner[answer.groupid].group_members[answer.groupid] = answer.userids
-                    owner[answer.groupid].wanted_ids.update(answer.userids)
+                    owner[answer.groupid].member_lists.append(answer.userids)
             for group_id in chunk.items:
                 if group_id in owner[group_id].phantoms:
                     continue

@@ -9,7 +9,7 @@ answer records into the model's ``User``. A reason for an incomplete read is kep
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from sys import intern
 from typing import cast
@@ -42,11 +42,13 @@ class Read:
 
     ``named`` holds users seen with only a name (id → username): course enrolments,
     400,000 on a large site, where a full record each would cost dearly.
+    ``member_lists`` holds the lists of member ids as answered, to be named: kept as
+    lists, not gathered into a set (542,579 segment members on a large site).
     """
 
     users: dict[int, UserRow] = field(default_factory=dict)
     named: dict[int, str] = field(default_factory=dict)
-    wanted_ids: set[int] = field(default_factory=set)
+    member_lists: list[list[int]] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
 
 
@@ -112,6 +114,20 @@ class UserIndex:
             self.usernames.setdefault(
                 record.id, intern(self.records.setdefault(record.id, record).username)
             )
+
+    def unknown_ids(self, reads: Iterable[Read]) -> set[int]:
+        """Return the member ids of ``reads`` that no record holds; the reads let go of them.
+
+        The lists stay where they are named from (the segments' and groups' reads): only
+        the reads' references go, so that they are freed as they are named.
+        """
+        flags = _flags(self.records)
+        unknown: set[int] = set()
+        for read in reads:
+            for ids in read.member_lists:
+                unknown.update(_absent(ids, self.records, flags))
+            read.member_lists = []
+        return unknown
 
     def names(self, ids: Sequence[int], owner: str) -> frozenset[str]:
         """Return the usernames of the users ``ids``; note the ids no read named."""
@@ -228,11 +244,11 @@ def _flags(users: Mapping[int, object]) -> bytearray:
     return flags
 
 
-def _absent(named: Mapping[int, str], users: Mapping[int, object], flags: bytearray) -> list[int]:
-    """Return the ids of ``named`` (in order) that ``users`` lacks; ``flags`` as ``_flags``."""
-    if named and min(named) >= 0 and max(named) < len(flags):
-        return [user_id for user_id in named if not flags[user_id]]
-    return [user_id for user_id in named if user_id not in users]
+def _absent(ids: Collection[int], users: Mapping[int, object], flags: bytearray) -> list[int]:
+    """Return the ids (in order) that ``users`` lacks; ``flags`` as ``_flags`` makes them."""
+    if ids and min(ids) >= 0 and max(ids) < len(flags):
+        return [user_id for user_id in ids if not flags[user_id]]
+    return [user_id for user_id in ids if user_id not in users]
 
 
 def is_kept(record: UserRow) -> bool:

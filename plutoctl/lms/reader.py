@@ -282,7 +282,7 @@ class _UserReads:
         fields = self._listing_fields()
         needs_profiles = fields != ("id", "username")
         known = {} if needs_profiles else self.scope.known_users
-        ids = set().union(*(read.wanted_ids for read in reads)) - set(users.records)
+        ids = users.unknown_ids(reads)
         users.add(UserRow(id=i, username=known[i]) for i in sorted(ids & known.keys()))
         ids -= known.keys()
         # Named users need their profiles where the scope needs any: a user seen only
@@ -329,7 +329,7 @@ class _UserReads:
         *unknown*, never a user with an empty profile (rules would drop them). One the
         lookup cannot return either leaves the read incomplete, so nothing is removed.
         """
-        wanted = set().union(*(read.wanted_ids for read in reads)) - set(users.records)
+        wanted = users.unknown_ids(reads)
         if self.scope.needs_all_users:
             wanted |= users.thin
         if not wanted:

@@ -116,7 +116,7 @@ class SegmentReads:
             for answer in cast(list[CohortMembers], chunk.result):
                 if answer.cohortid in wanted:
                     read.member_ids[wanted[answer.cohortid]] = answer.userids
-                    read.wanted_ids.update(answer.userids)
+                    read.member_lists.append(answer.userids)
             for cohort_id in chunk.items:
                 if wanted[cohort_id] not in read.member_ids:
                     read.incomplete.append(

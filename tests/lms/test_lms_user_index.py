@@ -112,3 +112,17 @@ def test_names_past_the_listed_ids_are_merged_as_only_named() -> None:
     index = UserIndex.merge([listing, course], frozenset())
     assert index.thin == {40, -5}
     assert index.records[40] == UserRow(id=40, username="new")
+
+
+@given(
+    users=st.dictionaries(_IDS, st.just("u"), max_size=30),
+    lists=st.lists(st.lists(st.lists(_IDS, max_size=12), max_size=3), max_size=4),
+)
+def test_unknown_ids_are_the_member_ids_no_record_holds(
+    users: dict[int, str], lists: list[list[list[int]]]
+) -> None:
+    index = _index(users)
+    reads = [Read(member_lists=list(member_lists)) for member_lists in lists]
+    expected = {i for member_lists in lists for ids in member_lists for i in ids} - set(users)
+    assert index.unknown_ids(reads) == expected
+    assert all(read.member_lists == [] for read in reads)
