@@ -868,6 +868,7 @@ def apply_saved_plan(
     """
     server.ask("calls")  # forget earlier requests
     server.ask("modelled")
+    before = server.ask("sizes")
     started = time.perf_counter()
     cpu = children_cpu()
     result = subprocess.run(
@@ -908,7 +909,31 @@ def apply_saved_plan(
             f"  Moodle's bulk upload tool for the {adds:,} segment member adds alone: "
             f"{adds * BULK_TOOL_MS / 1000:.0f} s"
         )
+        fresh = plan_floor(before, args.max_input_vars)
+        verify = verification_floor(server.ask("sizes"), args.max_input_vars)
+        ceiling = writes + fresh + verify
+        print(
+            f"  independent ceiling: writes {writes:.1f} s + the cheapest freshness check "
+            f"{fresh:.1f} s + the cheapest verification {verify:.1f} s = {ceiling:.1f} s; "
+            f"wall / ceiling = {wall / ceiling:.2f}"
+        )
     return True
+
+
+def verification_floor(sizes: dict[str, Any], max_input_vars: int) -> float:
+    """Return the modelled server time of the cheapest re-read of what the first plan
+    wrote: it touches every segment, group and course, so the members of every segment
+    and of every group, in the fewest calls, and each course's enrolments with roles,
+    at the best concurrency. The users' ids and the groups' and courses' are known by
+    then (the freshness check read them): no listing, no course or group look-up.
+    """
+    seconds = _bulk(GET_COHORT_MEMBERS, sizes["cohorts"], sizes["cohort_members"], max_input_vars)
+    seconds += _bulk(GET_GROUP_MEMBERS, sizes["groups"], sizes["group_members"], max_input_vars)
+    seconds += sum(
+        listing_seconds(n, ENROLMENT_FIELDS, page=ENROLMENT_PAGE, streams=1)
+        for n in sizes["enrolled"]
+    )
+    return seconds / speedup(BEST_STREAMS)
 
 
 def apply_ceiling(
