@@ -16,6 +16,7 @@ import pytest
 from listing_proxy import LISTINGS, PARTIAL, ListingProxy
 
 from plutoctl.plan.changes.kinds import Step
+from plutoctl.sandbox import generate
 
 TOKEN_VAR = "PLUTO_TOKEN_INCONSISTENT"
 VICTIM = "user000"
@@ -111,6 +112,38 @@ def test_a_user_left_out_of_a_listing_is_never_removed(site, tmp_path, run, list
         assert refused == []
         assert run("apply", "-c", str(proxied), "--auto-approve").code in (0, 1)
     victim_everywhere(site)
+    assert run("plan", "-c", str(direct), "--detailed-exitcode").code == 0
+
+
+@pytest.fixture
+def big_site(sandbox, monkeypatch, tmp_path):
+    """The site of ``site`` behind 2,600 other users: its listing is counted, and the
+    victim's row is on its third page, not its first."""
+    generate(sandbox.store, users=2_600, courses=0, fields=[])
+    store = sandbox.store
+    store.add_profile_field("department", "menu", options=["Sales", "HR"])
+    for i, name in enumerate(USERS):
+        store.add_user(name, custom={"department": "Sales" if i % 2 == 0 else "HR"})
+    store.add_course("LAB101")
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    return sandbox
+
+
+@pytest.mark.parametrize("listings", [("site-users",), ("site-users", "user-lookup")], ids="+".join)
+def test_a_user_left_out_of_a_counted_listing_is_never_removed(
+    big_site, tmp_path, run, listings
+) -> None:
+    direct = write_config(tmp_path / "direct.yaml", big_site.url)
+    assert run("apply", "-c", str(direct), "--auto-approve").code == 0
+    victim_everywhere(big_site)
+    with ListingProxy(big_site.url, listings, big_site.store.user_id(VICTIM)) as proxy:
+        proxied = write_config(tmp_path / "proxied.yaml", proxy.url)
+        planned = run("plan", "-c", str(proxied), "--format", "json")
+        assert planned.code in (0, 1), planned.out + planned.err
+        (lab,) = json.loads(planned.out)["sites"]
+        assert [c for c in lab["changes"] if c["step"] in REMOVALS] == []
+        assert run("apply", "-c", str(proxied), "--auto-approve").code in (0, 1)
+    victim_everywhere(big_site)
     assert run("plan", "-c", str(direct), "--detailed-exitcode").code == 0
 
 
