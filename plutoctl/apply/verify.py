@@ -21,19 +21,26 @@ def verify_site(
     report: ApplyReport,
     *,
     known: Mapping[int, str] | None = None,
+    known_courses: Mapping[str, int] | None = None,
 ) -> tuple[str, ...]:
     """Re-read what apply touched and return a line for everything that still differs.
 
     Only what the report says was done is checked: failures and skips are already
     listed. A read that fails yields one line saying verification was not possible.
-    ``known`` (user id → username, learned before apply) spares looking users up again.
+    ``known`` (user id → username, learned before apply) spares looking users up again,
+    and ``known_courses`` (short name → id) the courses: their groups and enrolments
+    are what is checked.
     """
     not_done = _not_done(report)
     checks = [c for c in site_plan.changes if items_of(c) and not _fully_not_done(c, not_done)]
     if not checks:
         return ()
     try:
-        scope = replace(scope_of_changes(checks), known_users=dict(known or {}))
+        scope = replace(
+            scope_of_changes(checks),
+            known_users=dict(known or {}),
+            known_courses=dict(known_courses or {}),
+        )
         existing = read_site(client, scope)
     except LmsError as exc:
         return (f"could not re-read the site to verify: {exc.message}",)

@@ -9,7 +9,7 @@ groups that exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 from sys import intern
@@ -75,23 +75,37 @@ class CourseReads:
         self.role_sets: dict[frozenset[str], frozenset[str]] = {}
         self.single_roles: dict[str, frozenset[str]] = {}  # role name → role_sets' {name}
 
-    def read_courses(self, shortnames: Iterable[str]) -> dict[str, CourseRead]:
-        """Read each course (by short name), its groups, enrolments and group members."""
+    def read_courses(
+        self, shortnames: Iterable[str], *, known: Mapping[str, int] | None = None
+    ) -> dict[str, CourseRead]:
+        """Read each course (by short name), its groups, enrolments and group members.
+
+        ``known``: course ids learned earlier in the run (short name → id); those
+        courses are not looked up again.
+        """
         names = sorted(shortnames)
-        reads = dict(zip(names, self.client.map_concurrent(self._read_course, names), strict=True))
+        ids = dict(known or {})
+
+        def read(name: str) -> CourseRead:
+            return self._read_course(name, ids.get(name))
+
+        reads = dict(zip(names, self.client.map_concurrent(read, names), strict=True))
         self._read_group_members([read for read in reads.values() if read.groups])
         return reads
 
-    def _read_course(self, shortname: str) -> CourseRead:
+    def _read_course(self, shortname: str, known_id: int | None = None) -> CourseRead:
         read = CourseRead()
-        try:
-            raw = self.client.read(COURSES_BY_FIELD, {"field": "shortname", "value": shortname})
-        except LmsError as exc:
-            read.failure = reason(f"course {shortname}", exc)
-            read.incomplete.append(read.failure)
-            return read
-        answer = validate_answer(COURSES_ANSWER, raw, site=self.site, function=COURSES_BY_FIELD)
-        read.course = next((c for c in answer.courses if c.shortname == shortname), None)
+        if known_id is not None:
+            read.course = Course(id=known_id, shortname=shortname)
+        else:
+            try:
+                raw = self.client.read(COURSES_BY_FIELD, {"field": "shortname", "value": shortname})
+            except LmsError as exc:
+                read.failure = reason(f"course {shortname}", exc)
+                read.incomplete.append(read.failure)
+                return read
+            answer = validate_answer(COURSES_ANSWER, raw, site=self.site, function=COURSES_BY_FIELD)
+            read.course = next((c for c in answer.courses if c.shortname == shortname), None)
         if read.course is None:
             return read
         self._read_course_groups(read)

@@ -69,7 +69,9 @@ class ReadScope:
     1,000 keep the calls in flight busy to the end). ``needs_custom_fields``: rules
     read custom profile fields (asking for them triples a listing's cost).
     ``known_users``: ids and usernames learned earlier in the run (id → username),
-    never looked up again.
+    never looked up again. ``known_courses``: the ids of courses learned earlier in
+    the run (short name → id): their groups and enrolments are read, the course is
+    not looked up again.
     """
 
     segments: frozenset[str] = frozenset()
@@ -80,6 +82,7 @@ class ReadScope:
     page_size: int = 1000
     needs_custom_fields: bool = True
     known_users: Mapping[int, str] = field(default_factory=dict, compare=False, hash=False)
+    known_courses: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
 
 
 def read_functions(scope: ReadScope, available: Iterable[str] = ()) -> frozenset[str]:
@@ -114,7 +117,7 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
     parts: list[Callable[[], object]] = [
         lambda: SegmentReads(client, info.functions).read_segments(scope.segments),
         user_reads.read_users,
-        lambda: CourseReads(client).read_courses(scope.courses),
+        lambda: CourseReads(client).read_courses(scope.courses, known=scope.known_courses),
     ]
     done = client.map_concurrent(lambda part: part(), parts)
     segments_read = cast(SegmentsRead, done[0])

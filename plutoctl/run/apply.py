@@ -122,7 +122,12 @@ def apply_plan(
         report = apply_site(client, site_plan, existing, progress=progress, stop=stop)
         # The ids the freshness read learned serve the verification: none is asked twice.
         learned = known_ids(existing)
-        notes = () if stop.is_set() else verify_site(client, site_plan, report, known=learned)
+        courses = {shortname: course.id for shortname, course in existing.courses.items()}
+        notes = (
+            ()
+            if stop.is_set()
+            else verify_site(client, site_plan, report, known=learned, known_courses=courses)
+        )
         outcomes[name] = SiteOutcome(name, report=report, verify_notes=tuple(notes))
         return SiteRun(plan=site_plan, existing=existing)
 

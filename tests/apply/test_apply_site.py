@@ -228,6 +228,33 @@ def test_verify_names_what_still_differs(site: Site) -> None:
     assert "u24" in notes[0] and "u23" not in notes[0]
 
 
+def test_verify_reads_a_course_it_was_told_of_without_looking_it_up(site: Site) -> None:
+    existing = make_plan(site.client, full_desired())[1]
+    enrolled = sorted(set(site.store.enrolments("C1")) - site.store.group_members("C1", "g-old"))
+    kept, taken = enrolled[:2]
+    site_plan = SitePlan("t", changes=(AddGroupMembers("C1", "g-old", (kept, taken)),))
+    report = apply_site(site.client, site_plan, existing)
+    assert report.is_success, report.detail_lines()
+    courses = {name: course.id for name, course in existing.courses.items()}
+    lookups = site.client.calls["core_course_get_courses_by_field"]
+    assert verify_site(site.client, site_plan, report, known_courses=courses) == ()
+    assert site.client.calls["core_course_get_courses_by_field"] == lookups
+
+    with site.store.transaction() as db:  # someone takes one out
+        db.execute(
+            "DELETE FROM groups_members WHERE userid = ? "
+            "AND groupid IN (SELECT id FROM groups WHERE idnumber = 'g-old')",
+            (site.store.user_id(taken),),
+        )
+
+    notes = verify_site(site.client, site_plan, report, known_courses=courses)
+    assert len(notes) == 1
+    assert taken in notes[0] and kept not in notes[0]
+    assert site.client.calls["core_course_get_courses_by_field"] == lookups
+    assert verify_site(site.client, site_plan, report) != ()  # told of nothing: looked up
+    assert site.client.calls["core_course_get_courses_by_field"] == lookups + 1
+
+
 def test_a_plan_with_errors_is_not_applied(site: Site) -> None:
     from plutoctl.errors import PlanError
     from plutoctl.plan.changes.plans import Notice
