@@ -73,14 +73,19 @@ def write_config(path: Path, url: str) -> Path:
     return path
 
 
-@pytest.fixture
-def site(sandbox, monkeypatch, tmp_path):
+def seed(sandbox, monkeypatch) -> None:
+    """The lab site: USERS with a department each, and course LAB101."""
     store = sandbox.store
     store.add_profile_field("department", "menu", options=["Sales", "HR"])
     for i, name in enumerate(USERS):
         store.add_user(name, custom={"department": "Sales" if i % 2 == 0 else "HR"})
     store.add_course("LAB101")
     monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+
+
+@pytest.fixture
+def site(sandbox, monkeypatch, tmp_path):
+    seed(sandbox, monkeypatch)
     return sandbox
 
 
@@ -120,12 +125,7 @@ def big_site(sandbox, monkeypatch, tmp_path):
     """The site of ``site`` behind 2,600 other users: its listing is counted, and the
     victim's row is on its third page, not its first."""
     generate(sandbox.store, users=2_600, courses=0, fields=[])
-    store = sandbox.store
-    store.add_profile_field("department", "menu", options=["Sales", "HR"])
-    for i, name in enumerate(USERS):
-        store.add_user(name, custom={"department": "Sales" if i % 2 == 0 else "HR"})
-    store.add_course("LAB101")
-    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    seed(sandbox, monkeypatch)
     return sandbox
 
 
