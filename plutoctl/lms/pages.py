@@ -25,7 +25,7 @@ COHORT_PAGE = 1000
 SYSTEM_CONTEXT = {"contextlevel": "system", "instanceid": 0}
 
 COUNT_SLACK = 50
-"""Rows a listing's count may be over by: its last even pages come back that much short."""
+"""Rows a listing's count may be over by: its last pages come back that much short."""
 COUNT_CALLS = 8
 """At most this many calls narrow a count where ids are missing."""
 
