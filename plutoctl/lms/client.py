@@ -80,7 +80,7 @@ class RetryPolicy:
     @classmethod
     def without_waiting(cls, attempts: int = 5) -> RetryPolicy:
         """Return a policy that retries as the default does but never sleeps."""
-        return cls(attempts=attempts, sleep=_no_sleep)
+        return cls(attempts=attempts, sleep=lambda _seconds: None)
 
     def delay(self, failures: int, retry_after: float | None) -> float:
         """Return the seconds to wait after the ``failures``-th failed attempt."""
@@ -90,17 +90,14 @@ class RetryPolicy:
         return random.uniform(ceiling / 2, ceiling)
 
 
-def _no_sleep(_seconds: float) -> None:
-    return None
-
-
 @dataclass(frozen=True)
 class ChunkResult:
-    """One chunk of a chunked call: the items it carried and its result or error."""
+    """One chunk of a chunked call: its items, and its result, its error or that it was not sent."""
 
     items: list[Any]
     result: Any | None = None
     error: LmsError | None = None
+    is_unsent: bool = False
 
 
 class SiteClient:
@@ -291,15 +288,16 @@ class SiteClient:
         retry_safe: bool,
         adapter: Answer[Any] | None = None,
         spread: bool = False,
+        stop: threading.Event | None = None,
     ) -> list[ChunkResult]:
         """Call ``function`` with ``items`` under ``list_key``, split to fit max_input_vars.
 
         Chunks are even (``balanced_sizes``: a multiple of ``parallelism`` calls when
         more than one is needed, or when one would be slow: ``is_worth_spreading``) and
         run concurrently (at most ``parallelism`` in flight, the next chunk's body built
-        meanwhile); a failed chunk does not stop the others and is returned with the
-        items it held. ``adapter`` validates each chunk's result as in ``call`` (an
-        AnswerShapeError is raised). ``spread``: use every stream even for few items.
+        meanwhile); a failed chunk does not stop the others and is returned with its
+        items, as is every chunk not yet sent once ``stop`` is set. ``adapter``
+        validates each result as in ``call``; ``spread``: use every stream for few items.
         """
         fixed = dict(params or {})
         budget = self.max_input_vars - RESERVED_VARS - count_vars(fixed)
@@ -309,6 +307,8 @@ class SiteClient:
         chunks = [list(items[a:b]) for a, b in pairwise(accumulate(sizes, initial=0))]
 
         def run(chunk: list[Any]) -> ChunkResult:
+            if stop is not None and stop.is_set():
+                return ChunkResult(items=chunk, is_unsent=True)
             try:
                 result = self.call(
                     function, {**fixed, list_key: chunk}, retry_safe=retry_safe, adapter=adapter

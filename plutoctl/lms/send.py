@@ -175,11 +175,20 @@ class Sender:
                 total = _join(total, Sent(WriteResult(unsent=tuple(batch))))
                 continue
             chunks = self.client.call_chunked(
-                name, call.list_key, [i.payload for i in batch], retry_safe=call.retry_safe
+                name,
+                call.list_key,
+                [i.payload for i in batch],
+                retry_safe=call.retry_safe,
+                stop=self._stop,
             )
             lookup = _ItemLookup(batch)
+            sent = len(batch)
             for chunk in chunks:
                 chunk_items = lookup.find(chunk.items)
+                if chunk.is_unsent:
+                    total = _join(total, Sent(WriteResult(unsent=tuple(chunk_items))))
+                    sent -= len(chunk_items)
+                    continue
                 calls = WriteResult(calls_by_subject=_count_subjects(chunk_items))
                 if chunk.error is None:
                     outcome = _accepted(chunk_items, chunk.result, inspect)
@@ -188,7 +197,7 @@ class Sender:
                 else:
                     outcome = Sent(WriteResult(failed=error_of(chunk_items, chunk.error)))
                 total = _join(total, Sent(calls), outcome)
-            self._on_items(len(batch))
+            self._on_items(sent)
         return total
 
     def _superbatches(self, name: str, items: Sequence[Item]) -> Iterable[Sequence[Item]]:

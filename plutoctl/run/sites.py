@@ -98,7 +98,9 @@ def run_sites(
     """Run ``task`` for each named site in parallel; a failing site becomes an error plan.
 
     With ``stop``, a first Ctrl-C sets it and waits for the tasks to wind down (they
-    check it); a second one, or any Ctrl-C without ``stop``, is raised at once.
+    check it); a second one, or any Ctrl-C without ``stop``, is raised at once,
+    without waiting for the calls in flight (``plutoctl.cli.run`` then ends the
+    process; the next apply finishes what they were doing).
     ``meanwhile``: work for this thread while the sites are read, which mostly waits
     on the network (such as importing what prints the result).
     """
@@ -114,18 +116,26 @@ def run_sites(
             return SiteRun(plan=SitePlan(site=name, errors=(notice,)), error=exc)
 
     workers = max(1, min(SITE_WORKERS, len(names)))
-    with rare_collection(), ThreadPoolExecutor(workers, thread_name_prefix="site") as pool:
-        futures = [pool.submit(run, name) for name in names]
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="site")
+    is_waiting = True
+    with rare_collection():
         try:
-            if meanwhile is not None:
-                meanwhile()
-            results = [future.result() for future in futures]
+            futures = [pool.submit(run, name) for name in names]
+            try:
+                if meanwhile is not None:
+                    meanwhile()
+                results = [future.result() for future in futures]
+            except KeyboardInterrupt:
+                if stop is None:
+                    raise
+                stop.set()
+                log.debug("interrupted: sending no more calls, waiting for those in flight")
+                results = [future.result() for future in futures]
         except KeyboardInterrupt:
-            if stop is None:
-                raise
-            stop.set()
-            log.debug("interrupted: sending no more calls, waiting for those in flight")
-            results = [future.result() for future in futures]
+            is_waiting = False  # for the calls in flight: why the pool is not a `with`
+            raise
+        finally:
+            pool.shutdown(wait=is_waiting, cancel_futures=not is_waiting)
     return dict(zip(names, results, strict=True))
 
 

@@ -199,6 +199,44 @@ def test_chunks_fill_max_input_vars_exactly(count: int, calls: int) -> None:
         assert len(results[0].items) == min(count, 45)
 
 
+class StopAfter(threading.Event):
+    """A stop request made once ``checks`` chunks have been let through."""
+
+    def __init__(self, checks: int) -> None:
+        super().__init__()
+        self._checks = checks
+        self._lock = threading.Lock()
+
+    def is_set(self) -> bool:
+        with self._lock:
+            self._checks -= 1
+            return self._checks < 0
+
+
+@pytest.mark.parametrize("parallelism", [1, 3])
+def test_once_stopped_no_further_chunk_is_sent(parallelism: int) -> None:
+    with Sandbox.start(max_input_vars=50) as sb:
+        names = [f"user{i:03d}" for i in range(91)]
+        for name in names:
+            sb.store.add_user(name)
+        with make_client(sb, max_input_vars=50, parallelism=parallelism) as client:
+            results = client.call_chunked(
+                "core_user_get_users_by_field",
+                "values",
+                names,
+                params={"field": "username"},
+                retry_safe=True,
+                stop=StopAfter(1),
+            )
+    # Three chunks; which one was sent first is up to the threads when there are several.
+    assert len(results) == 3
+    assert [n for r in results for n in r.items] == names
+    (sent,) = [r for r in results if not r.is_unsent]
+    assert sb.log.count("core_user_get_users_by_field") == 1
+    assert [u["username"] for u in sent.result] == sent.items
+    assert all(r.result is None and r.error is None for r in results if r.is_unsent)
+
+
 def test_a_call_over_max_input_vars_is_refused_before_sending() -> None:
     with Sandbox.start(max_input_vars=50) as sb, make_client(sb, max_input_vars=50) as client:
         with pytest.raises(InvalidParameterError, match="max_input_vars"):

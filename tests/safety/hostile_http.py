@@ -15,7 +15,7 @@ import ssl
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -80,12 +80,13 @@ class _Handler(BaseHTTPRequestHandler):
         answer = script(form) if script else None
         if answer is None:
             answer = self._forward(body) if self.state.upstream else Answer.json({})
-        self.send_response(answer.status)
-        for name, value in answer.headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
-        self.wfile.write(answer.body)
+        with suppress(BrokenPipeError, ConnectionResetError):  # its client left
+            self.send_response(answer.status)
+            for name, value in answer.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
 
     def _forward(self, body: bytes) -> Answer:
         upstream = urlsplit(self.state.upstream or "")

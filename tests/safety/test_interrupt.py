@@ -3,7 +3,8 @@
 Run as real processes: a SIGINT during ``plan``'s read, and a second SIGINT while
 ``apply`` waits for the call in flight after the first. A proxy holds one call of
 the sandbox open so that the signal lands while that call is in flight, with no
-race; ``--timeout 1`` ends the held call so the process can finish.
+race. The held call would outlast the test (``--timeout``), so a process that waited
+for it where it should not fails the test rather than passing late.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from plutoctl.errors import ExitCode
 from plutoctl.sandbox import Sandbox
 
 TOKEN_VAR = "PLUTO_TOKEN_SIGINT"
+CALL_TIMEOUT = 120  # seconds plutoctl would wait for the held call
+PROMPT_EXIT = 30  # seconds the test waits for the process to exit
 
 CONFIG = """\
 version: 1
@@ -41,13 +44,22 @@ policy:
 
 
 class HoldOnce:
-    """A proxy script that holds the first call it sees open until ``release``."""
+    """A proxy script that holds the first call it sees open until ``release``.
+
+    Then the call goes on to the site if it was let through (``let_through``), or is
+    answered 503: its client is gone by then, and the site may be too.
+    """
 
     def __init__(self) -> None:
         self.held = threading.Event()
         self.release = threading.Event()
         self._lock = threading.Lock()
         self._done = False
+        self._is_let_through = False
+
+    def let_through(self) -> None:
+        self._is_let_through = True
+        self.release.set()
 
     def __call__(self, _form: dict[str, str]) -> Answer | None:
         with self._lock:
@@ -55,7 +67,9 @@ class HoldOnce:
         if first:
             self.held.set()
             self.release.wait(60)
-        return None  # then forward it as usual
+            if not self._is_let_through:
+                return Answer(503)
+        return None  # forward it as usual
 
 
 @pytest.fixture
@@ -78,7 +92,7 @@ def start(tmp_path: Path, proxy: HostileServer, token: str, *args: str) -> subpr
     env = {**os.environ, TOKEN_VAR: token, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
     command = [sys.executable, "-m", "plutoctl", "--debug", *args, "-c", str(config)]
     return subprocess.Popen(
-        [*command, "--timeout", "1", "--parallelism", "1"],
+        [*command, "--timeout", str(CALL_TIMEOUT), "--parallelism", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -97,8 +111,12 @@ def wait_for_line(stream: object, needle: str) -> list[str]:
 
 
 def finish(proc: subprocess.Popen[str], hold: HoldOnce) -> tuple[str, str]:
+    """Wait for the process to exit, the held call still held (or already released)."""
     try:
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=PROMPT_EXIT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("plutoctl did not exit: it waited for the call in flight") from None
     finally:
         hold.release.set()
     return out, err
@@ -142,6 +160,9 @@ def test_after_an_interrupted_apply_the_next_one_finishes(
     proc = start(tmp_path, proxy, lab.token, "apply", "--auto-approve")
     assert hold.held.wait(60)
     proc.send_signal(signal.SIGINT)
+    # A first Ctrl-C lets the call in flight finish: it is let through once apply says so.
+    wait_for_line(proc.stderr, "interrupted: sending no more calls")
+    hold.let_through()
     _out, err = finish(proc, hold)
     assert proc.returncode == 130, err
     monkeypatch.setenv(TOKEN_VAR, lab.token)
