@@ -10,34 +10,77 @@ bug report with exit 70; tracebacks only with ``--debug``. The global flags
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import sys
 import traceback
+from collections.abc import MutableMapping
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from plutoctl import __version__
-from plutoctl.cli import (
-    apply_cmd,
-    explain_cmd,
-    export_cmd,
-    plan_cmd,
-    program,
-    sandbox_cmd,
-    sites_cmd,
-    validate_cmd,
-)
+from plutoctl.cli import program
 from plutoctl.cli.output import COLOUR_KEY, print_error
 from plutoctl.errors import ExitCode, PlutoError
 
 GLOBAL_FLAGS = ("--debug", "--color", "--no-color")
 """Flags of the root group that may stand anywhere before a ``--``."""
 
+COMMAND_MODULES = {
+    "apply": "apply_cmd",
+    "explain": "explain_cmd",
+    "export": "export_cmd",
+    "plan": "plan_cmd",
+    "sandbox": "sandbox_cmd",
+    "schema": "validate_cmd",
+    "sites": "sites_cmd",
+    "validate": "validate_cmd",
+}
+"""Each command and the module in ``plutoctl.cli`` that defines (and registers) it."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class CommandsOnDemand(click.Group):
+    """The root group: a command's module is imported when that command is asked for.
+
+    ``plutoctl --version`` then starts in a fraction of the time, and ``validate`` does
+    not load the web-service client. ``commands`` (every command, as on any group)
+    imports them all.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._registered: dict[str, click.Command] = {}
+        super().__init__(*args, **kwargs)
+
+    @property
+    def commands(self) -> MutableMapping[str, click.Command]:
+        for name in COMMAND_MODULES:
+            self._register(name)
+        return self._registered
+
+    @commands.setter
+    def commands(self, value: MutableMapping[str, click.Command]) -> None:
+        self._registered = dict(value)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        self._registered[name or cmd.name or ""] = cmd
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMAND_MODULES) | set(self._registered))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._register(cmd_name)
+        return self._registered.get(cmd_name)
+
+    def _register(self, name: str) -> None:
+        module = COMMAND_MODULES.get(name)
+        if module is not None and name not in self._registered:
+            importlib.import_module(f"plutoctl.cli.{module}").register(self)
+
+
+@click.group(cls=CommandsOnDemand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="plutoctl")
 @click.option(
     "--debug", is_flag=True, help="Show tracebacks and debug logging (also after the command)."
@@ -66,18 +109,6 @@ def cli(ctx: click.Context, *, debug: bool, colour: bool | None) -> None:
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-
-
-for module in (
-    validate_cmd,
-    plan_cmd,
-    apply_cmd,
-    explain_cmd,
-    export_cmd,
-    sandbox_cmd,
-    sites_cmd,
-):
-    module.register(cli)
 
 
 def hoist_global_flags(args: list[str]) -> list[str]:

@@ -167,8 +167,8 @@ def _build_and_install(out: Path, env_dir: Path) -> None:
     """Build, fetch what the wheel needs, install it: the venv is made meanwhile."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
-    making_venv = subprocess.Popen(  # a clean venv: venv's own pip (ensurepip), nothing else
-        [sys.executable, "-m", "venv", "--clear", str(env_dir)],
+    making_venv = subprocess.Popen(  # a clean venv with a current pip, as a CI image has
+        [sys.executable, "-m", "venv", "--clear", "--upgrade-deps", str(env_dir)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
