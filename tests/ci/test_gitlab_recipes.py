@@ -52,7 +52,8 @@ def pipeline(
     """Run the jobs a pipeline of ``source`` would run (or the named ones)."""
     gcl = need_tool("gitlab-ci-local")
     args = [gcl, "--force-shell-executor", "--no-color"]
-    args += ["--ignore-predefined-vars", PREDEFINED, "--json-schema-validation"]
+    # The recipes are checked against GitLab's schema once each (test_recipe_is_valid).
+    args += ["--ignore-predefined-vars", PREDEFINED, "--json-schema-validation=false"]
     args += ["--variable", f"CI_PIPELINE_SOURCE={source}"]
     for key, value in variables.items():
         args += ["--variable", f"{key}={value}"]
@@ -66,6 +67,38 @@ def pipeline(
         check=False,
     )
     return Pipeline(proc.returncode, proc.stdout + proc.stderr)
+
+
+def schema_check(repo: Path) -> subprocess.CompletedProcess[str]:
+    """gitlab-ci-local's check of .gitlab-ci.yml against GitLab's JSON schema."""
+    gcl = need_tool("gitlab-ci-local")
+    return subprocess.run(
+        [gcl, "--list", "--no-color", "--json-schema-validation"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("recipe", ["gitlab-ci.yml", "gitlab-ci-matrix.yml"])
+def test_recipe_is_valid(tmp_path: Path, recipe: str) -> None:
+    text = (RECIPES / recipe).read_text(encoding="utf-8")
+    repo = make_repo(tmp_path / "config", {".gitlab-ci.yml": text})
+    checked = schema_check(repo)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "json schema validated" in checked.stdout + checked.stderr
+
+
+def test_schema_check_catches_a_mistake(tmp_path: Path) -> None:
+    text = (RECIPES / "gitlab-ci.yml").read_text(encoding="utf-8")
+    broken = text.replace("    when: always\n", "    when: sometimes\n", 1)
+    assert broken != text
+    repo = make_repo(tmp_path / "config", {".gitlab-ci.yml": broken})
+    checked = schema_check(repo)
+    assert checked.returncode != 0
+    assert "'when' property must be one of" in checked.stdout + checked.stderr
 
 
 def mr_variables(forge: ForgeStub, sites: dict[str, Sandbox]) -> dict[str, str]:
