@@ -51,7 +51,7 @@ import pytest
 import session_summary
 
 from plutoctl.cli.options import RETRY_BACKOFF_VARIABLE
-from plutoctl.plan.changes.kinds import WRITE_FUNCTIONS
+from plutoctl.plan.changes.kinds import KINDS, WRITE_FUNCTIONS
 from plutoctl.sandbox import Sandbox
 
 TOKEN_VAR = "PLUTO_TOKEN_CAMPAIGN"
@@ -350,6 +350,20 @@ def wrongful_removals(sb: Sandbox) -> list[tuple[str, str]]:
         if username is None or username in kept[container]:
             found.append((container, username or "(the whole object)"))
     return found
+
+
+def test_the_first_plan_holds_every_change_kind(run, tmp_path: Path, monkeypatch) -> None:
+    """What the campaign's runs start from: one change of every kind there is."""
+    with Sandbox.start() as sb:
+        build_site(sb)
+        monkeypatch.setenv(TOKEN_VAR, sb.token)
+        config = tmp_path / "segments.yaml"
+        config.write_text(CONFIG.format(url=sb.url, var=TOKEN_VAR), encoding="utf-8")
+        planned = run("plan", "-c", str(config), "--format", "json", *ACKS)
+    assert planned.code == 0, planned.err
+    (site,) = json.loads(planned.out)["sites"]
+    assert site["refused"] == [], "an acknowledgement is missing"
+    assert {change["action"] for change in site["changes"]} == {kind.action for kind in KINDS}
 
 
 @pytest.mark.parametrize("seed", campaign_seeds(), ids=lambda seed: f"seed_{seed}")

@@ -17,6 +17,21 @@ from plutoctl.model import (
     ExistingSite,
     SegmentFields,
 )
+from plutoctl.plan.changes.kinds import (
+    AddGroupMembers,
+    AddSegmentMembers,
+    Change,
+    CreateGroup,
+    CreateSegment,
+    DeleteGroup,
+    DeleteSegment,
+    Enrol,
+    RemoveGroupMembers,
+    RemoveSegmentMembers,
+    Unenrol,
+    UpdateGroup,
+    UpdateSegment,
+)
 
 SITE = "demo"
 
@@ -120,3 +135,22 @@ def desired_site(
     segments: Iterable[DesiredSegment] = (), courses: Iterable[DesiredCourse] = ()
 ) -> DesiredSite:
     return DesiredSite(SITE, {s.idnumber: s for s in segments}, {c.shortname: c for c in courses})
+
+
+FIELDS = SegmentFields(name="Sales", description="", visible=True)
+
+# One change of every kind; tests/plan/test_change_kinds.py keeps it so.
+ONE_OF_EACH: tuple[Change, ...] = (
+    CreateSegment("seg", FIELDS),
+    UpdateSegment("seg", 7, FIELDS, (("name", "Old", "Sales"),)),
+    DeleteSegment("seg", 7, 3),
+    AddSegmentMembers("seg", ("a", "b")),
+    RemoveSegmentMembers("seg", ("c",), 5),
+    CreateGroup("C1", "g", "G", ""),
+    UpdateGroup("C1", "g", 9, "G", "", (("name", "Old", "G"),)),
+    DeleteGroup("C1", "g", 9, 2),
+    AddGroupMembers("C1", "g", ("a",)),
+    RemoveGroupMembers("C1", "g", ("b", "c"), 4),
+    Enrol("C1", "student", ("a", "b", "d"), "seg"),
+    Unenrol("C1", ("e",), "seg"),
+)

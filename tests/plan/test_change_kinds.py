@@ -6,9 +6,9 @@ import dataclasses
 import typing
 
 import pytest
+from plan_builders import ONE_OF_EACH
 
 from plutoctl.lms.functions import FUNCTIONS
-from plutoctl.model import SegmentFields
 from plutoctl.plan.changes.base import Kind, Target
 from plutoctl.plan.changes.kinds import (
     APPLY_PHASES,
@@ -16,14 +16,10 @@ from plutoctl.plan.changes.kinds import (
     KIND_OF_STEP,
     KINDS,
     WRITE_FUNCTIONS,
-    AddGroupMembers,
     AddSegmentMembers,
     Change,
-    CreateGroup,
-    CreateSegment,
     DeleteGroup,
     DeleteSegment,
-    Enrol,
     RemoveGroupMembers,
     RemoveSegmentMembers,
     Step,
@@ -39,23 +35,6 @@ from plutoctl.plan.changes.subjects import (
     usernames_of,
 )
 from plutoctl.plan.summary import SUMMARY_LABELS, SiteSummary
-
-FIELDS = SegmentFields(name="Sales", description="", visible=True)
-
-ONE_OF_EACH: tuple[Change, ...] = (
-    CreateSegment("seg", FIELDS),
-    UpdateSegment("seg", 7, FIELDS, (("name", "Old", "Sales"),)),
-    DeleteSegment("seg", 7, 3),
-    AddSegmentMembers("seg", ("a", "b")),
-    RemoveSegmentMembers("seg", ("c",), 5),
-    CreateGroup("C1", "g", "G", ""),
-    UpdateGroup("C1", "g", 9, "G", "", (("name", "Old", "G"),)),
-    DeleteGroup("C1", "g", 9, 2),
-    AddGroupMembers("C1", "g", ("a",)),
-    RemoveGroupMembers("C1", "g", ("b", "c"), 4),
-    Enrol("C1", "student", ("a", "b", "d"), "seg"),
-    Unenrol("C1", ("e",), "seg"),
-)
 
 
 def test_every_change_class_has_exactly_one_kind() -> None:
