@@ -174,7 +174,7 @@ def _build_and_install(out: Path, env_dir: Path) -> None:
     )
     try:
         _run(
-            # The build backend (setuptools) of this environment: no download per run.
+            # The build backend (flit_core) of this environment: no download per run.
             sys.executable, "-m", "build", "--no-isolation", "--sdist", "--wheel",
             "--outdir", str(out), str(ROOT),
         )  # fmt: skip

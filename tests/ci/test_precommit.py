@@ -72,7 +72,7 @@ def run_hooks(repo: Path, home: Path, dist: Dist) -> subprocess.CompletedProcess
     """`pre-commit run --all-files`; pip builds the hook's environment from ``dist``.
 
     The package index is the built files' directory (``--no-index``, as the recipes'
-    jobs install): the wheels the hook's requirements resolve to, and setuptools, which
+    jobs install): the wheels the hook's requirements resolve to, and flit_core, which
     pip builds the hook's plutoctl from this repository with.
     """
     tool = shutil.which("pre-commit") or need_tool("pre-commit", "pip install pre-commit")
