@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import http.client
 import json
 import multiprocessing
 import re
@@ -25,8 +26,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-import requests
+from requests.utils import get_encoding_from_headers
 
 from plutoctl.sandbox import Sandbox
 from plutoctl.sandbox.schema import ADMIN_ID, GUEST_ID, SITE_COURSE_ID
@@ -314,7 +316,45 @@ class Figures:
 # --- final state ------------------------------------------------------------------
 
 
-def final_state(sb: Sandbox, labels: Labels, session: requests.Session) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Reply:
+    status_code: int
+    content_type: str
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class Loopback:
+    """A keep-alive HTTP client for one sandbox: a form POST as requests sends it, for
+    a fraction of requests' CPU per call (the replay makes 2,358 of them).
+
+    The body is ``urlencode``d as requests encodes ``data``, and the text decoded as
+    requests' ``Response.text`` does for the content types the sandbox answers with.
+    """
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self._connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        self._path = parts.path.rstrip("/") + ENDPOINT
+
+    def post(self, data: list[tuple[str, str]]) -> Reply:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        self._connection.request("POST", self._path, urlencode(data).encode(), headers)
+        response = self._connection.getresponse()
+        body = response.read()
+        if response.will_close:
+            self._connection.close()  # the next request opens a new connection
+        content_type = response.getheader("Content-Type", "")
+        encoding = get_encoding_from_headers({"content-type": content_type}) or "utf-8"
+        return Reply(response.status, content_type, body.decode(encoding, "replace"))
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def final_state(sb: Sandbox, labels: Labels, session: Loopback) -> dict[str, Any]:
     """Read the sandbox's state in the recording's form (items named by their labels).
 
     Groups and their members are read as the recording site's were, over the web
@@ -338,7 +378,7 @@ def final_state(sb: Sandbox, labels: Labels, session: requests.Session) -> dict[
     return state
 
 
-def _ws(sb: Sandbox, session: requests.Session, function: str, params: dict[str, Any]) -> Any:
+def _ws(sb: Sandbox, session: Loopback, function: str, params: dict[str, Any]) -> Any:
     data = [
         ("wstoken", sb.token),
         ("wsfunction", function),
@@ -346,11 +386,11 @@ def _ws(sb: Sandbox, session: requests.Session, function: str, params: dict[str,
         ("moodlewssettingraw", "1"),
         *flatten(params),
     ]
-    return session.post(sb.url + ENDPOINT, data=data, timeout=30).json()
+    return session.post(data).json()
 
 
 def _groups_over_ws(
-    sb: Sandbox, courses: dict[int, str], labels: Labels, session: requests.Session
+    sb: Sandbox, courses: dict[int, str], labels: Labels, session: Loopback
 ) -> tuple[Any, Any]:
     names = {v: k for k, v in labels.created["group"].items()}
     groups: dict[str, Any] = {}
@@ -450,19 +490,21 @@ def replay(sequence: dict[str, Any], baseline: dict[str, Any]) -> Outcome:
             users={u["username"]: u["id"] for u in baseline["users"]},
             courses={c["shortname"]: c["id"] for c in baseline["courses"]},
         )
-        with requests.Session() as session:
-            session.trust_env = False  # loopback only: no proxy or .netrc look-ups per call
+        session = Loopback(sb.url)
+        try:
             calls = list(_run_steps(sb, sequence, labels, session))
             state = final_state(sb, labels, session)
+        finally:
+            session.close()
     return Outcome(sequence["sequence"], calls, sequence["real_final_state"], state)
 
 
 def _run_steps(
-    sb: Sandbox, sequence: dict[str, Any], labels: Labels, session: requests.Session
+    sb: Sandbox, sequence: dict[str, Any], labels: Labels, session: Loopback
 ) -> Iterator[Call]:
     for index, step in enumerate(sequence["steps"]):
         data = request_pairs(sb, step, labels)
-        response = session.post(sb.url + ENDPOINT, data=data, timeout=30)
+        response = session.post(data)
         escaped = (sb.url.replace("/", "\\/"), RECORDED_SITE.replace("/", "\\/"))
         body = response.text.replace(*escaped).replace(sb.url, RECORDED_SITE)
         with contextlib.suppress(ValueError):
@@ -474,7 +516,7 @@ def _run_steps(
             step["params"],
             step["real"],
             response.status_code,
-            response.headers.get("Content-Type", ""),
+            response.content_type,
             body,
         )
 
