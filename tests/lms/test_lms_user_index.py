@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plutoctl.lms.answers import UserRow
+from plutoctl.lms.answers import CustomFieldRow, UserRow
 from plutoctl.lms.found import Read, UserIndex
+from plutoctl.model import User
 
 _IDS = st.integers(min_value=-3, max_value=3_000)
 
@@ -126,3 +129,57 @@ def test_unknown_ids_are_the_member_ids_no_record_holds(
     expected = {i for member_lists in lists for ids in member_lists for i in ids} - set(users)
     assert index.unknown_ids(reads) == expected
     assert all(read.member_lists == [] for read in reads)
+
+
+_TEXT = st.sampled_from(["", "Sales", "HR", "sales "]) | st.none()
+_FIELD_ROWS = st.lists(
+    st.builds(
+        CustomFieldRow,
+        shortname=st.sampled_from(["department", "region"]),
+        type=st.just("text"),
+        value=_TEXT,
+    ),
+    max_size=2,
+)
+_USER_ROWS = st.builds(
+    UserRow,
+    id=st.integers(1, 40),
+    username=st.text("abcdefgh", min_size=1, max_size=4),
+    suspended=st.booleans() | st.none(),
+    lastname=_TEXT,
+    city=_TEXT,
+    customfields=_FIELD_ROWS,
+)
+
+
+def _plain_user(record: UserRow, standard_fields: frozenset[str]) -> User:
+    """The user of a record, made field by field with nothing shared."""
+    standard = {
+        name: str(getattr(record, name) or "") for name in standard_fields if name != "suspended"
+    }
+    if "suspended" in standard_fields and record.suspended is not None:
+        standard["suspended"] = "1" if record.suspended else "0"
+    custom = {f.shortname: f.value for f in record.customfields if f.value is not None}
+    return User(record.id, record.username, record.suspended, standard, custom)
+
+
+@given(
+    rows=st.lists(_USER_ROWS, max_size=12, unique_by=(attrgetter("id"), attrgetter("username"))),
+    standard_fields=st.sets(st.sampled_from(["lastname", "city", "suspended"])).map(frozenset),
+)
+def test_users_are_made_as_field_by_field_and_equal_values_share_one_dict(
+    rows: list[UserRow], standard_fields: frozenset[str]
+) -> None:
+    users = UserIndex({r.id: r for r in rows}, standard_fields).take_users()
+    in_id_order = sorted(rows, key=attrgetter("id"))
+    expected = {r.username: _plain_user(r, standard_fields) for r in in_id_order}
+    assert users == expected
+    # Records with the same fields get one dict of them, shared, never a copy each.
+    standard: dict[object, int] = {}
+    custom: dict[object, int] = {}
+    for row in rows:
+        user = users[row.username]
+        values = tuple(getattr(row, name) for name in sorted(standard_fields))
+        assert standard.setdefault(values, id(user.standard)) == id(user.standard)
+        fields = tuple(row.customfields)
+        assert custom.setdefault(fields, id(user.custom)) == id(user.custom)
