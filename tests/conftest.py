@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import compileall
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -37,6 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    keep_rewritten_tests()
     if not hasattr(config, "workerinput"):  # once, before any worker starts
         compile_package()
 
@@ -49,6 +51,17 @@ def compile_package() -> None:
     from source again (about 0.3 s of CPU each).
     """
     compileall.compile_dir(Path(plutoctl.__file__).parent, quiet=1)
+
+
+def keep_rewritten_tests() -> None:
+    """Let pytest keep the test modules it rewrites, so the next run reads them back.
+
+    pytest rewrites the asserts of every test module and compiles the result, in each
+    worker; it caches that bytecode only where bytecode may be written, so with
+    ``PYTHONDONTWRITEBYTECODE`` set every worker of every run does it again (about 4 s
+    of CPU each). This process only: the processes tests start still write none.
+    """
+    sys.dont_write_bytecode = False
 
 
 # --- running in parallel ------------------------------------------------------------
