@@ -196,47 +196,37 @@ class UserIndex:
 class _UserMaker:
     """Makes the model's users from records.
 
-    Users whose custom fields hold the same values share one dict of them, and so do
-    users whose standard fields do (read only, as the model's ``Mapping``s are): users
-    mostly repeat a few hundred departments and regions, and a dict of three fields
-    for each of 100,000 users is about 25 MB. Every field name and value is one
-    string, not a copy per answer.
+    Users whose custom fields hold the same values share one dict of them (read only,
+    as the model's ``Mapping``s are): users mostly repeat a few hundred departments
+    and regions, and a dict of three fields for each of 100,000 users is about 25 MB.
+    Every field name and value is one string, not a copy per answer.
     """
 
     def __init__(self, standard_fields: frozenset[str]) -> None:
-        self.fields = tuple(sorted(standard_fields - {"suspended"}))
-        self.has_suspended = "suspended" in standard_fields
+        self.standard_fields = standard_fields
         self.texts: dict[str, str] = {}
-        self.standards: dict[tuple[object, ...], dict[str, str]] = {}
         self.customs: dict[tuple[CustomFieldRow, ...], dict[str, str]] = {}
 
     def user(self, record: UserRow, username: str) -> User:
         """Return the user of ``record``, named ``username`` (its own, interned)."""
-        values = tuple([getattr(record, name, None) for name in self.fields])
-        key = (*values, record.suspended) if self.has_suspended else values
-        standard = self.standards.get(key)
-        if standard is None:
-            standard = self.standards[key] = self._standard(values, record.suspended)
+        text = self.texts.setdefault
+        standard: dict[str, str] = {}
+        for name in self.standard_fields:
+            if name == "suspended":
+                if record.suspended is not None:  # unknown stays out: never "not suspended"
+                    standard[name] = "1" if record.suspended else "0"
+            else:
+                value = str(getattr(record, name, None) or "")
+                standard[name] = text(value, value)
         fields = tuple(record.customfields)  # the rows are frozen structs: hashable
         custom = self.customs.get(fields)
         if custom is None:
-            text = self.texts.setdefault
             custom = self.customs[fields] = {
                 text(f.shortname, f.shortname): text(f.value, f.value)
                 for f in fields
                 if f.value is not None
             }
         return User(record.id, username, record.suspended, standard, custom)
-
-    def _standard(self, values: tuple[object, ...], suspended: bool | None) -> dict[str, str]:
-        text = self.texts.setdefault
-        standard: dict[str, str] = {}
-        for name, value in zip(self.fields, values, strict=True):
-            shown = str(value or "")
-            standard[name] = text(shown, shown)
-        if self.has_suspended and suspended is not None:  # unknown: never "not suspended"
-            standard["suspended"] = "1" if suspended else "0"
-        return standard
 
 
 def _flags(users: Mapping[int, object]) -> bytearray:
