@@ -9,17 +9,20 @@ cut in half then fails the whole call with ``invalidparameter``.
 
 from __future__ import annotations
 
+import email.utils
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from plutoctl.sandbox.costs import CostModel, Job, demand
 from plutoctl.sandbox.faults import Fault, FaultInjector
+from plutoctl.sandbox.head import HeadReader
 from plutoctl.sandbox.params import nest, parse_pairs
 from plutoctl.sandbox.protocol import WebService
 
@@ -109,7 +112,7 @@ class SandboxServer(ThreadingHTTPServer):
             return self.idle.wait_for(lambda: self.open_connections == 0, timeout=timeout)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(HeadReader):
     server: SandboxServer
     protocol_version = "HTTP/1.1"
     server_version = "PlutoSandbox/1"
@@ -141,6 +144,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         self._handle(body=raw.decode("utf-8", errors="replace"))
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header's text, formatted once a second rather than once a call."""
+        return _http_date(int(time.time() if timestamp is None else timestamp))
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s " + format, self.address_string(), *args)
@@ -242,3 +249,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+@functools.lru_cache(maxsize=1)
+def _http_date(second: int) -> str:
+    return email.utils.formatdate(second, usegmt=True)
