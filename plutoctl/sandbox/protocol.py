@@ -156,9 +156,15 @@ def _xml_single(value: Any) -> str:
     return f"<SINGLE>\n{keys}</SINGLE>\n"
 
 
+_TAG = re.compile(r"<[^>]*>")
+_BARE_AMPERSAND = re.compile(r"&(?!#?\w+;)")
+
+
 def format_string(text: str) -> str:
     """Format a name as Moodle's format_string does: strip tags, escape bare ``&``."""
-    return re.sub(r"&(?!#?\w+;)", "&amp;", re.sub(r"<[^>]*>", "", text))
+    if "<" not in text and "&" not in text:  # most names: nothing to do (every call)
+        return text
+    return _BARE_AMPERSAND.sub("&amp;", _TAG.sub("", text))
 
 
 def _format_names(value: Any) -> Any:
