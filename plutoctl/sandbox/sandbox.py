@@ -19,8 +19,6 @@ from plutoctl.sandbox.store import Store
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-POLL_INTERVAL = 0.005
-"""How often the server thread checks for shutdown (seconds): keeps stop() quick."""
 
 
 class Sandbox:
@@ -89,8 +87,7 @@ class Sandbox:
         url = f"http://{HOST}:{server.server_port}"
         server.web_service = WebService(store, store.token, table, service, url, debug)
         thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": POLL_INTERVAL},
+            target=server.serve_until_stopped,
             name="plutoctl-sandbox",
             daemon=True,
         )
@@ -108,9 +105,9 @@ class Sandbox:
 
     def stop(self) -> None:
         """Stop serving and close the database."""
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop_serving()
         self._thread.join(timeout=5)
+        self._server.server_close()
         self.store.close()
 
     def __enter__(self) -> Sandbox:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import email.utils
 import functools
 import logging
+import selectors
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -97,6 +99,7 @@ class SandboxServer(ThreadingHTTPServer):
         request_log: RequestLog,
         costs: CostModel | None = None,
     ) -> None:
+        self._wake, self._waker = socket.socketpair()  # before binding: a failed bind closes it
         super().__init__(address, _Handler)
         self.max_input_vars = max_input_vars
         self.faults = faults
@@ -105,6 +108,31 @@ class SandboxServer(ThreadingHTTPServer):
         self.web_service: WebService | None = None
         self.idle = threading.Condition()
         self.open_connections = 0
+
+    def serve_until_stopped(self) -> None:
+        """Accept connections until ``stop_serving``, without waking up in between.
+
+        ``serve_forever`` wakes every poll interval to look for ``shutdown()``: an idle
+        sandbox then costs CPU all the time it runs, and stops only as fast as it polls.
+        """
+        with selectors.DefaultSelector() as selector:
+            selector.register(self, selectors.EVENT_READ)
+            selector.register(self._wake, selectors.EVENT_READ)
+            while True:
+                ready = selector.select()
+                if any(key.fileobj is self._wake for key, _ in ready):
+                    return
+                self.handle_request()  # a connection is waiting: accepted at once
+
+    def stop_serving(self) -> None:
+        """Make ``serve_until_stopped`` return (from any thread)."""
+        self._waker.send(b"\0")
+
+    def server_close(self) -> None:
+        """Close the listening socket and the wake-up pair."""
+        super().server_close()
+        self._wake.close()
+        self._waker.close()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no client connection is open; return False on timeout."""
