@@ -15,6 +15,7 @@ the recording site's address is replaced by the sandbox's (it cannot be the same
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import http.client
 import json
@@ -26,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 from requests.utils import get_encoding_from_headers
 
@@ -57,10 +58,18 @@ _XML_TIMESTAMP = re.compile(
 )
 
 
-def load_sequences() -> list[dict[str, Any]]:
-    """Return the recorded sequences, in file order."""
+def load_sequences(indexes: range | None = None) -> list[dict[str, Any]]:
+    """Return the recorded sequences (those at ``indexes`` only, if given), in file order.
+
+    Only the sequences asked for are decoded: each replaying process needs its share.
+    """
+    lines = _sequence_lines()
+    return [json.loads(lines[i]) for i in (range(len(lines)) if indexes is None else indexes)]
+
+
+def _sequence_lines() -> list[str]:
     with gzip.open(DATA / "moodle-differential.jsonl.gz", "rt", encoding="utf-8") as stream:
-        return [json.loads(line) for line in stream if line.strip()]
+        return [line for line in stream if line.strip()]
 
 
 def load_baseline() -> dict[str, Any]:
@@ -330,8 +339,9 @@ class Loopback:
     """A keep-alive HTTP client for one sandbox: a form POST as requests sends it, for
     a fraction of requests' CPU per call (the replay makes 2,358 of them).
 
-    The body is ``urlencode``d as requests encodes ``data``, and the text decoded as
-    requests' ``Response.text`` does for the content types the sandbox answers with.
+    The body is encoded as ``urlencode`` (and so requests) encodes ``data``, and the
+    text decoded as requests' ``Response.text`` does for the content types the sandbox
+    answers with.
     """
 
     def __init__(self, url: str) -> None:
@@ -341,7 +351,8 @@ class Loopback:
 
     def post(self, data: list[tuple[str, str]]) -> Reply:
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        self._connection.request("POST", self._path, urlencode(data).encode(), headers)
+        body = "&".join(f"{_quoted_key(str(key))}={quote_plus(str(value))}" for key, value in data)
+        self._connection.request("POST", self._path, body.encode(), headers)
         response = self._connection.getresponse()
         body = response.read()
         if response.will_close:
@@ -352,6 +363,12 @@ class Loopback:
 
     def close(self) -> None:
         self._connection.close()
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted_key(key: str) -> str:
+    """``quote_plus(key)``, kept: the replay sends the same bracket keys over and over."""
+    return quote_plus(key)
 
 
 def final_state(sb: Sandbox, labels: Labels, session: Loopback) -> dict[str, Any]:
@@ -527,7 +544,7 @@ def replay_all(workers: int = 8, processes: int = 2) -> list[Outcome]:
     The work is CPU-bound Python on both ends of each HTTP call, so it is spread over
     ``processes`` processes (one per core), each replaying ``workers`` at a time.
     """
-    count = len(load_sequences())
+    count = len(_sequence_lines())
     shares = [range(start, count, processes) for start in range(processes)]
     if processes <= 1:
         return replay_share(shares[0], workers)
@@ -543,6 +560,6 @@ def replay_all(workers: int = 8, processes: int = 2) -> list[Outcome]:
 
 def replay_share(indexes: range, workers: int) -> list[Outcome]:
     """Replay the sequences at ``indexes``, ``workers`` at a time (one process's share)."""
-    sequences, baseline = load_sequences(), load_baseline()
+    sequences, baseline = load_sequences(indexes), load_baseline()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda i: replay(sequences[i], baseline), indexes))
+        return list(pool.map(lambda sequence: replay(sequence, baseline), sequences))
