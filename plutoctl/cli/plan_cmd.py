@@ -89,11 +89,11 @@ def plan_command(
 
         plutoctl plan -c segments.yaml --format markdown --out plan.json
     """
+    from plutoctl.heap import rare_collection
     from plutoctl.run.plan import make_plan
-    from plutoctl.run.sites import rare_collection
 
     # The config, the read and the plan are 100,000s to millions of small objects (see
-    # run.sites): the collector would walk them all again between the stages and while
+    # plutoctl.heap): the collector would walk them all again between the stages and while
     # the plan is rendered and saved, for cycles a plan barely makes.
     with rare_collection():
         loaded = load(config_path)

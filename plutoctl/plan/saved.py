@@ -16,6 +16,7 @@ from pathlib import Path
 
 from plutoctl.config.input_files import MAX_PLAN_BYTES, FileRefusedError, read_bounded
 from plutoctl.errors import PlanError
+from plutoctl.heap import rare_collection
 from plutoctl.plan.changes.plans import Plan
 from plutoctl.plan.render.json import plan_from_dict, render_json
 
@@ -51,17 +52,20 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         raise PlanError(f"cannot read the plan {source}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise PlanError(f"{source} is not a plan file: it is not UTF-8 text") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PlanError(
-            f"{source} is not a plan file: invalid JSON at line {exc.lineno}, column {exc.colno}",
-            hint="make the plan again with plutoctl plan --out",
-        ) from exc
-    try:
-        return plan_from_dict(data)
-    except PlanError as exc:
-        raise PlanError(f"{source}: {exc.message}", hint=exc.hint) from exc
+    # A large plan is 100,000s of names and changes, and no cycles: see plutoctl.heap.
+    with rare_collection():
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PlanError(
+                f"{source} is not a plan file: invalid JSON at line {exc.lineno}, "
+                f"column {exc.colno}",
+                hint="make the plan again with plutoctl plan --out",
+            ) from exc
+        try:
+            return plan_from_dict(data)
+        except PlanError as exc:
+            raise PlanError(f"{source}: {exc.message}", hint=exc.hint) from exc
 
 
 def _refuse_secrets(text: str) -> None:

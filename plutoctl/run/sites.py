@@ -7,16 +7,15 @@ garbage collector is paused while sites are read and planned.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from plutoctl.config import LoadedConfig
 from plutoctl.errors import ConfigError, PlutoError, UsageError
+from plutoctl.heap import rare_collection
 from plutoctl.lms.client import SiteClient
 from plutoctl.model import ExistingSite
 from plutoctl.plan.changes.plans import Notice, SitePlan
@@ -59,32 +58,6 @@ def sites_to_run(loaded: LoadedConfig, selection: Selection) -> list[str]:
             hint="name segment IDs or course short names declared in the config",
         )
     return [s for s in known if not selection.sites or s in selection.sites]
-
-
-@contextmanager
-def rare_collection() -> Iterator[None]:
-    """Pause the cyclic garbage collector while sites are read and planned.
-
-    A large site's read holds millions of small objects (records, usernames). With
-    the default thresholds the collector walks all of them again and again while
-    they are allocated: 12 of 21 s of CPU reading a 100,000-user, 200-course site
-    (benchmarks/plan_scale.py). Reference counting frees almost everything a run
-    drops; the few cycles wait for the collector to run again after the block.
-
-    On the way out everything allocated in the block is moved to the oldest
-    generation (``gc.freeze`` then ``gc.unfreeze``: two list splices), so that the
-    first collection after it does not walk it all as young objects (0.8 s at the
-    end of that plan, when the process is about to drop it anyway).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
 
 
 def run_sites(
