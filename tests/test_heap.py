@@ -13,8 +13,11 @@ from plutoctl.config import load_config
 from plutoctl.config.yaml_positions import parse_yaml
 from plutoctl.errors import ConfigError
 from plutoctl.heap import rare_collection
+from plutoctl.lms.client import RetryPolicy, SiteClient
+from plutoctl.lms.reader import ReadScope, read_site
 from plutoctl.plan.changes.plans import Notice, Plan, SitePlan
 from plutoctl.plan.saved import load_plan, save_plan
+from plutoctl.sandbox import FieldSpec, Sandbox, generate
 
 
 @pytest.fixture
@@ -81,6 +84,23 @@ def test_loading_a_saved_plan_starts_no_collection(tmp_path: Path, collections: 
 
     json.loads(path.read_text(encoding="utf-8"))  # outside load_plan: collections start
     assert collections
+
+
+def test_reading_a_site_starts_no_collection(collections: list[int]) -> None:
+    # Every command that reads a site (plan, apply, explain, export) reads it paused.
+    scope = ReadScope(needs_all_users=True, needs_custom_fields=True)
+    with Sandbox.start() as site:
+        generate(site.store, users=2_500, courses=0, fields=[FieldSpec("region", "text")])
+        with SiteClient("lab", site.url, site.token, retry=RetryPolicy(attempts=1)) as client:
+            gc.collect()
+            collections.clear()
+            existing = read_site(client, scope)
+            assert collections == []
+            assert gc.isenabled()
+            assert len(existing.users) == site.store.user_count() - 1  # the guest is not kept
+
+            read_site.__wrapped__(client, scope)  # type: ignore[attr-defined]
+            assert collections  # the same read, not paused: collections start
 
 
 def test_a_config_refused_leaves_the_collector_on(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from typing import Any, cast
 import msgspec
 
 from plutoctl.errors import AccessDeniedError, PermissionDeniedError
+from plutoctl.heap import rare_collection
 from plutoctl.lms.answers import (
     USERS,
     USERS_ANSWER,
@@ -108,6 +109,7 @@ def read_functions(scope: ReadScope, available: Iterable[str] = ()) -> frozenset
     return frozenset(names)
 
 
+@rare_collection()  # records, names and members by the 100,000: see plutoctl.heap
 def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
     """Read the existing state of the client's site that ``scope`` needs."""
     info = client.site_info()
