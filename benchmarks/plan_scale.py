@@ -626,7 +626,10 @@ def measure_plan(config: Path, out: Path) -> None:
         "cpu": usage.ru_utime + usage.ru_stime,
         "maxrss_mb": usage.ru_maxrss / 1024,
     }
-    print(json.dumps(figures))
+    print(json.dumps(figures), flush=True)
+    # Then end as the program does (plutoctl.cli.run): a profiler of this process would
+    # otherwise sample the interpreter freeing the plan, which plutoctl never does.
+    os._exit(0)
 
 
 def run_plan(
