@@ -56,6 +56,18 @@ LISTING = "core_enrol_get_enrolled_users"
 _SKIPPED_HEADERS = {"date", "content-length", "connection"}
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """Keep-alive, silent, and reads a request's body."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def body(self) -> bytes:
+        return self.rfile.read(int(self.headers["Content-Length"]))
+
+
 # --- record ------------------------------------------------------------------------------
 
 
@@ -98,14 +110,9 @@ def _start_proxy(target: str, answers: dict[tuple[str, bytes], Answer]) -> Threa
     parts = urllib.parse.urlsplit(target)
     local = threading.local()
 
-    class Proxy(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
+    class Proxy(_Handler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
+            body = self.body()
             if not hasattr(local, "connection"):
                 local.connection = http.client.HTTPConnection(parts.hostname, parts.port)
             local.connection.request(
@@ -190,15 +197,9 @@ def serve(conn: Connection, directory: Path) -> None:
     with (directory / ANSWERS).open("rb") as stream:
         recording = Recording(pickle.load(stream))
 
-    class Replay(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
+    class Replay(_Handler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            _send(self, recording.answer(self.path, body))
+            _send(self, recording.answer(self.path, self.body()))
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Replay)
     threading.Thread(target=server.serve_forever, daemon=True).start()
