@@ -72,10 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def record(directory: Path, state: str) -> None:
-    args = argparse.Namespace(
-        users=100_000, segments=2_000, courses=200, enrolled=2_000, listed=270,
-        changed=0.01, max_input_vars=5_000, cost_model=False,
-    )  # fmt: skip
+    args = scale.arguments().parse_args([])  # plan_scale's scenario, as its defaults make it
     server = scale.Server(args)
     try:
         rng = random.Random(5)
@@ -279,6 +276,12 @@ def _url(server: ThreadingHTTPServer) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}"
 
 
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a number of runs, 1 or more: {text!r}")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -287,7 +290,7 @@ def main() -> None:
     recording.add_argument("--state", choices=("first", "applied", "changed"), default="applied")
     running = commands.add_parser("run", help="plan against the recorded answers")
     running.add_argument("directory", type=Path)
-    running.add_argument("--runs", type=int, default=3)
+    running.add_argument("--runs", type=_at_least_one, default=3)
     running.add_argument("--plutoctl-path", type=Path, help="plan with another checkout")
     running.add_argument("--prefix", default="", help="a command to run each plan under")
     args = parser.parse_args()

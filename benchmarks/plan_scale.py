@@ -716,7 +716,8 @@ def _bulk(name: str, ids: int, items: int, max_input_vars: int) -> float:
 # --- main -------------------------------------------------------------------------------
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
+    """The script's options, with the scenario's defaults (``plan_replay.py`` reads them)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--segments", type=int, default=2_000)
@@ -742,7 +743,11 @@ def main() -> None:
         "--plutoctl-path", type=Path, help="plan with another checkout's plutoctl package"
     )
     parser.add_argument("--measure-plan", nargs=2, type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     if args.measure_plan:
         measure_plan(*args.measure_plan)
         return

@@ -21,7 +21,7 @@ from plutoctl.sandbox import FieldSpec, Sandbox, generate
 
 
 @pytest.fixture
-def collections() -> Iterator[list[int]]:
+def collections_started() -> Iterator[list[int]]:
     """The generation of each collection the collector starts while the test runs."""
     started: list[int] = []
 
@@ -51,14 +51,14 @@ def large_config(directory: Path, members: int = 5_000) -> Path:
 
 
 def test_loading_a_config_starts_no_collection_and_leaves_the_collector_on(
-    tmp_path: Path, collections: list[int]
+    tmp_path: Path, collections_started: list[int]
 ) -> None:
     path = large_config(tmp_path)
     gc.collect()
-    collections.clear()
+    collections_started.clear()
     assert gc.isenabled()
     loaded = load_config(path)
-    assert collections == []
+    assert collections_started == []
     assert gc.isenabled()
     assert len(loaded.config.segments["team-a"].members) == 5_000
     assert len(loaded.csv_members["team-b"]) == 5_000
@@ -66,41 +66,43 @@ def test_loading_a_config_starts_no_collection_and_leaves_the_collector_on(
     # The same parsing outside ``load_config`` starts collections: the assertion above
     # is about the pause, not about a config too small to need one.
     gc.collect()
-    collections.clear()
+    collections_started.clear()
     parse_yaml(path.read_text(), str(path))
-    assert collections
+    assert collections_started
 
 
-def test_loading_a_saved_plan_starts_no_collection(tmp_path: Path, collections: list[int]) -> None:
+def test_loading_a_saved_plan_starts_no_collection(
+    tmp_path: Path, collections_started: list[int]
+) -> None:
     notices = tuple(Notice("warning", f"notice {i}") for i in range(5_000))
     plan = Plan(sites=(SitePlan("demo", notices=notices),))
     path = tmp_path / "plan.json"
     save_plan(plan, path)
     gc.collect()
-    collections.clear()
+    collections_started.clear()
     assert load_plan(path) == plan
-    assert collections == []
+    assert collections_started == []
     assert gc.isenabled()
 
     json.loads(path.read_text(encoding="utf-8"))  # outside load_plan: collections start
-    assert collections
+    assert collections_started
 
 
-def test_reading_a_site_starts_no_collection(collections: list[int]) -> None:
+def test_reading_a_site_starts_no_collection(collections_started: list[int]) -> None:
     # Every command that reads a site (plan, apply, explain, export) reads it paused.
     scope = ReadScope(needs_all_users=True, needs_custom_fields=True)
     with Sandbox.start() as site:
         generate(site.store, users=2_500, courses=0, fields=[FieldSpec("region", "text")])
         with SiteClient("lab", site.url, site.token, retry=RetryPolicy(attempts=1)) as client:
             gc.collect()
-            collections.clear()
+            collections_started.clear()
             existing = read_site(client, scope)
-            assert collections == []
+            assert collections_started == []
             assert gc.isenabled()
             assert len(existing.users) == site.store.user_count() - 1  # the guest is not kept
 
             read_site.__wrapped__(client, scope)  # type: ignore[attr-defined]
-            assert collections  # the same read, not paused: collections start
+            assert collections_started  # the same read, not paused: collections start
 
 
 def test_a_config_refused_leaves_the_collector_on(tmp_path: Path) -> None:
