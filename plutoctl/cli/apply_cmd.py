@@ -170,7 +170,8 @@ def apply_command(
         known = learned_ids(runs)
         warn_unused_acknowledgements(plan, options)
         colour = use_colour(sys.stdout)
-        click.echo(render(plan, "text", colour=colour, show_members=show_members), nl=False)
+        text = render(plan, "text", colour=colour, show_members=show_members)
+        click.echo(text, nl=False, color=colour)  # as in plan: kept off a terminal too
     errored = [p.site for p in plan.sites if p.errors]
     if plan.is_refused:
         click.echo("error: the plan was refused as unsafe; nothing was applied", err=True)

@@ -106,7 +106,10 @@ def plan_command(
 
         warn_unused_acknowledgements(plan, options)
         colour = fmt == "text" and use_colour(sys.stdout)
-        click.echo(render(plan, fmt, colour=colour, show_members=show_members), nl=False)
+        # ``color``: click would strip the colours again wherever stdout is not a terminal,
+        # which is where --color and FORCE_COLOR are asked for (a CI log).
+        text = render(plan, fmt, colour=colour, show_members=show_members)
+        click.echo(text, nl=False, color=colour)
         if out is not None:
             # The saved plan names its config absolutely, so that `plutoctl apply PLAN` run
             # from any directory finds the config it was made from.

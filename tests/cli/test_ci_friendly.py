@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -133,6 +136,35 @@ def test_colour_rules(monkeypatch, args: list[str], env: dict[str, str], expecte
 def test_colour_off_when_not_a_terminal(monkeypatch) -> None:
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     assert use_colour(io.StringIO()) is False
+
+
+SANDBOX_CONFIG = """version: 1
+sites:
+  local: {url: "sandbox:site.db"}
+segments:
+  dept-sales: {name: Sales, members: []}
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(["--color"], {}), ([], {"FORCE_COLOR": "1"}), (["--no-color"], {"FORCE_COLOR": "1"})],
+)
+def test_forced_colour_reaches_a_pipe(tmp_path: Path, args: list[str], env: dict[str, str]) -> None:
+    """A CI log is a pipe: --color and FORCE_COLOR must colour the plan written to it."""
+    path = tmp_path / "segments.yaml"
+    path.write_text(SANDBOX_CONFIG, encoding="utf-8")
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "plutoctl", *args, "plan", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        env={**environment, **env},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "dept-sales" in proc.stdout
+    assert ("\x1b[" in proc.stdout) is (args != ["--no-color"])
 
 
 def test_completion_offers_sites_and_ids(tmp_path: Path) -> None:
