@@ -88,10 +88,10 @@ class UsageError(PlutoError):
 class ConfigError(PlutoError):
     """The config file or one of its CSV files is invalid; holds every problem found."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], *, where: str = "the config") -> None:
         self.problems = sorted(problems, key=lambda p: (p.position, p.message))
         errors = [p for p in self.problems if not p.is_warning]
-        super().__init__(f"{len(errors)} problem(s) in the config")
+        super().__init__(f"{len(errors)} problem(s) in {where}")
 
 
 class SecretError(PlutoError):

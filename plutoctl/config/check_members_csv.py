@@ -7,6 +7,7 @@ from array import array
 from pathlib import Path
 
 from plutoctl.config.csvfile import CsvFile, CsvRow, read_members_csv
+from plutoctl.config.input_files import FileRefusedError, locate
 from plutoctl.config.loaded import CsvMembers
 from plutoctl.config.parts import Parts
 from plutoctl.config.recorder import Recorder, did_you_mean
@@ -49,7 +50,11 @@ class _MembersCsv:
         return members
 
     def _read(self, segment_id: str, relative: str) -> CsvFile | None:
-        path = (self.rec.base_dir / relative).resolve()
+        try:
+            path = locate(self.rec.base_dir, relative)
+        except FileRefusedError as exc:
+            self.rec.error(("segments", segment_id, "members_csv"), exc.message, exc.hint)
+            return None
         shown = os.path.normpath(os.path.join(os.path.dirname(self.rec.shown_path), relative))
         if path not in self.files:
             if path.is_dir():

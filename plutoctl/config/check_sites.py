@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
+from plutoctl.config.input_files import FileRefusedError, locate
 from plutoctl.config.loaded import KeyPath
 from plutoctl.config.parts import Parts
 from plutoctl.config.recorder import Recorder, did_you_mean
 from plutoctl.config.schema import TOKEN_REF, SiteConfig
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Letters (any script: IDNA names), digits, dots, hyphens and an IPv6 address's colons;
+# never a space, a control character or punctuation that no host name holds.
+_HOST = re.compile(r"[\w.:-]+")
 
 
 def check_sites(rec: Recorder, parts: Parts) -> None:
@@ -41,12 +45,25 @@ def check_site_list(rec: Recorder, path: KeyPath, names: list[str], parts: Parts
 def _check_url(rec: Recorder, path: KeyPath, site: SiteConfig) -> None:
     hint = "use https://host…, http://127.0.0.1… / http://localhost…, or sandbox:PATH"
     if site.is_sandbox:
-        if not site.url.removeprefix("sandbox:").strip():
+        database = site.url.removeprefix("sandbox:")
+        if not database.strip():
             rec.error((*path, "url"), "a sandbox URL needs a database path", hint)
+        else:
+            try:
+                locate(rec.base_dir, database)
+            except FileRefusedError as exc:
+                rec.error((*path, "url"), f"the sandbox database {exc.message}", exc.hint)
         return
-    parts = urlsplit(site.url.strip())
+    try:
+        parts = urlsplit(site.url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as exc:  # an unclosed [IPv6] bracket, a bad port
+        rec.error((*path, "url"), f"not a URL plutoctl can use: {exc}", hint)
+        return
     if parts.scheme not in ("https", "http") or not parts.hostname:
         rec.error((*path, "url"), "not a URL plutoctl can use", hint)
+    elif not _HOST.fullmatch(parts.hostname):
+        rec.error((*path, "url"), f"not a host name: {parts.hostname!r}", hint)
     elif parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         rec.error((*path, "url"), "plain http is allowed only to the local machine", hint)
     elif parts.username or parts.password or _holds_token(site.url):

@@ -8,6 +8,7 @@ usernames is about 10 MB, a bulk CSV of a million rows about 60 MB.
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -23,6 +24,27 @@ MAX_PLAN_BYTES = 256 * 1024 * 1024
 
 class FileRefusedError(PlutoError):
     """An input file that is not a regular file, or is larger than its limit."""
+
+
+def locate(base_dir: Path, relative: str) -> Path:
+    """Return the absolute path of ``relative`` (to ``base_dir``), symbolic links followed.
+
+    Raises FileRefusedError for a name no file can have (a NUL character) and for
+    symbolic links that lead round in a loop, saying which path it is; a path that
+    does not exist is returned as it is, for the caller to say so.
+    """
+    if "\0" in relative:
+        raise FileRefusedError(
+            f"{relative!r} holds a NUL character, which no file name can",
+            hint="check the path for a stray escape sequence",
+        )
+    try:
+        return (base_dir / relative).resolve()
+    except (OSError, RuntimeError) as exc:  # a loop: RuntimeError before Python 3.13
+        raise FileRefusedError(
+            f"{relative!r} cannot be followed: its symbolic links lead round in a loop",
+            hint=f"check the links on the way to {os.path.join(base_dir, relative)}",
+        ) from exc
 
 
 def read_bounded(path: Path, limit: int) -> bytes:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, overload
 
+from plutoctl.config.input_files import locate
 from plutoctl.config.schema import Config
 from plutoctl.errors import Position, Problem
 
@@ -90,8 +91,8 @@ class LoadedConfig:
         return self.path.parent
 
     def resolve(self, relative: str) -> Path:
-        """Return a config-relative path as an absolute one."""
-        return (self.base_dir / relative).resolve()
+        """Return a config-relative path as an absolute one (FileRefusedError: see locate)."""
+        return locate(self.base_dir, relative)
 
     def position_of(self, *key_path: str | int) -> Position:
         """Return the position of a key path, or of its nearest known ancestor."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from plutoctl.config.input_files import FileRefusedError, locate
 from plutoctl.config.loaded import KeyPath
 from plutoctl.config.schema_errors import dotted, nearest
 from plutoctl.config.segments_csv import CsvSegment, read_segments_csv
@@ -95,7 +96,12 @@ class _Merger:
         rows: dict[str, CsvSegment] = {}
         seen: set[Path] = set()
         for path, relative in csv_paths(value):
-            file = (base_dir / relative).resolve()
+            try:
+                file = locate(base_dir, relative)
+            except FileRefusedError as exc:
+                message = f"{dotted(path)}: {exc.message}"
+                self.problems.append(Problem(self.at(path), message, hint=exc.hint))
+                continue
             if file in seen:
                 message = f"{dotted(path)}: {relative!r} is listed twice"
                 self.problems.append(Problem(self.at(path), message, is_warning=True))

@@ -151,6 +151,32 @@ def test_a_directory_as_members_csv_says_it_is_a_directory(
     assert "not found" not in err
 
 
+@pytest.mark.parametrize(
+    "key", ["members_csv", "segments_csv", "url"], ids=["members_csv", "segments_csv", "sandbox"]
+)
+@pytest.mark.parametrize("path", ["loop", "a\\0b.csv"], ids=["symlink loop", "NUL"])
+def test_a_path_no_file_can_have_is_a_problem_at_its_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, path: str
+) -> None:
+    """Symbolic links in a loop, or a NUL character: named at the key, never a crash."""
+    os.symlink("loop-back", tmp_path / "loop")
+    os.symlink("loop", tmp_path / "loop-back")
+    declared = {
+        "members_csv": HEAD + f'segments:\n  s: {{name: S, members_csv: "{path}"}}\n',
+        "segments_csv": HEAD + f'segments_csv: "{path}"\nsegments: {{}}\n',
+        "url": f'version: 1\nsites:\n  demo:\n    url: "sandbox:{path}"\nsegments: {{}}\n',
+    }
+    config = tmp_path / "segments.yaml"
+    config.write_text(declared[key])
+    for command in ("validate", "plan"):
+        assert main([command, "-c", str(config)]) == ExitCode.ERROR
+        err = capsys.readouterr().err
+        reason = "lead round in a loop" if path == "loop" else "holds a NUL character"
+        line = {"members_csv": 6, "segments_csv": 5, "url": 4}[key]
+        assert f"segments.yaml:{line}:" in err, err
+        assert reason in err, err
+
+
 @pytest.mark.parametrize("has_quote", [False, True], ids=["no quote", "open quote"])
 def test_an_over_long_csv_field_says_what_is_wrong(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], has_quote: bool
