@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from plutoctl.cli.options import FiniteFloatRange, config_option, load
-from plutoctl.errors import UsageError
+from plutoctl.errors import PlutoError, SandboxError, UsageError
 
 GENERATE_KEYS = ("users", "courses", "cohorts", "members", "enrolments")
 
@@ -178,7 +178,10 @@ def seed(
     if (csv_path is None) == (generate_spec is None):
         raise UsageError("give either a CSV file or --generate, not both or neither")
     counts = _parse_generate(generate_spec) if generate_spec else {}
-    specs = [FieldSpec.parse(text) for text in fields]
+    try:
+        specs = [FieldSpec.parse(text) for text in fields]
+    except SandboxError as exc:
+        raise UsageError(exc.message) from exc
     db_path.parent.mkdir(parents=True, exist_ok=True)
     store = Store(db_path)
     try:
@@ -198,7 +201,7 @@ def seed(
         added = store.user_count() - before
     finally:
         store.close()
-    click.echo(f"Seeded {db_path}: {added:,} users added.")
+    click.echo(f"Seeded {db_path}: {added:,} {'user' if added == 1 else 'users'} added.")
 
 
 def _parse_generate(text: str) -> dict[str, int]:
@@ -253,12 +256,15 @@ def _remove_database(db_path: Path) -> str:
     """Remove a sandbox database and its SQLite companions; say what was done."""
     if not db_path.exists():
         return f"{db_path} does not exist; the next run creates it"
-    with db_path.open("rb") as stream:
-        if stream.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
-            raise UsageError(
-                f"{db_path} is not a SQLite database; not removing it",
-                hint="check the site's url: sandbox:PATH names its database file",
-            )
+    is_database = False
+    if db_path.is_file():
+        with db_path.open("rb") as stream:
+            is_database = stream.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
+    if not is_database:
+        raise PlutoError(
+            f"{db_path} is not a SQLite database; not removing it",
+            hint="check the site's url: sandbox:PATH names its database file",
+        )
     for companion in (db_path, *(Path(f"{db_path}{s}") for s in _DB_COMPANIONS)):
         companion.unlink(missing_ok=True)
     return f"removed {db_path}; the next run creates it again from its seed"

@@ -46,7 +46,8 @@ class FieldSpec:
         parts = text.split(":", 2)
         if len(parts) < 2 or parts[1] not in FIELD_TYPES or not parts[0]:
             raise SandboxError(
-                f"bad field {text!r}; use NAME:TYPE[:OPTION|OPTION…], TYPE one of {FIELD_TYPES}"
+                f"bad field {text!r}; use NAME:TYPE[:OPTION|OPTION…], TYPE one of "
+                f"{', '.join(FIELD_TYPES)}"
             )
         options = tuple(parts[2].split("|")) if len(parts) == 3 else ()
         if parts[1] == "menu" and not options:
@@ -65,25 +66,45 @@ class _Row:
 
 def read_rows(path: Path) -> list[_Row]:
     """Read a bulk CSV (comma or semicolon, BOM, CRLF, blank lines) into rows by header."""
-    text = path.read_text(encoding="utf-8-sig")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise _seed_error(
+            path,
+            line,
+            f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} on this line)",
+            "save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8)",
+        ) from exc
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     rows: list[_Row] = []
-    for record in reader:
-        if not any(cell.strip() for cell in record):
-            continue
-        if header is None:
-            header = [cell.strip().lower() for cell in record]
-            continue
-        values = {
-            name: (record[i].strip() if i < len(record) else "") for i, name in enumerate(header)
-        }
-        rows.append(_Row(reader.line_num, values))
+    try:
+        for record in reader:
+            if not any(cell.strip() for cell in record):
+                continue
+            if header is None:
+                header = [cell.strip().lower() for cell in record]
+                continue
+            values = {
+                name: (record[i].strip() if i < len(record) else "")
+                for i, name in enumerate(header)
+            }
+            rows.append(_Row(reader.line_num, values))
+    except csv.Error as exc:  # a quote never closed, a field past the csv module's limit
+        line = max(reader.line_num, 1)
+        raise _seed_error(path, line, f"cannot read this row: {exc}", None) from exc
     if header is None or "username" not in header:
-        raise ConfigError([Problem(Position(str(path), 1), "the CSV has no 'username' column")])
+        raise _seed_error(path, 1, "the CSV has no 'username' column", None)
     return rows
+
+
+def _seed_error(path: Path, line: int, message: str, hint: str | None) -> ConfigError:
+    problem = Problem(Position(str(path), line), message, hint=hint)
+    return ConfigError([problem], where="the seed CSV")
 
 
 def seed_csv(store: Store, path: str | Path) -> int:
@@ -102,7 +123,7 @@ def seed_csv(store: Store, path: str | Path) -> int:
             except SandboxError as exc:
                 problems.append(Problem(Position(str(csv_path), row.line), exc.message))
         if problems:
-            raise ConfigError(problems)
+            raise ConfigError(problems, where="the seed CSV")
     return len(rows)
 
 

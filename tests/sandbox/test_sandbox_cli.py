@@ -21,7 +21,7 @@ def test_seed_from_csv(tmp_path: Path, capsys) -> None:
     (tmp_path / "u.csv").write_text(CSV)
     db = tmp_path / "lms.db"
     assert main(["sandbox", "seed", str(tmp_path / "u.csv"), "--db", str(db)]) == 0
-    assert capsys.readouterr().out == f"Seeded {db}: 1 users added.\n"
+    assert capsys.readouterr().out == f"Seeded {db}: 1 user added.\n"
     store = Store(db)
     assert store.cohort_members("s1") == {"jdoe"}
     store.close()
@@ -44,6 +44,44 @@ def test_seed_usage_errors(tmp_path: Path, capsys) -> None:
     assert main(["sandbox", "seed", "--db", db]) == 64
     assert main(["sandbox", "seed", "--generate", "people=3", "--db", db]) == 64
     assert "bad --generate item 'people=3'" in capsys.readouterr().err
+
+
+def test_seed_bad_field_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    args = ["sandbox", "seed", "--generate", "users=3", "--field", "x:date"]
+    assert main([*args, "--db", str(tmp_path / "x.db")]) == 64
+    assert "TYPE one of text, textarea, menu, checkbox" in capsys.readouterr().err
+
+
+def test_seed_csv_unreadable_rows_cite_their_line(tmp_path: Path, capsys) -> None:
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"username,firstname\nzoe,Zo\xe9\n")
+    assert main(["sandbox", "seed", str(latin), "--db", str(tmp_path / "a.db")]) == 1
+    err = capsys.readouterr().err
+    assert f"{latin}:2: the file is not UTF-8 (byte 0xe9 on this line)" in err
+    assert "1 problem(s) in the seed CSV" in err
+    long = tmp_path / "long.csv"
+    long.write_text("username,firstname\nok,A\nzoe," + "x" * 200_000 + "\n")
+    assert main(["sandbox", "seed", str(long), "--db", str(tmp_path / "b.db")]) == 1
+    assert f"{long}:3: cannot read this row: field larger than field limit" in (
+        capsys.readouterr().err
+    )
+
+
+def test_reset_leaves_what_is_not_a_database(tmp_path: Path, capsys) -> None:
+    (tmp_path / "notes.db").write_text("my notes")
+    (tmp_path / "folder.db").mkdir()
+    for name in ("notes.db", "folder.db"):
+        config = tmp_path / f"{name}.yaml"
+        config.write_text(
+            f"version: 1\nsites: {{demo: {{url: 'sandbox:{name}'}}}}\n"
+            "segments: {s1: {name: S, members: []}}\n"
+        )
+        assert main(["sandbox", "reset", "-c", str(config)]) == 1
+        assert f"{tmp_path / name} is not a SQLite database; not removing it" in (
+            capsys.readouterr().err
+        )
+    assert (tmp_path / "notes.db").read_text() == "my notes"
+    assert (tmp_path / "folder.db").is_dir()
 
 
 def test_seed_csv_error_cites_line(tmp_path: Path, capsys) -> None:
