@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -21,6 +22,7 @@ from plutoctl.cli.output import use_colour
 from plutoctl.errors import ExitCode, PlutoError, UsageError
 
 if TYPE_CHECKING:
+    from plutoctl.plan.changes.plans import Plan
     from plutoctl.run.apply import SiteOutcome
     from plutoctl.run.plan import RunOptions
 
@@ -29,7 +31,7 @@ def confirm(*, auto_approve: bool) -> None:
     """Ask for ``yes`` on a terminal; without one, refuse rather than hang."""
     if auto_approve:
         return
-    if not sys.stdin.isatty():
+    if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():  # None: stdin closed (<&-)
         raise PlutoError(
             "apply needs confirmation, and there is no terminal to ask on",
             hint="pass --auto-approve (as in CI), or apply a saved plan: "
@@ -62,6 +64,19 @@ def refuse_plan_time_flags(options: RunOptions) -> None:
             f"{', '.join(given)} cannot change a saved plan, which is applied as it was made",
             hint="give them when making the plan: plutoctl plan ... --out PLAN "
             "(--site still picks which of its sites to apply)",
+        )
+
+
+def refuse_sites_not_planned(plan: Plan, sites: tuple[str, ...]) -> None:
+    """Refuse ``--site`` names a saved plan was not made for: applying them would do nothing."""
+    planned = [site.site for site in plan.sites]
+    missing = [name for name in sites if name not in planned]
+    if missing:
+        raise UsageError(
+            f"the plan has no site {', '.join(missing)}: it was made for "
+            f"{', '.join(planned) or 'no site'}",
+            hint="apply the plan made for that site, or make one: "
+            f"plutoctl plan --site {missing[0]} --out PLAN",
         )
 
 
@@ -156,6 +171,7 @@ def apply_command(
     from plutoctl.run.apply import apply_plan
     from plutoctl.run.plan import learned_ids, make_plan
     from plutoctl.run.reverify import check_saved_plan
+    from plutoctl.run.sites import sites_to_run
 
     basis = None
     known: dict[str, dict[int, str]] = {}
@@ -164,6 +180,8 @@ def apply_command(
         plan = load_plan(plan_file)
         loaded = load(config_path or Path(plan.config_path or DEFAULT_CONFIG))
         basis = check_saved_plan(loaded, plan)
+        sites_to_run(loaded, options.selection)  # refuses --site names the config lacks
+        refuse_sites_not_planned(plan, options.selection.sites)
     else:
         loaded = load(config_path or Path(DEFAULT_CONFIG))
         plan, runs = make_plan(loaded, options)
@@ -191,7 +209,10 @@ def apply_command(
         click.echo("Nothing to apply." if not errored else "Nothing to apply on the other sites.")
         return ExitCode.ERROR if errored else ExitCode.OK
     if report_path is not None:
-        refuse_overwriting_inputs(loaded, [report_path], what="--report")
+        refuse_overwriting_inputs(
+            loaded, [report_path], what="--report", also_read=[plan_file] if plan_file else []
+        )
+        check_writable(report_path, what="--report")
     if plan_file is None:
         confirm(auto_approve=auto_approve)
     from plutoctl.cli.progress import ProgressPrinter
@@ -206,13 +227,38 @@ def apply_command(
     if report_path is not None:
         write_report(report_path, outcomes)
     if stop.is_set():
+        # A saved plan no longer matches a site it was partly applied to: a new plan
+        # holds the rest.
+        again = (
+            "Run `plutoctl apply` again to finish."
+            if plan_file is None
+            else "To finish, make a new plan and apply it "
+            "(the saved plan no longer matches the site)."
+        )
         click.echo(
             "Interrupted: the calls in flight finished and nothing more was sent; "
-            "the skipped items above were not applied. Run `plutoctl apply` again to finish.",
+            f"the skipped items above were not applied. {again}",
             err=True,
         )
         return ExitCode.INTERRUPTED
     return code
+
+
+def check_writable(path: Path, *, what: str) -> None:
+    """Refuse, before anything is applied, a report path that cannot be written."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+    else:
+        writable = os.access(path if path.exists() else folder, os.W_OK)
+        problem = "" if writable else "permission denied"
+    if problem:
+        raise PlutoError(
+            f"{what} {path} cannot be written ({problem}); nothing was applied",
+            hint="name a file in a folder you can write to",
+        )
 
 
 def write_report(path: Path, outcomes: dict[str, SiteOutcome]) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -279,16 +279,25 @@ def _inputs(loaded: LoadedConfig) -> set[Path]:
     relatives += [
         site.url.removeprefix("sandbox:") for site in config.sites.values() if site.is_sandbox
     ]
-    return {loaded.path.resolve(), *(loaded.resolve(r) for r in relatives)}
+    return {_real(loaded.path), *(loaded.resolve(r) for r in relatives)}
 
 
-def refuse_overwriting_inputs(loaded: LoadedConfig, paths: list[Path], *, what: str) -> None:
-    """Refuse (before anything is written) to write over a file the config reads."""
-    inputs = _inputs(loaded)
-    clash = sorted(str(p) for p in paths if p.resolve() in inputs)
-    if clash:
-        raise PlutoError(
-            f"{what} would overwrite {', '.join(clash)}, which this config reads; "
-            "nothing was written",
-            hint="name a new file for it",
-        )
+def _real(path: Path) -> Path:
+    # os.path.realpath, not Path.resolve: a symbolic link loop is then a path that
+    # cannot be written, not a RuntimeError.
+    return Path(os.path.realpath(path))
+
+
+def refuse_overwriting_inputs(
+    loaded: LoadedConfig, paths: list[Path], *, what: str, also_read: Iterable[Path] = ()
+) -> None:
+    """Refuse (before anything is written) to write over a file the config reads, or
+    over ``also_read`` (a saved plan being applied)."""
+    for reads, which in ((_inputs(loaded), "this config reads"), (also_read, "is being applied")):
+        real = {_real(p) for p in reads}
+        clash = sorted(str(p) for p in paths if _real(p) in real)
+        if clash:
+            raise PlutoError(
+                f"{what} would overwrite {', '.join(clash)}, which {which}; nothing was written",
+                hint="name a new file for it",
+            )

@@ -108,3 +108,52 @@ def test_failed_operations_exit_4_skip_removals_then_finish(
     assert sandbox.store.cohort_members("crew") == {"ann"}
     assert sandbox.store.group_members("LAB101", "g1") == {"ann"}
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
+def test_a_closed_stdin_is_refused_like_no_terminal(config: Path, sandbox) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "plutoctl", "apply", "-c", str(config)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, TOKEN_VAR: sandbox.token},
+        preexec_fn=lambda: os.close(0),  # as `plutoctl apply <&-` runs it: no stdin at all
+    )
+    assert done.returncode == 1, done.stderr
+    assert "there is no terminal to ask on" in done.stderr
+    assert "team" not in sandbox.store.cohorts()
+
+
+def test_a_saved_plan_refuses_a_site_it_was_not_made_for(
+    config: Path, sandbox, run, tmp_path: Path
+) -> None:
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("sites:\n", "sites:\n  emea: {url: 'sandbox:emea.db'}\n"))
+    plan = tmp_path / "plan.json"
+    assert run("plan", "-c", str(config), "--site", "lab", "--out", str(plan)).code == 0
+    refused = run("apply", str(plan), "--site", "emea")
+    assert refused.code == 64
+    assert "the plan has no site emea: it was made for lab" in refused.err
+    unknown = run("apply", str(plan), "--site", "apac")
+    assert unknown.code == 64
+    assert "unknown site(s): apac" in unknown.err
+    assert "team" not in sandbox.store.cohorts()
+
+
+@pytest.mark.parametrize("where", ["the plan file", "a folder that cannot be made"])
+def test_a_report_that_cannot_be_written_is_refused_before_applying(
+    config: Path, sandbox, run, tmp_path: Path, where: str
+) -> None:
+    plan = tmp_path / "plan.json"
+    assert run("plan", "-c", str(config), "--out", str(plan)).code == 0
+    saved = plan.read_bytes()
+    (tmp_path / "file").write_text("a file, not a folder")
+    report = plan if where == "the plan file" else tmp_path / "file" / "report.json"
+    refused = run("apply", str(plan), "--report", str(report))
+    assert refused.code == 1
+    assert "nothing was" in refused.err
+    assert plan.read_bytes() == saved
+    assert "team" not in sandbox.store.cohorts()
+    assert run("apply", str(plan)).code == 0
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0

@@ -170,3 +170,30 @@ def test_after_an_interrupted_apply_the_next_one_finishes(
     assert main(["apply", "-c", config, "--auto-approve"]) == 0
     assert len(lab.store.cohort_members("team-a")) == 30
     assert main(["plan", "-c", config, "--detailed-exitcode"]) == 0
+
+
+def test_an_interrupted_saved_plan_says_to_plan_again_and_that_finishes(
+    lab: Sandbox, proxy: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_VAR, lab.token)
+    start(tmp_path, proxy, lab.token, "validate").communicate(timeout=60)  # writes the config
+    config, plan = str(tmp_path / "segments.yaml"), str(tmp_path / "plan.json")
+    assert main(["plan", "-c", config, "--out", plan]) == 0
+    hold = HoldOnce()
+    proxy.script("core_cohort_create_cohorts", hold)
+    proc = start(tmp_path, proxy, lab.token, "apply", plan)
+    assert hold.held.wait(60)
+    proc.send_signal(signal.SIGINT)
+    wait_for_line(proc.stderr, "interrupted: sending no more calls")
+    hold.let_through()  # the segment is made; its members are never sent
+    _out, err = finish(proc, hold)
+    assert proc.returncode == 130, err
+    assert "make a new plan and apply it (the saved plan no longer matches the site)" in err
+    assert "team-a" in lab.store.cohorts()
+    assert lab.store.cohort_members("team-a") == set()
+    # The saved plan is refused now, as the message says; a new one finishes the work.
+    assert main(["apply", plan]) == ExitCode.ERROR
+    assert main(["plan", "-c", config, "--out", plan]) == 0
+    assert main(["apply", plan]) == 0
+    assert len(lab.store.cohort_members("team-a")) == 30
+    assert main(["plan", "-c", config, "--detailed-exitcode"]) == 0
