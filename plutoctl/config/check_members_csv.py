@@ -46,8 +46,23 @@ class _MembersCsv:
                     f"no row of {csv_file.shown_path} names this segment",
                 )
         for path, csv_file in self.files.items():
-            self._check_segment_names(csv_file, self.readers[path])
+            if csv_file.has_segment_columns:
+                self._check_segment_names(csv_file, self.readers[path])
+            elif len(self.readers[path]) > 1 and csv_file.rows:
+                self._warn_shared(csv_file, self.readers[path])
         return members
+
+    def _warn_shared(self, csv_file: CsvFile, readers: set[str]) -> None:
+        """A file without cohort columns gives every row to each segment reading it."""
+        first, *others = [sid for sid in self.parts.segments if sid in readers]
+        for segment_id in others:
+            self.rec.warn(
+                ("segments", segment_id, "members_csv"),
+                f"{csv_file.shown_path} has no cohortN column, so every row of it is a member "
+                f"of this segment and of {first!r} alike",
+                hint="if the file says which segment each row is for, name that column "
+                "cohort1 (cohort2, … for more)",
+            )
 
     def _read(self, segment_id: str, relative: str) -> CsvFile | None:
         try:

@@ -25,7 +25,7 @@ from plutoctl.config.usernames import NormalisedCount, cleaned_if_valid, is_clea
 from plutoctl.errors import Position, Problem
 
 USERNAME = re.compile(r"^[a-z0-9._@-]+$")
-_COHORT_COLUMN = re.compile(r"^cohort([1-9][0-9]*)$")
+_COHORT_COLUMN = re.compile(r"^cohort[0-9]+$")  # as Moodle's upload page matches them
 _DELIMITERS = (",", ";")
 
 
@@ -286,6 +286,16 @@ def _header_problem(columns: list[str], line: int, shown_path: str) -> Problem |
     duplicates = sorted({c for c in columns if c and columns.count(c) > 1})
     if duplicates:
         return Problem(position, f"the header row repeats column {duplicates[0]!r}")
+    # Read as another column, a misspelt cohort column would make the file one without
+    # any: every row a member of every segment that reads it.
+    misspelt = [c for c in columns if c.startswith("cohort") and not _COHORT_COLUMN.match(c)]
+    if misspelt:
+        return Problem(
+            position,
+            f"column {misspelt[0]!r} is not a cohort column: they are numbered cohort1, "
+            "cohort2, …",
+            hint=f"rename it cohort{len([c for c in columns if _COHORT_COLUMN.match(c)]) + 1}",
+        )
     return None
 
 

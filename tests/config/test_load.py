@@ -115,6 +115,49 @@ def test_rows_for_a_segment_that_does_not_read_the_file_warn(tmp_path: Path) -> 
     assert "team-b" in warning.message
 
 
+@pytest.mark.parametrize("column", ["cohort", "cohort_1", "cohorts1", "cohortid"])
+def test_a_misspelt_cohort_column_is_an_error_not_a_username_only_file(
+    tmp_path: Path, column: str
+) -> None:
+    """Read as a username-only file, it would make every row a member of every segment."""
+    (tmp_path / "hr.csv").write_text(f"username,{column}\njdoe,team-a\nasmith,team-b\n")
+    text = HEADER + (
+        "segments:\n  team-a: {name: A, members_csv: hr.csv}\n"
+        "  team-b: {name: B, members_csv: hr.csv}\n"
+    )
+    (problem,) = problems_of(write(tmp_path, text))
+    assert problem.position == Position(str(tmp_path / "hr.csv"), 1)
+    assert f"column {column!r} is not a cohort column" in problem.message
+
+
+@pytest.mark.parametrize("column", ["cohort1", "cohort0", "cohort01"])
+def test_cohort_columns_are_numbered_as_moodle_reads_them(tmp_path: Path, column: str) -> None:
+    (tmp_path / "hr.csv").write_text(f"username,{column}\njdoe,team-a\nasmith,team-b\n")
+    text = HEADER + (
+        "segments:\n  team-a: {name: A, members_csv: hr.csv}\n"
+        "  team-b: {name: B, members_csv: hr.csv}\n"
+    )
+    loaded = load_config(write(tmp_path, text))
+    assert loaded.warnings == ()
+    assert list(loaded.csv_members["team-a"]) == [
+        SourcedName("jdoe", Position(str(tmp_path / "hr.csv"), 2), "members_csv")
+    ]
+
+
+def test_a_username_only_file_read_by_two_segments_warns(tmp_path: Path) -> None:
+    (tmp_path / "staff.csv").write_text("username\njdoe\nasmith\n")
+    text = HEADER + (
+        "segments:\n  team-a: {name: A, members_csv: staff.csv}\n"
+        "  team-b: {name: B, members_csv: staff.csv}\n"
+    )
+    loaded = load_config(write(tmp_path, text))
+    (warning,) = loaded.warnings
+    assert warning.position.line == 7
+    assert "staff.csv has no cohortN column" in warning.message
+    assert "segments.team-b.members_csv" in warning.message
+    assert [e.username for e in loaded.csv_members["team-b"]] == ["jdoe", "asmith"]
+
+
 def test_member_also_excluded_is_a_warning_not_an_error(tmp_path: Path) -> None:
     text = (
         HEADER
