@@ -113,7 +113,8 @@ def plan_command(
         if out is not None:
             # The saved plan names its config absolutely, so that `plutoctl apply PLAN` run
             # from any directory finds the config it was made from.
-            save_plan(replace(plan, config_path=str(loaded.path.resolve())), out)
+            seals = {name: run.seal for name, run in runs.items() if run.seal is not None}
+            save_plan(replace(plan, config_path=str(loaded.path.resolve())), out, seals)
             click.echo(f"Saved the plan to {out}; apply it with: plutoctl apply {out}", err=True)
     return plan_exit_code(plan, detailed=detailed_exitcode)
 

@@ -292,8 +292,7 @@ def _header_problem(columns: list[str], line: int, shown_path: str) -> Problem |
     if misspelt:
         return Problem(
             position,
-            f"column {misspelt[0]!r} is not a cohort column: they are numbered cohort1, "
-            "cohort2, …",
+            f"column {misspelt[0]!r} is not a cohort column: they are numbered cohort1, cohort2, …",
             hint=f"rename it cohort{len([c for c in columns if _COHORT_COLUMN.match(c)]) + 1}",
         )
     return None

@@ -13,8 +13,9 @@ run checks the token's functions against it before reading or writing anything.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
-import os
 import random
 import threading
 import time
@@ -26,10 +27,8 @@ from itertools import accumulate, pairwise
 from typing import Any, TypeVar
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError
 
-from plutoctl import __version__
 from plutoctl.errors import AccessDeniedError, InvalidParameterError, LmsError
 from plutoctl.lms.answers import Answer
 from plutoctl.lms.functions import RESERVED_VARS, SITE_INFO, balanced_sizes, is_worth_spreading
@@ -52,6 +51,7 @@ from plutoctl.lms.responses import (
     redact,
     site_info_of,
 )
+from plutoctl.lms.session import new_session
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class SiteClient:
         self._slots = threading.BoundedSemaphore(self.parallelism)
         self._lock = threading.Lock()
         self._site_info: SiteInfo | None = None
-        self._session = _new_session(self.parallelism, self.endpoint)
+        self._session = new_session(self.parallelism, self.endpoint)
 
     def __repr__(self) -> str:
         return f"SiteClient(site={self.site!r}, url={self.url!r})"
@@ -149,6 +149,14 @@ class SiteClient:
     def close(self) -> None:
         """Close the HTTP session."""
         self._session.close()
+
+    def seal(self, content: bytes) -> str:
+        """Return the HMAC-SHA256 of ``content`` keyed by the site's token, in hex.
+
+        Whoever holds the token can make it, nobody else can; it reveals nothing of the
+        token. A saved plan carries one per site (``plutoctl.plan.saved``).
+        """
+        return hmac.new(self._token.encode(), content, hashlib.sha256).hexdigest()
 
     # --- single calls ----------------------------------------------------------------
 
@@ -372,29 +380,3 @@ class SiteClient:
                 "token's service > Functions > Add functions)"
             ),
         )
-
-
-def _new_session(pool_size: int, endpoint: str) -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers["User-Agent"] = f"plutoctl/{__version__}"
-    _settle_environment(session, endpoint)
-    return session
-
-
-def _settle_environment(session: requests.Session, endpoint: str) -> None:
-    """Take the proxy, CA bundle and .netrc settings for ``endpoint`` from the environment once.
-
-    requests looks them up again on every request (environment scan, no_proxy match,
-    .netrc), about a third of its CPU per call; a client talks to one endpoint, so the
-    answer is the same each time.
-    """
-    for scheme, proxy in requests.utils.get_environ_proxies(endpoint).items():
-        session.proxies.setdefault(scheme, proxy)
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    session.auth = requests.utils.get_netrc_auth(endpoint)
-    session.trust_env = False

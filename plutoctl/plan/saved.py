@@ -4,21 +4,33 @@ A saved plan is the JSON report (``format_version: 1``): every change, and per s
 the fingerprint of each touched object's existing state, which ``apply`` compares
 against a fresh read. Plans hold no token; ``save_plan`` still refuses to write a
 file that contains the value of a token variable from the environment.
+
+Each site's plan is sealed: ``seals`` holds, per site, an HMAC of the whole plan
+keyed by that site's token (``SiteClient.seal``). ``apply`` checks it before anything
+else for the site, so a plan file changed after it was saved (a change split into
+pieces under ``max_removals``, an acknowledgement added) is refused, unless whoever
+changed it holds the token. The checks against the config and a fresh read
+(``plutoctl.run.reverify``) come after it all the same.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
+
+import msgspec
 
 from plutoctl.config.input_files import MAX_PLAN_BYTES, FileRefusedError, read_bounded
 from plutoctl.errors import PlanError
 from plutoctl.heap import rare_collection
 from plutoctl.plan.changes.plans import Plan
-from plutoctl.plan.render.json import plan_from_dict, render_json
+from plutoctl.plan.render.json import plan_from_dict, plan_to_dict, render_json_data
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +38,49 @@ _MIN_SECRET_LENGTH = 8
 """Shorter values are too likely to occur by chance to be treated as secrets."""
 
 
-def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
-    """Write the plan to ``path`` as JSON, atomically (a partial file never remains)."""
-    text = render_json(plan)
+Seal = Callable[[bytes], str]
+"""Returns the seal of a plan's content for one site (``SiteClient.seal``)."""
+
+_SEALED = b"plutoctl saved plan, format 1\n"  # what a seal is of, ahead of the plan
+
+
+def sealed_content(plan: Plan) -> bytes:
+    """Return what a plan's seals are made of: the plan as ``apply`` reads it, no seals."""
+    return _SEALED + msgspec.json.encode(plan_to_dict(replace(plan, seals=())))
+
+
+def check_seal(plan: Plan, site: str, seal: Seal, content: bytes) -> None:
+    """Raise PlanError unless the plan's seal for ``site`` is that of ``content``."""
+    recorded = dict(plan.seals).get(site)
+    if recorded is None:
+        raise PlanError(
+            f"the saved plan has no seal for site {site!r}, so nothing shows it is the plan "
+            "plutoctl saved",
+            hint=_REMAKE,
+        )
+    if not hmac.compare_digest(recorded, seal(content)):
+        raise PlanError(
+            f"the saved plan is not the one plutoctl saved for site {site!r}: the file was "
+            "changed since, or the plan was made with another token for this site",
+            hint=_REMAKE,
+        )
+
+
+_REMAKE = "make the plan again (plutoctl plan --out PLAN) and apply the new file unchanged"
+
+
+def save_plan(
+    plan: Plan, path: str | os.PathLike[str], seals: Mapping[str, Seal] | None = None
+) -> None:
+    """Write the plan to ``path`` as JSON, atomically (a partial file never remains).
+
+    ``seals``: per site, what seals the plan for it (see the module docstring).
+    """
+    data = plan_to_dict(replace(plan, seals=()))
+    if seals:
+        content = _SEALED + msgspec.json.encode(data)
+        data["seals"] = {site: seal(content) for site, seal in sorted(seals.items())}
+    text = render_json_data(data)
     _refuse_secrets(text)
     target = Path(path)
     try:

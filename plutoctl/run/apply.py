@@ -17,6 +17,7 @@ from plutoctl.model import ExistingSite
 from plutoctl.plan.applied import is_already_applied
 from plutoctl.plan.changes.plans import Plan, PlanBasis, SitePlan
 from plutoctl.plan.fingerprint import fingerprints
+from plutoctl.plan.saved import check_seal, sealed_content
 from plutoctl.run.plan import RunOptions, known_ids
 from plutoctl.run.reverify import recompute, reverify_scope
 from plutoctl.run.sites import SiteRun, run_sites, sites_to_run
@@ -103,8 +104,12 @@ def apply_plan(
         elif not site_plan.changes:
             outcomes[name] = SiteOutcome(name)
 
+    sealed = sealed_content(plan) if saved is not None else b""
+
     def task(client: SiteClient, name: str) -> SiteRun:
         site_plan = by_site[name]
+        if saved is not None:
+            check_seal(plan, name, client.seal, sealed)  # before anything else of the site
         if saved is None:
             # Ids planning learned in this run are not looked up again.
             learned = dict((known or {}).get(name, {}))

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from plutoctl.config import LoadedConfig
 from plutoctl.errors import ConfigError, PlutoError, UsageError
@@ -36,6 +36,8 @@ class SiteRun:
     plan: SitePlan
     existing: ExistingSite | None = None
     error: PlutoError | None = None
+    # Seals a saved plan for this site (``SiteClient.seal``); None where it was not reached.
+    seal: Callable[[bytes], str] | None = None
 
 
 SiteTask = Callable[[SiteClient, str], SiteRun]
@@ -81,7 +83,7 @@ def run_sites(
     def run(name: str) -> SiteRun:
         try:
             with open_site(name, loaded, connection) as client:
-                return task(client, name)
+                return replace(task(client, name), seal=client.seal)
         except PlutoError as exc:
             # One site's failure must not stop the others: it becomes that site's result.
             log.debug("site %s failed", name, exc_info=True)

@@ -3,10 +3,16 @@
 Each test makes a real plan against a sandbox reached over HTTP, tampers with the
 file or the site the way a careless or hostile hand would, and checks that ``apply
 PLAN`` refuses it without touching the site, then that the site still converges.
+
+A hand without the site's token cannot seal what it wrote, and is refused by the
+seal (the first tests). The others model a hand that holds the token and seals its
+edits again (``write_json(..., reseal=token)``): what stops it is the recompute.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +21,8 @@ from typing import Any
 import pytest
 
 from plutoctl.plan.fingerprint import digest
+from plutoctl.plan.render.json import plan_from_dict
+from plutoctl.plan.saved import sealed_content
 
 TOKEN_VAR = "PLUTO_TOKEN_SAVED"
 
@@ -89,7 +97,13 @@ def saved_plan(run, config: Path, *flags: str) -> tuple[Path, dict[str, Any]]:
     return path, json.loads(path.read_text(encoding="utf-8"))
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any], *, reseal: str | None) -> None:
+    """Write a plan, sealed again with the token ``reseal`` (a hand that holds it)."""
+    if reseal is not None:
+        data.pop("seals", None)
+        content = sealed_content(plan_from_dict(data))
+        seal = hmac.new(reseal.encode(), content, hashlib.sha256).hexdigest()
+        data["seals"] = {site["site"]: seal for site in data["sites"]}
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 
@@ -101,6 +115,94 @@ def site_of(data: dict[str, Any]) -> dict[str, Any]:
 def a_pending_change(sandbox) -> None:
     """Make the site differ from the config in one harmless way: a new Sales user."""
     sandbox.store.set_profile("user001", department="Sales")
+
+
+def a_refused_removal(lab, sandbox, run) -> tuple[Path, dict[str, Any], Path]:
+    """A saved plan whose removal of 8 of team-a's 12 members max_removals refused."""
+    config = lab()
+    converge(run, config)
+    config = lab(team_a=USERS[:4])
+    path = config.parent / "plan.json"
+    assert run("plan", "-c", str(config), "--out", str(path)).code == 3
+    return path, json.loads(path.read_text(encoding="utf-8")), config
+
+
+def test_a_refused_removal_split_under_the_limit_is_refused_by_the_seal(lab, sandbox, run) -> None:
+    path, data, config = a_refused_removal(lab, sandbox, run)
+    site = site_of(data)
+    (removal,) = [r["change"] for r in site["refused"] if r["change"]["idnumber"] == "team-a"]
+    assert removal["action"] == "remove_segment_members" and len(removal["usernames"]) == 8
+    # Two of the eight, 2 of 12 members: under max_removals (25%) on their own.
+    site["changes"].append({**removal, "usernames": removal["usernames"][:2]})
+    site["refused"] = []
+    write_json(path, data, reseal=None)
+    result = run("apply", str(path))
+    assert result.code == 1, result.out + result.err
+    assert "the saved plan is not the one plutoctl saved for site 'lab'" in result.err
+    assert sandbox.store.cohort_members("team-a") == set(USERS[:12])
+    done = run("apply", "-c", str(config), "--auto-approve", *ALLOW_BOTH)
+    assert done.code == 0, done.out + done.err
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
+ALLOW_BOTH = ("--allow-removals", "team-a", "--allow-removals", "LAB101/grp-a")
+
+
+def test_an_acknowledgement_written_into_a_plan_is_refused_by_the_seal(lab, sandbox, run) -> None:
+    path, data, config = a_refused_removal(lab, sandbox, run)
+    # What the acknowledgements would have written, taken from a plan made with them.
+    _, allowed = saved_plan(run, config, *ALLOW_BOTH)
+    assert site_of(allowed)["acknowledged"]
+    for key in ("changes", "refused", "acknowledged"):
+        site_of(data)[key] = site_of(allowed)[key]
+    data["basis"]["allow_removals"] = allowed["basis"]["allow_removals"]
+    write_json(path, data, reseal=None)
+    result = run("apply", str(path))
+    assert result.code == 1, result.out + result.err
+    assert "the saved plan is not the one plutoctl saved" in result.err
+    assert sandbox.store.cohort_members("team-a") == set(USERS[:12])
+
+
+def test_a_user_left_out_of_a_change_is_refused_by_the_seal(lab, sandbox, run) -> None:
+    config = lab()
+    converge(run, config)
+    config = lab(team_a=USERS[:10])  # removes 2 of 12: within max_removals
+    path, data = saved_plan(run, config)
+    site = site_of(data)
+    (removal,) = [c for c in site["changes"] if c["action"] == "remove_segment_members"]
+    assert removal["usernames"] == ["user010", "user011"]
+    removal["usernames"] = ["user010"]  # user011 would stay
+    write_json(path, data, reseal=None)
+    result = run("apply", str(path))
+    assert result.code == 1, result.out + result.err
+    assert "not the one plutoctl saved" in result.err
+    assert sandbox.store.cohort_members("team-a") == set(USERS[:12])
+    converge(run, config)
+
+
+def test_a_plan_without_seals_or_with_another_token_is_refused(
+    lab, sandbox, run, monkeypatch
+) -> None:
+    config = lab()
+    converge(run, config)
+    a_pending_change(sandbox)
+    path, data = saved_plan(run, config)
+    unsealed = config.parent / "unsealed.json"
+    write_json(unsealed, {k: v for k, v in data.items() if k != "seals"}, reseal=None)
+    result = run("apply", str(unsealed))
+    assert result.code == 1, result.out + result.err
+    assert "the saved plan has no seal for site 'lab'" in result.err
+    monkeypatch.setenv(TOKEN_VAR, "0" * 32)  # a token rotated since the plan was made
+    result = run("apply", str(path))
+    assert result.code == 1, result.out + result.err
+    assert "or the plan was made with another token for this site" in result.err
+    assert sandbox.token not in path.read_text(encoding="utf-8")
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    assert sandbox.store.cohort_members("team-b") == SALES - {"user001"}
+    applied = run("apply", str(path))
+    assert applied.code == 0, applied.out + applied.err
+    assert sandbox.store.cohort_members("team-b") == SALES | {"user001"}
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
 
 
 def test_hand_added_removal_of_every_member_is_refused(lab, sandbox, run) -> None:
@@ -120,7 +222,7 @@ def test_hand_added_removal_of_every_member_is_refused(lab, sandbox, run) -> Non
     )
     # The hand that added the removal also wrote the fingerprint it needs.
     site["fingerprints"]["segment-members:team-a"] = digest(members)
-    write_json(path, data)
+    write_json(path, data, reseal=sandbox.token)
     result = run("apply", str(path))
     assert result.code == 1, result.out + result.err
     assert "stale" in result.err and "segment team-a" in result.err
@@ -135,7 +237,7 @@ def test_a_change_without_fingerprint_is_refused(lab, sandbox, run) -> None:
     a_pending_change(sandbox)
     path, data = saved_plan(run, config)
     site_of(data)["fingerprints"] = {}
-    write_json(path, data)
+    write_json(path, data, reseal=sandbox.token)
     result = run("apply", str(path))
     assert result.code == 1
     assert "team-b has no fingerprint" in result.err
@@ -159,7 +261,7 @@ def test_zeroed_delete_of_a_segment_with_members_is_refused(lab, sandbox, run) -
     delete["member_count"] = 0
     site["changes"].append(delete)
     site["refused"] = []
-    write_json(path, data)
+    write_json(path, data, reseal=sandbox.token)
     result = run("apply", str(path))
     assert result.code == 3, result.out + result.err
     assert "would delete segment stray, which has 3 members" in result.err
@@ -184,7 +286,7 @@ def test_zeroed_delete_of_a_declared_segment_is_refused(lab, sandbox, run) -> No
     site["fingerprints"]["segment:team-a"] = digest(
         {"id": team_a["id"], "name": "Team A", "description": "", "visible": True}
     )
-    write_json(path, data)
+    write_json(path, data, reseal=sandbox.token)
     result = run("apply", str(path))
     assert result.code == 1, result.out + result.err
     assert "segment team-a" in result.err
@@ -216,7 +318,7 @@ def test_a_plan_for_a_site_the_config_does_not_have_is_refused(lab, sandbox, run
     a_pending_change(sandbox)
     path, data = saved_plan(run, config)
     site_of(data)["site"] = "elsewhere"
-    write_json(path, data)
+    write_json(path, data, reseal=sandbox.token)
     result = run("apply", str(path))
     assert result.code == 1
     assert "'elsewhere'" in result.err and "does not have" in result.err
@@ -254,7 +356,7 @@ def test_a_plan_that_records_no_basis_is_refused(lab, sandbox, run) -> None:
     a_pending_change(sandbox)
     path, data = saved_plan(run, config)
     del data["basis"]
-    write_json(path, data)
+    write_json(path, data, reseal=sandbox.token)
     result = run("apply", str(path))
     assert result.code == 1
     assert "does not record the config" in result.err

@@ -95,6 +95,8 @@ class Plan:
     config_path: str = ""
     created_at: str = ""
     basis: PlanBasis | None = None
+    # (site, seal) for each site of a saved plan: see plutoctl.plan.saved.
+    seals: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_changes(self) -> bool:

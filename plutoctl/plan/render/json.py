@@ -40,7 +40,12 @@ def render_json(plan: Plan) -> str:
     the standard library indents in pure Python, 5x slower on a plan that lists
     hundreds of thousands of usernames.
     """
-    text = msgspec.json.format(msgspec.json.encode(plan_to_dict(plan)), indent=2)
+    return render_json_data(plan_to_dict(plan))
+
+
+def render_json_data(data: JsonDict) -> str:
+    """Return ``plan_to_dict`` data as ``render_json`` writes it."""
+    text = msgspec.json.format(msgspec.json.encode(data), indent=2)
     return json_safe(text.decode()) + "\n"
 
 
@@ -59,6 +64,8 @@ def plan_to_dict(plan: Plan) -> JsonDict:
         data["basis"] = _basis_to_dict(plan.basis)
     data["sites"] = [_site_to_dict(site) for site in plan.sites]
     data["summary"] = total(summaries).as_dict()
+    if plan.seals:
+        data["seals"] = dict(plan.seals)
     return data
 
 
@@ -196,7 +203,7 @@ def plan_from_dict(data: object) -> Plan:
             f"version {FORMAT_VERSION}",
             hint="make the plan again with this version of plutoctl",
         )
-    top.check_keys({"format_version", "created_at", "config", "basis", "sites", "summary"})
+    top.check_keys({"format_version", "created_at", "config", "basis", "sites", "summary", "seals"})
     basis = None
     if "basis" in top.data:
         basis = _basis_from(_Reader(top.get("basis", dict), "plan.basis"))
@@ -205,7 +212,15 @@ def plan_from_dict(data: object) -> Plan:
         config_path=top.text("config"),
         created_at=top.text("created_at"),
         basis=basis,
+        seals=_seals_from(top.get("seals", dict) if "seals" in top.data else {}),
     )
+
+
+def _seals_from(data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    for site, seal in data.items():
+        if not isinstance(seal, str):
+            raise PlanError(f"plan.seals.{site} is not text")
+    return tuple(sorted(data.items()))
 
 
 def _basis_from(r: _Reader) -> PlanBasis:

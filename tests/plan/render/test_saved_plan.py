@@ -15,13 +15,14 @@ from hypothesis import strategies as st
 from render_plans import representative_plan
 
 from plutoctl.errors import PlanError
+from plutoctl.lms.client import SiteClient
 from plutoctl.model import SegmentFields
 from plutoctl.plan.changes.base import FieldChanges, Kind
 from plutoctl.plan.changes.kinds import KINDS, Change
 from plutoctl.plan.changes.plans import Notice, Plan, Refusal, SitePlan
 from plutoctl.plan.render.common import json_safe
 from plutoctl.plan.render.json import plan_to_dict, render_json
-from plutoctl.plan.saved import load_plan, save_plan
+from plutoctl.plan.saved import check_seal, load_plan, save_plan, sealed_content
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 
@@ -33,6 +34,32 @@ def test_save_then_load_is_exact(tmp_path: Path) -> None:
     assert load_plan(path) == plan
     assert json.loads(path.read_text(encoding="utf-8"))["format_version"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]  # no temporary file left
+
+
+def test_a_sealed_plan_loads_with_its_seals_and_checks_only_against_its_content(
+    tmp_path: Path,
+) -> None:
+    plan = representative_plan()
+    sites = [site.site for site in plan.sites]
+    client = SiteClient("primary", "https://lms.example.org", TOKEN)
+    other = SiteClient("primary", "https://lms.example.org", TOKEN[::-1])
+    path = tmp_path / "plan.json"
+    save_plan(plan, path, {name: client.seal for name in sites})
+    loaded = load_plan(path)
+    assert dict(loaded.seals).keys() == set(sites)
+    assert replace(loaded, seals=()) == plan
+    assert TOKEN not in path.read_text(encoding="utf-8")
+    content = sealed_content(loaded)
+    assert content == sealed_content(plan)  # what is sealed leaves the seals out
+    for name in sites:
+        check_seal(loaded, name, client.seal, content)
+        with pytest.raises(PlanError, match="made with another token"):
+            check_seal(loaded, name, other.seal, content)
+    edited = replace(loaded, created_at="2001-01-01T00:00:00Z")
+    with pytest.raises(PlanError, match="the file was changed since"):
+        check_seal(edited, sites[0], client.seal, sealed_content(edited))
+    with pytest.raises(PlanError, match="has no seal for site"):
+        check_seal(plan, sites[0], client.seal, content)
 
 
 def test_saved_plan_holds_no_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
