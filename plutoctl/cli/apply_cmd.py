@@ -133,7 +133,7 @@ def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The config file. [default: segments.yaml, or the one a saved plan was made from]",
+    help="The config file.  [default: segments.yaml, or the one a saved plan was made from]",
 )
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
 @click.option(

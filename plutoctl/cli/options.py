@@ -76,6 +76,33 @@ def complete_ids(ctx: click.Context, _param: click.Parameter, incomplete: str) -
     return [i for i in [*config.segments, *config.courses] if i.startswith(incomplete)]
 
 
+def complete_ids_of_segments(
+    ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[str]:
+    """Offer the config's segment IDs (``--allow-move``)."""
+    config = _completion_config(ctx)
+    return [i for i in config.segments if i.startswith(incomplete)] if config else []
+
+
+def complete_removable(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Offer what ``--allow-removals`` names: segment IDs, COURSE/GROUP, course short names."""
+    return _acknowledgeable(ctx, incomplete, courses=True)
+
+
+def complete_deletable(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Offer what ``--allow-delete`` names: segment IDs and COURSE/GROUP."""
+    return _acknowledgeable(ctx, incomplete, courses=False)
+
+
+def _acknowledgeable(ctx: click.Context, incomplete: str, *, courses: bool) -> list[str]:
+    config = _completion_config(ctx)
+    if config is None:
+        return []
+    groups = [f"{name}/{g}" for name, course in config.courses.items() for g in course.groups]
+    names = [*config.segments, *groups, *(config.courses if courses else ())]
+    return [name for name in names if name.startswith(incomplete)]
+
+
 def selection_options(fn: F) -> F:
     """Add ``--site``, ``--only`` and ``--except``."""
     fn = click.option(
@@ -120,6 +147,7 @@ def safety_options(fn: F) -> F:
         "--allow-move",
         multiple=True,
         metavar="ID",
+        shell_complete=complete_ids_of_segments,
         help="Allow updating exactly this segment although it lives in a course category, "
         "which moves it to the system context.",
     )(fn)
@@ -127,14 +155,14 @@ def safety_options(fn: F) -> F:
         "--allow-delete",
         multiple=True,
         metavar="ID",
-        shell_complete=complete_ids,
+        shell_complete=complete_deletable,
         help="Allow deleting (or creating, if protected) exactly this segment or COURSE/GROUP.",
     )(fn)
     return click.option(
         "--allow-removals",
         multiple=True,
         metavar="ID",
-        shell_complete=complete_ids,
+        shell_complete=complete_removable,
         help="Allow removals beyond policy.max_removals from exactly this segment or group.",
     )(fn)
 

@@ -35,7 +35,7 @@ def sandbox() -> None:
     "--db",
     "db_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Database file (created if missing). Default: in memory.",
+    help="Database file (created if missing).  [default: in memory]",
 )
 @click.option(
     "--port",

@@ -17,7 +17,13 @@ from click.testing import CliRunner
 from plutoctl import __version__
 from plutoctl.apply.report import ProgressEvent
 from plutoctl.cli import cli, hoist_global_flags, main
-from plutoctl.cli.options import complete_ids, complete_sites
+from plutoctl.cli.options import (
+    complete_deletable,
+    complete_ids,
+    complete_ids_of_segments,
+    complete_removable,
+    complete_sites,
+)
 from plutoctl.cli.output import use_colour
 from plutoctl.cli.progress import ProgressPrinter
 from plutoctl.config.required_version import VersionSpecError, parse_constraints, unmet
@@ -32,7 +38,7 @@ segments:
   dept-sales: {{name: Sales, members: [ana]}}
   dept-hr: {{name: HR, members: [ben]}}
 courses:
-  SAFETY-201: {{}}
+  SAFETY-201: {{groups: {{induction: {{name: Induction, segment: dept-hr}}}}}}
 """
 
 
@@ -176,6 +182,9 @@ def test_completion_offers_sites_and_ids(tmp_path: Path) -> None:
     assert complete_sites(ctx, param, "e") == ["emea"]
     assert complete_ids(ctx, param, "dept-") == ["dept-sales", "dept-hr"]
     assert "SAFETY-201" in complete_ids(ctx, param, "")
+    assert complete_removable(ctx, param, "S") == ["SAFETY-201/induction", "SAFETY-201"]
+    assert complete_deletable(ctx, param, "") == ["dept-sales", "dept-hr", "SAFETY-201/induction"]
+    assert complete_ids_of_segments(ctx, param, "") == ["dept-sales", "dept-hr"]
     ctx.params["config_path"] = tmp_path / "missing.yaml"
     assert complete_sites(ctx, param, "") == []
 

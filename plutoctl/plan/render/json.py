@@ -197,7 +197,7 @@ def plan_from_dict(data: object) -> Plan:
     if "format_version" not in top.data:
         raise PlanError("not a plan file: it has no format_version")
     version = top.data["format_version"]
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # not true, not 1.0
         raise PlanError(
             f"unsupported plan format_version {version!r}; this plutoctl reads "
             f"version {FORMAT_VERSION}",
@@ -207,8 +207,12 @@ def plan_from_dict(data: object) -> Plan:
     basis = None
     if "basis" in top.data:
         basis = _basis_from(_Reader(top.get("basis", dict), "plan.basis"))
+    sites = tuple(_site_from(site) for site in top.objects("sites"))
+    repeated = sorted({s.site for s in sites if [t.site for t in sites].count(s.site) > 1})
+    if repeated:
+        raise PlanError(f"not a plan file: site {repeated[0]!r} is listed twice")
     return Plan(
-        sites=tuple(_site_from(site) for site in top.objects("sites")),
+        sites=sites,
         config_path=top.text("config"),
         created_at=top.text("created_at"),
         basis=basis,

@@ -90,6 +90,8 @@ def test_a_plan_containing_a_token_value_is_not_written(
         pytest.param('{"format_version": 1, "sites": [', "invalid JSON at line 1", id="truncated"),
         pytest.param("", "invalid JSON", id="empty-file"),
         pytest.param('{"format_version": 99, "sites": []}', "format_version 99", id="version"),
+        pytest.param('{"format_version": true, "sites": []}', "format_version True", id="true"),
+        pytest.param('{"format_version": 1.0, "sites": []}', "format_version 1.0", id="1.0"),
         pytest.param('{"hello": "world"}', "not a plan file", id="not-a-plan"),
         pytest.param("[1, 2, 3]", "not a plan file", id="a-list"),
     ],
@@ -102,6 +104,14 @@ def test_bad_files_raise_plan_error_naming_the_file(
     with pytest.raises(PlanError, match=message) as caught:
         load_plan(path)
     assert str(path) in caught.value.message
+
+
+def test_a_site_listed_twice_is_not_a_plan(tmp_path: Path) -> None:
+    plan = representative_plan()
+    path = tmp_path / "plan.json"
+    save_plan(replace(plan, sites=(plan.sites[0], plan.sites[0])), path)
+    with pytest.raises(PlanError, match=f"site {plan.sites[0].site!r} is listed twice"):
+        load_plan(path)
 
 
 def test_binary_and_missing_files_raise_plan_error(tmp_path: Path) -> None:
@@ -165,7 +175,10 @@ sites = st.builds(
     api_calls=ident,
     fingerprints=st.dictionaries(text, text, max_size=3).map(lambda d: tuple(d.items())),
 )
-plans = st.builds(Plan, st.lists(sites, max_size=3).map(tuple), text, text)
+# Site names are unique in a plan, as in a config.
+plans = st.builds(
+    Plan, st.lists(sites, max_size=3, unique_by=lambda s: s.site).map(tuple), text, text
+)
 
 
 @settings(max_examples=100, deadline=None)
