@@ -138,6 +138,14 @@ def _check_value(rec: Recorder, path: KeyPath, rule: MatchRule) -> None:
             rec.error((*path, "value"), "match 'in' needs at least one value")
     elif not has_value:
         rec.error((*path, "match"), f"match {rule.match!r} needs a value", "add value:")
+    elif isinstance(rule.value, str) and not rule.value.strip():
+        # Values are compared trimmed: a blank one would make `contains` select every
+        # user and `notcontains` none.
+        rec.error(
+            (*path, "value"),
+            f"match {rule.match!r} needs a value, and a blank one compares as empty",
+            "to select users whose value is empty or not, use match: empty or notempty",
+        )
     elif isinstance(rule.value, list):
         rec.error(
             (*path, "value"),

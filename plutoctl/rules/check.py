@@ -62,7 +62,7 @@ def _unknown_field(name: str, known: set[str]) -> str:
 def _value_problems(c: Condition) -> list[str]:
     if c.match in VALUELESS_MATCHES:
         return []  # a stray value is ignored, as Pluto's form ignores it
-    if c.value is None or c.value == "" or c.value == ():
+    if c.value is None or c.value == () or (isinstance(c.value, str) and not c.value.strip()):
         return [f"match {c.match!r} on {c.field!r} needs a value"]
     if isinstance(c.value, tuple) and c.match != "in":
         return [f"match {c.match!r} on {c.field!r} takes one value; use 'in' for a list"]

@@ -67,6 +67,7 @@ REFUSED = [
     ("unknown-standard", "user.phone", "exact", "1", "'user.phone' is not a standard user field"),
     ("suspended-as-checkbox", "user.suspended", "exact", "true", "holds 0 or 1"),
     ("value-missing", "notes", "exact", None, "match 'exact' on 'notes' needs a value"),
+    ("value-blank", "notes", "contains", "  ", "match 'contains' on 'notes' needs a value"),
     ("list-on-exact", "notes", "exact", ["a", "b"], "use 'in' for a list"),
 ]
 
