@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from plutoctl.config.input_files import MAX_CSV_BYTES, FileRefusedError, read_bounded
-from plutoctl.config.usernames import NormalisedCount, cleaned_if_valid, is_clean
+from plutoctl.config.usernames import NormalisedCount, cleaned_if_valid, is_clean, php_trimmed
 from plutoctl.errors import Position, Problem
 
 USERNAME = re.compile(r"^[a-z0-9._@-]+$")
@@ -69,6 +69,13 @@ def username_problem(username: str) -> tuple[str, str | None] | None:
         return (
             f"username {username!r} has capital letters",
             f"usernames are lowercase: write {username.lower()!r}",
+        )
+    unseen = next((c for c in username if c.isspace() and not c.isascii()), None)
+    if unseen is not None:  # a no-break space from a spreadsheet, invisible in the file
+        return (
+            f"username {username!r} holds the space character U+{ord(unseen):04X}, which "
+            "Moodle does not trim",
+            "remove it (spreadsheets often paste a no-break space, U+00A0)",
         )
     return (
         f"username {username!r} is not valid",
@@ -339,8 +346,8 @@ def _cleaned_username(
     """Return the username a row's field means, or None (its problem noted) if invalid."""
     username = cleaned_if_valid(raw)
     if username == raw:
-        username = raw.strip()  # invalid: its error names what the file holds
-    elif username != raw.strip():  # spaces around a field were always taken silently
+        username = php_trimmed(raw)  # invalid: its error names what the file holds
+    elif username != php_trimmed(raw):  # spaces around a field were always taken silently
         normalised.note(Position(shown_path, line), raw, username)
     bad = username_problem(username)
     if bad:

@@ -50,9 +50,15 @@ def are_clean(names: Sequence[object]) -> bool:
     return joined.count("\n") == len(names) and _ALL_CLEAN.fullmatch(joined) is not None
 
 
+def php_trimmed(raw: str) -> str:
+    """Return ``raw`` without what PHP's trim() removes: spaces, tabs, line breaks, NUL,
+    vertical tabs; never a no-break or other Unicode space, which Moodle keeps."""
+    return raw.strip(_PHP_TRIM)
+
+
 def clean_username(raw: str) -> str:
     """Return ``raw`` trimmed and lowercased, as Moodle's PARAM_USERNAME does first."""
-    return raw.strip(_PHP_TRIM).lower()
+    return php_trimmed(raw).lower()
 
 
 def cleaned_if_valid(raw: str) -> str:
