@@ -292,7 +292,7 @@ class AcknowledgeConfig(_Model):
     and a removal acknowledgement is bounded by a count.
     """
 
-    removals: dict[str, StrictInt] = Field(
+    removals: dict[str, Annotated[StrictInt, Field(ge=1)]] = Field(
         default_factory=dict,
         description="Segment ID or COURSE/GROUP -> the most members a plan may remove from it",
     )
@@ -306,14 +306,6 @@ class AcknowledgeConfig(_Model):
     def _empty(cls, value: object, info: ValidationInfo) -> object:
         if value is None:
             return {} if info.field_name == "removals" else []
-        return value
-
-    @field_validator("removals")
-    @classmethod
-    def _bounded(cls, value: dict[str, int]) -> dict[str, int]:
-        for name, count in value.items():
-            if count < 1:
-                raise ValueError(f"{name}: a count of removals must be 1 or more")
         return value
 
 

@@ -326,3 +326,13 @@ def test_sections_left_empty_are_empty(tmp_path: Path) -> None:
     assert config.segments == {}
     assert config.courses == {}
     assert config.policy.max_removals == "25%"
+
+
+def test_a_removal_count_below_one_is_cited_at_its_own_key(tmp_path: Path) -> None:
+    text = HEADER + (
+        "segments:\n  s1: {name: S, members: []}\n  s2: {name: T, members: []}\n"
+        "acknowledge:\n  removals:\n    s1: 2\n    s2: 0\n"
+    )
+    (problem,) = problems_of(write(tmp_path, text))
+    assert problem.position == Position(str(tmp_path / "segments.yaml"), 11, 5)
+    assert problem.message == "acknowledge.removals.s2: should be at least 1"
