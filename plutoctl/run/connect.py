@@ -39,8 +39,9 @@ def resolve_token(name: str, loaded: LoadedConfig) -> str:
         )
     value = os.environ.get(variable, "")
     if not value:
+        where = loaded.position_of("sites", name, "token")
         raise SecretError(
-            f"site {name!r}: environment variable {variable} is not set",
+            f"site {name!r}: environment variable {variable} is not set (token: at {where})",
             hint=f"export {variable}=<the site's web-service token> (Site admin > Server > "
             "Web services > Manage tokens)",
         )

@@ -110,7 +110,7 @@ def test_flags_still_work_and_are_recorded(tmp_path: Path, site, run) -> None:
 @pytest.mark.parametrize(
     ("section", "message"),
     [
-        ("acknowledge:\n  removals: {dept-sales: 0}\n", "removals.dept-sales: should be at least 1"),
+        ("acknowledge:\n  removals: {dept-sales: 0}\n", "dept-sales: should be at least 1"),
         ("acknowledge:\n  removals: {nope: 3}\n", "nope is not a segment the config declares"),
         ("acknowledge:\n  removals: {C1/nope: 3}\n", "C1/nope is not a group the config"),
     ],
