@@ -9,6 +9,9 @@ from plutoctl.config.parts import Parts
 from plutoctl.config.recorder import Recorder, did_you_mean
 from plutoctl.config.schema import CourseConfig
 
+ENROL_ROLES = frozenset({"manager", "editingteacher", "teacher", "student"})
+"""The roles an ``enrol:`` entry may give: Moodle's standard course roles, by shortname."""
+
 
 def check_courses(rec: Recorder, parts: Parts) -> None:
     """Check each course's short name, sites, groups and enrolments."""
@@ -37,6 +40,12 @@ def _check_enrol(
         _check_binding(rec, (*entry_path, "segment"), entry.segment, course_sites, parts)
         if not entry.role.strip():
             rec.error((*entry_path, "role"), "the role is empty", "e.g. role: student")
+        elif entry.role not in ENROL_ROLES:
+            rec.error(
+                (*entry_path, "role"),
+                f"plutoctl does not enrol with role {entry.role!r}",
+                did_you_mean(entry.role.lower(), sorted(ENROL_ROLES), "roles"),
+            )
         if (entry.segment, entry.role) in seen:
             rec.warn(entry_path, f"segment {entry.segment!r} is enrolled as {entry.role!r} twice")
         seen.add((entry.segment, entry.role))

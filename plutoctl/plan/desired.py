@@ -10,7 +10,6 @@ Pure: reads nothing but the values it is given.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -76,21 +75,17 @@ def build_desired(
     *,
     segments: Collection[str] | None = None,
     courses: Collection[str] | None = None,
-    roles: Collection[str] | None = None,
     scope: SiteScope | None = None,
 ) -> DesiredResult:
     """Return the desired state of ``site`` for the segments and courses in scope.
 
     ``scope`` is the site's scope when the caller has it already (a run computes it
     once, to read the site); without it, it is computed from ``segments`` and
-    ``courses`` (None: all the config sends to the site). ``roles`` are the role
-    shortnames the site can enrol with; an enrolment naming another is an error for
-    the site (None: not checked).
+    ``courses`` (None: all the config sends to the site).
     """
     if scope is None:
         scope = site_scope(loaded, site, segments, courses)
     builder = _Builder(loaded, site, existing)
-    builder.roles = roles
     matches = builder.evaluate_rules(scope.ruleset)
     desired_segments = {sid: builder.segment(sid, matches.get(sid)) for sid in scope.segments}
     bound = {sid: builder.segment(sid, matches.get(sid)) for sid in scope.bound}
@@ -120,7 +115,6 @@ class _Builder:
         self.notices: list[Notice] = []
         self.sources: dict[str, SegmentSources] = {}
         self.ruleset = RuleSet()
-        self.roles: Collection[str] | None = None
 
     def error(self, message: str, where: object = "") -> None:
         self.errors.append(Notice("error", message, str(where)))
@@ -239,21 +233,8 @@ class _Builder:
         enrolments = []
         for i, enrol in enumerate(course.enrol):
             self._check_bound(enrol.segment, segments, ("courses", name, "enrol", i))
-            self._check_role(enrol.role, ("courses", name, "enrol", i))
             enrolments.append(DesiredEnrolment(enrol.segment, enrol.role, enrol.unenrol))
         return DesiredCourse(name, groups, tuple(enrolments))
-
-    def _check_role(self, role: str, key: tuple[str | int, ...]) -> None:
-        if self.roles is None or role in self.roles:
-            return
-        known = sorted(self.roles)
-        close = difflib.get_close_matches(role, known, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}?" if close else "roles: " + ", ".join(known)
-        self.error(
-            f"role {role!r} does not exist on site {self.site!r} "
-            f"({'/'.join(map(str, key[1:]))}); {hint}",
-            self.loaded.position_of(*key, "role"),
-        )
 
     def _check_bound(self, sid: str, segments: set[str], key: tuple[str | int, ...]) -> None:
         if sid not in segments:

@@ -26,7 +26,6 @@ from plutoctl.run.connect import Connection
 from plutoctl.run.sites import SiteRun, run_sites, sites_to_run
 
 # The roles apply can enrol with: Moodle's standard roles assignable in a course.
-ENROL_ROLES = frozenset({"manager", "editingteacher", "teacher", "student"})
 
 CREATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 """ISO 8601 in UTC with a Z, as docs/plan-format.md shows it."""
@@ -110,7 +109,7 @@ def plan_one(client: SiteClient, loaded: LoadedConfig, site: str, options: RunOp
         policy = policy.model_copy(update={"unmanaged_segments": "ignore"})
     if policy.unmanaged_segments != "ignore":
         existing = with_unmanaged_members(client, existing, frozenset(loaded.config.segments))
-    desired = build_desired(loaded, site, existing, roles=ENROL_ROLES, scope=scope)
+    desired = build_desired(loaded, site, existing, scope=scope)
     acks = with_config(options.acks, loaded.config) if options.config_acks else options.acks
     site_plan = plan_site(
         desired.desired,

@@ -59,13 +59,18 @@ courses:
     ],
     ids=["typo", "no-such-role"],
 )
-def test_a_role_the_site_lacks_is_an_error_at_plan(site, tmp_path, run, role, hint) -> None:
+def test_a_role_plutoctl_does_not_enrol_with_is_a_config_error(
+    site, tmp_path, run, role, hint
+) -> None:
     config = write(tmp_path, site, ENROL.format(role=role))
-    result = run("plan", "-c", str(config))
-    assert result.code == 1, result.out
-    assert f"role {role!r} does not exist on site 'lab' (LAB101/enrol/0)" in result.out
-    assert hint in result.out
-    assert f"{config}:13:" in result.out  # the role's own line
+    for command in ("validate", "plan"):
+        result = run(command, "-c", str(config))
+        assert result.code == 1, result.out
+        assert f"{config}:13:" in result.err  # the role's own line
+        assert f"courses.LAB101.enrol.0.role: plutoctl does not enrol with role {role!r}" in (
+            result.err
+        )
+        assert hint in result.err
     assert run("apply", "-c", str(config), "--auto-approve").code == 1
     assert site.log.count("core_cohort_create_cohorts") == 0
 
