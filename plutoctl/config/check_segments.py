@@ -76,6 +76,9 @@ def check_id(rec: Recorder, path: KeyPath, value: str, what: str) -> None:
         rec.error(path, f"the {what} is longer than {MAX_ID_LENGTH} characters")
     elif value != value.strip():
         rec.error(path, f"the {what} has leading or trailing spaces")
+    elif not value.isprintable():
+        unseen = next(c for c in value if not c.isprintable())
+        rec.error(path, f"the {what} holds the control character U+{ord(unseen):04X}")
 
 
 def _check_usernames(rec: Recorder, path: KeyPath, usernames: list[str]) -> None:

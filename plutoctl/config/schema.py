@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 TOKEN_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-MAX_REMOVALS = re.compile(r"^(\d+(?:\.\d+)?)%$")
+MAX_REMOVALS = re.compile(r"^([0-9]+(?:\.[0-9]+)?)%$")  # ASCII digits, as the JSON Schema says
 
 # Standard user fields a rule may name as ``user.<name>`` (docs/rules.md).
 STANDARD_FIELDS = (
@@ -69,7 +69,7 @@ _MAX_REMOVALS_SCHEMA: dict[str, Any] = {
     "anyOf": [
         {"type": "integer", "minimum": 0},
         # 0% to 100%, as _check_max_removals reads it.
-        {"type": "string", "pattern": r"^\s*0*(100(\.0+)?|\d{1,2}(\.\d+)?)%\s*$"},
+        {"type": "string", "pattern": r"^\s*0*(100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?)%\s*$"},
     ],
 }
 

@@ -9,6 +9,7 @@ of a fixed set of words (``membership: exat``), so a token can never leak.
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,7 +48,13 @@ _TYPE_WORDS = {
 
 def dotted(path: KeyPath) -> str:
     """Return a key path as ``segments.dept-sales.members.0``."""
-    return ".".join(str(part) if part != "" else '""' for part in path)
+    return ".".join(_shown(str(part)) for part in path)
+
+
+def _shown(part: str) -> str:
+    # A key that is empty or holds control characters (an escape would reach the
+    # terminal as one) is shown quoted, its characters escaped.
+    return part if part and part.isprintable() else json.dumps(part)
 
 
 def schema_problems(
