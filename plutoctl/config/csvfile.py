@@ -142,6 +142,13 @@ def read_csv_table(path: Path, shown_path: str, *, empty_hint: str) -> CsvTable 
         )
     except OSError as exc:
         return _problem(shown_path, 0, f"cannot read the CSV file: {exc.strerror}", None)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # the byte-order mark of UTF-16
+        return _problem(
+            shown_path,
+            1,
+            "the file is UTF-16 text (Excel's 'Unicode Text'), not UTF-8",
+            "save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8)",
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -281,14 +288,25 @@ def _parse(table: CsvTable) -> CsvFile:
     return CsvFile(table.shown_path, tuple(rows), has_segments, tuple(problems))
 
 
+def _no_username_hint(columns: list[str]) -> str:
+    """Say why a header that names a username column in some other way was not read."""
+    first = columns[0] if columns else ""
+    if "\t" in first and "username" in first.split("\t"):
+        return "the file is separated by tabs; save it as CSV, separated by commas or semicolons"
+    if first.startswith("sep="):
+        return "remove the 'sep=' line Excel wrote first: the header row must come first"
+    if first.lstrip("\ufeff") == "username":
+        return "the file starts with two byte-order marks; save it again as 'CSV UTF-8'"
+    return (
+        "the first row must name the columns, e.g. username,cohort1 (comma or semicolon separated)"
+    )
+
+
 def _header_problem(columns: list[str], line: int, shown_path: str) -> Problem | None:
     position = Position(shown_path, line)
     if "username" not in columns:
         return Problem(
-            position,
-            "the header row has no 'username' column",
-            hint="the first row must name the columns, e.g. username,cohort1 "
-            "(comma or semicolon separated)",
+            position, "the header row has no 'username' column", hint=_no_username_hint(columns)
         )
     duplicates = sorted({c for c in columns if c and columns.count(c) > 1})
     if duplicates:

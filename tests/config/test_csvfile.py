@@ -67,6 +67,22 @@ def test_several_cohort_columns_and_empty_cells(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        (b"username\tcohort1\njdoe\ta\n", "the file is separated by tabs"),
+        (b"sep=;\nusername;cohort1\njdoe;a\n", "remove the 'sep=' line"),
+        (b"\xef\xbb\xbf\xef\xbb\xbfusername\njdoe\n", "two byte-order marks"),
+        ("username\njdoe\n".encode("utf-16"), "the file is UTF-16 text"),
+    ],
+    ids=["tabs", "excel-sep-line", "double-bom", "utf-16"],
+)
+def test_what_spreadsheets_save_is_named(tmp_path: Path, data: bytes, text: str) -> None:
+    (problem,) = read(tmp_path, data).problems
+    assert problem.position == Position("data/members.csv", 1)
+    assert text in problem.message + (problem.hint or "")
+
+
+@pytest.mark.parametrize(
     ("data", "line", "text"),
     [
         (b"", 1, "the CSV file is empty"),

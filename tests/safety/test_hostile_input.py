@@ -139,6 +139,18 @@ def test_a_config_past_the_limit_is_refused_by_the_cli(
     assert "the config file is larger than" in capsys.readouterr().err
 
 
+def test_a_directory_as_segments_csv_says_it_is_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "segments").mkdir()
+    config = tmp_path / "segments.yaml"
+    config.write_text(HEAD + "segments_csv: segments\nsegments: {}\n")
+    assert main(["validate", "-c", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "segments_csv: 'segments' is a directory, not a CSV file" in err
+    assert "not found" not in err
+
+
 def test_a_directory_as_members_csv_says_it_is_a_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
