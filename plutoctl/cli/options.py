@@ -214,7 +214,7 @@ def run_flags(fn: F) -> F:
 
 def load(config_path: Path) -> LoadedConfig:
     """Load the config, saying clearly when the file is not there."""
-    if not config_path.exists():
+    if not config_path.exists() and not config_path.is_symlink():  # a link: load_config says
         raise PlutoError(
             f"config file not found: {config_path}",
             hint="pass -c/--config FILE, or run in the directory that holds segments.yaml",

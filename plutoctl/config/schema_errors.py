@@ -193,5 +193,8 @@ def _literal(error: ErrorDetails) -> tuple[str, str | None]:
     hint = None
     if isinstance(value, str):
         close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}?" if close else None
+        if close and close[0] == value:  # version: "1" for version: 1
+            hint = f"write {value} without quotes: a number, not text"
+        elif close:
+            hint = f"did you mean {close[0]!r}?"
     return f"should be {expected}", hint

@@ -139,6 +139,18 @@ def test_a_config_past_the_limit_is_refused_by_the_cli(
     assert "the config file is larger than" in capsys.readouterr().err
 
 
+def test_a_config_that_is_a_symbolic_link_loop_says_so_in_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.symlink("b.yaml", tmp_path / "a.yaml")
+    os.symlink("a.yaml", tmp_path / "b.yaml")
+    for command in ("validate", "plan"):
+        assert main([command, "-c", str(tmp_path / "a.yaml")]) == 1
+        err = capsys.readouterr().err
+        assert "cannot read the config file: Too many levels of symbolic links" in err
+        assert "not found" not in err
+
+
 def test_a_directory_as_segments_csv_says_it_is_a_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
