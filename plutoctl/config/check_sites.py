@@ -86,6 +86,8 @@ def _check_token(rec: Recorder, path: KeyPath, name: str, site: SiteConfig) -> N
         return
     if site.token is None:
         rec.error(path, "missing token", f"add token: ${{{variable}}} and set that variable")
+    elif not site.token.strip():
+        rec.error((*path, "token"), "the token is empty", f"write token: ${{{variable}}}")
     elif not TOKEN_REF.match(site.token):
         # Never echo the value: it may be a real token.
         rec.error(

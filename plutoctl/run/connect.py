@@ -40,8 +40,9 @@ def resolve_token(name: str, loaded: LoadedConfig) -> str:
     value = os.environ.get(variable, "")
     if not value:
         where = loaded.position_of("sites", name, "token")
+        state = "is empty" if variable in os.environ else "is not set"
         raise SecretError(
-            f"site {name!r}: environment variable {variable} is not set (token: at {where})",
+            f"site {name!r}: environment variable {variable} {state} (token: at {where})",
             hint=f"export {variable}=<the site's web-service token> (Site admin > Server > "
             "Web services > Manage tokens)",
         )
