@@ -16,6 +16,7 @@ from plutoctl.config.loaded import KeyPath
 from plutoctl.config.parts import Parts
 from plutoctl.config.recorder import Recorder, did_you_mean
 from plutoctl.config.schema import (
+    CUSTOM_FIELD,
     STANDARD_FIELDS,
     VALUELESS_MATCHES,
     AllRule,
@@ -31,7 +32,6 @@ MAX_NAME_LENGTH = limits.SEGMENT_NAME
 # cleaning fails the call (docs/moodle.md, "Parameter validation"). Segment names
 # are PARAM_RAW.
 HTML_TAG = re.compile(r"<[^>]*>")
-CUSTOM_FIELD = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 def check_segments(rec: Recorder, parts: Parts, csv_declared: Set[str]) -> None:

@@ -9,7 +9,7 @@ from plutoctl.config.input_files import FileRefusedError, locate
 from plutoctl.config.loaded import KeyPath
 from plutoctl.config.parts import Parts
 from plutoctl.config.recorder import Recorder, did_you_mean
-from plutoctl.config.schema import TOKEN_REF, SiteConfig
+from plutoctl.config.schema import CUSTOM_FIELD, TOKEN_REF, SiteConfig
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # Letters (any script: IDNA names), digits, dots, hyphens and an IPv6 address's colons;
@@ -24,6 +24,14 @@ def check_sites(rec: Recorder, parts: Parts) -> None:
         _check_url(rec, path, site)
         _check_token(rec, path, name, site)
         _check_seed(rec, path, site)
+        for i, shortname in enumerate(site.profile_fields):
+            if not CUSTOM_FIELD.match(shortname):
+                rec.error(
+                    (*path, "profile_fields", i),
+                    f"{shortname!r} is not a custom profile field shortname",
+                    "list custom fields by shortname (letters, digits, _); standard fields "
+                    "need no declaring",
+                )
     if parts.default_sites is not None:
         check_site_list(rec, ("defaults", "sites"), parts.default_sites, parts)
 

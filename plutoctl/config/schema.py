@@ -23,6 +23,8 @@ from pydantic import (
 )
 
 TOKEN_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+CUSTOM_FIELD = re.compile(r"^[A-Za-z0-9_]+$")
+"""A custom profile field's shortname, as rules and ``profile_fields`` name it."""
 MAX_REMOVALS = re.compile(r"^([0-9]+(?:\.[0-9]+)?)%$")  # ASCII digits, as the JSON Schema says
 
 # Standard user fields a rule may name as ``user.<name>`` (docs/rules.md).
