@@ -58,6 +58,9 @@ from plutoctl.model import ExistingSite
 
 log = logging.getLogger(__name__)
 
+ACCOUNT_FIELDS = ("suspended", "auth", "lang")
+"""Standard fields no user listing returns: read by looking users up, when rules use them."""
+
 
 @dataclass(frozen=True)
 class ReadScope:
@@ -132,7 +135,7 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
         user_reads.resolve_ids(users, reads)
     else:
         user_reads.learn_users(users, reads)
-    user_reads.read_suspension(users)
+    user_reads.read_account_fields(users)
     segments = segments_read.assemble_segments(users)
     courses = {
         name: read.assemble_course(users)
@@ -215,10 +218,11 @@ class _UserReads:
 
     def _listing_fields(self) -> tuple[str, ...]:
         # Every field asked for is paid on every user: only what rules read.
-        # ``suspended`` is left out: core_enrol_get_enrolled_users never returns it
-        # (Moodle 4.5), yet asking for it costs on every user. See read_suspension.
+        # The account fields are left out: core_enrol_get_enrolled_users never returns
+        # them (Moodle 4.5), yet asking for them costs on every user. See
+        # read_account_fields.
         fields = ["id", "username"] + (["customfields"] if self.scope.needs_custom_fields else [])
-        fields += sorted(set(self.scope.standard_fields) - {*fields, "suspended"})
+        fields += sorted(set(self.scope.standard_fields) - {*fields, *ACCOUNT_FIELDS})
         return tuple(fields)
 
     def _listing(self, userfields: str, wave: int) -> tuple[list[UserRow], str | None]:
@@ -250,31 +254,36 @@ class _UserReads:
             found.update((r.id, r) for r in cast(list[UserRow], chunk.result) if is_kept(r))
         return found
 
-    def read_suspension(self, users: UserIndex) -> None:
-        """Learn who is suspended, when rules use ``user.suspended`` and only then.
+    def read_account_fields(self, users: UserIndex) -> None:
+        """Learn the account fields rules use (``suspended``, ``auth``, ``lang``), and only then.
 
-        No listing says it: core_enrol_get_enrolled_users never returns ``suspended``.
-        core_user_get_users_by_field does, at about 3 ms a user (docs/lms.md,
-        "Suspension" and "What calls cost"), so it is asked for the users whose state
-        no read gave. Users it does not answer for stay unknown, and the read is marked
-        incomplete.
+        No listing gives them: core_enrol_get_enrolled_users never returns them, whatever
+        ``userfields`` asks (Moodle 4.5). core_user_get_users_by_field does, at about
+        3 ms a user (docs/lms.md, "Account fields" and "What calls cost"), so it is
+        asked for the users no read gave them for. Users it does not answer for stay
+        unknown, and the read is marked incomplete: a rule never sees an unknown value
+        as an empty one.
         """
-        if "suspended" not in self.scope.standard_fields:
+        wanted = [name for name in ACCOUNT_FIELDS if name in self.scope.standard_fields]
+        if not wanted:
             return
-        unknown = sorted(i for i, r in users.records.items() if r.suspended is None)
+        unknown = sorted(
+            i for i, r in users.records.items() if any(getattr(r, f) is None for f in wanted)
+        )
         if not unknown:
             return
         read = Read()
         found = self._users_by_field("id", unknown, read)
         for user_id, record in found.items():
-            if user_id in users.records and record.suspended is not None:
-                users.records[user_id] = msgspec.structs.replace(
-                    users.records[user_id], suspended=record.suspended
-                )
+            known = {f: getattr(record, f) for f in wanted if getattr(record, f) is not None}
+            if user_id in users.records and known:
+                users.records[user_id] = msgspec.structs.replace(users.records[user_id], **known)
         users.incomplete.extend(read.incomplete)
-        still = [i for i in unknown if users.records[i].suspended is None]
+        still = [i for i in unknown if any(getattr(users.records[i], f) is None for f in wanted)]
         if still and not read.incomplete:
-            users.incomplete.append(f"whether {len(still)} user(s) are suspended is not known")
+            users.incomplete.append(
+                f"the {'/'.join(wanted)} of {len(still)} user(s) could not be read"
+            )
 
     def learn_users(self, users: UserIndex, reads: list[Read]) -> None:
         """Name every member id and find every named user the reads have not, cheapest first.

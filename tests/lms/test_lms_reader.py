@@ -107,6 +107,25 @@ def test_rules_in_scope_read_every_user_with_profiles(sb: Sandbox) -> None:
     assert existing.field_types == {"region": "text", "onsite": "checkbox"}
 
 
+def test_account_fields_rules_use_are_read_although_no_listing_gives_them(sb: Sandbox) -> None:
+    """core_enrol_get_enrolled_users never returns auth, lang or suspended: a rule on them
+    must not see every user as empty (``notexact: manual`` would take them all)."""
+    store = sb.store
+    store.add_user("nologin1", auth="nologin", lang="fr")
+    fields = frozenset({"auth", "lang"})
+    with client_for(sb) as client:
+        existing = read_site(client, scope(needs_all_users=True, standard_fields=fields))
+        lookups = client.calls["core_user_get_users_by_field"]
+    assert existing.is_complete
+    assert existing.users["nologin1"].standard == {"auth": "nologin", "lang": "fr"}
+    assert existing.users["user05"].standard == {"auth": "manual", "lang": "en"}
+    assert lookups == 1  # every listed user, in one call
+    with client_for(sb) as client:
+        plain = read_site(client, scope(needs_all_users=True, standard_fields=frozenset()))
+        assert client.calls["core_user_get_users_by_field"] == 0  # only when rules use them
+    assert plain.users["nologin1"].standard == {}
+
+
 @pytest.mark.parametrize("page_size", [1, 7, 31, 1000])
 def test_paging_reads_every_user_exactly_once(sb: Sandbox, page_size: int) -> None:
     with client_for(sb, parallelism=3) as client:

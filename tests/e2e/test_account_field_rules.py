@@ -1,0 +1,54 @@
+"""Rules on the account fields (user.auth, user.lang) select by the users' real values.
+
+No user listing returns them, so a rule on them once saw every user as empty:
+``notexact: manual`` took everyone in, ``exact: nologin`` nobody.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+TOKEN_VAR = "PLUTO_TOKEN_ACCOUNT"
+
+CONFIG = """\
+version: 1
+sites:
+  lab:
+    url: {url}
+    token: ${{{var}}}
+segments:
+  not-manual:
+    name: Not manual
+    rules: [{{field: user.auth, match: notexact, value: manual}}]
+  french:
+    name: French
+    rules: [{{field: user.lang, match: exact, value: fr}}]
+"""
+
+
+@pytest.fixture
+def config(sandbox, tmp_path, monkeypatch):
+    store = sandbox.store
+    store.add_user("ann", auth="manual", lang="en")
+    store.add_user("bea", auth="nologin", lang="fr")
+    store.add_user("cid", auth="manual", lang="fr")
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    path = tmp_path / "segments.yaml"
+    path.write_text(CONFIG.format(url=sandbox.url, var=TOKEN_VAR), encoding="utf-8")
+    return path
+
+
+def test_rules_on_account_fields_select_by_their_values_and_converge(config, sandbox, run) -> None:
+    applied = run("apply", "-c", str(config), "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    assert sandbox.store.cohort_members("not-manual") == {"bea"}
+    assert sandbox.store.cohort_members("french") == {"bea", "cid"}
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+    with sandbox.store.transaction() as db:  # as an admin changing ann's language
+        db.execute("UPDATE user SET lang = 'fr' WHERE username = 'ann'")
+    moved = run("plan", "-c", str(config), "--detailed-exitcode")
+    assert moved.code == 2
+    assert "+ 1 member of french" in moved.out
+    explained = run("explain", "bea", "-c", str(config))
+    assert explained.code == 0, explained.err
+    assert "'nologin'" in explained.out
