@@ -25,7 +25,7 @@ segment removal) is decided in ``plutoctl.plan.knock_on``; the config's
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from plutoctl.config.schema import PolicyConfig
@@ -110,10 +110,16 @@ def check_safety(
     changes = tuple(changes)
     refuse_ambiguous_acknowledgements(acks, changes)
     allowed, held_back = _hold_back_if_incomplete(changes, existing)
+    # A course's limit holds for all its unenrolments together, whatever their roles.
+    unenrolling: dict[str, set[str]] = {}
+    for change in allowed:
+        if isinstance(change, Unenrol):
+            unenrolling.setdefault(change.course, set()).update(change.usernames)
+    counts = {course: len(users) for course, users in unenrolling.items()}
     kept: list[Change] = []
     refused: list[Refusal] = []
     for change in allowed:
-        refusal = _refusal(change, existing, desired, policy, acks)
+        refusal = _refusal(change, existing, desired, policy, acks, counts)
         if refusal is None:
             kept.append(change)
         else:
@@ -124,7 +130,8 @@ def check_safety(
     acknowledged = tuple(
         Acknowledged(subject(change), refusal.reason, _acknowledged_by(change, acks))
         for change in kept
-        if (refusal := _refusal(change, existing, desired, policy, NO_ACKNOWLEDGEMENTS)) is not None
+        if (refusal := _refusal(change, existing, desired, policy, NO_ACKNOWLEDGEMENTS, counts))
+        is not None
     )
     return SafetyResult(tuple(kept), tuple(refused), held_back + dragged, acknowledged)
 
@@ -253,12 +260,13 @@ def _refusal(
     desired: DesiredSite,
     policy: PolicyConfig,
     acks: Acknowledgements,
+    unenrolling: Mapping[str, int],
 ) -> Refusal | None:
     match change:
         case RemoveSegmentMembers() | RemoveGroupMembers():
             return _removal_refusal(change, policy, acks)
         case Unenrol():
-            return _unenrol_refusal(change, existing, policy, acks)
+            return _unenrol_refusal(change, existing, policy, acks, unenrolling[change.course])
         case DeleteSegment() | DeleteGroup():
             return _delete_refusal(change, desired, acks)
         case UpdateSegment(idnumber=sid, changed=changed) if MOVE_TO_SYSTEM in changed:
@@ -295,12 +303,16 @@ def _removal_refusal(
 
 
 def _unenrol_refusal(
-    change: Unenrol, existing: ExistingSite, policy: PolicyConfig, acks: Acknowledgements
+    change: Unenrol,
+    existing: ExistingSite,
+    policy: PolicyConfig,
+    acks: Acknowledgements,
+    count: int,
 ) -> Refusal | None:
-    """Hold unenrolments to ``max_removals`` of the course's enrolled users, read now."""
+    """Hold a course's unenrolments (``count`` users, every role's together) to
+    ``max_removals`` of its enrolled users, read now."""
     course = existing.courses.get(change.course)
     enrolled = len(course.enrolments) if course is not None else 0
-    count = len(change.usernames)
     if count <= policy.removal_limit(enrolled) or acknowledges(acks.removals, change):
         return None
     reason = (

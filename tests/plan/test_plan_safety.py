@@ -254,6 +254,26 @@ def test_unenrolments_beyond_max_removals_are_refused_until_the_course_is_named(
     assert _check((within,), existing=existing).changes == (within,)
 
 
+def test_a_courses_unenrolments_count_together_across_roles() -> None:
+    """Two roles' unenrolments, each within the limit, are over it together."""
+    existing = existing_site([], [have_course("C", enrolments=enrolled(TEN))])
+    students = Unenrol("C", ("u0", "u1"), "s")  # 2 of 10: within 25% alone
+    teachers = Unenrol("C", ("u5", "u6"), "s")
+    result = _check((students, teachers), existing=existing)
+    assert result.changes == ()
+    assert [r.change for r in result.refused] == [students, teachers]
+    assert result.refused[0].reason == (
+        "would unenrol 4 of 10 users enrolled in course C; policy max_removals 25% allows 2"
+    )
+    allowed = _check(
+        (students, teachers), existing=existing, acks=Acknowledgements(frozenset({"C"}))
+    )
+    assert allowed.changes == (students, teachers)
+    bounded = Acknowledgements(bounds=(("C", 3),))
+    (refusal, _) = _check((students, teachers), existing=existing, acks=bounded).refused
+    assert refusal.acknowledge == "acknowledge.removals C: 4"
+
+
 def test_refused_removal_holds_back_unenrolments_owned_by_another_entry() -> None:
     desired = desired_site(
         [want_segment("s", "u0"), want_segment("t", "")],
