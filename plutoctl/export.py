@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,23 @@ def segments_csv_text(segments: list[ExistingSegment]) -> str:
     return out.getvalue()
 
 
+def csv_file_name(idnumber: str, taken: Mapping[str, str]) -> str:
+    """Return a file name for a segment's members CSV, unique in ``taken`` (paths).
+
+    The ID comes from the site: anyone who may create a segment chooses it. Only
+    letters, digits, ``.``, ``_`` and ``-`` are kept (``../x`` cannot leave the
+    directory, ``a/b`` makes no folder), and two names that differ only in case
+    (which collide on macOS and Windows) get a number.
+    """
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", idnumber).lstrip(".") or "segment"
+    used = {path.rsplit("/", 1)[-1].lower() for path in taken}
+    name, n = f"{stem}.csv", 1
+    while name.lower() in used:
+        n += 1
+        name = f"{stem}-{n}.csv"
+    return name
+
+
 def export_segment(
     segment: ExistingSegment, options: ExportOptions, csv_files: dict[str, str]
 ) -> dict[str, Any]:
@@ -88,7 +106,7 @@ def export_segment(
         return entry
     members = sorted(segment.members)
     if options.csv_dir is not None and len(members) > options.csv_threshold:
-        path = f"{options.csv_dir.rstrip('/')}/{segment.idnumber}.csv"
+        path = f"{options.csv_dir.rstrip('/')}/{csv_file_name(segment.idnumber, csv_files)}"
         csv_files[path] = members_csv_text(members)
         entry["members_csv"] = path
     else:

@@ -64,6 +64,31 @@ def test_export_plans_clean(source: Path, tmp_path: Path, run, extra: list[str])
     assert "No changes." in plan.out
 
 
+def test_csv_files_stay_in_their_directory_whatever_the_site_names_a_segment(
+    sandbox, source: Path, tmp_path: Path, run
+) -> None:
+    """A segment ID is chosen by whoever creates the segment on the site: it must not
+    choose where the export writes."""
+    members = [f"u{i:02d}" for i in range(60)]
+    for idnumber in ("../../escaped", "a/b", "Big"):  # Big: only its case differs from big
+        sandbox.store.add_cohort(idnumber, idnumber)
+        sandbox.store.add_cohort_members(idnumber, members)
+    out = tmp_path / "exported" / "segments.yaml"
+    result = run("export", "-c", str(source), "--site", "lab", "-o", str(out), "--csv-dir", "m")
+    assert result.code == 0, result.err
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.csv"))
+    assert written == [
+        "exported/m/Big.csv",
+        "exported/m/_.._escaped.csv",
+        "exported/m/a_b.csv",
+        "exported/m/big-2.csv",
+    ]
+    exported = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert exported["segments"]["../../escaped"]["members_csv"] == "m/_.._escaped.csv"
+    plan = run("plan", "-c", str(out), "--detailed-exitcode")
+    assert plan.code == 0, plan.out + plan.err
+
+
 def test_export_to_stdout_is_sorted_and_stable(source: Path, run) -> None:
     first = run("export", "-c", str(source), "--site", "lab")
     second = run("export", "-c", str(source), "--site", "lab")
