@@ -12,6 +12,7 @@ from plutoctl.config.loaded import LoadedConfig, SourcedName
 from plutoctl.errors import PlanError
 from plutoctl.model import ExistingSite, User
 from plutoctl.plan.desired import DesiredResult, SegmentSources
+from plutoctl.plan.render.common import clean
 
 
 @dataclass(frozen=True)
@@ -127,4 +128,5 @@ def render_explanation(explanations: list[SegmentExplanation], username: str, si
     for item in explanations:
         lines.append(f"  {item.segment} ({item.name}): {item.status}")
         lines += [f"    - {reason}" for reason in item.reasons]
-    return "\n".join(lines) + "\n"
+    # IDs and names come from the site: a terminal escape in one is shown, not obeyed.
+    return "".join(clean(line) + "\n" for line in lines)

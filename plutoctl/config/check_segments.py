@@ -11,7 +11,6 @@ from collections.abc import Set
 
 from plutoctl.config import limits
 from plutoctl.config.check_sites import check_site_list
-from plutoctl.config.csvfile import username_problem
 from plutoctl.config.loaded import KeyPath
 from plutoctl.config.parts import Parts
 from plutoctl.config.recorder import Recorder, did_you_mean
@@ -23,7 +22,7 @@ from plutoctl.config.schema import (
     MatchRule,
     SegmentConfig,
 )
-from plutoctl.config.usernames import are_clean
+from plutoctl.config.usernames import are_clean, username_problem
 
 # Segment and group columns share these lengths (config/limits.py).
 MAX_ID_LENGTH = limits.SEGMENT_IDNUMBER

@@ -21,10 +21,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 from plutoctl.config.input_files import MAX_CSV_BYTES, FileRefusedError, read_bounded
-from plutoctl.config.usernames import NormalisedCount, cleaned_if_valid, is_clean, php_trimmed
+from plutoctl.config.usernames import (
+    NormalisedCount,
+    cleaned_if_valid,
+    is_clean,
+    php_trimmed,
+    username_problem,
+)
 from plutoctl.errors import Position, Problem
 
-USERNAME = re.compile(r"^[a-z0-9._@-]+$")
 _COHORT_COLUMN = re.compile(r"^cohort[0-9]+$")  # as Moodle's upload page matches them
 _DELIMITERS = (",", ";")
 
@@ -57,31 +62,6 @@ class CsvFile:
     def position(self, line: int) -> Position:
         """Return the position of a line of this file."""
         return Position(self.shown_path, line)
-
-
-def username_problem(username: str) -> tuple[str, str | None] | None:
-    """Return (message, hint) if a username breaks Pluto's rule, else None."""
-    if USERNAME.match(username):
-        return None
-    if not username:
-        return "empty username", None
-    if USERNAME.match(username.lower()):
-        return (
-            f"username {username!r} has capital letters",
-            f"usernames are lowercase: write {username.lower()!r}",
-        )
-    unseen = next((c for c in username if c.isspace() and not c.isascii()), None)
-    if unseen is not None:  # a no-break space from a spreadsheet, invisible in the file
-        return (
-            f"username {username!r} holds the space character U+{ord(unseen):04X}, which "
-            "Moodle does not trim",
-            "remove it (spreadsheets often paste a no-break space, U+00A0)",
-        )
-    return (
-        f"username {username!r} is not valid",
-        "Moodle usernames hold only letters, digits and - _ . @ (no spaces inside; "
-        "letters are read as lowercase)",
-    )
 
 
 def read_members_csv(path: Path, shown_path: str) -> CsvFile:

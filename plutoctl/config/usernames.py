@@ -145,3 +145,28 @@ def _clean_segment(
             cleaned.append(name)
         result[key] = cleaned
     return result
+
+
+def username_problem(username: str) -> tuple[str, str | None] | None:
+    """Return (message, hint) if a username breaks Pluto's rule, else None."""
+    if VALID_USERNAME.match(username):
+        return None
+    if not username:
+        return "empty username", None
+    if VALID_USERNAME.match(username.lower()):
+        return (
+            f"username {username!r} has capital letters",
+            f"usernames are lowercase: write {username.lower()!r}",
+        )
+    unseen = next((c for c in username if c.isspace() and not c.isascii()), None)
+    if unseen is not None:  # a no-break space from a spreadsheet, invisible in the file
+        return (
+            f"username {username!r} holds the space character U+{ord(unseen):04X}, which "
+            "Moodle does not trim",
+            "remove it (spreadsheets often paste a no-break space, U+00A0)",
+        )
+    return (
+        f"username {username!r} is not valid",
+        "Moodle usernames hold only letters, digits and - _ . @ (no spaces inside; "
+        "letters are read as lowercase)",
+    )

@@ -10,9 +10,14 @@ from hypothesis import strategies as st
 
 from plutoctl.config import SourcedName, load_config
 from plutoctl.config.check_segments import _check_usernames
-from plutoctl.config.csvfile import username_problem
 from plutoctl.config.recorder import Recorder
-from plutoctl.config.usernames import are_clean, clean_config_usernames, cleaned_if_valid, is_clean
+from plutoctl.config.usernames import (
+    are_clean,
+    clean_config_usernames,
+    cleaned_if_valid,
+    is_clean,
+    username_problem,
+)
 from plutoctl.errors import Position
 
 # Mostly clean names, some with capitals, spaces, line breaks, other characters, or empty.

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from plutoctl.config.csvfile import CsvFile, read_members_csv, username_problem
+from plutoctl.config.csvfile import CsvFile, read_members_csv
+from plutoctl.config.usernames import username_problem
 from plutoctl.errors import Position
 
 

@@ -32,3 +32,23 @@ def test_explain_lists_unmanaged_segments_holding_the_user_last(
     assert "segment not in the config (policy unmanaged_segments: report)" in result.out
     assert "other-club" not in result.out
     assert headers[0].startswith("team (Team)")
+
+
+def test_explain_shows_a_site_names_escapes_instead_of_sending_them_to_the_terminal(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    store = sandbox.store
+    store.add_user("ann", firstname="U", lastname="ann")
+    store.add_cohort("id\x1b]0;pwned\x07", "clear\x1b[2Jscreen")
+    store.add_cohort_members("id\x1b]0;pwned\x07", ["ann"])
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = tmp_path / "segments.yaml"
+    config.write_text(
+        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
+        "segments:\n  team: {name: Team, members: [ann]}\n",
+        encoding="utf-8",
+    )
+    result = run("explain", "ann", "-c", str(config))
+    assert result.code == 0, result.err
+    assert "\x1b" not in result.out and "\x07" not in result.out
+    assert "id\\x1b]0;pwned\\x07 (clear\\x1b[2Jscreen): member" in result.out
