@@ -138,6 +138,14 @@ def _check_value(rec: Recorder, path: KeyPath, rule: MatchRule) -> None:
             rec.error((*path, "match"), "match 'in' needs a list of values", "write value: [a, b]")
         elif not rule.value:
             rec.error((*path, "value"), "match 'in' needs at least one value")
+        elif any(not str(item).strip() for item in rule.value):
+            blank = next(i for i, item in enumerate(rule.value) if not str(item).strip())
+            rec.error(
+                (*path, "value", blank),
+                "a blank value compares as empty: with match 'in' it selects every user "
+                "without a value",
+                "remove it; to select users whose value is empty, add a rule with match: empty",
+            )
     elif not has_value:
         rec.error((*path, "match"), f"match {rule.match!r} needs a value", "add value:")
     elif isinstance(rule.value, str) and not rule.value.strip():

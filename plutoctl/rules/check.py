@@ -64,6 +64,8 @@ def _value_problems(c: Condition) -> list[str]:
         return []  # a stray value is ignored, as Pluto's form ignores it
     if c.value is None or c.value == () or (isinstance(c.value, str) and not c.value.strip()):
         return [f"match {c.match!r} on {c.field!r} needs a value"]
+    if isinstance(c.value, tuple) and any(not str(item).strip() for item in c.value):
+        return [f"match {c.match!r} on {c.field!r} has a blank value"]
     if isinstance(c.value, tuple) and c.match != "in":
         return [f"match {c.match!r} on {c.field!r} takes one value; use 'in' for a list"]
     return []

@@ -68,6 +68,7 @@ REFUSED = [
     ("suspended-as-checkbox", "user.suspended", "exact", "true", "holds 0 or 1"),
     ("value-missing", "notes", "exact", None, "match 'exact' on 'notes' needs a value"),
     ("value-blank", "notes", "contains", "  ", "match 'contains' on 'notes' needs a value"),
+    ("in-blank-item", "notes", "in", ["x", " "], "match 'in' on 'notes' has a blank value"),
     ("list-on-exact", "notes", "exact", ["a", "b"], "use 'in' for a list"),
 ]
 
