@@ -25,7 +25,7 @@ from plutoctl.model import (
     SegmentFields,
 )
 from plutoctl.plan.changes.plans import Notice
-from plutoctl.plan.scope import SiteScope, site_scope
+from plutoctl.plan.scope import SiteScope, segments_for, site_scope
 from plutoctl.rules.rule_set import RuleSet
 
 
@@ -227,22 +227,41 @@ class _Builder:
         course = self.loaded.config.courses[name]
         groups = {}
         for gid, group in course.groups.items():
-            if group.segment:
-                self._check_bound(group.segment, segments, ("courses", name, "groups", gid))
-            groups[gid] = DesiredGroup(gid, group.name, group.description, group.segment)
+            segment = group.segment
+            if segment and not self._is_bound(segment, segments, ("courses", name, "groups", gid)):
+                segment = None  # the group is kept, its membership left alone here
+            groups[gid] = DesiredGroup(gid, group.name, group.description, segment)
         enrolments = []
         for i, enrol in enumerate(course.enrol):
-            self._check_bound(enrol.segment, segments, ("courses", name, "enrol", i))
-            enrolments.append(DesiredEnrolment(enrol.segment, enrol.role, enrol.unenrol))
+            if self._is_bound(enrol.segment, segments, ("courses", name, "enrol", i)):
+                enrolments.append(DesiredEnrolment(enrol.segment, enrol.role, enrol.unenrol))
         return DesiredCourse(name, groups, tuple(enrolments))
 
-    def _check_bound(self, sid: str, segments: set[str], key: tuple[str | int, ...]) -> None:
+    def _is_bound(self, sid: str, segments: set[str], key: tuple[str | int, ...]) -> bool:
+        """Return whether a group or enrol entry is bound to ``sid`` on this site.
+
+        A segment the config puts on other sites only is skipped here, with a warning
+        (as ``validate`` says): a cohort of the same ID on this site is not it. One
+        neither configured for the site nor on it is an error.
+        """
+        where = self.loaded.position_of(*key, "segment")
+        what = "/".join(map(str, key[1:]))
+        config = self.loaded.config
+        if sid in config.segments and sid not in segments_for(config, self.site):
+            self.warn(
+                f"{what}: segment {sid!r} is not on site {self.site!r}, so this binding is "
+                "skipped there",
+                where,
+            )
+            return False
         if sid not in segments:
             self.error(
                 f"segment {sid!r} is not configured for site {self.site!r} and does not "
-                f"exist there ({'/'.join(map(str, key[1:]))})",
-                self.loaded.position_of(*key, "segment"),
+                f"exist there ({what})",
+                where,
             )
+            return False
+        return True
 
 
 def unknown_users_notice(site: str, sid: str, missing: list[SourcedName]) -> str:
