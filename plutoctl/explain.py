@@ -6,13 +6,16 @@ Pure: works on the loaded config, the existing site and the desired result that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from plutoctl.config.loaded import LoadedConfig, SourcedName
 from plutoctl.errors import PlanError
 from plutoctl.model import ExistingSite, User
+from plutoctl.plan.changes.kinds import AddSegmentMembers, Change, RemoveSegmentMembers
 from plutoctl.plan.desired import DesiredResult, SegmentSources
 from plutoctl.plan.render.common import clean
+from plutoctl.plan.safety import SafetyResult
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class SegmentExplanation:
     will_be_member: bool | None
     reasons: tuple[str, ...]
     is_configured: bool = True
+    # Why the plan does not make the change the config calls for (refused, held back).
+    withheld: str | None = None
 
     @property
     def status(self) -> str:
@@ -39,7 +44,34 @@ class SegmentExplanation:
         if self.will_be_member is None or self.will_be_member == bool(self.is_member):
             stays = "" if self.will_be_member is None else "; no change"
             return now + stays
-        return now + ("; will be added" if self.will_be_member else "; will be removed")
+        change = "added" if self.will_be_member else "removed"
+        if self.withheld is not None:
+            return f"{now}; would be {change}, but the plan does not do it now"
+        return f"{now}; will be {change}"
+
+
+def withheld_changes(
+    username: str, called_for: Iterable[Change], planned: SafetyResult
+) -> dict[str, str]:
+    """Return, by segment, why the plan does not make a change the config calls for
+    that concerns ``username``: refused by the safety policy, or held back."""
+    made = set(planned.changes)
+    refusals = {refusal.change: refusal for refusal in planned.refused}
+    held = {notice.where: notice.message for notice in planned.held_back}
+    withheld: dict[str, str] = {}
+    for change in called_for:
+        if not isinstance(change, AddSegmentMembers | RemoveSegmentMembers):
+            continue
+        if username not in change.usernames or change in made:
+            continue
+        refusal = refusals.get(change)
+        if refusal is not None:
+            withheld[change.idnumber] = (
+                f"refused: {refusal.reason}; to allow: {refusal.acknowledge}"
+            )
+        else:
+            withheld[change.idnumber] = held.get(change.idnumber, "held back by the plan")
+    return withheld
 
 
 def explain_user(
@@ -48,8 +80,13 @@ def explain_user(
     existing: ExistingSite,
     username: str,
     result: DesiredResult,
+    withheld: Mapping[str, str] | None = None,
 ) -> list[SegmentExplanation]:
-    """Return, for every segment of ``site``, whether ``username`` is in it and why."""
+    """Return, for every segment of ``site``, whether ``username`` is in it and why.
+
+    ``withheld``: by segment, why the plan does not make the change for this user that
+    the config calls for (``withheld_changes``).
+    """
     user = existing.users.get(username)
     if user is None:
         raise PlanError(
@@ -58,10 +95,18 @@ def explain_user(
             "or name another site with --site",
         )
     explanations = [
-        _configured(loaded, existing, user, sid, result) for sid in result.desired.segments
+        _with_withheld(_configured(loaded, existing, user, sid, result), withheld or {})
+        for sid in result.desired.segments
     ]
     explanations += _unconfigured(loaded, existing, username, set(result.desired.segments))
     return explanations
+
+
+def _with_withheld(item: SegmentExplanation, withheld: Mapping[str, str]) -> SegmentExplanation:
+    why = withheld.get(item.segment)
+    if why is None or item.will_be_member is None:
+        return item
+    return replace(item, reasons=(*item.reasons, why), withheld=why)
 
 
 def _configured(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from plutoctl.config import LoadedConfig
 from plutoctl.errors import UsageError
-from plutoctl.explain import SegmentExplanation, explain_user
+from plutoctl.explain import SegmentExplanation, explain_user, withheld_changes
+from plutoctl.plan.acknowledge import with_config
 from plutoctl.plan.desired import build_desired
+from plutoctl.plan.diff import diff_site
+from plutoctl.plan.safety import NO_ACKNOWLEDGEMENTS, check_safety
 from plutoctl.plan.scope import Selection, selected_scope
 from plutoctl.run.connect import Connection, open_site
 from plutoctl.run.plan import read_existing, with_unmanaged_members
@@ -37,4 +40,16 @@ def explain_on_site(
         # Segments the config does not declare are listed too (last): read their members.
         existing = with_unmanaged_members(client, existing, frozenset(loaded.config.segments))
     result = build_desired(loaded, site, existing, scope=scope)
-    return explain_user(loaded, site, existing, username, result)
+    # What the plan makes of it, as `plutoctl plan` would (the config's acknowledgements):
+    # a change the safety rules refuse or hold back is not "will be".
+    policy = loaded.config.policy
+    diff = diff_site(
+        result.desired,
+        existing,
+        unmanaged=policy.unmanaged_segments,
+        managed_scope=frozenset(loaded.config.segments) - set(scope.segments),
+    )
+    acks = with_config(NO_ACKNOWLEDGEMENTS, loaded.config)
+    planned = check_safety(diff.changes, existing, result.desired, policy, acks)
+    withheld = withheld_changes(username, diff.changes, planned)
+    return explain_user(loaded, site, existing, username, result, withheld)

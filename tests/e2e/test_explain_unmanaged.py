@@ -52,3 +52,35 @@ def test_explain_shows_a_site_names_escapes_instead_of_sending_them_to_the_termi
     assert result.code == 0, result.err
     assert "\x1b" not in result.out and "\x07" not in result.out
     assert "id\\x1b]0;pwned\\x07 (clear\\x1b[2Jscreen): member" in result.out
+
+
+def test_explain_says_when_the_plan_refuses_or_holds_back_the_change(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    store = sandbox.store
+    names = ["ann", "bob", "cid", "dan"]
+    for name in names:
+        store.add_user(name, firstname="U", lastname=name)
+    store.add_cohort("team", "Team")
+    store.add_cohort_members("team", names)
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = tmp_path / "segments.yaml"
+    config.write_text(
+        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
+        "segments:\n  team: {name: Team, members: [ann]}\n  crew: {name: Crew, members: [bob]}\n",
+        encoding="utf-8",
+    )
+    result = run("explain", "bob", "-c", str(config))
+    assert result.code == 0, result.err
+    assert "team (Team): member; would be removed, but the plan does not do it now" in result.out
+    assert (
+        "refused: would remove 3 of 4 members of segment team; policy max_removals 25% "
+        "allows 1; to allow: --allow-removals team"
+    ) in result.out
+    assert "crew (Crew): not a member yet; will be added" in result.out
+    config.write_text(
+        config.read_text(encoding="utf-8") + "acknowledge:\n  removals: {team: 3}\n",
+        encoding="utf-8",
+    )
+    allowed = run("explain", "bob", "-c", str(config))
+    assert "team (Team): member; will be removed" in allowed.out

@@ -9,9 +9,17 @@ import pytest
 from plutoctl.config.loaded import LoadedConfig, SourcedName
 from plutoctl.config.schema import Config
 from plutoctl.errors import PlanError, Position
-from plutoctl.explain import SegmentExplanation, explain_user, render_explanation
+from plutoctl.explain import (
+    SegmentExplanation,
+    explain_user,
+    render_explanation,
+    withheld_changes,
+)
 from plutoctl.model import ExistingSegment, ExistingSite, SegmentFields, User
+from plutoctl.plan.changes.kinds import AddSegmentMembers, RemoveSegmentMembers
+from plutoctl.plan.changes.plans import Notice, Refusal
 from plutoctl.plan.desired import build_desired
+from plutoctl.plan.safety import SafetyResult
 
 CONFIG = Config.model_validate(
     {
@@ -175,3 +183,20 @@ def test_partly_matching_all_chain_names_only_the_failed_condition() -> None:
         "no rule matched (rule 1: department is 'IT', wanted 'Sales'; "
         "rule 2: jobrole not defined, wanted notempty)"
     )
+
+
+def test_withheld_changes_name_refusals_and_holds_for_the_user_only() -> None:
+    removal = RemoveSegmentMembers("team", ("ann", "bob"), 4)
+    held = RemoveSegmentMembers("crew", ("ann",), 2)
+    added = AddSegmentMembers("club", ("ann",))
+    planned = SafetyResult(
+        changes=(added,),
+        refused=(Refusal(removal, "too many", "--allow-removals team"),),
+        held_back=(Notice("warning", "held back: the site read was incomplete", "crew"),),
+    )
+    withheld = withheld_changes("ann", (removal, held, added), planned)
+    assert withheld == {
+        "team": "refused: too many; to allow: --allow-removals team",
+        "crew": "held back: the site read was incomplete",
+    }
+    assert withheld_changes("cid", (removal, held, added), planned) == {}
