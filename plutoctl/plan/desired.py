@@ -25,7 +25,7 @@ from plutoctl.model import (
     SegmentFields,
 )
 from plutoctl.plan.changes.plans import Notice
-from plutoctl.plan.scope import SiteScope, segments_for, site_scope
+from plutoctl.plan.scope import SiteScope, site_scope
 from plutoctl.rules.rule_set import RuleSet
 
 
@@ -247,7 +247,8 @@ class _Builder:
         where = self.loaded.position_of(*key, "segment")
         what = "/".join(map(str, key[1:]))
         config = self.loaded.config
-        if sid in config.segments and sid not in segments_for(config, self.site):
+        segment, course = config.segments.get(sid), config.courses[str(key[1])]
+        if segment is not None and self._on_other_sites_only(segment.sites, course.sites):
             self.warn(
                 f"{what}: segment {sid!r} is not on site {self.site!r}, so this binding is "
                 "skipped there",
@@ -262,6 +263,13 @@ class _Builder:
             )
             return False
         return True
+
+    def _on_other_sites_only(
+        self, segment_sites: list[str] | None, course_sites: list[str] | None
+    ) -> bool:
+        """Whether a bound segment is on some of the course's sites, but not this one."""
+        on = set(self.loaded.config.sites_for(segment_sites))
+        return self.site not in on and bool(on & set(self.loaded.config.sites_for(course_sites)))
 
 
 def unknown_users_notice(site: str, sid: str, missing: list[SourcedName]) -> str:
