@@ -14,12 +14,14 @@ import csv
 import io
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
 
+from plutoctl.config.check_segments import id_problem, name_problem
 from plutoctl.config.schema import SiteConfig
+from plutoctl.config.usernames import username_problem
 from plutoctl.model import ExistingSegment, ExistingSite
 
 
@@ -124,10 +126,30 @@ def export_site(
     """Return config YAML (and CSV files) describing a site's segments and groups."""
     csv_files: dict[str, str] = {}
     skipped: list[str] = []
-    ids = sorted(existing.segments)
-    segments = {sid: export_segment(existing.segments[sid], options, csv_files) for sid in ids}
+    ids = []
+    for sid in sorted(existing.segments):
+        problem = _segment_problem(existing.segments[sid])
+        if problem is None:
+            ids.append(sid)
+        else:
+            skipped.append(f"segment {sid!r}: {problem}")
+    # The segments CSV cannot hold a line break in a name: such a segment stays in YAML.
+    in_csv = [sid for sid in ids if not _has_line_break(existing.segments[sid].fields.name)]
+    segments = {}
+    for sid in ids:
+        segment = existing.segments[sid]
+        own = options if sid in in_csv else replace(options, segments_csv=None)
+        if own.include_members and segment.members is not None:
+            bad = sorted(name for name in segment.members if username_problem(name))
+            if bad:
+                skipped.append(
+                    f"the members of segment {sid!r}: {len(bad)} username(s) plutoctl does "
+                    f"not accept (such as {bad[0]!r}); its membership is left unmanaged"
+                )
+                own = replace(own, include_members=False)
+        segments[sid] = export_segment(segment, own, csv_files)
     if options.segments_csv is not None:
-        rows = [existing.segments[sid] for sid in ids]
+        rows = [existing.segments[sid] for sid in in_csv]
         csv_files[options.segments_csv] = segments_csv_text(rows)
         segments = {sid: entry for sid, entry in segments.items() if entry}
     course_entries: dict[str, Any] = {}
@@ -137,6 +159,12 @@ def export_site(
         for group in sorted(course.all_groups, key=lambda g: g.idnumber):
             if not group.idnumber:
                 skipped.append(f"group {group.name!r} in {shortname}: it has no idnumber")
+                continue
+            problem = id_problem(group.idnumber, "group idnumber") or _first(
+                name_problem(group.name, tags_allowed=False)
+            )
+            if problem is not None:
+                skipped.append(f"group {group.idnumber!r} in {shortname}: {problem}")
                 continue
             groups[group.idnumber] = {"name": group.name}
             if group.description:
@@ -154,3 +182,18 @@ def export_site(
         document["courses"] = course_entries
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     return Export(yaml_text=text, csv_files=csv_files, skipped=tuple(skipped))
+
+
+def _segment_problem(segment: ExistingSegment) -> str | None:
+    """Return why a segment cannot be written as config that validates, or None."""
+    return id_problem(segment.idnumber, "segment ID") or _first(
+        name_problem(segment.fields.name, tags_allowed=True)
+    )
+
+
+def _first(problem: tuple[str, str | None] | None) -> str | None:
+    return problem[0] if problem is not None else None
+
+
+def _has_line_break(text: str) -> bool:
+    return "\n" in text or "\r" in text

@@ -54,30 +54,45 @@ def check_segments(rec: Recorder, parts: Parts, csv_declared: Set[str]) -> None:
 
 def check_name(rec: Recorder, path: KeyPath, name: str, *, tags_allowed: bool) -> None:
     """Refuse names the site rejects: blank, too long, or (group names) with tags."""
+    problem = name_problem(name, tags_allowed=tags_allowed)
+    if problem is not None:
+        rec.error(path, *problem)
+
+
+def name_problem(name: str, *, tags_allowed: bool) -> tuple[str, str | None] | None:
+    """Return (message, hint) if the site rejects ``name``, else None."""
     tag = None if tags_allowed else HTML_TAG.search(name)
     if not name.strip():
-        rec.error(path, "the name is blank")
-    elif len(name) > MAX_NAME_LENGTH:
-        rec.error(path, f"longer than {MAX_NAME_LENGTH} characters")
-    elif tag is not None:
-        rec.error(
-            path,
+        return "the name is blank", None
+    if len(name) > MAX_NAME_LENGTH:
+        return f"longer than {MAX_NAME_LENGTH} characters", None
+    if tag is not None:
+        return (
             f"the name holds an HTML tag ({tag.group(0)!r}), which the site rejects in group names",
-            hint="write the name without <…>; a lone < or > is fine",
+            "write the name without <…>; a lone < or > is fine",
         )
+    return None
 
 
 def check_id(rec: Recorder, path: KeyPath, value: str, what: str) -> None:
     """Refuse identifiers the site rejects or cannot match: empty, too long, padded."""
+    problem = id_problem(value, what)
+    if problem is not None:
+        rec.error(path, problem)
+
+
+def id_problem(value: str, what: str) -> str | None:
+    """Return why ``value`` cannot be a segment ID or group idnumber, or None."""
     if not value.strip():
-        rec.error(path, f"the {what} is empty")
-    elif len(value) > MAX_ID_LENGTH:
-        rec.error(path, f"the {what} is longer than {MAX_ID_LENGTH} characters")
-    elif value != value.strip():
-        rec.error(path, f"the {what} has leading or trailing spaces")
-    elif not value.isprintable():
+        return f"the {what} is empty"
+    if len(value) > MAX_ID_LENGTH:
+        return f"the {what} is longer than {MAX_ID_LENGTH} characters"
+    if value != value.strip():
+        return f"the {what} has leading or trailing spaces"
+    if not value.isprintable():
         unseen = next(c for c in value if not c.isprintable())
-        rec.error(path, f"the {what} holds the control character U+{ord(unseen):04X}")
+        return f"the {what} holds the control character U+{ord(unseen):04X}"
+    return None
 
 
 def _check_usernames(rec: Recorder, path: KeyPath, usernames: list[str]) -> None:

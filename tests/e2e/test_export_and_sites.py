@@ -89,6 +89,33 @@ def test_csv_files_stay_in_their_directory_whatever_the_site_names_a_segment(
     assert plan.code == 0, plan.out + plan.err
 
 
+def test_export_skips_with_a_warning_what_would_not_validate(
+    sandbox, source: Path, tmp_path: Path, run
+) -> None:
+    store = sandbox.store
+    store.add_cohort(" padded", "Padded ID")
+    store.add_user("o'brien x", firstname="O", lastname="B")  # extendedusernamechars
+    store.add_cohort("odd-names", "Odd names")
+    store.add_cohort_members("odd-names", ["u01", "o'brien x"])
+    store.add_cohort("two-lines", "Two\nlines")
+    store.add_group("LAB101", "<i>Tagged</i>", idnumber="tagged")
+    out = tmp_path / "exported" / "segments.yaml"
+    args = ["export", "-c", str(source), "--site", "lab", "--course", "LAB101", "-o", str(out)]
+    result = run(*args, "--segments-csv", "segments.csv")
+    assert result.code == 0, result.err
+    assert "skipped segment ' padded': the segment ID has leading or trailing spaces" in (
+        result.err
+    )
+    assert "skipped the members of segment 'odd-names'" in result.err
+    assert "skipped group 'tagged' in LAB101: the name holds an HTML tag" in result.err
+    exported = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert exported["segments"]["two-lines"] == {"name": "Two\nlines", "members": []}
+    assert "odd-names" not in exported["segments"]  # defined in the CSV, members unmanaged
+    assert run("validate", "-c", str(out)).code == 0
+    plan = run("plan", "-c", str(out), "--detailed-exitcode")
+    assert plan.code == 0, plan.out + plan.err
+
+
 def test_export_to_stdout_is_sorted_and_stable(source: Path, run) -> None:
     first = run("export", "-c", str(source), "--site", "lab")
     second = run("export", "-c", str(source), "--site", "lab")
