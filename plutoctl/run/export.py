@@ -35,6 +35,7 @@ def export_from_site(
             courses=frozenset(courses),
         )
         existing = read_site(client, scope) if scope.segments else listing
+    check_complete(existing, site)
     check_courses(existing, site, courses)
     export = export_site(
         site, portable_site(loaded, site, out_dir), existing, list(courses), options
@@ -51,6 +52,20 @@ def portable_site(loaded: LoadedConfig, name: str, out_dir: Path) -> SiteConfig:
     relative = os.path.relpath(db_path, out_dir.resolve())
     # The database already exists, so its seed is not needed again.
     return site.model_copy(update={"url": f"sandbox:{relative}", "seed": None})
+
+
+def check_complete(existing: ExistingSite, site: str) -> None:
+    """Refuse to export what was read in part: planned, a member left out is removed."""
+    if existing.incomplete:
+        reasons = "; ".join(existing.incomplete[:3])
+        more = len(existing.incomplete) - 3
+        raise PlutoError(
+            f"site {site!r}: the read was incomplete, so the export would leave out what "
+            f"was not read: {reasons}{f'; and {more} more' if more > 0 else ''}; nothing "
+            "was written",
+            hint="run the export again; if it keeps failing, check the site (--debug shows "
+            "each call)",
+        )
 
 
 def check_courses(existing: ExistingSite, site: str, courses: Sequence[str]) -> None:

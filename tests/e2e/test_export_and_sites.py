@@ -116,6 +116,23 @@ def test_export_skips_with_a_warning_what_would_not_validate(
     assert plan.code == 0, plan.out + plan.err
 
 
+@pytest.mark.parametrize(
+    "function", ["core_cohort_get_cohort_members", "core_user_get_users_by_field"]
+)
+def test_export_of_an_incomplete_read_writes_nothing(
+    sandbox, source: Path, tmp_path: Path, run, monkeypatch, function: str
+) -> None:
+    """Planned, an export missing members would remove them: a failed read exports nothing."""
+    monkeypatch.setenv("PLUTOCTL_RETRY_BACKOFF", "0")
+    sandbox.faults.inject(kind="status", status=500, function=function)
+    out = tmp_path / "exported" / "segments.yaml"
+    result = run("export", "-c", str(source), "--site", "lab", "-o", str(out))
+    assert result.code == 1, result.out + result.err
+    assert "site 'lab': the read was incomplete" in result.err
+    assert "nothing was written" in result.err
+    assert not out.exists()
+
+
 def test_export_to_stdout_is_sorted_and_stable(source: Path, run) -> None:
     first = run("export", "-c", str(source), "--site", "lab")
     second = run("export", "-c", str(source), "--site", "lab")
