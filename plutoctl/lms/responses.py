@@ -64,6 +64,11 @@ HINTS = {
         "docs/lms.md (for example moodle/cohort:manage, moodle/course:managegroups)"
     ),
     "connection": "the site could not be reached: check its URL and the network, then try again",
+    "garbled": (
+        "the answer could not be read as HTTP (a body not in the encoding its header names, "
+        "a header given twice): check for a proxy or gateway in front of the site, then try "
+        "again"
+    ),
     "timeout": (
         "the site took too long to answer: try again later, or allow more time with "
         "--timeout SECONDS"
@@ -169,7 +174,8 @@ def site_info_of(raw: Any, *, site: str) -> SiteInfo:
 
 
 def no_answer(kind: str, cause: str, *, url: str, site: str, function: str) -> TransportError:
-    """Return the error for a call that got no answer (``kind``: timeout or connection)."""
+    """Return the error for a call that got no usable answer (``kind``: timeout,
+    connection or garbled)."""
     return TransportError(
         f"no answer from {url} ({kind}: {cause})",
         site=site,
@@ -245,6 +251,10 @@ def parse_response(
         value = json.loads(body)
     except ValueError:
         raise _bad_response("the answer is not JSON", site, function, body, token) from None
+    except RecursionError:  # nested deeper than any answer a site gives
+        raise _bad_response(
+            "the answer is JSON nested too deep to be an answer", site, function, body, token
+        ) from None
     if isinstance(value, dict) and "exception" in value:
         raise error_from_body(value, site=site, function=function, token=token)
     if adapter is None:

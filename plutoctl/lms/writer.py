@@ -300,7 +300,10 @@ def cohort_member_warnings(items: Sequence[Item], result: Any) -> tuple[ItemErro
     """
     warnings = (result or {}).get("warnings", []) if isinstance(result, dict) else []
     failed: dict[int, ItemError] = {}
-    for warning in warnings:
+    for warning in warnings if isinstance(warnings, list) else [warnings]:
+        if not isinstance(warning, dict):  # not Moodle's shape: nothing it says is attributable
+            log.warning("unattributed warning from add members: %s", warning)
+            continue
         code = str(warning.get("warningcode", ""))
         message = str(warning.get("message", ""))
         if code == _ALREADY_MEMBER:

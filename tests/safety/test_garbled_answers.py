@@ -1,0 +1,82 @@
+"""Answers the HTTP layer or the JSON decoder cannot take are errors of the call, with
+exit 1 and a message, never an internal error (exit 70); an apply they cut short is
+reported, and the next apply finishes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hostile_http import Answer, serve
+
+from plutoctl.cli import main
+from plutoctl.errors import ExitCode
+from plutoctl.sandbox import Sandbox
+
+TOKEN_VAR = "PLUTO_TOKEN_GARBLED"
+
+CONFIG = """\
+version: 1
+sites:
+  lab:
+    url: {url}
+    token: ${{{var}}}
+segments:
+  team-a:
+    name: Team A
+    members: [ann, bob]
+"""
+
+GARBLED = {
+    "not gzip": Answer(200, b'{"a": 1}', (("Content-Encoding", "gzip"),)),
+    "two lengths": Answer(200, b"[]", (("Content-Length", "7"),)),  # besides the real one
+    "nested too deep": Answer(200, b"[" * 100_000, (("Content-Type", "application/json"),)),
+}
+
+
+@pytest.fixture
+def lab(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    for name in ("ann", "bob"):
+        sandbox.store.add_user(name, firstname=name, lastname="L")
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    monkeypatch.setenv("PLUTOCTL_RETRY_BACKOFF", "0")
+    return sandbox
+
+
+@pytest.mark.parametrize("answer", list(GARBLED.values()), ids=list(GARBLED))
+def test_a_garbled_read_is_an_error_of_the_call(
+    lab: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], answer: Answer
+) -> None:
+    config = tmp_path / "segments.yaml"
+    with serve(lab.url) as proxy:
+        config.write_text(CONFIG.format(url=proxy.url, var=TOKEN_VAR), encoding="utf-8")
+        proxy.script("core_cohort_get_cohorts", lambda _form: answer)
+        code = main(["plan", "-c", str(config)])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.ERROR, out + err
+    assert "core_cohort_get_cohorts" in out + err
+    assert "failed unexpectedly" not in err
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [GARBLED["not gzip"], Answer.json({"warnings": ["not a warning of Moodle's shape"]})],
+    ids=["not gzip", "warnings of another shape"],
+)
+def test_a_garbled_write_answer_is_reported_and_the_next_apply_finishes(
+    lab: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], answer: Answer
+) -> None:
+    config = tmp_path / "segments.yaml"
+    report = tmp_path / "report.json"
+    with serve(lab.url) as proxy:
+        config.write_text(CONFIG.format(url=proxy.url, var=TOKEN_VAR), encoding="utf-8")
+        proxy.script("core_cohort_add_cohort_members", lambda _form: answer)
+        code = main(["apply", "-c", str(config), "--auto-approve", "--report", str(report)])
+    out, err = capsys.readouterr()
+    assert code in (ExitCode.OK, ExitCode.APPLY_FAILED), out + err
+    assert "failed unexpectedly" not in err
+    assert report.exists()
+    config.write_text(CONFIG.format(url=lab.url, var=TOKEN_VAR), encoding="utf-8")
+    assert main(["apply", "-c", str(config), "--auto-approve"]) == 0
+    assert lab.store.cohort_members("team-a") == {"ann", "bob"}
+    assert main(["plan", "-c", str(config), "--detailed-exitcode"]) == 0
