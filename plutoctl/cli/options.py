@@ -174,7 +174,7 @@ def connection_options(fn: F) -> F:
         default=120.0,
         show_default=True,
         type=FiniteFloatRange(min=1),
-        help="Seconds to wait for one web-service call.",
+        help="Seconds one web-service call may take, its answer included.",
     )(fn)
     return click.option(
         "--parallelism",

@@ -50,8 +50,9 @@ from plutoctl.lms.responses import (
     parse_response,
     redact,
     site_info_of,
+    too_large,
 )
-from plutoctl.lms.session import new_session
+from plutoctl.lms.session import AnswerTooLargeError, new_session, read_body
 
 log = logging.getLogger(__name__)
 
@@ -259,9 +260,9 @@ class SiteClient:
                     allow_redirects=False,
                     stream=True,
                 )
-                # As ``content`` reads it (the same errors), 1 MB at a time rather than
-                # 10 KB: about 1 ms of CPU less for a page of 1,000 users (300 KB).
-                body = b"".join(response.iter_content(1 << 20))
+                body = read_body(response, self.timeout[1])
+        except AnswerTooLargeError as exc:
+            raise too_large(str(exc), site=self.site, function=function) from exc
         except _TRANSPORT_ERRORS as exc:
             kind = (
                 "timeout"

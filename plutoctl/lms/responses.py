@@ -185,6 +185,18 @@ def no_answer(kind: str, cause: str, *, url: str, site: str, function: str) -> T
     )
 
 
+def too_large(reason: str, *, site: str, function: str) -> LmsError:
+    """Return the error for an answer past the size any site's answer has."""
+    return LmsError(
+        reason,
+        site=site,
+        function=function,
+        errorcode="toolarge",
+        hint="no answer of a Moodle site is that large: check for a proxy or gateway in "
+        "front of the site",
+    )
+
+
 def gave_up(error: TransportError, attempts: int) -> TransportError:
     """Return ``error`` as the last of ``attempts`` failed attempts of a call."""
     if attempts == 1:
