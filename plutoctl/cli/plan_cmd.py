@@ -33,6 +33,8 @@ def plan_exit_code(plan: Plan, *, detailed: bool) -> ExitCode:
         return ExitCode.ERROR
     if plan.is_refused:
         return ExitCode.UNSAFE
+    if detailed and plan.is_read_incomplete:  # a drift check cannot say "no changes"
+        return ExitCode.ERROR
     if detailed and plan.has_changes:
         return ExitCode.CHANGES
     return ExitCode.OK

@@ -25,7 +25,7 @@ from plutoctl.lms.functions import (
 )
 from plutoctl.model import DesiredSite, ExistingSite
 from plutoctl.plan.changes.kinds import Change
-from plutoctl.plan.changes.plans import Notice, SitePlan
+from plutoctl.plan.changes.plans import INCOMPLETE_READ, Notice, SitePlan
 from plutoctl.plan.changes.subjects import item_count, usernames_of
 from plutoctl.plan.diff import diff_site
 from plutoctl.plan.fingerprint import fingerprint_keys, fingerprints
@@ -57,7 +57,7 @@ def plan_site(
         changes=safe.changes,
         refused=safe.refused,
         held_back=diff.held_back + safe.held_back,
-        notices=tuple(notices) + diff.notices,
+        notices=tuple(notices) + diff.notices + _incomplete_read(existing),
         api_calls=estimate_calls(safe.changes, max_input_vars),
         fingerprints=fingerprints(existing, fingerprint_keys(touched)),
         acknowledged=safe.acknowledged,
@@ -68,6 +68,19 @@ def plan_site(
             fields=recheck_fields,
         ),
     )
+
+
+def _incomplete_read(existing: ExistingSite) -> tuple[Notice, ...]:
+    """Say that part of the site was not read, and why: whatever depends on it is unknown."""
+    if existing.is_complete:
+        return ()
+    reasons = "; ".join(existing.incomplete)
+    message = (
+        f"the read of site {existing.site!r} was incomplete ({reasons}): removals are held "
+        "back, and the plan may miss changes that depend on what was not read; plan again "
+        "once the site answers"
+    )
+    return (Notice("warning", message, INCOMPLETE_READ),)
 
 
 def estimate_calls(changes: Iterable[Change], max_input_vars: int) -> int:

@@ -41,6 +41,11 @@ class Notice:
     where: str = ""
 
 
+INCOMPLETE_READ = "the site's read"
+"""``Notice.where`` of the notice that a site's read was incomplete
+(``SitePlan.is_read_incomplete``)."""
+
+
 @dataclass(frozen=True)
 class SitePlan:
     """The plan for one site.
@@ -68,6 +73,11 @@ class SitePlan:
     @property
     def has_changes(self) -> bool:
         return bool(self.changes)
+
+    @property
+    def is_read_incomplete(self) -> bool:
+        """Whether part of the site could not be read: the plan may miss changes."""
+        return any(notice.where == INCOMPLETE_READ for notice in self.notices)
 
 
 @dataclass(frozen=True)
@@ -109,3 +119,7 @@ class Plan:
     @property
     def has_errors(self) -> bool:
         return any(s.errors for s in self.sites)
+
+    @property
+    def is_read_incomplete(self) -> bool:
+        return any(s.is_read_incomplete for s in self.sites)

@@ -141,10 +141,16 @@ def segment_member_changes(changes: tuple[Change, ...]) -> dict[str, tuple[int, 
     return result
 
 
+NOTHING_FOUND = "No changes found in what could be read (the read was incomplete)."
+"""The headline of a site read in part with no changes: not "No changes." either."""
+
+
 def site_headline(site: SitePlan, summary: SiteSummary) -> str:
     """Return the site's summary line, or NOT_PLANNED for an errored site with no changes."""
     if site.errors and summary.is_empty:
         return NOT_PLANNED
+    if site.is_read_incomplete and summary.is_empty:
+        return NOTHING_FOUND
     return summary.line()
 
 
