@@ -44,6 +44,10 @@ def verify_site(
         existing = read_site(client, scope)
     except LmsError as exc:
         return (f"could not re-read the site to verify: {exc.message}",)
+    if not existing.is_complete:
+        # What was not read would show as not done: say that it could not be checked.
+        reasons = "; ".join(existing.incomplete)
+        return (f"could not verify: the site's re-read was incomplete ({reasons})",)
     notes: list[str] = []
     for change in checks:
         done = [i for i in items_of(change) if (change.step, subject(change), i) not in not_done]

@@ -228,6 +228,18 @@ def test_verify_names_what_still_differs(site: Site) -> None:
     assert "u24" in notes[0] and "u23" not in notes[0]
 
 
+def test_verify_says_it_could_not_check_when_the_re_read_is_incomplete(site: Site) -> None:
+    existing = make_plan(site.client, full_desired())[1]
+    site_plan = SitePlan("t", changes=(AddSegmentMembers("old", ("u20",)),))
+    report = apply_site(site.client, site_plan, existing)
+    assert report.is_success
+    site.sandbox.faults.inject(kind="status", status=500, function="core_cohort_get_cohort_members")
+    notes = verify_site(site.client, site_plan, report)
+    assert len(notes) == 1
+    assert notes[0].startswith("could not verify: the site's re-read was incomplete")
+    assert "u20" not in notes[0]  # it was added: not reported as not done
+
+
 def test_verify_reads_a_course_it_was_told_of_without_looking_it_up(site: Site) -> None:
     existing = make_plan(site.client, full_desired())[1]
     enrolled = sorted(set(site.store.enrolments("C1")) - site.store.group_members("C1", "g-old"))
