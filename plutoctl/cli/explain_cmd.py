@@ -45,8 +45,14 @@ def explain_command(
     username = clean_username(username)  # as the config's usernames are read
     name = pick_site(loaded, site)
     using = connection(parallelism=parallelism, timeout=timeout)
-    explanations = explain_on_site(loaded, name, username, using)
+    explanations, incomplete = explain_on_site(loaded, name, username, using)
     click.echo(render_explanation(explanations, username, name))
+    if incomplete:
+        click.echo(
+            f"warning: the read of site {name!r} was incomplete ({'; '.join(incomplete)}): "
+            "what was not read may make this explanation wrong; try again once the site answers",
+            err=True,
+        )
     return 0
 
 

@@ -30,8 +30,9 @@ def pick_site(loaded: LoadedConfig, site: str | None) -> str:
 
 def explain_on_site(
     loaded: LoadedConfig, site: str, username: str, connection: Connection
-) -> list[SegmentExplanation]:
-    """Read ``site`` and return, for each of its segments, whether ``username`` is in it and why."""
+) -> tuple[list[SegmentExplanation], tuple[str, ...]]:
+    """Read ``site`` and return, for each of its segments, whether ``username`` is in it and
+    why; and why the read was incomplete, if it was (then the answer may be wrong)."""
     selection = Selection(sites=(site,))
     sites_to_run(loaded, selection)
     scope = selected_scope(loaded, site, selection)
@@ -52,4 +53,5 @@ def explain_on_site(
     acks = with_config(NO_ACKNOWLEDGEMENTS, loaded.config)
     planned = check_safety(diff.changes, existing, result.desired, policy, acks)
     withheld = withheld_changes(username, diff.changes, planned)
-    return explain_user(loaded, site, existing, username, result, withheld)
+    explanations = explain_user(loaded, site, existing, username, result, withheld)
+    return explanations, existing.incomplete

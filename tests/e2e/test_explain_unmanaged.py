@@ -84,3 +84,23 @@ def test_explain_says_when_the_plan_refuses_or_holds_back_the_change(
     )
     allowed = run("explain", "bob", "-c", str(config))
     assert "team (Team): member; will be removed" in allowed.out
+
+
+def test_explain_warns_when_the_site_was_read_in_part(sandbox, tmp_path, run, monkeypatch) -> None:
+    store = sandbox.store
+    store.add_user("ann", firstname="U", lastname="ann")
+    store.add_cohort("team", "Team")
+    store.add_cohort_members("team", ["ann"])
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    monkeypatch.setenv("PLUTOCTL_RETRY_BACKOFF", "0")
+    sandbox.faults.inject(kind="status", status=500, function="core_cohort_get_cohort_members")
+    config = tmp_path / "segments.yaml"
+    config.write_text(
+        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
+        "segments:\n  team: {name: Team, members: [ann]}\n",
+        encoding="utf-8",
+    )
+    result = run("explain", "ann", "-c", str(config))
+    assert result.code == 0, result.err
+    assert "warning: the read of site 'lab' was incomplete" in result.err
+    assert "may make this explanation wrong" in result.err
