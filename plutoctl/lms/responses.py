@@ -9,6 +9,7 @@ and body, which keeps all of this testable without a server.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -138,7 +139,30 @@ def redact_bytes(body: bytes, token: str) -> bytes:
     if not token:
         return body
     raw = token.encode()
-    return body.replace(raw, REDACTED.encode()) if raw in body else body
+    if raw in body:
+        body = body.replace(raw, REDACTED.encode())
+    # JSON may write any character as \uXXXX: a site can echo the token so, and the
+    # decoded text would hold it. No site escapes letters or digits, so a body without
+    # such an escape (nearly every one) is not searched again.
+    if b"\\u" in body and _ESCAPED_ASCII.search(body):
+        body = _escaped(token).sub(REDACTED.encode(), body)
+    return body
+
+
+_ESCAPED_ASCII = re.compile(rb"\\u00[2-7][0-9a-fA-F]")
+
+
+@functools.lru_cache(maxsize=8)
+def _escaped(token: str) -> re.Pattern[bytes]:
+    """Return a pattern matching ``token`` in JSON text, each character plain or escaped."""
+    parts = []
+    for char in token:
+        plain = re.escape(char.encode())
+        if char.isascii():
+            parts.append(b"(?:%s|\\\\u(?i:%04x))" % (plain, ord(char)))
+        else:
+            parts.append(plain)
+    return re.compile(b"".join(parts))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ written to a report. A site URL carrying a token is refused at validate.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -186,17 +187,30 @@ def json_function(received: object) -> str:
     return parse_qs(body).get("wsfunction", [""])[0]
 
 
+def escaped(answer: Answer, token: str) -> Answer:
+    """The answer with the token written as JSON escapes (\\u0036\\u0039…): the same text."""
+    json_escaped = "".join(f"\\u{ord(c):04x}" for c in token).encode()
+    return replace(answer, body=answer.body.replace(token.encode(), json_escaped))
+
+
+@pytest.mark.parametrize("as_escapes", [False, True], ids=["plain", "as JSON escapes"])
 def test_a_token_echoed_in_warnings_stays_out_of_output_report_and_logs(
     lab: Sandbox,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
+    as_escapes: bool,
 ) -> None:
     monkeypatch.setenv(TOKEN_VAR, lab.token)
     report = tmp_path / "apply.json"
+
+    def answer(form: dict[str, str]) -> Answer:
+        echoed = echo_warnings(lab.token, form)
+        return escaped(echoed, lab.token) if as_escapes else echoed
+
     with serve(lab.url) as proxy:
-        proxy.script("core_cohort_add_cohort_members", lambda form: echo_warnings(lab.token, form))
+        proxy.script("core_cohort_add_cohort_members", answer)
         config = write_config(tmp_path, proxy.url)
         argv = ["apply", "-c", str(config), "--auto-approve", "--report", str(report)]
         code = run_logged(argv, caplog)
