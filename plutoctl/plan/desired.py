@@ -129,8 +129,10 @@ class _Builder:
             return {}
         users, types = self.existing.users, self.existing.field_types
         if not self.existing.has_all_users:
+            why = "; ".join(self.existing.incomplete)
             self.error(
                 f"rules need every user of site {self.site!r}, but only some users were read"
+                + (f" ({why})" if why else "")
             )
         declared = self.loaded.config.sites[self.site].profile_fields
         for problem in self.ruleset.check(users, types, declared):

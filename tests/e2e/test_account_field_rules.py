@@ -52,3 +52,14 @@ def test_rules_on_account_fields_select_by_their_values_and_converge(config, san
     explained = run("explain", "bea", "-c", str(config))
     assert explained.code == 0, explained.err
     assert "'nologin'" in explained.out
+
+
+def test_a_failed_user_listing_says_why_rules_cannot_be_planned(
+    config, sandbox, run, monkeypatch
+) -> None:
+    monkeypatch.setenv("PLUTOCTL_RETRY_BACKOFF", "0")
+    sandbox.faults.inject(kind="status", status=503, function="core_enrol_get_enrolled_users")
+    result = run("plan", "-c", str(config))
+    assert result.code == 1
+    assert "rules need every user of site 'lab', but only some users were read (" in result.out
+    assert "HTTP 503" in result.out or "503" in result.out
