@@ -19,7 +19,7 @@ from plutoctl.errors import (
     WebServiceDisabledError,
 )
 from plutoctl.lms.client import RetryPolicy
-from plutoctl.lms.responses import AnswerShapeError, parse_response
+from plutoctl.lms.responses import AnswerShapeError, parse_response, site_info_of
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 
@@ -215,3 +215,10 @@ def test_non_json_is_still_a_bad_response_with_an_adapter() -> None:
     with pytest.raises(BadResponseError) as caught:
         typed_answer(b"[<html>")
     assert "not JSON" in caught.value.message
+
+
+def test_a_site_info_answer_without_functions_is_not_a_site_info() -> None:
+    """Read as one, it would say the token may call nothing, not that the answer is wrong."""
+    with pytest.raises(BadResponseError, match="returned an unexpected shape"):
+        site_info_of({}, site="lab")
+    assert site_info_of({"functions": []}, site="lab").functions == frozenset()
