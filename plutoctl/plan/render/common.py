@@ -141,6 +141,8 @@ def segment_member_changes(changes: tuple[Change, ...]) -> dict[str, tuple[int, 
     return result
 
 
+ALL_REFUSED = "Nothing to apply: every change is refused (see above)."
+"""The headline of a site whose every change is refused: not "No changes." beside them."""
 NOTHING_FOUND = "No changes found in what could be read (the read was incomplete)."
 """The headline of a site read in part with no changes: not "No changes." either."""
 
@@ -149,6 +151,8 @@ def site_headline(site: SitePlan, summary: SiteSummary) -> str:
     """Return the site's summary line, or NOT_PLANNED for an errored site with no changes."""
     if site.errors and summary.is_empty:
         return NOT_PLANNED
+    if site.refused and summary.is_empty:
+        return ALL_REFUSED
     if site.is_read_incomplete and summary.is_empty:
         return NOTHING_FOUND
     return summary.line()

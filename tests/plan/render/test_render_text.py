@@ -8,7 +8,8 @@ import pytest
 from render_plans import empty_plan, hostile_plan, members_plan, representative_plan
 
 from plutoctl.errors import UsageError
-from plutoctl.plan.changes.plans import Plan, SitePlan
+from plutoctl.plan.changes.kinds import RemoveSegmentMembers
+from plutoctl.plan.changes.plans import Plan, Refusal, SitePlan
 from plutoctl.plan.render import render
 
 Golden = Callable[[str, str], None]
@@ -121,3 +122,12 @@ def test_control_characters_in_names_are_made_visible() -> None:
 def test_unknown_format_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="unknown plan format 'yaml'"):
         render(empty_plan(), "yaml")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_a_site_whose_every_change_is_refused_is_not_headed_no_changes(fmt: str) -> None:
+    removal = RemoveSegmentMembers("team", ("ann", "bob", "cid"), 4)
+    refused = Refusal(removal, "would remove 3 of 4 members", "--allow-removals team")
+    out = render(Plan(sites=(SitePlan("lab", refused=(refused,)),)), fmt)
+    assert "every change is refused" in out
+    assert "No changes." not in out
