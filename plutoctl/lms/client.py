@@ -2,8 +2,9 @@
 
 One ``SiteClient`` per site owns the HTTP session, the timeouts, the retry loop, the
 split of a list under ``max_input_vars`` and the bound on calls in flight. What an
-answer means (value, typed error, hint, redaction) is ``responses.py``'s; how many
-variables an item takes is the registry's (``functions.py``). The token travels only
+answer means (value, typed error, hint) is ``responses.py``'s, keeping the token out of
+it ``redact.py``'s; how many variables an item takes is the registry's
+(``functions.py``). The token travels only
 in the POST body, to the configured site only (redirects are refused, never
 followed), and every answer is redacted before it is decoded.
 
@@ -40,6 +41,7 @@ from plutoctl.lms.params import (
     encode_form,
     flatten,
 )
+from plutoctl.lms.redact import redact
 from plutoctl.lms.responses import (
     SERVICE_PATH,
     AnswerShapeError,
@@ -48,7 +50,6 @@ from plutoctl.lms.responses import (
     gave_up,
     no_answer,
     parse_response,
-    redact,
     site_info_of,
     too_large,
 )
