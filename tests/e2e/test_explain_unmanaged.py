@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 TOKEN_VAR = "PLUTO_TOKEN_EXPLAIN"
+
+
+def write_config(tmp_path: Path, sandbox, body: str) -> Path:
+    """The config of one site, ``lab`` (the sandbox), followed by ``body``."""
+    path = tmp_path / "segments.yaml"
+    path.write_text(
+        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n" + body,
+        encoding="utf-8",
+    )
+    return path
 
 
 def test_explain_lists_unmanaged_segments_holding_the_user_last(
@@ -16,12 +28,10 @@ def test_explain_lists_unmanaged_segments_holding_the_user_last(
     store.add_cohort("other-club", "Other club")
     store.add_cohort_members("other-club", ["bob"])
     monkeypatch.setenv(TOKEN_VAR, sandbox.token)
-    config = tmp_path / "segments.yaml"
-    config.write_text(
-        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
-        "segments:\n  team: {name: Team, members: [ann]}\n"
-        "policy:\n  unmanaged_segments: report\n",
-        encoding="utf-8",
+    config = write_config(
+        tmp_path,
+        sandbox,
+        "segments:\n  team: {name: Team, members: [ann]}\npolicy:\n  unmanaged_segments: report\n",
     )
     result = run("explain", "Ann", "-c", str(config))  # read as Moodle reads usernames
     assert result.code == 0, result.err
@@ -42,11 +52,10 @@ def test_explain_shows_a_site_names_escapes_instead_of_sending_them_to_the_termi
     store.add_cohort("id\x1b]0;pwned\x07", "clear\x1b[2Jscreen")
     store.add_cohort_members("id\x1b]0;pwned\x07", ["ann"])
     monkeypatch.setenv(TOKEN_VAR, sandbox.token)
-    config = tmp_path / "segments.yaml"
-    config.write_text(
-        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
+    config = write_config(
+        tmp_path,
+        sandbox,
         "segments:\n  team: {name: Team, members: [ann]}\n",
-        encoding="utf-8",
     )
     result = run("explain", "ann", "-c", str(config))
     assert result.code == 0, result.err
@@ -64,11 +73,10 @@ def test_explain_says_when_the_plan_refuses_or_holds_back_the_change(
     store.add_cohort("team", "Team")
     store.add_cohort_members("team", names)
     monkeypatch.setenv(TOKEN_VAR, sandbox.token)
-    config = tmp_path / "segments.yaml"
-    config.write_text(
-        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
+    config = write_config(
+        tmp_path,
+        sandbox,
         "segments:\n  team: {name: Team, members: [ann]}\n  crew: {name: Crew, members: [bob]}\n",
-        encoding="utf-8",
     )
     result = run("explain", "bob", "-c", str(config))
     assert result.code == 0, result.err
@@ -94,11 +102,10 @@ def test_explain_warns_when_the_site_was_read_in_part(sandbox, tmp_path, run, mo
     monkeypatch.setenv(TOKEN_VAR, sandbox.token)
     monkeypatch.setenv("PLUTOCTL_RETRY_BACKOFF", "0")
     sandbox.faults.inject(kind="status", status=500, function="core_cohort_get_cohort_members")
-    config = tmp_path / "segments.yaml"
-    config.write_text(
-        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
+    config = write_config(
+        tmp_path,
+        sandbox,
         "segments:\n  team: {name: Team, members: [ann]}\n",
-        encoding="utf-8",
     )
     result = run("explain", "ann", "-c", str(config))
     assert result.code == 0, result.err
