@@ -58,8 +58,12 @@ def json_safe(text: str) -> str:
 
     C1 controls and invisible or bidi characters become ``\\uXXXX`` escapes: the same
     data to a JSON parser, but nothing that reorders or hides text for a reader.
-    Outside strings JSON is ASCII, so every match is inside a string.
+    Outside strings JSON is ASCII, so every match is inside a string. ASCII text with
+    no DEL, as most plans are, is returned as it is without a scan character by
+    character (a first plan of 100,000 users is 24 MB of JSON).
     """
+    if text.isascii() and "\x7f" not in text:
+        return text
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

@@ -200,3 +200,24 @@ def test_the_json_text_is_what_the_standard_encoder_writes(
     plan = replace(plan, sites=sites)
     expected = json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False)
     assert render_json(plan) == json_safe(expected) + "\n"
+
+
+UNSAFE_IN_JSON = frozenset(
+    {*range(0x7F, 0xA0), 0x61C, *range(0x200B, 0x2010), *range(0x2028, 0x202F)}
+    | {*range(0x2060, 0x206A), 0xFEFF}
+)
+"""DEL, the C1 controls and the invisible or bidi characters, written out by hand."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet=st.characters(max_codepoint=0x2100))
+    | st.text(alphabet=st.characters(max_codepoint=0x7F))
+)
+def test_json_safe_escapes_exactly_the_unsafe_characters(text: str) -> None:
+    expected = "".join(f"\\u{ord(c):04x}" if ord(c) in UNSAFE_IN_JSON else c for c in text)
+    assert json_safe(text) == expected
+
+
+def test_json_safe_escapes_del_in_otherwise_plain_text() -> None:
+    assert json_safe('{"name": "a\x7fb"}') == '{"name": "a\\u007fb"}'
