@@ -132,7 +132,8 @@ def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
     "-c",
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # the loader's own messages, as config_option
+    metavar="FILE",
     help="The config file.  [default: segments.yaml, or the one a saved plan was made from]",
 )
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")

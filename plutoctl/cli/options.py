@@ -46,7 +46,10 @@ def config_option(fn: F) -> F:
         "config_path",
         default=DEFAULT_CONFIG,
         show_default=True,
-        type=click.Path(dir_okay=False, path_type=Path),
+        # A plain path: the loader says what is wrong with it (missing, a directory,
+        # unreadable) as validate does, exit 1, with the same words in every command.
+        type=click.Path(path_type=Path),
+        metavar="FILE",
         help="The config file.",
     )(fn)
 

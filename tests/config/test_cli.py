@@ -85,6 +85,34 @@ def test_missing_config_is_exit_one_with_hint(
 
 
 @pytest.mark.parametrize(
+    "command",
+    [
+        ["validate"],
+        ["plan"],
+        ["apply", "--auto-approve"],
+        ["sites"],
+        ["explain", "someone"],
+        ["export", "--site", "demo"],
+    ],
+)
+def test_a_directory_as_config_is_the_same_error_in_every_command(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    (tmp_path / "configs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, "-c", "configs"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "configs: the config file is a directory, not a file\n"
+        "  hint: name a file\n"
+        "error: 1 problem(s) in the config\n"
+    )
+
+
+@pytest.mark.parametrize(
     "argv", [["validate", "--bogus"], ["validate", "-c"], ["schema", "extra-arg"]]
 )
 def test_usage_errors_exit_64(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
