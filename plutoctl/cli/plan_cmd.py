@@ -117,8 +117,22 @@ def plan_command(
             # from any directory finds the config it was made from.
             seals = {name: run.seal for name, run in runs.items() if run.seal is not None}
             save_plan(replace(plan, config_path=str(loaded.path.resolve())), out, seals)
-            click.echo(f"Saved the plan to {out}; apply it with: plutoctl apply {out}", err=True)
+            click.echo(f"Saved the plan to {out}; {saved_plan_next_step(plan, out)}", err=True)
     return plan_exit_code(plan, detailed=detailed_exitcode)
+
+
+def saved_plan_next_step(plan: Plan, out: Path) -> str:
+    """Say what ``plutoctl apply OUT`` would do with the plan just saved."""
+    if plan.is_refused:
+        return (
+            f"it is refused as unsafe, so `plutoctl apply {out}` would apply nothing: "
+            "acknowledge the refused changes (see above) and plan again"
+        )
+    if plan.has_errors:
+        return f"`plutoctl apply {out}` applies it to the sites without errors only"
+    if not plan.has_changes:
+        return "it holds no changes"
+    return f"apply it with: plutoctl apply {out}"
 
 
 def register(cli: click.Group) -> None:

@@ -74,3 +74,39 @@ def test_created_at_has_the_documented_format(project, run, monkeypatch):
 @pytest.fixture(autouse=True)
 def _no_colour(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
+
+
+def test_plan_out_says_what_applying_the_saved_plan_would_do(project, run, monkeypatch):
+    monkeypatch.chdir(project)
+    changes = run("plan", "-c", CONFIG, "--out", "plan.json")
+    assert changes.code == 0
+    assert "Saved the plan to plan.json; apply it with: plutoctl apply plan.json" in changes.err
+    assert run("apply", "plan.json").code == 0
+
+    empty = run("plan", "-c", CONFIG, "--out", "empty.json")
+    assert empty.code == 0
+    assert "Saved the plan to empty.json; it holds no changes" in empty.err
+    assert "apply it with" not in empty.err
+
+    # The CSV's members dropped from a segment, three of 13: past max_removals 1, refused.
+    config = project / CONFIG
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("members_csv: examples/demo/sales.csv", "")
+    config.write_text(text.replace("max_removals: 25%", "max_removals: 1"), "utf-8")
+    refused = run("plan", "-c", CONFIG, "--out", "refused.json")
+    assert refused.code == 3, refused.out + refused.err
+    assert "Saved the plan to refused.json; it is refused as unsafe" in refused.err
+    assert "apply it with" not in refused.err
+    assert run("apply", "refused.json").code == 3  # as the message says: nothing applied
+    assert run("plan", "-c", CONFIG).code == 3  # the removals still wait for acknowledgement
+
+    config.write_text(
+        text.replace("segments:\n", "segments:\n  ghosts: {name: G, members: [no.such.user]}\n"),
+        "utf-8",
+    )
+    errors = run("plan", "-c", CONFIG, "--out", "errors.json")
+    assert errors.code == 1, errors.out + errors.err
+    assert (
+        "errors.json; `plutoctl apply errors.json` applies it to the sites without errors only"
+        in errors.err
+    )
