@@ -26,7 +26,7 @@ from plutoctl.plan.changes.kinds import (
     Unenrol,
 )
 from plutoctl.plan.changes.plans import Notice, Refusal
-from plutoctl.plan.changes.subjects import subject
+from plutoctl.plan.changes.subjects import allow_flag, subject
 from plutoctl.plan.summary import plural
 
 
@@ -75,7 +75,7 @@ def hold_back_dragged_removals(
                 continue
             message = (
                 f"kept {plural(len(names), 'user')} in {subject(change)} while their removal "
-                f"from segment {segment} awaits --allow-removals {segment}"
+                f"from segment {segment} awaits {allow_flag('--allow-removals', segment)}"
             )
             notices.append(Notice("warning", message, subject(change)))
     return result, tuple(notices)

@@ -43,7 +43,7 @@ from plutoctl.plan.changes.kinds import (
     UpdateSegment,
 )
 from plutoctl.plan.changes.plans import Acknowledged, Notice, Plan, Refusal
-from plutoctl.plan.changes.subjects import group_idnumber, subject, usernames_of
+from plutoctl.plan.changes.subjects import allow_flag, group_idnumber, subject, usernames_of
 from plutoctl.plan.diff import MOVE_TO_SYSTEM
 from plutoctl.plan.knock_on import hold_back_dragged_removals, refuse_adds_to_refused_creates
 from plutoctl.plan.summary import plural
@@ -80,7 +80,7 @@ class Acknowledgements:
     def deletes_by(self, change: Change) -> str | None:
         """Return what acknowledges deleting (or creating) this object, or None."""
         if acknowledges(self.deletes, change):
-            return f"--allow-delete {subject(change)}"
+            return allow_flag("--allow-delete", subject(change))
         if acknowledges(self.config_deletes, change):
             return f"acknowledge.deletes {subject(change)}"
         return None
@@ -140,12 +140,12 @@ def _acknowledged_by(change: Change, acks: Acknowledgements) -> str:
     """Return the acknowledgement that let a change through (flags first)."""
     if change.kind.removes_users:
         if acknowledges(acks.removals, change):
-            return f"--allow-removals {subject(change)}"
+            return allow_flag("--allow-removals", subject(change))
         bound = acks.removal_bound(change)
         if bound is not None:
             return f"acknowledge.removals {bound[0]}: {bound[1]}"
     if isinstance(change, UpdateSegment):
-        return f"--allow-move {subject(change)}"
+        return allow_flag("--allow-move", subject(change))
     return acks.deletes_by(change) or "an acknowledgement"
 
 
@@ -224,7 +224,7 @@ def _refuse_segment_and_course(
     for flag, names in flags:
         for name in sorted(names & segments & unenrolled):
             raise UsageError(
-                f"{flag} {name} is ambiguous: {name} is a segment and also a course "
+                f"{allow_flag(flag, name)} is ambiguous: {name} is a segment and also a course "
                 "whose enrolments this plan removes",
                 hint="a bare ID names a segment or a course, and here it would admit both; "
                 "rename the segment ID, or unenrol in steps within policy.max_removals",
@@ -244,12 +244,12 @@ def _refuse_bare_group_ids(
         for name in sorted(names):
             # Naming the group(s) as well says what is meant: both.
             if name in bare and not groups.get(name, set()) <= names:
-                both = ", ".join(f"{flag} {g}" for g in sorted(groups[name]))
+                both = ", ".join(allow_flag(flag, g) for g in sorted(groups[name]))
                 raise UsageError(
-                    f"{flag} {name} is ambiguous: {name} is a segment and also the idnumber "
-                    f"of group {', '.join(sorted(groups[name]))}",
+                    f"{allow_flag(flag, name)} is ambiguous: {name} is a segment and also the "
+                    f"idnumber of group {', '.join(sorted(groups[name]))}",
                     hint=f"a bare ID names the segment, a group is named COURSE/GROUP ({both}); "
-                    f"to allow both, give {flag} {name} and {both}; to allow only one, "
+                    f"to allow both, give {allow_flag(flag, name)} and {both}; to allow only one, "
                     "rename the segment or the group's idnumber",
                 )
 
@@ -276,13 +276,13 @@ def _refusal(
                 f"segment {sid} lives in a course category: updating it moves it to the "
                 "system context (the site cannot be told to keep it where it is)"
             )
-            return Refusal(change, reason, f"--allow-move {sid}")
+            return Refusal(change, reason, allow_flag("--allow-move", sid))
         case CreateSegment(idnumber=sid):
             segment = desired.segments.get(sid)
             if segment is None or not segment.is_protected or acks.deletes_by(change):
                 return None
             reason = f"segment {sid} is protected: creating it changes its existence"
-            return Refusal(change, reason, f"--allow-delete {sid}")
+            return Refusal(change, reason, allow_flag("--allow-delete", sid))
         case _:
             return None
 
@@ -328,7 +328,7 @@ def _refusal_unless_bounded(
     """Refuse removals past the policy, unless the config's bounded count admits them."""
     bound = acks.removal_bound(change)
     if bound is None:
-        return Refusal(change, reason, f"--allow-removals {subject(change)}")
+        return Refusal(change, reason, allow_flag("--allow-removals", subject(change)))
     if count <= bound[1]:
         return None
     reason += f", and acknowledge.removals {bound[0]}: {bound[1]} allows {bound[1]}"
@@ -345,12 +345,12 @@ def _delete_refusal(
         segment = desired.segments.get(change.idnumber)
         if segment is not None and segment.is_protected:
             reason = f"segment {name} is protected: deleting it changes its existence"
-            return Refusal(change, reason, f"--allow-delete {name}")
+            return Refusal(change, reason, allow_flag("--allow-delete", name))
     if change.member_count == 0:
         return None
     members = plural(change.member_count, "member")
     reason = f"would delete {change.kind.target} {name}, which has {members}"
-    return Refusal(change, reason, f"--allow-delete {name}")
+    return Refusal(change, reason, allow_flag("--allow-delete", name))
 
 
 def unused_acknowledgements(acks: Acknowledgements, plan: Plan) -> list[str]:
@@ -363,6 +363,6 @@ def unused_acknowledgements(acks: Acknowledgements, plan: Plan) -> list[str]:
     for site in plan.sites:
         for change in (*site.changes, *(r.change for r in site.refused)):
             named.add(subject(change))
-    unused = [f"--allow-removals {a}" for a in sorted(acks.removals - named)]
-    unused += [f"--allow-move {a}" for a in sorted(acks.moves - named)]
-    return unused + [f"--allow-delete {a}" for a in sorted(acks.deletes - named)]
+    unused = [allow_flag("--allow-removals", a) for a in sorted(acks.removals - named)]
+    unused += [allow_flag("--allow-move", a) for a in sorted(acks.moves - named)]
+    return unused + [allow_flag("--allow-delete", a) for a in sorted(acks.deletes - named)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 from plan_builders import (
     desired_site,
@@ -46,6 +48,16 @@ def _check(changes, *, existing=None, desired=None, policy=None, acks=NO_ACKS):
 
 def _removal(count: int, of: int = 10) -> RemoveSegmentMembers:
     return RemoveSegmentMembers("dept-sales", tuple(f"u{i}" for i in range(count)), of)
+
+
+@pytest.mark.parametrize("course", ["Maths 101", "R&D; $(echo)", "it's"])
+def test_the_flag_in_a_refusal_is_quoted_as_a_shell_reads_it(course: str) -> None:
+    change = RemoveGroupMembers(course, "g", ("a", "b"), 4)
+    (refusal,) = _check((change,)).refused
+    argv = shlex.split(refusal.acknowledge)  # what a shell hands plutoctl, pasted
+    assert argv == ["--allow-removals", f"{course}/g"]
+    acks = Acknowledgements(removals=frozenset({argv[1]}))
+    assert _check((change,), acks=acks).changes == (change,)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ kind needs nothing here.
 
 from __future__ import annotations
 
+import shlex
 from typing import Protocol, cast
 
 from plutoctl.plan.changes.base import Target, group_subject
@@ -57,3 +58,9 @@ def items_of(change: Change) -> tuple[str, ...]:
 def item_count(change: Change) -> int:
     """Return how many items a change writes: its usernames, or 1 for the object itself."""
     return len(usernames_of(change)) or 1
+
+
+def allow_flag(flag: str, name: str) -> str:
+    """Return ``--allow-… NAME`` as a shell takes it: a name with spaces or shell
+    characters (a course shortname may hold any) is quoted, so the hint can be pasted."""
+    return f"{flag} {shlex.quote(name)}"
