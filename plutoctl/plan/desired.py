@@ -10,7 +10,7 @@ Pure: reads nothing but the values it is given.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from plutoctl.config.loaded import LoadedConfig, SourcedName, usernames_of
@@ -189,9 +189,25 @@ class _Builder:
         for entry in excluded:
             if entry.username not in users:
                 self.warn(self._unknown(entry, sid), entry.position)
+        if seg.membership == "additive":
+            self._warn_kept_excludes(sid, excluded)
         named = _NamedLater(lambda: _by_username((*self.loaded.named_members(sid), *from_csv)))
         self.sources[sid] = SegmentSources(True, named, _by_username(excluded), matches)
         return frozenset((listed | matches) - {e.username for e in excluded})
+
+    def _warn_kept_excludes(self, sid: str, excluded: Sequence[SourcedName]) -> None:
+        """Say that an additive segment keeps the excluded users it already has: additive
+        never removes, so ``exclude`` there only stops a user being added."""
+        have = self.existing.segments.get(sid)
+        current = have.members if have is not None else None
+        kept = [entry for entry in excluded if current and entry.username in current]
+        if kept:
+            names = ", ".join(repr(entry.username) for entry in kept)
+            message = (
+                f"segment {sid} keeps {names}: excluded, but already a member, and membership "
+                "additive never removes; remove them on the site, or make membership exact"
+            )
+            self.warn(message, kept[0].position)
 
     def _unknown_policy(self, seg: SegmentConfig) -> str:
         return seg.unknown_users or self.loaded.config.defaults.unknown_users
