@@ -158,8 +158,14 @@ class DesiredCourse:
 
 @dataclass(frozen=True)
 class DesiredSite:
-    """Everything the config wants on one site."""
+    """Everything the config wants on one site.
+
+    ``bound`` holds the segments a run leaves out (``--only COURSE``, ``--except
+    SEGMENT``) that its courses bind to groups or enrol entries: the diff reads their
+    desired members for those courses, and changes nothing of the segments themselves.
+    """
 
     site: str
     segments: Mapping[str, DesiredSegment]
     courses: Mapping[str, DesiredCourse]
+    bound: Mapping[str, DesiredSegment] = field(default_factory=dict)

@@ -57,15 +57,18 @@ class DesiredResult:
     """The desired state of one site, plus what went wrong building it.
 
     ``bound_segments`` are segments outside the segment scope (``--only``) whose
-    desired members in-scope courses need for their groups and enrolments; the diff
-    reads them but does not change them.
+    desired members in-scope courses need for their groups and enrolments
+    (``DesiredSite.bound``); the diff reads them but does not change them.
     """
 
     desired: DesiredSite
     errors: tuple[Notice, ...] = ()
     notices: tuple[Notice, ...] = ()
     sources: MembershipSources = field(default_factory=MembershipSources)
-    bound_segments: Mapping[str, DesiredSegment] = field(default_factory=dict)
+
+    @property
+    def bound_segments(self) -> Mapping[str, DesiredSegment]:
+        return self.desired.bound
 
 
 def build_desired(
@@ -96,11 +99,10 @@ def build_desired(
         if course is not None:
             desired_courses[name] = course
     return DesiredResult(
-        desired=DesiredSite(site, desired_segments, desired_courses),
+        desired=DesiredSite(site, desired_segments, desired_courses, bound),
         errors=tuple(builder.errors),
         notices=tuple(builder.notices),
         sources=MembershipSources(dict(builder.sources), builder.ruleset),
-        bound_segments=bound,
     )
 
 

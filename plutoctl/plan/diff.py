@@ -131,9 +131,11 @@ def members_after(
     """Return a segment's members once the plan has run, or None when unknown.
 
     Exact membership ends as desired; additive keeps the existing members too;
-    unmanaged membership (or a segment the config does not declare) stays as it is.
+    unmanaged membership (or a segment the config does not declare) stays as it is. A
+    segment the run leaves out but its courses bind (``DesiredSite.bound``) counts as
+    the config wants it, as it will be once a whole run has made it so.
     """
-    want = desired.segments.get(idnumber)
+    want = desired.segments.get(idnumber) or desired.bound.get(idnumber)
     have = existing.segments.get(idnumber)
     have_members = have.members if have is not None else frozenset()
     if want is None:
