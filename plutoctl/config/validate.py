@@ -110,7 +110,8 @@ def _check_required_version(rec: Recorder, spec: object) -> bool:
 
 
 def _check_acknowledge(rec: Recorder, config: Config) -> None:
-    """Each acknowledgement names one object: a declared segment or COURSE/GROUP."""
+    """Each acknowledgement names one object: a declared segment or COURSE/GROUP, or for
+    removals a declared course (its unenrolments)."""
     acks = config.acknowledge
     for kind, names in (("removals", list(acks.removals)), ("deletes", acks.deletes)):
         for index, name in enumerate(names):
@@ -129,6 +130,8 @@ def _check_ack_name(
         return
     if name in config.segments:
         return
+    if must_exist and name in config.courses:
+        return  # a removal count for the course's unenrolments, as --allow-removals COURSE
     in_courses = [f"{c}/{name}" for c, cc in config.courses.items() if name in cc.groups]
     if in_courses:
         rec.error(
@@ -137,4 +140,4 @@ def _check_ack_name(
             f"write {in_courses[0]}",
         )
     elif must_exist:
-        rec.error(path, f"{name} is not a segment the config declares")
+        rec.error(path, f"{name} is not a segment or course the config declares")

@@ -111,7 +111,10 @@ def test_flags_still_work_and_are_recorded(tmp_path: Path, site, run) -> None:
     ("section", "message"),
     [
         ("acknowledge:\n  removals: {dept-sales: 0}\n", "dept-sales: should be at least 1"),
-        ("acknowledge:\n  removals: {nope: 3}\n", "nope is not a segment the config declares"),
+        (
+            "acknowledge:\n  removals: {nope: 3}\n",
+            "nope is not a segment or course the config declares",
+        ),
         ("acknowledge:\n  removals: {C1/nope: 3}\n", "C1/nope is not a group the config"),
     ],
 )
@@ -141,3 +144,36 @@ def test_reports_show_what_was_acknowledged(tmp_path: Path, site, run, fmt, head
     result = run("plan", "-c", str(config), "--only", "dept-sales", "--format", fmt)
     assert result.code == 0, result.err
     assert heading in result.out and "acknowledge.removals dept-sales: 4" in result.out
+
+
+def test_a_course_name_bounds_its_unenrolments(tmp_path: Path, site, run) -> None:
+    for name in SALES:
+        site.store.enrol(name, "C1")
+    ack = "acknowledge:\n  removals: {{C1: {count}, dept-sales: 6}}\n  deletes: [old]\n"
+    entry = "    enrol:\n      - {segment: dept-sales, role: student, unenrol: true}\n"
+
+    def config(count: int) -> Path:
+        path = write(tmp_path, site, SALES, ack.format(count=count))
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("        name: G\n", "        name: G\n" + entry), "utf-8")
+        return path
+
+    # Six of C1's ten students leave dept-sales: past 25%, and past a count of 5.
+    path = config(5)
+    checked = run("validate", "-c", str(path))
+    assert checked.code == 0, checked.err  # a declared course may be named
+    path.write_text(path.read_text().replace(", ".join(SALES), ", ".join(SALES[:4])), "utf-8")
+    refused = run("plan", "-c", str(path))
+    assert refused.code == 3
+    assert "unenrol 6 users from C1" in refused.out
+    assert "to allow: acknowledge.removals C1: 6" in refused.out
+
+    path.write_text(path.read_text().replace("C1: 5", "C1: 6"), "utf-8")
+    out = tmp_path / "plan.json"
+    planned = run("plan", "-c", str(path), "--out", str(out))
+    assert planned.code == 0, planned.out + planned.err
+    assert "allowed by acknowledge.removals C1: 6" in planned.out
+    assert run("apply", str(out), "-c", str(path)).code == 0
+    assert set(site.store.enrolments("C1")) == set(SALES[:4])
+    again = run("plan", "-c", str(path), "--detailed-exitcode")
+    assert again.code == 0, again.out
