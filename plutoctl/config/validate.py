@@ -119,19 +119,28 @@ def _check_acknowledge(rec: Recorder, config: Config) -> None:
             _check_ack_name(rec, path, name, config, must_exist=kind == "removals")
 
 
+def _course_group_splits(name: str) -> list[tuple[str, str]]:
+    """Return every ``(course, group)`` that ``name`` read as ``COURSE/GROUP`` can be."""
+    slashes = [i for i, char in enumerate(name) if char == "/"]
+    return [(name[:i], name[i + 1 :]) for i in slashes]
+
+
 def _check_ack_name(
     rec: Recorder, path: KeyPath, name: str, config: Config, *, must_exist: bool
 ) -> None:
-    course, _, group = name.rpartition("/")
-    if course:
-        declared = config.courses.get(course)
-        if declared is None or (must_exist and group not in declared.groups):
-            rec.error(path, f"{name} is not a group the config declares")
-        return
     if name in config.segments:
-        return
+        return  # a segment ID may hold a "/" too, and so may a course's short name
     if must_exist and name in config.courses:
         return  # a removal count for the course's unenrolments, as --allow-removals COURSE
+    if "/" in name:
+        # COURSE/GROUP, where either may hold a "/" itself: any split naming a declared
+        # course (and, for removals, a group it declares) will do.
+        if not any(
+            course in config.courses and (not must_exist or group in config.courses[course].groups)
+            for course, group in _course_group_splits(name)
+        ):
+            rec.error(path, f"{name} is not a group the config declares")
+        return
     in_courses = [f"{c}/{name}" for c, cc in config.courses.items() if name in cc.groups]
     if in_courses:
         rec.error(

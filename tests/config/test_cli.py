@@ -184,3 +184,40 @@ def test_json_schema_rejects_broken_configs(change: dict[str, object]) -> None:
     assert isinstance(data, dict)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**data, **change}, config_json_schema())
+
+
+ACK_CONFIG = """\
+version: 1
+sites:
+  demo: {url: "sandbox:demo.db"}
+segments:
+  sales/emea: {name: Sales EMEA}
+courses:
+  C1:
+    groups:
+      team/a: {name: Team A, segment: sales/emea}
+  Maths/101:
+    groups:
+      g: {name: G, segment: sales/emea}
+acknowledge:
+  removals:
+"""
+
+
+@pytest.mark.parametrize("name", ["C1/team/a", "Maths/101/g", "sales/emea", "C1", "Maths/101"])
+def test_acknowledged_removals_may_name_what_holds_a_slash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    config = tmp_path / "segments.yaml"
+    config.write_text(ACK_CONFIG + f"    {name}: 3\n", encoding="utf-8")
+    assert main(["validate", "-c", str(config)]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["C1/team", "C1/team/b", "Maths/g", "C2/g"])
+def test_acknowledged_removals_of_undeclared_groups_are_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    config = tmp_path / "segments.yaml"
+    config.write_text(ACK_CONFIG + f"    {name}: 3\n", encoding="utf-8")
+    assert main(["validate", "-c", str(config)]) == 1
+    assert f"{name} is not a group the config declares" in capsys.readouterr().err
