@@ -125,6 +125,8 @@ def export_site(
 ) -> Export:
     """Return config YAML (and CSV files) describing a site's segments and groups."""
     csv_files: dict[str, str] = {}
+    if options.segments_csv is not None:
+        csv_files[options.segments_csv] = ""  # its name is taken before any members CSV's
     skipped: list[str] = []
     ids = []
     for sid in sorted(existing.segments):
@@ -180,7 +182,7 @@ def export_site(
         document["segments"] = segments
     if course_entries:
         document["courses"] = course_entries
-    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     return Export(yaml_text=text, csv_files=csv_files, skipped=tuple(skipped))
 
 
@@ -197,3 +199,21 @@ def _first(problem: tuple[str, str | None] | None) -> str | None:
 
 def _has_line_break(text: str) -> bool:
     return "\n" in text or "\r" in text
+
+
+_YAML_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
+"""Line breaks to YAML besides CR and LF: written raw in a plain or single-quoted
+scalar, NEL is read back as a space; a double-quoted one escapes them all."""
+
+
+class _Dumper(yaml.SafeDumper):
+    """``yaml.safe_dump``'s dumper, writing a text that holds a YAML line break in
+    double quotes, so that the config reads back exactly what the site holds."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if any(char in text for char in _YAML_LINE_BREAKS) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)

@@ -178,3 +178,33 @@ def test_export_of_an_unknown_course_is_an_error(source: Path, run) -> None:
     assert result.code == 1
     assert "NOPE: no course with this short name" in result.err
     assert result.out == ""
+
+
+def test_a_members_csv_never_takes_the_segments_csv_name(
+    sandbox, source: Path, tmp_path: Path, run
+) -> None:
+    sandbox.store.add_cohort("segments", "Named like the segments CSV")
+    sandbox.store.add_cohort_members("segments", [f"u{i:02d}" for i in range(60)])
+    out = tmp_path / "exported" / "site.yaml"
+    result = run(
+        "export", "-c", str(source), "--site", "lab", "-o", str(out),
+        "--csv-dir", "data", "--segments-csv", "data/segments.csv",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    exported = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert exported["segments"]["segments"]["members_csv"] == "data/segments-2.csv"
+    definitions = (out.parent / "data" / "segments.csv").read_text(encoding="utf-8")
+    assert definitions.startswith("name,idnumber,description,visible")
+    plan = run("plan", "-c", str(out), "--detailed-exitcode")
+    assert plan.code == 0, plan.out + plan.err
+
+
+@pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029"])
+def test_a_name_holding_a_yaml_line_break_round_trips(
+    sandbox, source: Path, tmp_path: Path, run, char: str
+) -> None:
+    sandbox.store.add_cohort("emea", f"Sales{char}EMEA", description=f"one{char}two")
+    out = tmp_path / "site.yaml"
+    assert run("export", "-c", str(source), "--site", "lab", "-o", str(out)).code == 0
+    plan = run("plan", "-c", str(out), "--detailed-exitcode")
+    assert plan.code == 0, plan.out + plan.err
