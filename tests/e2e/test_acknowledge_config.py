@@ -70,8 +70,9 @@ def test_a_count_is_a_bound_not_a_licence(tmp_path: Path, site, run) -> None:
 
 def test_a_group_idnumber_does_not_admit_the_segment(tmp_path: Path, site, run) -> None:
     config = write(tmp_path, site, SALES[:6], "acknowledge:\n  removals: {C1/dept-sales: 4}\n")
-    result = run("plan", "-c", str(config), "--only", "dept-sales")
+    result = run("plan", "-c", str(config))
     assert result.code == 3, result.out
+    assert "- 4 members of dept-sales (of 10)" in result.out  # refused
     assert "acknowledge.removals C1/dept-sales matches nothing" in result.out
 
 
@@ -177,3 +178,31 @@ def test_a_course_name_bounds_its_unenrolments(tmp_path: Path, site, run) -> Non
     assert set(site.store.enrolments("C1")) == set(SALES[:4])
     again = run("plan", "-c", str(path), "--detailed-exitcode")
     assert again.code == 0, again.out
+
+
+TWO_SITES = """\
+version: 1
+sites:
+  s1: {{url: "sandbox:s1.db", seed: users.csv}}
+  s2: {{url: "sandbox:s2.db", seed: users.csv}}
+segments:
+  sales: {{name: Sales, sites: [s1], members: [u1]}}
+  hr: {{name: HR, sites: [s2], members: [u2]}}
+acknowledge:
+  removals: {{sales: 3, hr: 2}}
+{extra}"""
+
+
+@pytest.mark.parametrize("scope", [["--site", "s2"], ["--only", "hr"], ["--except", "sales"]])
+def test_a_plan_of_part_of_the_config_calls_no_entry_unused(tmp_path, run, monkeypatch, scope):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "users.csv").write_text("username,firstname,lastname,email\n" + "".join(
+        f"u{i},U,{i},u{i}@example.com\n" for i in (1, 2)
+    ), encoding="utf-8")  # fmt: skip
+    (tmp_path / "segments.yaml").write_text(TWO_SITES.format(extra=""), encoding="utf-8")
+    part = run("plan", "-c", "segments.yaml", *scope)
+    assert part.code == 0, part.out + part.err
+    assert "matches nothing" not in part.out + part.err
+    whole = run("plan", "-c", "segments.yaml")
+    assert "acknowledge.removals hr matches nothing in this plan" in whole.out
+    assert "acknowledge.removals sales matches nothing in this plan" in whole.out
