@@ -166,10 +166,22 @@ ACK_NOTICE_PREFIX = "acknowledge."
 """Notices about the config's acknowledgements start so (shown with them, not folded)."""
 
 
+_PLAIN_YAML = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
+_YAML_WORDS = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
+
+
+def yaml_key(name: str) -> str:
+    """Return an ID as YAML reads it back as that text, in a flow mapping or list: as it
+    is when plain, else double-quoted (``"sales, emea"``, ``"team #2"``, ``"no"``)."""
+    if _PLAIN_YAML.fullmatch(name) and name.lower() not in _YAML_WORDS:
+        return name
+    return json.dumps(name, ensure_ascii=False)
+
+
 def config_acknowledgement(refusal: Refusal) -> str | None:
     """Return the ``acknowledge:`` entry that would allow a refused change, for reviews."""
     change = refusal.change
-    ident = json.dumps(subject(change)) if ":" in subject(change) else subject(change)
+    ident = yaml_key(subject(change))
     if refusal.acknowledge.startswith("acknowledge."):
         return None  # the refusal already names the config entry to change
     if isinstance(change, RemoveSegmentMembers | RemoveGroupMembers):
