@@ -22,6 +22,7 @@ from plutoctl.cli.output import use_colour
 from plutoctl.errors import ExitCode, PlutoError, UsageError
 
 if TYPE_CHECKING:
+    from plutoctl.config import LoadedConfig
     from plutoctl.plan.changes.plans import Plan
     from plutoctl.run.apply import SiteOutcome
     from plutoctl.run.plan import RunOptions
@@ -169,7 +170,7 @@ def apply_command(
     """
     from plutoctl.plan.render import render
     from plutoctl.plan.saved import load_plan
-    from plutoctl.run.apply import apply_plan
+    from plutoctl.run.apply import apply_plan, outcomes_not_applied
     from plutoctl.run.plan import learned_ids, make_plan
     from plutoctl.run.reverify import check_saved_plan
     from plutoctl.run.sites import sites_to_run
@@ -180,11 +181,19 @@ def apply_command(
         refuse_plan_time_flags(options)
         plan = load_plan(plan_file)
         loaded = load(config_path or Path(plan.config_path or DEFAULT_CONFIG))
-        basis = check_saved_plan(loaded, plan)
+        check_report_path(report_path, loaded, plan_file)
         sites_to_run(loaded, options.selection)  # refuses --site names the config lacks
         refuse_sites_not_planned(plan, options.selection.sites)
+        try:
+            basis = check_saved_plan(loaded, plan)
+        except PlutoError as exc:
+            if report_path is not None:  # a stale or tampered plan: said in the report too
+                reason = f"not applied: {exc.message}"
+                write_report(report_path, outcomes_not_applied(loaded, plan, options, reason))
+            raise
     else:
         loaded = load(config_path or Path(DEFAULT_CONFIG))
+        check_report_path(report_path, loaded, None)
         plan, runs = make_plan(loaded, options)
         known = learned_ids(runs)
         warn_unused_acknowledgements(plan, options)
@@ -198,6 +207,9 @@ def apply_command(
         if healthy:
             flags = " ".join(f"--site {name}" for name in healthy)
             click.echo(f"  hint: to apply the sites without problems only, add {flags}", err=True)
+        if report_path is not None:
+            reason = "not applied: the plan was refused as unsafe; nothing was applied"
+            write_report(report_path, outcomes_not_applied(loaded, plan, options, reason))
         return ExitCode.UNSAFE
     if errored:
         # Sites are independent: one whose plan has errors is left alone, the others go on.
@@ -208,12 +220,9 @@ def apply_command(
         )
     if not plan.has_changes:
         click.echo("Nothing to apply." if not errored else "Nothing to apply on the other sites.")
+        if report_path is not None:
+            write_report(report_path, outcomes_not_applied(loaded, plan, options, ""))
         return ExitCode.ERROR if errored else ExitCode.OK
-    if report_path is not None:
-        refuse_overwriting_inputs(
-            loaded, [report_path], what="--report", also_read=[plan_file] if plan_file else []
-        )
-        check_writable(report_path, what="--report")
     if plan_file is None:
         confirm(auto_approve=auto_approve)
     from plutoctl.cli.progress import ProgressPrinter
@@ -243,6 +252,15 @@ def apply_command(
         )
         return ExitCode.INTERRUPTED
     return code
+
+
+def check_report_path(path: Path | None, loaded: LoadedConfig, plan_file: Path | None) -> None:
+    """Refuse, before anything is read or applied, a ``--report`` path that would
+    overwrite an input or cannot be written."""
+    if path is not None:
+        also_read = [plan_file] if plan_file else []
+        refuse_overwriting_inputs(loaded, [path], what="--report", also_read=also_read)
+        check_writable(path, what="--report")
 
 
 def check_writable(path: Path, *, what: str) -> None:

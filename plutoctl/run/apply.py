@@ -72,6 +72,27 @@ def _errored(site_plan: SitePlan) -> PlanError:
     return PlanError(f"its plan has errors: {first}{more}")
 
 
+def outcomes_not_applied(
+    loaded: LoadedConfig, plan: Plan, options: RunOptions, reason: str
+) -> dict[str, SiteOutcome]:
+    """What each site of a run came to when nothing was applied, for ``--report``.
+
+    A site whose plan has errors gives them; one with changes or refusals gives
+    ``reason``; one with neither had nothing to do.
+    """
+    by_site = {p.site: p for p in plan.sites}
+    outcomes = {}
+    for name in [n for n in sites_to_run(loaded, options.selection) if n in by_site]:
+        site_plan = by_site[name]
+        if site_plan.errors:
+            outcomes[name] = SiteOutcome(name, error=_errored(site_plan))
+        elif site_plan.changes or site_plan.refused:
+            outcomes[name] = SiteOutcome(name, error=PlutoError(reason))
+        else:
+            outcomes[name] = SiteOutcome(name)
+    return outcomes
+
+
 def apply_plan(
     loaded: LoadedConfig,
     plan: Plan,

@@ -157,3 +157,44 @@ def test_a_report_that_cannot_be_written_is_refused_before_applying(
     assert "team" not in sandbox.store.cohorts()
     assert run("apply", str(plan)).code == 0
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
+def report_of(path: Path) -> dict[str, object]:
+    return {s["site"]: s for s in json.loads(path.read_text(encoding="utf-8"))["sites"]}
+
+
+def test_the_report_is_written_when_nothing_is_applied(
+    config: Path, sandbox, run, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.json"
+    assert run("apply", "-c", str(config), "--auto-approve", "--report", str(report)).code == 0
+    assert report_of(report)["lab"]["report"]["done"]  # type: ignore[index]
+
+    # In sync: the report says the site had nothing to do (not the last run's report).
+    assert run("apply", "-c", str(config), "--auto-approve", "--report", str(report)).code == 0
+    assert report_of(report) == {
+        "lab": {"site": "lab", "error": None, "report": None, "verify": []}
+    }
+
+    # Refused: the report says nothing was applied, and why.
+    text = config.read_text(encoding="utf-8").replace("members: [ann, bob]", "members: []")
+    config.write_text(text, encoding="utf-8")
+    refused = run("apply", "-c", str(config), "--auto-approve", "--report", str(report))
+    assert refused.code == 3
+    entry = report_of(report)["lab"]
+    assert entry["report"] is None
+    assert "refused as unsafe; nothing was applied" in str(entry["error"])
+
+
+def test_the_report_of_a_stale_saved_plan_says_it_was_not_applied(
+    config: Path, sandbox, run, tmp_path: Path
+) -> None:
+    plan, report = tmp_path / "plan.json", tmp_path / "report.json"
+    assert run("plan", "-c", str(config), "--out", str(plan)).code == 0
+    config.write_text(config.read_text(encoding="utf-8").replace("[ann]", "[ann, cat]"), "utf-8")
+    stale = run("apply", str(plan), "--report", str(report))
+    assert stale.code == 1
+    entry = report_of(report)["lab"]
+    assert entry["report"] is None
+    assert str(entry["error"]).startswith("not applied: ")
+    assert "team" not in sandbox.store.cohorts()
