@@ -151,6 +151,14 @@ NOTHING_FOUND = "No changes found in what could be read (the read was incomplete
 """The headline of a site read in part with no changes: not "No changes." either."""
 
 
+def read_in_part(sites: list[str]) -> str:
+    """Return the plan-wide warning for sites whose read was incomplete."""
+    return (
+        f"READ IN PART on site(s) {', '.join(sites)}: only what could be read is planned "
+        "there, and nothing is removed (see the site's warnings)."
+    )
+
+
 def site_headline(site: SitePlan, summary: SiteSummary) -> str:
     """Return the site's summary line, or NOT_PLANNED for an errored site with no changes."""
     if site.errors and summary.is_empty:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from plutoctl.plan.changes.plans import Plan, SitePlan
-from plutoctl.plan.render.common import clean
+from plutoctl.plan.render.common import clean, read_in_part
 from plutoctl.plan.summary import SUMMARY_LABELS, summarize
 
 _BAR_WIDTH = 300
@@ -24,6 +24,7 @@ VERDICT_CSS = """
   color: #82071e; }
 .verdict.ready { background: #dafbe1; border-color: #1a7f37; color: #116329; }
 .verdict.none { background: #f6f8fa; border-color: #8c959f; color: #1b1f23; }
+.verdict.partial { background: #fff8c5; border-color: #9a6700; color: #4d2d00; }
 """.strip()
 
 
@@ -53,11 +54,13 @@ def plan_verdicts(plan: Plan) -> list[tuple[str, str]]:
         verdicts.append(
             ("errors", f"ERRORS on site(s) {', '.join(failed)}: nothing will be applied there.")
         )
+    partial = [s.site for s in plan.sites if s.is_read_incomplete and not s.errors]
+    if not verdicts and any(s.changes for s in plan.sites):
+        verdicts.append(("ready", "Ready to apply: no errors, nothing refused."))
+    if partial:
+        verdicts.append(("partial", read_in_part(partial)))
     if not verdicts:
-        if any(s.changes for s in plan.sites):
-            verdicts.append(("ready", "Ready to apply: no errors, nothing refused."))
-        else:
-            verdicts.append(("none", "No changes: every site already matches the config."))
+        verdicts.append(("none", "No changes: every site already matches the config."))
     return verdicts
 
 
@@ -76,6 +79,7 @@ def title_text(plan: Plan) -> str:
         "refused": "REFUSED as unsafe",
         "errors": "ERRORS",
         "ready": "ready to apply",
+        "partial": "read in part",
         "none": "no changes",
     }
     return f"plutoctl plan: {word[css]}"

@@ -26,6 +26,7 @@ from plutoctl.plan.render.common import (
     field_lines,
     headline,
     notice_text,
+    read_in_part,
     site_headline,
 )
 from plutoctl.plan.summary import SUMMARY_LABELS, SiteSummary, summarize, total
@@ -125,6 +126,10 @@ def _title(doc: _Document, plan: Plan) -> None:
     failed = [md(s.site) for s in plan.sites if s.errors]
     if failed:
         doc.add(f"**❌ Errors on site(s) {', '.join(failed)}: nothing will be applied there.**")
+        doc.add("")
+    partial = [md(s.site) for s in plan.sites if s.is_read_incomplete and not s.errors]
+    if partial:
+        doc.add(f"**⚠️ {read_in_part(partial)}**")
         doc.add("")
     if len(plan.sites) > 1:
         doc.add(f"**{md(total(summarize(s) for s in plan.sites).line('Total'))}**")
