@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
@@ -45,12 +46,21 @@ def explain_command(
     username = clean_username(username)  # as the config's usernames are read
     name = pick_site(loaded, site)
     using = connection(parallelism=parallelism, timeout=timeout)
-    explanations, incomplete = explain_on_site(loaded, name, username, using)
-    click.echo(render_explanation(explanations, username, name))
-    if incomplete:
+    answer = explain_on_site(loaded, name, username, using)
+    click.echo(render_explanation(answer.segments, username, name))
+    if answer.incomplete:
         click.echo(
-            f"warning: the read of site {name!r} was incomplete ({'; '.join(incomplete)}): "
-            "what was not read may make this explanation wrong; try again once the site answers",
+            f"warning: the read of site {name!r} was incomplete "
+            f"({'; '.join(answer.incomplete)}): what was not read may make this explanation "
+            "wrong; try again once the site answers",
+            err=True,
+        )
+    if answer.errors:
+        more = f" (and {len(answer.errors) - 1} more)" if len(answer.errors) > 1 else ""
+        click.echo(
+            f"warning: the plan of site {name!r} has errors, so nothing is applied there "
+            f"until they are fixed: {answer.errors[0]}{more}; see them with: plutoctl plan "
+            f"--site {shlex.quote(name)}",
             err=True,
         )
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from plutoctl.config import LoadedConfig
 from plutoctl.errors import UsageError
 from plutoctl.explain import SegmentExplanation, explain_user, withheld_changes
@@ -28,11 +30,25 @@ def pick_site(loaded: LoadedConfig, site: str | None) -> str:
     )
 
 
+@dataclass(frozen=True)
+class SiteExplanation:
+    """``explain``'s answer for one site: a line per segment, and what may make it wrong.
+
+    ``incomplete``: why the read was incomplete (then the answer may be wrong);
+    ``errors``: the site's plan errors (then nothing the answer says "will be" is
+    applied until they are fixed).
+    """
+
+    segments: list[SegmentExplanation]
+    incomplete: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+
 def explain_on_site(
     loaded: LoadedConfig, site: str, username: str, connection: Connection
-) -> tuple[list[SegmentExplanation], tuple[str, ...]]:
-    """Read ``site`` and return, for each of its segments, whether ``username`` is in it and
-    why; and why the read was incomplete, if it was (then the answer may be wrong)."""
+) -> SiteExplanation:
+    """Read ``site`` and say, for each of its segments, whether ``username`` is in it and
+    why."""
     selection = Selection(sites=(site,))
     sites_to_run(loaded, selection)
     scope = selected_scope(loaded, site, selection)
@@ -54,4 +70,5 @@ def explain_on_site(
     planned = check_safety(diff.changes, existing, result.desired, policy, acks)
     withheld = withheld_changes(username, diff.changes, planned)
     explanations = explain_user(loaded, site, existing, username, result, withheld)
-    return explanations, existing.incomplete
+    errors = tuple(notice.message for notice in result.errors)
+    return SiteExplanation(explanations, existing.incomplete, errors)

@@ -111,3 +111,18 @@ def test_explain_warns_when_the_site_was_read_in_part(sandbox, tmp_path, run, mo
     assert result.code == 0, result.err
     assert "warning: the read of site 'lab' was incomplete" in result.err
     assert "may make this explanation wrong" in result.err
+
+
+def test_explain_warns_that_a_site_whose_plan_has_errors_applies_nothing(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    sandbox.store.add_user("ann", firstname="U", lastname="ann")
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    body = "segments:\n  staff: {name: Staff, members: [ann]}\n  typo: {name: T, members: [anm]}\n"
+    config = write_config(tmp_path, sandbox, body)
+    assert run("plan", "-c", str(config)).code == 1  # 'anm' is not on the site
+    result = run("explain", "ann", "-c", str(config))
+    assert result.code == 0, result.err
+    assert "staff (Staff): not a member yet; will be added" in result.out
+    assert "warning: the plan of site 'lab' has errors, so nothing is applied there" in result.err
+    assert "'anm'" in result.err and "plutoctl plan --site lab" in result.err
