@@ -6,13 +6,18 @@ Pure: works on the loaded config, the existing site and the desired result that
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from plutoctl.config.loaded import LoadedConfig, SourcedName
 from plutoctl.errors import PlanError
 from plutoctl.model import ExistingSite, User
-from plutoctl.plan.changes.kinds import AddSegmentMembers, Change, RemoveSegmentMembers
+from plutoctl.plan.changes.kinds import (
+    AddSegmentMembers,
+    Change,
+    DeleteSegment,
+    RemoveSegmentMembers,
+)
 from plutoctl.plan.desired import DesiredResult, SegmentSources
 from plutoctl.plan.render.common import clean
 from plutoctl.plan.safety import SafetyResult
@@ -60,6 +65,13 @@ def withheld_changes(
     held = {notice.where: notice.message for notice in planned.held_back}
     withheld: dict[str, str] = {}
     for change in called_for:
+        if isinstance(change, DeleteSegment) and change not in made:
+            refused = refusals.get(change)
+            if refused is not None:  # a segment the config does not declare, kept
+                withheld[change.idnumber] = (
+                    f"its delete is refused: {refused.reason}; to allow: {refused.acknowledge}"
+                )
+            continue
         if not isinstance(change, AddSegmentMembers | RemoveSegmentMembers):
             continue
         if username not in change.usernames or change in made:
@@ -81,11 +93,13 @@ def explain_user(
     username: str,
     result: DesiredResult,
     withheld: Mapping[str, str] | None = None,
+    deleted: Collection[str] = (),
 ) -> list[SegmentExplanation]:
     """Return, for every segment of ``site``, whether ``username`` is in it and why.
 
     ``withheld``: by segment, why the plan does not make the change for this user that
-    the config calls for (``withheld_changes``).
+    the config calls for (``withheld_changes``). ``deleted``: the segments the config
+    does not declare that the plan deletes (``unmanaged_segments: delete``).
     """
     user = existing.users.get(username)
     if user is None:
@@ -98,7 +112,10 @@ def explain_user(
         _with_withheld(_configured(loaded, existing, user, sid, result), withheld or {})
         for sid in result.desired.segments
     ]
-    explanations += _unconfigured(loaded, existing, username, set(result.desired.segments))
+    configured = set(result.desired.segments)
+    explanations += _unconfigured(
+        loaded, existing, username, configured, withheld or {}, frozenset(deleted)
+    )
     return explanations
 
 
@@ -133,7 +150,7 @@ def _reasons(
     sources = result.sources.segments[sid]
     seg = loaded.config.segments[sid]
     reasons = [_named_reason(entry) for entry in sources.named.get(user.username, ())]
-    if not reasons and (seg.members or seg.members_csv):
+    if not reasons and ("members" in seg.model_fields_set or seg.members_csv):
         reasons.append("not listed in members or members_csv")
     verdicts = result.sources.ruleset.explain(user, sid, existing.field_types)
     if verdicts:
@@ -153,16 +170,28 @@ def _named_reason(entry: SourcedName) -> str:
 
 
 def _unconfigured(
-    loaded: LoadedConfig, existing: ExistingSite, username: str, configured: set[str]
+    loaded: LoadedConfig,
+    existing: ExistingSite,
+    username: str,
+    configured: set[str],
+    withheld: Mapping[str, str],
+    deleted: frozenset[str],
 ) -> list[SegmentExplanation]:
-    """Return the segments not in the config that the user is a member of."""
+    """Return the segments not in the config that the user is a member of: kept, or
+    deleted by the plan (the user goes with them)."""
     policy = loaded.config.policy.unmanaged_segments
     reason = f"segment not in the config (policy unmanaged_segments: {policy})"
-    return [
-        SegmentExplanation(sid, seg.fields.name, True, None, (reason,), is_configured=False)
-        for sid, seg in sorted(existing.segments.items())
-        if sid not in configured and seg.members is not None and username in seg.members
-    ]
+    found = []
+    for sid, seg in sorted(existing.segments.items()):
+        if sid in configured or seg.members is None or username not in seg.members:
+            continue
+        if sid in deleted:
+            gone = (reason, "the plan deletes this segment")
+            found.append(SegmentExplanation(sid, seg.fields.name, True, False, gone, False))
+            continue
+        kept = (reason, withheld[sid]) if sid in withheld else (reason,)
+        found.append(SegmentExplanation(sid, seg.fields.name, True, None, kept, False))
+    return found
 
 
 def render_explanation(explanations: list[SegmentExplanation], username: str, site: str) -> str:

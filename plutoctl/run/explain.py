@@ -8,6 +8,7 @@ from plutoctl.config import LoadedConfig
 from plutoctl.errors import UsageError
 from plutoctl.explain import SegmentExplanation, explain_user, withheld_changes
 from plutoctl.plan.acknowledge import with_config
+from plutoctl.plan.changes.kinds import DeleteSegment
 from plutoctl.plan.desired import build_desired
 from plutoctl.plan.diff import diff_site
 from plutoctl.plan.safety import NO_ACKNOWLEDGEMENTS, check_safety
@@ -69,6 +70,7 @@ def explain_on_site(
     acks = with_config(NO_ACKNOWLEDGEMENTS, loaded.config)
     planned = check_safety(diff.changes, existing, result.desired, policy, acks)
     withheld = withheld_changes(username, diff.changes, planned)
-    explanations = explain_user(loaded, site, existing, username, result, withheld)
+    deleted = {c.idnumber for c in planned.changes if isinstance(c, DeleteSegment)}
+    explanations = explain_user(loaded, site, existing, username, result, withheld, deleted)
     errors = tuple(notice.message for notice in result.errors)
     return SiteExplanation(explanations, existing.incomplete, errors)

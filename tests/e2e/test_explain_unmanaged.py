@@ -126,3 +126,42 @@ def test_explain_warns_that_a_site_whose_plan_has_errors_applies_nothing(
     assert "staff (Staff): not a member yet; will be added" in result.out
     assert "warning: the plan of site 'lab' has errors, so nothing is applied there" in result.err
     assert "'anm'" in result.err and "plutoctl plan --site lab" in result.err
+
+
+def test_explain_says_the_plan_deletes_an_unmanaged_segment_or_why_it_does_not(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    store = sandbox.store
+    store.add_user("ann", firstname="U", lastname="ann")
+    for sid in ("legacy", "kept"):
+        store.add_cohort(sid, sid.title())
+        store.add_cohort_members(sid, ["ann"])
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    body = (
+        "segments:\n  team: {name: Team, members: [ann]}\n"
+        "policy:\n  unmanaged_segments: delete\nacknowledge:\n  deletes: [legacy]\n"
+    )
+    config = write_config(tmp_path, sandbox, body)
+    result = run("explain", "ann", "-c", str(config))
+    assert result.code == 0, result.err
+    assert "  legacy (Legacy): member; will be removed\n    - segment not in the config" in (
+        result.out
+    )
+    assert "    - the plan deletes this segment\n" in result.out
+    assert "  kept (Kept): member\n" in result.out  # its delete needs acknowledging
+    assert "    - its delete is refused: would delete segment kept, which has 1 member" in (
+        result.out
+    )
+
+
+def test_explain_gives_the_reason_for_a_removal_from_an_empty_members_list(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    sandbox.store.add_user("ann", firstname="U", lastname="ann")
+    sandbox.store.add_cohort("staff", "Staff")
+    sandbox.store.add_cohort_members("staff", ["ann"])
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = write_config(tmp_path, sandbox, "segments:\n  staff: {name: Staff, members: []}\n")
+    result = run("explain", "ann", "-c", str(config))
+    assert "  staff (Staff): member; " in result.out
+    assert "    - not listed in members or members_csv\n" in result.out
