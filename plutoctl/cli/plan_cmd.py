@@ -33,7 +33,9 @@ def plan_exit_code(plan: Plan, *, detailed: bool) -> ExitCode:
         return ExitCode.ERROR
     if plan.is_refused:
         return ExitCode.UNSAFE
-    if detailed and plan.is_read_incomplete:  # a drift check cannot say "no changes"
+    # A drift check cannot say "in sync" of what it could not read, nor of a change the
+    # site cannot take (a missing course, a group name another group holds).
+    if detailed and (plan.is_read_incomplete or plan.is_blocked):
         return ExitCode.ERROR
     if detailed and plan.has_changes:
         return ExitCode.CHANGES

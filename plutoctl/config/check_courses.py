@@ -22,10 +22,20 @@ def check_courses(rec: Recorder, parts: Parts) -> None:
         if course.sites is not None:
             check_site_list(rec, (*path, "sites"), course.sites, parts)
         course_sites = parts.sites_for(course.sites)
+        named: dict[str, str] = {}  # name without case -> the first group holding it
         for idnumber, group in course.groups.items():
             group_path: KeyPath = (*path, "groups", idnumber)
             check_id(rec, group_path, idnumber, "group idnumber")
             check_name(rec, (*group_path, "name"), group.name, tags_allowed=False)
+            first = named.setdefault(group.name.casefold(), idnumber)
+            if first != idnumber:
+                rec.error(
+                    (*group_path, "name"),
+                    f"groups {first} and {idnumber} of course {shortname} are both named "
+                    f"{group.name!r}: a site holds one group of a name in a course (it "
+                    "compares names without case)",
+                    "give each group of the course its own name",
+                )
             if group.segment is not None:
                 _check_binding(rec, (*group_path, "segment"), group.segment, course_sites, parts)
         _check_enrol(rec, path, course, course_sites, parts)

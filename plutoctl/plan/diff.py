@@ -326,15 +326,28 @@ def _name_clash(group: DesiredGroup, have: ExistingCourse, want: DesiredCourse) 
     the database collation, so names compare case-insensitively here).
     """
     wanted = group.name.casefold()
-    others = [g.name for g in have.all_groups if g.idnumber != group.idnumber]
-    others += [g.name for gid, g in want.groups.items() if gid < group.idnumber]
-    if not any(other.casefold() == wanted for other in others):
+    others = [(g.idnumber, g.name) for g in have.all_groups if g.idnumber != group.idnumber]
+    others += [(gid, g.name) for gid, g in want.groups.items() if gid < group.idnumber]
+    holders = [gid for gid, other in others if other.casefold() == wanted]
+    if not holders:
         return None
     name = group_subject(have.shortname, group.idnumber)
+    holder = group_subject(have.shortname, holders[0]) if holders[0] else "a group without idnumber"
     message = (
-        f"group {name} not created or renamed: another group "
-        f"in {have.shortname} is already named {group.name!r}"
+        f"group {name} not created or renamed: another group in {have.shortname} "
+        f"({holder}) is already named {group.name!r}"
     )
+    current = next((g for g in have.all_groups if g.idnumber == group.idnumber), None)
+    theirs = want.groups.get(holders[0])
+    if (
+        current is not None
+        and theirs is not None
+        and theirs.name.casefold() == current.name.casefold()
+    ):
+        message += (
+            "; the two swap names, which the site cannot do at once: rename one of them "
+            "to a third name and apply, then apply the swap (it takes two runs)"
+        )
     return Notice("error", message, name)
 
 

@@ -79,6 +79,13 @@ class SitePlan:
         """Whether part of the site could not be read: the plan may miss changes."""
         return any(notice.where == INCOMPLETE_READ for notice in self.notices)
 
+    @property
+    def is_blocked(self) -> bool:
+        """Whether the config calls for a change the site cannot take as it is (an error
+        notice: a course the site lacks, a group name another group holds); the other
+        changes go ahead, but the site will not match the config after them."""
+        return any(notice.level == "error" for notice in self.notices)
+
 
 @dataclass(frozen=True)
 class PlanBasis:
@@ -123,3 +130,7 @@ class Plan:
     @property
     def is_read_incomplete(self) -> bool:
         return any(s.is_read_incomplete for s in self.sites)
+
+    @property
+    def is_blocked(self) -> bool:
+        return any(s.is_blocked for s in self.sites)
