@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
+from plutoctl.config import schema
 from plutoctl.config.schema import Config
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -33,12 +36,44 @@ _BOOLEAN_TEXT = {
 def config_json_schema() -> dict[str, Any]:
     """Return the config's JSON Schema, with ``$schema`` and ``title`` first."""
     body = _widened(Config.model_json_schema())
+    _allow_null(body, Config)
+    for name, definition in body.get("$defs", {}).items():
+        model = getattr(schema, name, None)
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            _allow_null(definition, model)
     body.pop("title", None)
     return {
         "$schema": JSON_SCHEMA_DIALECT,
         "title": "plutoctl config (segments.yaml)",
         **body,
     }
+
+
+def _allow_null(node: dict[str, Any], model: type[BaseModel]) -> None:
+    """Let each property the model reads as empty when null (a section whose entries
+    are all commented out: ``segments:`` alone) be null in the schema too."""
+    for name, prop in node.get("properties", {}).items():
+        if _accepts_null(prop) or not _reads_null(model, name):
+            continue
+        outer = {key: prop.pop(key) for key in ("title", "description", "default") if key in prop}
+        node["properties"][name] = {**outer, "anyOf": [prop, {"type": "null"}]}
+
+
+def _accepts_null(prop: dict[str, Any]) -> bool:
+    kinds = prop.get("type")
+    return (
+        kinds == "null"
+        or (isinstance(kinds, list) and "null" in kinds)
+        or any(_accepts_null(option) for option in prop.get("anyOf", ()))
+    )
+
+
+def _reads_null(model: type[BaseModel], field: str) -> bool:
+    try:
+        model.model_validate({field: None})
+    except ValidationError as exc:
+        return not any(error["loc"][:1] == (field,) for error in exc.errors())
+    return True
 
 
 def _widened(node: Any) -> Any:

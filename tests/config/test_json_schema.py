@@ -90,6 +90,9 @@ VALID_BY_VALIDATE = {
     "courses:\n  C1:\n    groups:\n      g1: {name: 7, segment: s}\n",
     "rule-value-number": "segments:\n  s:\n    name: S\n"
     "    rules: [{field: year, match: exact, value: 2024}]\n",
+    # Sections whose entries are all commented out read as null: empty to validate.
+    "empty-sections": "segments:\ncourses:\npolicy:\ndefaults:\nacknowledge:\nsegments_csv:\n",
+    "empty-acknowledgements": "acknowledge:\n  removals:\n  deletes:\n",
 }
 HEADER = "version: 1\nsites:\n  demo:\n    url: sandbox:demo.db\n"
 
