@@ -32,6 +32,8 @@ def test_two_groups_swapping_names_are_explained_and_not_called_in_sync(
         "group C1/blue not created or renamed: another group in C1 (C1/red) is already "
         "named 'Red'; the two swap names"
     ) in plan.out
+    assert "No changes the site can take now; it does not match the config" in plan.out
+    assert "No changes.\n" not in plan.out
     assert run("plan", "-c", str(config)).code == 0  # a plain plan still succeeds
 
     # In steps, as the notice says: a third name first, then the swap in two runs.

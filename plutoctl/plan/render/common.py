@@ -149,6 +149,10 @@ ALL_REFUSED = "Nothing to apply: every change is refused (see above)."
 """The headline of a site whose every change is refused: not "No changes." beside them."""
 NOTHING_FOUND = "No changes found in what could be read (the read was incomplete)."
 """The headline of a site read in part with no changes: not "No changes." either."""
+NOTHING_POSSIBLE = (
+    "No changes the site can take now; it does not match the config (see the errors)."
+)
+"""The headline of a site whose only differences the site cannot take as it is."""
 
 
 def read_in_part(sites: list[str]) -> str:
@@ -167,6 +171,8 @@ def site_headline(site: SitePlan, summary: SiteSummary) -> str:
         return ALL_REFUSED
     if site.is_read_incomplete and summary.is_empty:
         return NOTHING_FOUND
+    if site.is_blocked and summary.is_empty:
+        return NOTHING_POSSIBLE
     return summary.line()
 
 
