@@ -59,6 +59,15 @@ def plan_verdicts(plan: Plan) -> list[tuple[str, str]]:
         verdicts.append(("ready", "Ready to apply: no errors, nothing refused."))
     if partial:
         verdicts.append(("partial", read_in_part(partial)))
+    blocked = [s.site for s in plan.sites if s.is_blocked and not s.errors]
+    if blocked:
+        verdicts.append(
+            (
+                "partial",
+                f"NOT IN SYNC on site(s) {', '.join(blocked)}: the config calls for changes "
+                "the site cannot take now (see the error notices).",
+            )
+        )
     if not verdicts:
         verdicts.append(("none", "No changes: every site already matches the config."))
     return verdicts

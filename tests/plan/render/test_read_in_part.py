@@ -33,3 +33,10 @@ def test_markdown_says_so_at_the_top(changes: tuple[AddSegmentMembers, ...]) -> 
     text = render(plan_of(*changes), "markdown")
     assert "**⚠️ READ IN PART on site(s) lab: only what could be read is planned" in text
     assert text.index("READ IN PART") < text.index("### ")  # before the site's section
+
+
+def test_html_never_says_every_site_matches_when_a_change_is_blocked() -> None:
+    clash = Notice("error", "group C1/a not created or renamed: ...", "C1/a")
+    html = render(Plan(sites=(SitePlan(site="lab", notices=(clash,)),)), "html")
+    assert "No changes: every site already matches the config." not in html
+    assert "NOT IN SYNC on site(s) lab" in html
