@@ -24,7 +24,7 @@ VERDICT_CSS = """
   color: #82071e; }
 .verdict.ready { background: #dafbe1; border-color: #1a7f37; color: #116329; }
 .verdict.none { background: #f6f8fa; border-color: #8c959f; color: #1b1f23; }
-.verdict.partial { background: #fff8c5; border-color: #9a6700; color: #4d2d00; }
+.verdict.partial, .verdict.blocked { background: #fff8c5; border-color: #9a6700; color: #4d2d00; }
 """.strip()
 
 
@@ -63,7 +63,7 @@ def plan_verdicts(plan: Plan) -> list[tuple[str, str]]:
     if blocked:
         verdicts.append(
             (
-                "partial",
+                "blocked",
                 f"NOT IN SYNC on site(s) {', '.join(blocked)}: the config calls for changes "
                 "the site cannot take now (see the error notices).",
             )
@@ -89,6 +89,7 @@ def title_text(plan: Plan) -> str:
         "errors": "ERRORS",
         "ready": "ready to apply",
         "partial": "read in part",
+        "blocked": "not in sync",
         "none": "no changes",
     }
     return f"plutoctl plan: {word[css]}"

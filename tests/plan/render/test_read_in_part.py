@@ -40,3 +40,4 @@ def test_html_never_says_every_site_matches_when_a_change_is_blocked() -> None:
     html = render(Plan(sites=(SitePlan(site="lab", notices=(clash,)),)), "html")
     assert "No changes: every site already matches the config." not in html
     assert "NOT IN SYNC on site(s) lab" in html
+    assert "<title>plutoctl plan: not in sync</title>" in html
