@@ -191,3 +191,24 @@ def test_enrolled_users_of_a_course_with_roles_and_groups(sandbox: Sandbox) -> N
     assert error_code(call(sandbox, "core_enrol_get_enrolled_users", {"courseid": 999})) == (
         "invalidrecord"
     )
+
+
+def test_enrolling_a_suspended_enrolment_again_makes_it_active(sandbox: Sandbox) -> None:
+    """moodle-ws reference §7.2: re-enrolling updates the enrolment; Moodle's enrol_user
+    sets its status from ``suspend``, so without it the enrolment is active again."""
+    course, _u1, u2 = course_with_users(sandbox)
+
+    def active() -> set[str]:
+        options = [{"name": "onlyactive", "value": "1"}]
+        answer = call(
+            sandbox, "core_enrol_get_enrolled_users", {"courseid": course, "options": options}
+        )
+        return {user["username"] for user in answer}
+
+    suspended = [{"roleid": 5, "userid": u2, "courseid": course, "suspend": 1}]
+    assert call(sandbox, "enrol_manual_enrol_users", {"enrolments": suspended}) is None
+    assert "u2" not in active() and "u2" in sandbox.store.enrolments("C1")
+    again = [{"roleid": 3, "userid": u2, "courseid": course}]
+    assert call(sandbox, "enrol_manual_enrol_users", {"enrolments": again}) is None
+    assert "u2" in active()
+    assert sandbox.store.enrolments("C1")["u2"] == {"student", "editingteacher"}

@@ -232,7 +232,9 @@ def _require_instance(db: sqlite3.Connection, course_id: int, *, is_unenrol: boo
 
 
 def enrol_users(ctx: CallContext, args: Nested) -> None:
-    """Enrol users through the manual instance; re-enrolling adds the role. One transaction."""
+    """Enrol users through the manual instance; re-enrolling adds the role and sets the
+    enrolment's status: suspended with a true ``suspend``, else active, as Moodle's
+    ``enrol_user`` does (a suspended enrolment enrolled again is active). One transaction."""
     for item in args["enrolments"]:
         _require_instance(ctx.db, item["courseid"])
         if item["roleid"] not in ASSIGNABLE_ROLES:
@@ -243,15 +245,14 @@ def enrol_users(ctx: CallContext, args: Nested) -> None:
             )
         _require_enrollable_user(ctx.db, item["userid"])
         enrol_user(ctx.db, item["courseid"], item["userid"], item["roleid"])
-        if "suspend" in item:
-            ctx.db.execute(
-                "UPDATE user_enrolments SET status = ? WHERE userid = ? AND enrolid = ?",
-                (
-                    int(bool(item["suspend"])),
-                    item["userid"],
-                    manual_instance(ctx.db, item["courseid"]),
-                ),
-            )
+        ctx.db.execute(
+            "UPDATE user_enrolments SET status = ? WHERE userid = ? AND enrolid = ?",
+            (
+                int(bool(item.get("suspend"))),
+                item["userid"],
+                manual_instance(ctx.db, item["courseid"]),
+            ),
+        )
 
 
 ENROLLIB_LINE = 3674
