@@ -82,6 +82,25 @@ def test_search_pages_by_page_index(sandbox: Sandbox) -> None:
     assert pages == [["seg-0", "seg-1", "seg-2"], ["seg-3", "seg-4", "seg-5"], ["seg-6"], []]
 
 
+def test_search_matches_wildcards_as_themselves_and_takes_0_as_no_search(
+    sandbox: Sandbox,
+) -> None:
+    """cohort_get_search_query escapes LIKE's wildcards; PHP's empty("0") is true."""
+    for idnumber in ("dept-sales", "dept_sales", "100%", "a0b", "plain"):
+        sandbox.store.add_cohort(idnumber, idnumber.upper())
+
+    def found(query: str) -> list[str]:
+        params = {"query": query, "context": {"contextlevel": "system"}, "includes": "all"}
+        answer = call(sandbox, "core_cohort_search_cohorts", params)
+        return sorted(c["idnumber"] for c in answer["cohorts"])
+
+    assert found("dept_sales") == ["dept_sales"]
+    assert found("0%") == ["100%"]
+    assert found("_") == ["dept_sales"]
+    assert found("0") == found("") == ["100%", "a0b", "dept-sales", "dept_sales", "plain"]
+    assert found("SALES") == ["dept-sales", "dept_sales"]  # without case, as the site
+
+
 def test_search_rejects_bad_includes(sandbox: Sandbox) -> None:
     params = {"query": "", "context": {"contextlevel": "system"}, "includes": "everything"}
     assert error_code(call(sandbox, "core_cohort_search_cohorts", params)) == "codingerror"
@@ -122,6 +141,25 @@ def test_add_members_warnings_and_batch_continues(sandbox: Sandbox) -> None:
         ("2", "user username=zz not exists"),
     ]
     assert store.cohort_members("s") == {"u1", "u2"}
+
+
+def test_add_members_with_a_non_numeric_id_fails_the_whole_call(sandbox: Sandbox) -> None:
+    """As a non-numeric user id does on Moodle 4.5 (moodle-differential reference): the
+    lookup fails inside the call's try block, so a cohort id fails it alike."""
+    store = sandbox.store
+    uid, other = store.add_user("u1"), store.add_user("u2")
+    cid = store.add_cohort("s", "S")
+    for bad in ({"cohorttype": "abc", "usertype": other}, {"cohorttype": cid, "usertype": "x"}):
+        members = [
+            {"cohorttype": {"type": "id", "value": cid}, "usertype": {"type": "id", "value": uid}},
+            {
+                "cohorttype": {"type": "id", "value": bad["cohorttype"]},
+                "usertype": {"type": "id", "value": bad["usertype"]},
+            },
+        ]
+        body = call(sandbox, "core_cohort_add_cohort_members", {"members": members})
+        assert error_code(body) == "Error"
+        assert store.cohort_members("s") == set()  # the first item rolled back too
 
 
 def test_delete_members_all_or_nothing(sandbox: Sandbox) -> None:

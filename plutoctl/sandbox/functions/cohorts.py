@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from typing import Any
 
@@ -168,9 +169,12 @@ def search_cohorts(ctx: CallContext, args: Nested) -> dict[str, Any]:
         where = "contextid = 1"
     query = args["query"]
     params: list[Any] = []
-    if query:
-        where += " AND (name LIKE ? OR idnumber LIKE ? OR description LIKE ?)"
-        params += [f"%{query}%"] * 3
+    if query and query != "0":  # PHP's empty(): "0" is no search, as "" is
+        # cohort_get_search_query: a substring, its LIKE wildcards matched as themselves.
+        where += " AND (name LIKE ? ESCAPE '\\' OR idnumber LIKE ? ESCAPE '\\'"
+        where += " OR description LIKE ? ESCAPE '\\')"
+        literal = re.sub(r"([\\%_])", r"\\\1", query)
+        params += [f"%{literal}%"] * 3
     limit = args["limitnum"]
     offset = args["limitfrom"] * limit
     rows = ctx.db.execute(
@@ -214,8 +218,11 @@ def _add_member(db: sqlite3.Connection, cohorttype: Nested, usertype: Nested) ->
         return {"warningcode": "1", "message": f"invalid parameter: cohortype={ctype}"}
     if utype not in ("id", "username"):
         return {"warningcode": "1", "message": f"invalid parameter: usertype={utype}"}
-    if utype == "id" and not str(uvalue).lstrip("-").isdigit():
-        # Moodle 4.5 fails the whole call (nothing added) on a non-numeric user id
+    numeric = {"cohort": (ctype, cvalue), "user": (utype, uvalue)}.values()
+    if any(kind == "id" and not str(value).lstrip("-").isdigit() for kind, value in numeric):
+        # Moodle 4.5 fails the whole call (nothing added) on a non-numeric user id: the
+        # database refuses the lookup inside the call's try block. A cohort id is looked
+        # up in the same block, so a non-numeric one fails the call alike.
         raise moodle_exception("Error", "cohort/Error")
     cohort = db.execute(f"SELECT id FROM cohort WHERE {ctype} = ?", (cvalue,)).fetchone()
     if cohort is None:
