@@ -171,7 +171,12 @@ class _Handler(HeadReader):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        self._handle(body=raw.decode("utf-8", errors="replace"))
+        # PHP fills $_POST from a form-encoded body only: any other body is not read, so
+        # the call has no token (Moodle's invalidtoken) unless the URL carries one.
+        # (A multipart/form-data body, which PHP does read, is not read here either.)
+        media = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        is_form = media == "application/x-www-form-urlencoded"
+        self._handle(body=raw.decode("utf-8", errors="replace") if is_form else "")
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """The Date header's text, formatted once a second rather than once a call."""

@@ -20,6 +20,28 @@ def test_wrong_token_is_invalidtoken(sandbox: Sandbox) -> None:
     assert error_code(body) == "invalidtoken"
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json", None])
+def test_a_body_not_form_encoded_is_not_read(sandbox: Sandbox, content_type: str | None) -> None:
+    """PHP reads only a form-encoded POST body into $_POST: any other body leaves the
+    call without a token, answered as recorded (step 31: invalidtoken, in XML)."""
+    body = (
+        f"wstoken={sandbox.token}&wsfunction=core_webservice_get_site_info&moodlewsrestformat=json"
+    )
+    headers = {"Content-Type": content_type} if content_type else {}
+    answer = requests.post(sandbox.url + ENDPOINT, data=body.encode(), headers=headers, timeout=10)
+    assert answer.status_code == 200
+    assert answer.text == (
+        '<?xml version="1.0" encoding="UTF-8" ?>\n'
+        '<EXCEPTION class="core\\exception\\moodle_exception">\n'
+        "<ERRORCODE>invalidtoken</ERRORCODE>\n"
+        "<MESSAGE>Invalid token - token not found</MESSAGE>\n"
+        "</EXCEPTION>\n"
+    )
+    formed = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    answer = requests.post(sandbox.url + ENDPOINT, data=body.encode(), headers=formed, timeout=10)
+    assert answer.json()["username"] == "admin"
+
+
 def test_token_is_random_per_database(make_sandbox) -> None:
     assert make_sandbox().token != make_sandbox().token
 
