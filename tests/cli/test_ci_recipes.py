@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import click
@@ -73,3 +74,49 @@ def test_recipe_commands_exist(recipe: Path) -> None:
 def test_check_catches_a_wrong_option() -> None:
     with pytest.raises(click.UsageError):
         check_invocation(["plan", "--no-such-option"])
+
+
+PLAN_RECIPES = sorted((ROOT / "examples/ci").glob("*.yml"))
+
+
+def statements(path: Path, start: str) -> list[str]:
+    """Return each shell statement of a recipe that starts with ``start``, continuation
+    lines (ending in a backslash) joined."""
+    found = []
+    for text in strings_in(yaml.safe_load(path.read_text(encoding="utf-8"))):
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            if line.strip().startswith(start):
+                statement = [line]
+                while statement[-1].rstrip().endswith("\\") and i + 1 < len(lines):
+                    i += 1
+                    statement.append(lines[i])
+                found.append("\n".join(statement))
+    return found
+
+
+@pytest.mark.parametrize("recipe", PLAN_RECIPES, ids=[p.name for p in PLAN_RECIPES])
+def test_a_plan_job_passes_only_no_changes_and_changes(recipe: Path) -> None:
+    gates = statements(recipe, 'case "$')
+    assert gates, "no exit-code gate found"
+    for gate in gates:
+        for code in (0, 1, 2, 3, 4, 64, 70, 130):
+            shell = subprocess.run(["bash", "-c", f"code={code}; CODE={code}; {gate}"], check=False)
+            assert (shell.returncode == 0) is (code in (0, 2)), (gate, code)
+
+
+@pytest.mark.parametrize("recipe", PLAN_RECIPES, ids=[p.name for p in PLAN_RECIPES])
+def test_a_failed_plan_posts_a_comment_that_says_so(recipe: Path, tmp_path: Path) -> None:
+    fallbacks = statements(recipe, "[ -s ")
+    assert fallbacks, "no fallback for an empty plan found"
+    for fallback in fallbacks:
+        for name in ("plan.md", "plan-lab.md"):
+            (tmp_path / name).write_text("", encoding="utf-8")
+        subprocess.run(["bash", "-c", f"code=64; SITE=lab; {fallback}"], cwd=tmp_path, check=True)
+        written = [(tmp_path / n).read_text(encoding="utf-8") for n in ("plan.md", "plan-lab.md")]
+        assert any("The plan failed (exit 64)" in text for text in written)
+        (tmp_path / "plan.md").write_text("## plutoctl plan\n", encoding="utf-8")
+        (tmp_path / "plan-lab.md").write_text("## plutoctl plan\n", encoding="utf-8")
+        subprocess.run(["bash", "-c", f"code=2; SITE=lab; {fallback}"], cwd=tmp_path, check=True)
+        assert (tmp_path / "plan.md").read_text(encoding="utf-8") == "## plutoctl plan\n"
+        assert (tmp_path / "plan-lab.md").read_text(encoding="utf-8") == "## plutoctl plan\n"
