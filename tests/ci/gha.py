@@ -139,6 +139,11 @@ class Workflow:
             "GITHUB_API_URL": api_url,
             "GITHUB_REPOSITORY": "example/config",
             "GITHUB_SHA": ctx.event.sha,
+            # The branch a push or schedule runs on (the clone's main), or a pull
+            # request's merge ref, as GitHub names them.
+            "GITHUB_REF_NAME": (
+                f"{ctx.event.pr_number}/merge" if ctx.event.pr_number is not None else "main"
+            ),
             "GITHUB_EVENT_NAME": ctx.event.name,
             "GITHUB_WORKSPACE": str(checkout),
         }

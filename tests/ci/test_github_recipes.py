@@ -168,3 +168,20 @@ def test_matrix_apply_is_serialised_per_site() -> None:
     assert "matrix.site" in concurrency["group"] and concurrency["cancel-in-progress"] is False
     gitlab = yaml.safe_load((RECIPES / "gitlab-ci-matrix.yml").read_text(encoding="utf-8"))
     assert "$SITE" in gitlab["apply"]["resource_group"]
+
+
+@pytest.mark.parametrize("recipe", ["github-actions.yml", "github-actions-matrix.yml"])
+def test_a_run_of_an_older_commit_applies_nothing(
+    tmp_path: Path, dist: Dist, forge: ForgeStub, sites: dict[str, Sandbox], recipe: str
+) -> None:
+    """Runs are not ordered: an older commit's apply after a newer one's would undo it."""
+    one = {"primary": sites["primary"]} if recipe == "github-actions.yml" else sites
+    repo = make_repo(tmp_path / "config", {"segments.yaml": config_text(one, members=SALES)})
+    older = head(repo)
+    commit(repo, {"segments.yaml": config_text(one, members=[*SALES, "eng01"])}, "eng01 joins")
+    late = run(recipe, repo, Event("push", older), dist, forge, one, tmp_path / "late")
+    for apply in late["apply"]:
+        assert apply.ok, apply.log
+        assert f"not applying {older}: main is at {head(repo)}" in apply.log
+    for sandbox in one.values():
+        assert members_of(sandbox, "dept-sales") == set(SALES)  # nothing applied

@@ -232,3 +232,30 @@ def test_matrix_sites_check_catches_a_site_missing_from_the_matrix(
     result = pipeline(repo, dist, "push", tokens(sites), "sites:check")
     assert result.status("sites:check") == "FAIL"
     assert "update SITES and the matrix" in result.output
+
+
+@pytest.mark.parametrize(
+    ("recipe", "job"), [("gitlab-ci.yml", "apply:main"), ("gitlab-ci-matrix.yml", "apply")]
+)
+def test_a_pipeline_of_an_older_commit_applies_nothing(
+    tmp_path: Path, dist: Dist, sites: dict[str, Sandbox], recipe: str, job: str
+) -> None:
+    """Pipelines are not ordered: an older commit's apply after a newer one's would undo it."""
+    one = {"primary": sites["primary"]}
+    text = (RECIPES / recipe).read_text(encoding="utf-8")
+    files = {".gitlab-ci.yml": text, "segments.yaml": config_text(one, members=SALES)}
+    repo = make_repo(tmp_path / "config", files)
+    # The project's branch has moved on since this commit: a newer one is on origin.
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(origin)], check=True)
+    newer = tmp_path / "newer"
+    subprocess.run(["git", "clone", "-q", str(origin), str(newer)], check=True)
+    git(newer, "config", "user.email", "admin@example.com")
+    git(newer, "config", "user.name", "Admin")
+    commit(newer, {"segments.yaml": config_text(one, members=[*SALES, "eng01"])}, "eng01")
+    git(newer, "push", "-q", "origin", "main")
+    git(repo, "remote", "add", "origin", str(origin))
+    variables = {**tokens(one), "SITES": "primary"}
+    late = pipeline(repo, dist, "push", variables, job)
+    assert "not applying" in late.output and "whose pipeline applies" in late.output, late.output
+    assert members_of(one["primary"], "dept-sales") == set(SALES)  # nothing applied
