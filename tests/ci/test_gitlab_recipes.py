@@ -223,15 +223,21 @@ def test_sites_matrix_plans_and_applies_each_site(
     print(applied.output[applied.output.rfind("PASS") - 2000 :])
 
 
+@pytest.mark.parametrize("change", ["renamed", "added"])
 def test_matrix_sites_check_catches_a_site_missing_from_the_matrix(
-    tmp_path: Path, dist: Dist, sites: dict[str, Sandbox]
+    tmp_path: Path, dist: Dist, sites: dict[str, Sandbox], change: str
 ) -> None:
     recipe = (RECIPES / "gitlab-ci-matrix.yml").read_text(encoding="utf-8")
-    text = config_text(sites, members=SALES).replace("  apac:", "  asia:")
+    text = config_text(sites, members=SALES)
+    if change == "renamed":
+        text = text.replace("  apac:", "  asia:")
+    else:
+        latam = f"  latam:\n    url: {sites['apac'].url}\n    token: ${{PLUTO_TOKEN_LATAM}}\n"
+        text = text.replace("segments:\n", latam + "segments:\n")
     repo = make_repo(tmp_path / "config", {".gitlab-ci.yml": recipe, "segments.yaml": text})
     result = pipeline(repo, dist, "push", tokens(sites), "sites:check")
     assert result.status("sites:check") == "FAIL"
-    assert "update SITES and the matrix" in result.output
+    assert "update the matrix (.sites) in .gitlab-ci.yml" in result.output
 
 
 @pytest.mark.parametrize(
@@ -255,7 +261,6 @@ def test_a_pipeline_of_an_older_commit_applies_nothing(
     commit(newer, {"segments.yaml": config_text(one, members=[*SALES, "eng01"])}, "eng01")
     git(newer, "push", "-q", "origin", "main")
     git(repo, "remote", "add", "origin", str(origin))
-    variables = {**tokens(one), "SITES": "primary"}
-    late = pipeline(repo, dist, "push", variables, job)
+    late = pipeline(repo, dist, "push", tokens(one), job)
     assert "not applying" in late.output and "whose pipeline applies" in late.output, late.output
     assert members_of(one["primary"], "dept-sales") == set(SALES)  # nothing applied
