@@ -185,3 +185,32 @@ def test_a_run_of_an_older_commit_applies_nothing(
         assert f"not applying {older}: main is at {head(repo)}" in apply.log
     for sandbox in one.values():
         assert members_of(sandbox, "dept-sales") == set(SALES)  # nothing applied
+
+
+def test_a_config_that_does_not_validate_replaces_the_plan_comment(
+    tmp_path: Path, dist: Dist, forge: ForgeStub, sites: dict[str, Sandbox]
+) -> None:
+    forge.token = "gh-token-for-tests"
+    one = {"primary": sites["primary"]}
+    repo = make_repo(tmp_path / "config", {"segments.yaml": config_text(one, members=SALES)})
+    git(repo, "checkout", "-q", "-b", "more-sales")
+    commit(repo, {"segments.yaml": config_text(one, members=[*SALES, "eng01"])}, "eng01")
+    first = run(
+        "github-actions.yml", repo, Event("pull_request", head(repo), 7), dist, forge, one,
+        tmp_path / "run1",
+    )  # fmt: skip
+    assert first["plan"][0].ok, first["plan"][0].log
+    (comment,) = forge.bodies()
+    assert "eng01" in comment or "+1" in comment
+
+    broken = config_text(one, members=[*SALES, "eng01"]).replace("name: Sales", "nme: Sales")
+    commit(repo, {"segments.yaml": broken}, "a typo")
+    second = run(
+        "github-actions.yml", repo, Event("pull_request", head(repo), 7), dist, forge, one,
+        tmp_path / "run2",
+    )  # fmt: skip
+    (plan,) = second["plan"]
+    assert plan.failed_code == 1, plan.log
+    assert "unknown key 'nme'" in plan.log
+    (comment,) = forge.bodies()  # the same comment, no longer the old plan
+    assert "The plan failed (exit 1) before it was written: see the job log." in comment
