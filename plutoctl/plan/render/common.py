@@ -95,7 +95,10 @@ def headline(change: Change) -> str:
             who = plural(len(names), "user")
             return f"enrol {who} in {name} as {clean(role)} (segment {clean(sid)})"
         case Unenrol(usernames=names, segment=sid):
-            return f"unenrol {plural(len(names), 'user')} from {name} (segment {clean(sid)})"
+            # The entry that owns the role, not a segment the users were in: they are in
+            # none of the course's entries' segments.
+            owner = f"enrol entry of segment {clean(sid)}"
+            return f"unenrol {plural(len(names), 'user')} from {name} ({owner})"
     return f"{change.kind.target} {name}"
 
 
