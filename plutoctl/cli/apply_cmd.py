@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import threading
 from pathlib import Path
@@ -205,7 +206,7 @@ def apply_command(
         click.echo("error: the plan was refused as unsafe; nothing was applied", err=True)
         healthy = [p.site for p in plan.sites if not p.errors and not p.refused and p.changes]
         if healthy:
-            flags = " ".join(f"--site {name}" for name in healthy)
+            flags = " ".join(f"--site {shlex.quote(name)}" for name in healthy)
             click.echo(f"  hint: to apply the sites without problems only, add {flags}", err=True)
         if report_path is not None:
             reason = "not applied: the plan was refused as unsafe; nothing was applied"
@@ -221,7 +222,8 @@ def apply_command(
     if not plan.has_changes:
         click.echo("Nothing to apply." if not errored else "Nothing to apply on the other sites.")
         if report_path is not None:
-            write_report(report_path, outcomes_not_applied(loaded, plan, options, ""))
+            reason = "not applied: nothing to apply"  # no site has changes: unused but for form
+            write_report(report_path, outcomes_not_applied(loaded, plan, options, reason))
         return ExitCode.ERROR if errored else ExitCode.OK
     if plan_file is None:
         confirm(auto_approve=auto_approve)

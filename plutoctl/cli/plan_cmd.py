@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -125,16 +126,17 @@ def plan_command(
 
 def saved_plan_next_step(plan: Plan, out: Path) -> str:
     """Say what ``plutoctl apply OUT`` would do with the plan just saved."""
+    command = f"plutoctl apply {shlex.quote(str(out))}"
     if plan.is_refused:
         return (
-            f"it is refused as unsafe, so `plutoctl apply {out}` would apply nothing: "
+            f"it is refused as unsafe, so `{command}` would apply nothing: "
             "acknowledge the refused changes (see above) and plan again"
         )
     if plan.has_errors:
-        return f"`plutoctl apply {out}` applies it to the sites without errors only"
+        return f"`{command}` applies it to the sites without errors only"
     if not plan.has_changes:
         return "it holds no changes"
-    return f"apply it with: plutoctl apply {out}"
+    return f"apply it with: {command}"
 
 
 def register(cli: click.Group) -> None:

@@ -78,10 +78,12 @@ def _no_colour(monkeypatch):
 
 def test_plan_out_says_what_applying_the_saved_plan_would_do(project, run, monkeypatch):
     monkeypatch.chdir(project)
-    changes = run("plan", "-c", CONFIG, "--out", "plan.json")
+    changes = run("plan", "-c", CONFIG, "--out", "my plan.json")
     assert changes.code == 0
-    assert "Saved the plan to plan.json; apply it with: plutoctl apply plan.json" in changes.err
-    assert run("apply", "plan.json").code == 0
+    assert "Saved the plan to my plan.json; apply it with: plutoctl apply 'my plan.json'" in (
+        changes.err
+    )
+    assert run("apply", "my plan.json").code == 0
 
     empty = run("plan", "-c", CONFIG, "--out", "empty.json")
     assert empty.code == 0

@@ -47,7 +47,9 @@ def test_a_course_follows_the_desired_members_of_a_segment_left_out(
     # u1 joins hr and the entry takes over unenrolment; the course is applied on its own.
     config.write_text(CONFIG.format(members="u1, u4, u5", unenrol="true"), encoding="utf-8")
     scoped = run("plan", "-c", "segments.yaml", *scope)
-    assert "- unenrol 1 user from C1 (enrol entry of segment hr): u2\n" in scoped.out  # u2 only, not u1
+    assert (
+        "- unenrol 1 user from C1 (enrol entry of segment hr): u2\n" in scoped.out
+    )  # u2 only, not u1
     assert "+ 1 member of group C1/g-hr: u1\n" in scoped.out
     assert "members of hr" not in scoped.out  # the segment itself is left out
     assert run("apply", "-c", "segments.yaml", "--auto-approve", *scope).code == 0
