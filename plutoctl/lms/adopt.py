@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from plutoctl.errors import LmsError
 from plutoctl.lms.answers import Cohort
 from plutoctl.lms.functions import COURSE_GROUPS, GET_COHORTS
 from plutoctl.lms.ids import IdMap
@@ -190,7 +191,10 @@ class Adopter:
             )
             if not sent.result.failed:
                 return total
-            adopted, pending = reread(sent.result.failed)
+            try:
+                adopted, pending = reread(sent.result.failed)
+            except LmsError as exc:
+                return total + WriteResult(failed=_outcome_unknown(sent.result.failed, exc))
             total += adopted
             if not pending:
                 return total
@@ -219,7 +223,10 @@ class Adopter:
             if not sent.failed:
                 return total
             failed_items = [e.item for e in sent.failed]
-            there = still_there(failed_items)
+            try:
+                there = still_there(failed_items)
+            except LmsError as exc:
+                return total + WriteResult(failed=_outcome_unknown(sent.failed, exc))
             total += WriteResult(done=tuple(i for i in failed_items if i.payload not in there))
             pending = [i for i in failed_items if i.payload in there]
             if not pending:
@@ -229,6 +236,20 @@ class Adopter:
                     failed=tuple(e for e in sent.failed if e.item.payload in there)
                 )
         return total
+
+
+def _outcome_unknown(failed: Sequence[ItemError], exc: LmsError) -> tuple[ItemError, ...]:
+    """The failed items, saying that the re-read which would tell whether they happened
+    failed too: reported failed (the next apply reads the site and finishes the work),
+    never dropped with the rest of the site's report."""
+    return tuple(
+        ItemError(
+            e.item,
+            e.errorcode,
+            f"{e.message}; whether it happened is unknown, as reading it again failed: {exc}",
+        )
+        for e in failed
+    )
 
 
 def _records(returned: Iterable[Any]) -> list[Mapping[str, Any]]:

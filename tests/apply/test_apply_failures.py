@@ -187,3 +187,39 @@ REMOVALS = {
     Step.DELETE_GROUP,
     Step.DELETE_SEGMENT,
 }
+
+
+@pytest.mark.parametrize("kind", ["create", "delete"])
+def test_a_failed_re_read_after_a_lost_answer_keeps_the_report(site: Site, kind: str) -> None:
+    """The re-read that would tell whether a create or delete happened fails too: those
+    items are reported failed, what was done stays in the report, and the next apply
+    finishes the work."""
+    existing = make_plan(site.client, full_desired())[1]
+    if kind == "create":
+        lost, reread = "core_cohort_create_cohorts", "core_cohort_search_cohorts"
+        changes: tuple = (
+            CreateGroup("C1", "g-new", "New group", ""),
+            CreateSegment("fresh", fields_of("Fresh")),
+            AddSegmentMembers("fresh", ("u01",)),
+        )
+    else:
+        site.store.add_cohort("gone", "Gone")
+        existing = make_plan(site.client, full_desired())[1]
+        lost, reread = "core_cohort_delete_cohorts", "core_cohort_get_cohorts"
+        changes = (
+            CreateGroup("C1", "g-new", "New group", ""),
+            DeleteSegment("gone", existing.segments["gone"].id, 0),
+        )
+    site.sandbox.faults.inject("drop", function=lost, after_write=True, times=1)
+    site.sandbox.faults.inject("status", function=reread, status=503)
+
+    report = apply_site(site.client, SitePlan("t", changes=changes), existing)
+
+    assert not report.is_success
+    assert [(r.step, r.subject) for r in report.done] == [(Step.CREATE_GROUP, "C1/g-new")]
+    (failed,) = [r for r in report.failed if r.subject in ("fresh", "gone")]
+    assert "whether it happened is unknown, as reading it again failed" in failed.message
+    site.sandbox.faults.clear()
+    existing = make_plan(site.client, full_desired())[1]
+    again = apply_site(site.client, SitePlan("t", changes=changes), existing)
+    assert again.is_success, again.detail_lines()
