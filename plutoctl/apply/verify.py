@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from plutoctl.apply.report import ApplyReport
@@ -53,6 +53,12 @@ def verify_site(
         done = [i for i in items_of(change) if (change.step, subject(change), i) not in not_done]
         notes += differences(change, done, existing)
     return tuple(notes)
+
+
+def finds_differences(notes: Sequence[str]) -> bool:
+    """Whether ``verify_site``'s notes name a difference from what the report says was
+    done, rather than only that it could not check (its ``could not …`` lines)."""
+    return any(not note.startswith("could not ") for note in notes)
 
 
 def _not_done(report: ApplyReport) -> set[tuple[Step, str, str]]:

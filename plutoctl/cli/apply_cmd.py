@@ -92,7 +92,7 @@ def summary_line(outcomes: dict[str, SiteOutcome]) -> str:
             parts.append(f"{name} already applied")
         elif outcome.report is None:
             parts.append(f"{name} unchanged")
-        elif outcome.report.is_success:
+        elif outcome.is_success:
             parts.append(f"{name} applied")
         else:
             parts.append(f"{name} partly applied")
@@ -123,7 +123,14 @@ def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
             click.echo(f"  {line}")
         for note in outcome.verify_notes:
             click.echo(f"  verify: {note}")
-        if not outcome.report.is_success:
+        if outcome.is_unverified:
+            click.echo(
+                f"error: site {name}: the site does not hold all that apply reported done "
+                "(see verify above); run `plutoctl apply` again to finish, and check the "
+                "site's max_input_vars if it recurs",
+                err=True,
+            )
+        if not outcome.is_success:
             code = max(code, ExitCode.APPLY_FAILED)
     return ExitCode(code)
 
@@ -289,6 +296,7 @@ def write_report(path: Path, outcomes: dict[str, SiteOutcome]) -> None:
         "sites": [
             {
                 "site": name,
+                "success": outcome.is_success,
                 "error": outcome.error.message if outcome.error else None,
                 "report": outcome.report.to_dict() if outcome.report else None,
                 "verify": list(outcome.verify_notes),

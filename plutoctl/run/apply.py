@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from plutoctl.apply.execute import apply_site
 from plutoctl.apply.report import ApplyReport, ProgressEvent
-from plutoctl.apply.verify import scope_of_changes, verify_site
+from plutoctl.apply.verify import finds_differences, scope_of_changes, verify_site
 from plutoctl.config import LoadedConfig
 from plutoctl.errors import PlanError, PlutoError, StalePlanError
 from plutoctl.lms.client import SiteClient
@@ -35,7 +35,14 @@ class SiteOutcome:
 
     @property
     def is_success(self) -> bool:
-        return self.error is None and (self.report is None or self.report.is_success)
+        """Whether everything was applied, and verification found it so on the site."""
+        applied = self.error is None and (self.report is None or self.report.is_success)
+        return applied and not self.is_unverified
+
+    @property
+    def is_unverified(self) -> bool:
+        """Whether verification found the site differing from what the report says."""
+        return finds_differences(self.verify_notes)
 
 
 def check_fresh(site_plan: SitePlan, existing: ExistingSite) -> None:

@@ -173,7 +173,7 @@ def test_the_report_is_written_when_nothing_is_applied(
     # In sync: the report says the site had nothing to do (not the last run's report).
     assert run("apply", "-c", str(config), "--auto-approve", "--report", str(report)).code == 0
     assert report_of(report) == {
-        "lab": {"site": "lab", "error": None, "report": None, "verify": []}
+        "lab": {"site": "lab", "success": True, "error": None, "report": None, "verify": []}
     }
 
     # Refused: the report says nothing was applied, and why.
@@ -198,3 +198,27 @@ def test_the_report_of_a_stale_saved_plan_says_it_was_not_applied(
     assert entry["report"] is None
     assert str(entry["error"]).startswith("not applied: ")
     assert "team" not in sandbox.store.cohorts()
+
+
+def test_apply_that_verification_finds_incomplete_exits_4(make_sandbox, tmp_path, run, monkeypatch):
+    """A site whose real max_input_vars is below the config's drops the variables past
+    it, answering as if all were sent: verification finds the members missing."""
+    sandbox = make_sandbox(max_input_vars=51)  # 12 whole members kept, the rest dropped
+    names = [f"u{i:02d}" for i in range(40)]
+    for name in names:
+        sandbox.store.add_user(name, firstname="U", lastname=name)
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = tmp_path / "segments.yaml"
+    config.write_text(
+        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
+        f"segments:\n  team:\n    name: Team\n    members: [{', '.join(names)}]\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "report.json"
+    applied = run("apply", "-c", str(config), "--auto-approve", "--report", str(report))
+    assert applied.code == 4, applied.out + applied.err
+    assert "verify: " in applied.out
+    assert "the site does not hold all that apply reported done" in applied.err
+    (entry,) = json.loads(report.read_text(encoding="utf-8"))["sites"]
+    assert entry["success"] is False and entry["verify"]
+    assert len(sandbox.store.cohort_members("team")) < len(names)

@@ -115,7 +115,9 @@ def test_a_user_left_out_of_a_listing_is_never_removed(site, tmp_path, run, list
         assert removals == [], removals
         refused = [r["change"] for r in lab["refused"] if r["change"]["step"] in REMOVALS]
         assert refused == []
-        assert run("apply", "-c", str(proxied), "--auto-approve").code in (0, 1)
+        # 4: the verification re-read, through the same proxy, does not see the user
+        # either, so apply cannot say the work is on the site.
+        assert run("apply", "-c", str(proxied), "--auto-approve").code in (0, 1, 4)
     victim_everywhere(site)
     assert run("plan", "-c", str(direct), "--detailed-exitcode").code == 0
 
@@ -142,7 +144,7 @@ def test_a_user_left_out_of_a_counted_listing_is_never_removed(
         assert planned.code in (0, 1), planned.out + planned.err
         (lab,) = json.loads(planned.out)["sites"]
         assert [c for c in lab["changes"] if c["step"] in REMOVALS] == []
-        assert run("apply", "-c", str(proxied), "--auto-approve").code in (0, 1)
+        assert run("apply", "-c", str(proxied), "--auto-approve").code in (0, 1, 4)  # as above
     victim_everywhere(big_site)
     assert run("plan", "-c", str(direct), "--detailed-exitcode").code == 0
 
