@@ -103,6 +103,8 @@ def apply_site(
     and everything not yet sent is reported as skipped.
     """
     _check_runnable(site_plan)
+    if stop is not None:
+        client.stop_retrying_on(stop)  # a failed call in flight is not repeated after it
     before, seconds_before = Counter(client.calls), dict(client.seconds)
     ledger = _Ledger()
     ids = IdMap.from_existing(existing, role_ids=role_ids)

@@ -49,6 +49,7 @@ from plutoctl.lms.responses import (
     SiteInfo,
     gave_up,
     no_answer,
+    not_retried,
     parse_response,
     site_info_of,
     too_large,
@@ -146,6 +147,7 @@ class SiteClient:
         self._lock = threading.Lock()
         self._site_info: SiteInfo | None = None
         self._session = new_session(self.parallelism, self.endpoint)
+        self._stop: threading.Event | None = None
 
     def __repr__(self) -> str:
         return f"SiteClient(site={self.site!r}, url={self.url!r})"
@@ -159,6 +161,11 @@ class SiteClient:
     def close(self) -> None:
         """Close the HTTP session."""
         self._session.close()
+
+    def stop_retrying_on(self, stop: threading.Event) -> None:
+        """Retry no failed call once ``stop`` is set (Ctrl-C during apply): the wait
+        before a retry ends then, and the call fails with the error it had."""
+        self._stop = stop
 
     def seal(self, content: bytes) -> str:
         """Return the HMAC-SHA256 of ``content`` keyed by the site's token, in hex.
@@ -197,6 +204,8 @@ class SiteClient:
             except Retryable as failure:
                 if attempt == attempts:
                     raise gave_up(failure.error, attempts) from failure.error
+                if self._is_stopped():
+                    raise not_retried(failure.error) from failure.error
                 delay = self.retry.delay(attempt, failure.retry_after)
                 log.info(
                     "%s: %s failed (%s); retry %d/%d in %.2fs",
@@ -207,8 +216,21 @@ class SiteClient:
                     attempts - 1,
                     delay,
                 )
-                self._sleep(delay)
+                self._wait(delay)
+                if self._is_stopped():
+                    raise not_retried(failure.error) from failure.error
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _is_stopped(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
+    def _wait(self, delay: float) -> None:
+        """Sleep out a retry's delay; a stop ends a real wait early (a ``sleep`` given in
+        place of the real one, as tests give, is called as it is)."""
+        if self._stop is not None and self._sleep is time.sleep:
+            self._stop.wait(delay)
+        else:
+            self._sleep(delay)
 
     def read(
         self,

@@ -194,6 +194,17 @@ def gave_up(error: TransportError, attempts: int) -> TransportError:
     )
 
 
+def not_retried(error: TransportError) -> TransportError:
+    """Return ``error`` as a call's failure that was not retried: the run was stopped."""
+    return TransportError(
+        f"{error.reason}; not retried: apply was interrupted",
+        site=error.site,
+        function=error.function,
+        errorcode=error.errorcode,
+        hint=error.hint,
+    )
+
+
 def parse_response(
     *,
     site: str,

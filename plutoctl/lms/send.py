@@ -221,6 +221,8 @@ class Sender:
         is left fails with the error that was last seen.
         """
         if not is_known_bad:
+            if self._stop.is_set():  # Ctrl-C: no further call, the rest is unsent
+                return Sent(WriteResult(unsent=tuple(items)))
             if not self.budget.take():
                 return Sent(WriteResult(failed=error_of(items, error)))
             calls = Sent(WriteResult(calls_by_subject=_count_subjects(items)))

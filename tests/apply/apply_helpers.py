@@ -68,14 +68,16 @@ class Site:
 
 
 @contextmanager
-def open_client(sandbox: Any, *, parallelism: int = 3) -> Iterator[SiteClient]:
+def open_client(
+    sandbox: Any, *, parallelism: int = 3, retry: RetryPolicy = FAST_RETRY
+) -> Iterator[SiteClient]:
     client = SiteClient(
         site=SITE,
         url=sandbox.url,
         token=sandbox.token,
         max_input_vars=sandbox.max_input_vars,
         timeout=(5.0, 30.0),
-        retry=FAST_RETRY,
+        retry=retry,
         parallelism=parallelism,
     )
     with client:

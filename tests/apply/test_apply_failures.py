@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 
 import pytest
-from apply_helpers import USERS, Site, full_desired, make_plan
+from apply_helpers import USERS, Site, full_desired, make_plan, open_client
 
 from plutoctl.apply.execute import apply_site
 from plutoctl.apply.verify import verify_site
+from plutoctl.lms.client import RetryPolicy
 from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
@@ -223,3 +225,38 @@ def test_a_failed_re_read_after_a_lost_answer_keeps_the_report(site: Site, kind:
     existing = make_plan(site.client, full_desired())[1]
     again = apply_site(site.client, SitePlan("t", changes=changes), existing)
     assert again.is_success, again.detail_lines()
+
+
+def test_after_ctrl_c_a_failed_call_is_not_retried(site: Site) -> None:
+    """A call failing while apply is being stopped is not repeated, and the wait for its
+    retry (30 s asked by the site) ends at once."""
+    existing = make_plan(site.client, full_desired())[1]
+    site.sandbox.faults.inject(
+        "status", function="core_cohort_add_cohort_members", status=503, retry_after=30
+    )
+    stop = threading.Event()
+    timer = threading.Timer(0.3, stop.set)
+    timer.start()
+    with open_client(site.sandbox, retry=RetryPolicy(attempts=5)) as client:
+        change = AddSegmentMembers("old", ("u01",))
+        report = apply_site(client, SitePlan("t", changes=(change,)), existing, stop=stop)
+    timer.cancel()
+    assert report.calls_by_function["core_cohort_add_cohort_members"] == 1
+    (failed,) = report.failed
+    assert "not retried: apply was interrupted" in failed.message
+
+
+def test_after_ctrl_c_a_rejected_batch_is_not_bisected(site: Site) -> None:
+    existing = make_plan(site.client, full_desired())[1]
+    site.sandbox.faults.inject("latency", function="core_group_add_group_members", seconds=0.6)
+    names = (*USERS[:10], "u15")  # u15 is not enrolled in C1: the batch is refused whole
+    before = site.store.group_members("C1", "g-extra")
+    stop = threading.Event()
+    timer = threading.Timer(0.2, stop.set)  # while the first call is in flight
+    timer.start()
+    change = AddGroupMembers("C1", "g-extra", names)
+    report = apply_site(site.client, SitePlan("t", changes=(change,)), existing, stop=stop)
+    timer.cancel()
+    assert report.calls_by_function["core_group_add_group_members"] == 1
+    assert not report.done and report.skipped
+    assert site.store.group_members("C1", "g-extra") == before
