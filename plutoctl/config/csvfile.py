@@ -99,11 +99,30 @@ class CsvTable:
             return _width_problem(
                 record, len(self.columns), self.delimiter, self.position(record.line)
             )
-        if record.last_line != record.line and any(
-            _has_line_break(record.fields[i]) for i in single_line
-        ):
+        if record.last_line == record.line:
+            return None
+        if any(_has_line_break(record.fields[i]) for i in single_line):
             return _unclosed_quote_problem(self.position(record.line), record.last_line)
+        # A field that may hold line breaks (notes, a description) holds whole rows of
+        # this file: a quote left open ran on over them, and they would be lost unseen.
+        if any(self._holds_rows(field) for field in record.fields if _has_line_break(field)):
+            return Problem(
+                self.position(record.line),
+                f"a quoted field runs on from this line to line {record.last_line} over "
+                "lines that look like rows of their own: a quote left open hides them",
+                hint=_QUOTE_HINT,
+            )
         return None
+
+    def _holds_rows(self, field: str) -> bool:
+        """Whether a line after a field's first splits into as many fields as a row."""
+        width = len(self.columns)
+        later = _LINE_BREAK.split(field)[1:]
+        return any(
+            len(next(csv.reader([line], delimiter=self.delimiter))) == width
+            for line in later
+            if line
+        )
 
 
 def read_csv_table(path: Path, shown_path: str, *, empty_hint: str) -> CsvTable | Problem:
@@ -352,6 +371,9 @@ def _cleaned_username(
         problems.append(Problem(Position(shown_path, line), bad[0], hint=bad[1]))
         return None
     return username
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _has_line_break(text: str) -> bool:

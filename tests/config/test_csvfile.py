@@ -138,3 +138,30 @@ def test_valid_usernames(name: str) -> None:
 @pytest.mark.parametrize("name", ["", "JDoe", "j doe", "jdoe!", "josé", "a/b"])
 def test_invalid_usernames(name: str) -> None:
     assert username_problem(name) is not None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'username,notes,cohort1\r\nben,"desk 4,seg-a\r\nzoe,,seg-a\r\namy,27",seg-a\r\n'
+        b"cat,,seg-a\r\n",
+        b'username,notes\r\nben,"desk 4\r\nzoe,x\r\namy,27"\r\ncat,\r\n',
+    ],
+    ids=["cohort-columns", "username-only"],
+)
+def test_a_quote_left_open_in_another_column_never_hides_rows(tmp_path: Path, data: bytes) -> None:
+    """Rows swallowed into a notes field, quote to quote, would be lost unseen."""
+    csv_file = read(tmp_path, data)
+    (problem,) = csv_file.problems
+    assert problem.position == Position("data/members.csv", 2)
+    assert "over lines that look like rows of their own" in problem.message
+    assert usernames(csv_file) == ["cat"]  # the rows around it are read as ever
+
+
+def test_notes_over_several_lines_are_kept(tmp_path: Path) -> None:
+    data = (
+        b'username,notes,cohort1\njdoe,"Main St 1\nTown, Country",dept-sales\nasmith,,dept-sales\n'
+    )
+    csv_file = read(tmp_path, data)
+    assert csv_file.problems == ()
+    assert usernames(csv_file) == ["jdoe", "asmith"]

@@ -184,3 +184,20 @@ def test_export_text_reads_back_the_same(tmp_path_factory, rows) -> None:
     assert got == [
         (s.idnumber, s.fields.name, s.fields.description, s.fields.visible) for s in segments
     ]
+
+
+def test_a_quote_left_open_in_a_description_never_hides_segments(tmp_path: Path) -> None:
+    data = (
+        b'name,idnumber,description,visible\r\nSales,dept-sales,"Sales team,yes\r\n'
+        b'Support,dept-support,,\r\nHR,dept-hr,People",no\r\nOps,dept-ops,,\r\n'
+    )
+    parsed = read(tmp_path, data)
+    (problem,) = parsed.problems
+    assert problem.position == Position("segments.csv", 2)
+    assert "over lines that look like rows of their own" in problem.message
+
+
+def test_a_description_over_several_lines_is_kept(tmp_path: Path) -> None:
+    parsed = read(tmp_path, b'name,idnumber,description\nSales,dept-sales,"One\ntwo, three"\n')
+    assert parsed.problems == ()
+    assert parsed.segments[0].description == "One\ntwo, three"
