@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -92,9 +92,21 @@ class CsvTable:
         """Return the position of a line of this file."""
         return Position(self.shown_path, line)
 
-    def row_problem(self, record: CsvRecord, single_line: Iterable[int]) -> Problem | None:
+    def row_problem(
+        self,
+        record: CsvRecord,
+        single_line: Iterable[int],
+        *,
+        row_like: Callable[[Sequence[str]], bool] | None = None,
+    ) -> Problem | None:
         """Return why a row cannot be read: a wrong width, or a line break in one of the
-        ``single_line`` columns (a quote left open); None if it is well formed."""
+        ``single_line`` columns (a quote left open); None if it is well formed.
+
+        ``row_like`` says whether a line's fields make a row of this file (its key
+        columns filled in). A field of another column that runs over such a line holds
+        rows a quote left open swallowed: a problem too (a warning when ``row_like`` is
+        only a guess, see ``swallowed_rows``).
+        """
         if len(record.fields) != len(self.columns):
             return _width_problem(
                 record, len(self.columns), self.delimiter, self.position(record.line)
@@ -103,9 +115,9 @@ class CsvTable:
             return None
         if any(_has_line_break(record.fields[i]) for i in single_line):
             return _unclosed_quote_problem(self.position(record.line), record.last_line)
-        # A field that may hold line breaks (notes, a description) holds whole rows of
-        # this file: a quote left open ran on over them, and they would be lost unseen.
-        if any(self._holds_rows(field) for field in record.fields if _has_line_break(field)):
+        if row_like is not None and any(
+            self._holds_rows(field, row_like) for field in record.fields if _has_line_break(field)
+        ):
             return Problem(
                 self.position(record.line),
                 f"a quoted field runs on from this line to line {record.last_line} over "
@@ -114,15 +126,14 @@ class CsvTable:
             )
         return None
 
-    def _holds_rows(self, field: str) -> bool:
-        """Whether a line after a field's first splits into as many fields as a row."""
+    def _holds_rows(self, field: str, row_like: Callable[[Sequence[str]], bool]) -> bool:
+        """Whether a line after a field's first reads as a row of this file."""
         width = len(self.columns)
-        later = _LINE_BREAK.split(field)[1:]
-        return any(
-            len(next(csv.reader([line], delimiter=self.delimiter))) == width
-            for line in later
-            if line
-        )
+        for line in _LINE_BREAK.split(field)[1:]:
+            fields = next(csv.reader([line], delimiter=self.delimiter), [])
+            if len(fields) == width and row_like(fields):
+                return True
+        return False
 
 
 def read_csv_table(path: Path, shown_path: str, *, empty_hint: str) -> CsvTable | Problem:
@@ -329,6 +340,10 @@ def _rows(table: CsvTable, columns: list[str]) -> tuple[list[CsvRow], list[Probl
     username_at = columns.index("username")
     cohort_at = [i for i, c in enumerate(columns) if _COHORT_COLUMN.match(c)]
     checked = (username_at, *cohort_at)
+
+    def row_like(fields: Sequence[str]) -> bool:  # a username where this file has them
+        return bool(is_clean(php_trimmed(fields[username_at])))
+
     single_cohort = cohort_at[0] if len(cohort_at) == 1 else None
     normalised = NormalisedCount()
     width = len(columns)
@@ -336,7 +351,7 @@ def _rows(table: CsvTable, columns: list[str]) -> tuple[list[CsvRow], list[Probl
         # Only rows that may be malformed are looked at closely (no position or call per
         # clean row): files run to 100,000s of rows.
         if len(record.fields) != width or record.last_line != record.line:
-            shape = table.row_problem(record, checked)
+            shape = table.row_problem(record, checked, row_like=row_like)
             if shape:
                 problems.append(shape)
                 continue

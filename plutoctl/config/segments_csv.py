@@ -22,8 +22,8 @@ that references to it elsewhere in the config are not reported as unknown as wel
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from plutoctl.config import limits
@@ -93,6 +93,16 @@ def read_segments_csv(path: Path, shown_path: str) -> SegmentsCsvFile:
     header = _header_problems(table)
     if any(not p.is_warning for p in header):
         return SegmentsCsvFile(shown_path, problems=tuple(header))
+    if not table.records:  # almost always an export that failed: say so, it is not nothing
+        header.append(
+            Problem(
+                table.position(table.header_line),
+                "the file has a header row and no segments: it declares none",
+                hint="a segment it declared before is now undeclared (and deleted by a "
+                "plan with unmanaged_segments: delete); check the export that wrote it",
+                is_warning=True,
+            )
+        )
     reader = _RowReader(table)
     for record in table.records:
         reader.read(record)
@@ -158,6 +168,9 @@ class _RowReader:
             "theme": _Ignored("theme is ignored: plutoctl does not manage segment themes"),
         }
 
+    def _row_like(self, fields: Sequence[str]) -> bool:
+        return all(fields[self.at[column]].strip() for column in ("name", "idnumber"))
+
     def error(self, line: int, message: str, hint: str | None = None) -> None:
         self.problems.append(Problem(self.table.position(line), message, hint=hint))
 
@@ -166,6 +179,11 @@ class _RowReader:
         if shape:
             self.problems.append(shape)
             return
+        # A description may hold lines of its own that read as rows (an export writes it
+        # as it is): said as a warning, as what may be rows a quote left open swallowed.
+        swallowed = self.table.row_problem(record, (), row_like=self._row_like)
+        if swallowed:
+            self.problems.append(replace(swallowed, is_warning=True))
         row = {name: record.fields[i] for name, i in self.at.items()}
         line = record.line
         name = row["name"]

@@ -159,8 +159,9 @@ def test_a_quote_left_open_in_another_column_never_hides_rows(tmp_path: Path, da
 
 
 def test_notes_over_several_lines_are_kept(tmp_path: Path) -> None:
-    data = (
-        b'username,notes,cohort1\njdoe,"Main St 1\nTown, Country",dept-sales\nasmith,,dept-sales\n'
+    data = (  # a line of three fields, as rows have, but no username where they have it
+        b'username,notes,cohort1\njdoe,"Main St 1\nTown, Country, Earth",dept-sales\n'
+        b"asmith,,dept-sales\n"
     )
     csv_file = read(tmp_path, data)
     assert csv_file.problems == ()
