@@ -89,10 +89,17 @@ def read_rows(path: Path) -> list[_Row]:
             if header is None:
                 header = [cell.strip().lower() for cell in record]
                 continue
-            values = {
-                name: (record[i].strip() if i < len(record) else "")
-                for i, name in enumerate(header)
-            }
+            extra = record[len(header) :]
+            if len(record) < len(header) or any(cell.strip() for cell in extra):
+                # As Moodle's upload does (csvweirdcolumns): a field too few or too many
+                # shifts every value after it into the wrong column.
+                raise _seed_error(
+                    path,
+                    reader.line_num,
+                    f"this row has {len(record)} fields but the header has {len(header)}",
+                    "quote fields that contain the delimiter",
+                )
+            values = {name: record[i].strip() for i, name in enumerate(header)}
             rows.append(_Row(reader.line_num, values))
     except csv.Error as exc:  # a quote never closed, a field past the csv module's limit
         line = max(reader.line_num, 1)
@@ -149,8 +156,8 @@ def _load_row(db: sqlite3.Connection, row: _Row, fields: dict[str, int]) -> None
     username = values.get("username", "")
     if not username:
         raise SandboxError("empty username")
-    if username != username.lower():
-        raise SandboxError(f"username {username!r} must be lower case")
+    if username != username.lower():  # as Moodle's upload stores it (and members_csv reads it)
+        values = {**values, "username": username.lower()}
     user_id = _upsert_user(db, values)
     for column, value in values.items():
         if column.startswith(PROFILE_PREFIX) and value:

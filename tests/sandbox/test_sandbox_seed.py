@@ -53,11 +53,38 @@ def test_seed_csv_errors_cite_file_and_line(tmp_path: Path) -> None:
         seed_csv(store, path)
     rendered = [p.render() for p in caught.value.problems]
     assert rendered == [
-        f"{path}:3: username 'Bad' must be lower case",
         f"{path}:4: unknown role 'boss' in role1",
         f"{path}:5: group2 needs course2",
     ]
     assert store.user_count() == 2  # rolled back: only guest and admin
+
+
+def test_seed_csv_stores_usernames_in_lower_case_as_moodles_upload(tmp_path: Path) -> None:
+    path = tmp_path / "users.csv"
+    path.write_text("username,firstname\nJDoe,Jane\n")
+    store = Store()
+    assert seed_csv(store, path) == 1
+    assert store.user_id("jdoe")
+
+
+@pytest.mark.parametrize(
+    ("row", "fields"), [("ben,Ben,Carter, Jr,ben@example.com", 5), ("amy,Amy", 2)]
+)
+def test_seed_csv_refuses_a_row_of_another_width(tmp_path: Path, row: str, fields: int) -> None:
+    path = tmp_path / "users.csv"
+    path.write_text(f"username,firstname,lastname,email\nzoe,Zoe,Clarke,z@example.com\n{row}\n")
+    with pytest.raises(ConfigError) as caught:
+        seed_csv(Store(), path)
+    (problem,) = caught.value.problems
+    assert problem.render().startswith(
+        f"{path}:3: this row has {fields} fields but the header has 4"
+    )
+
+
+def test_seed_csv_takes_empty_fields_past_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "users.csv"
+    path.write_text("username,firstname\nzoe,Zoe,,\n")  # a spreadsheet's empty columns
+    assert seed_csv(Store(), path) == 1
 
 
 def test_seed_csv_needs_a_username_column(tmp_path: Path) -> None:
@@ -109,7 +136,7 @@ def test_open_embedded_seeds_only_a_new_database(tmp_path: Path) -> None:
 
 def test_open_embedded_removes_a_database_whose_seed_failed(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_text("username\nUPPER\n")
+    bad.write_text("username,course1,role1\nok,C,boss\n")  # no such role
     db = tmp_path / "demo.db"
     with pytest.raises(ConfigError):
         open_embedded(db, seed_csv=bad)
