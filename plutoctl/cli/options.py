@@ -17,7 +17,7 @@ from plutoctl.errors import PlutoError, UsageError
 
 if TYPE_CHECKING:
     from plutoctl.config.schema import Config
-    from plutoctl.lms.client import RetryPolicy
+    from plutoctl.lms.retry import RetryPolicy
     from plutoctl.plan.changes.plans import Plan
     from plutoctl.run.connect import Connection
     from plutoctl.run.plan import RunOptions
@@ -270,7 +270,7 @@ def run_options(
 
 def connection(*, parallelism: int, timeout: float) -> Connection:
     """Build the Connection from ``--parallelism`` and ``--timeout`` (and the retry knob)."""
-    from plutoctl.lms.client import RetryPolicy
+    from plutoctl.lms.retry import RetryPolicy
     from plutoctl.run.connect import Connection
 
     return Connection(timeout=timeout, retry=retry_policy(RetryPolicy()), parallelism=parallelism)

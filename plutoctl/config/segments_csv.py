@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from plutoctl.config import limits
-from plutoctl.config.csvfile import CsvRecord, CsvTable, read_csv_table
+from plutoctl.config.csvtable import CsvRecord, CsvTable, read_csv_table
 from plutoctl.errors import Position, Problem
 
 COLUMNS = ("name", "idnumber", "description", "descriptionformat", "visible", "theme")

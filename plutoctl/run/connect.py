@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from plutoctl.config import LoadedConfig
 from plutoctl.errors import SecretError
-from plutoctl.lms.client import RetryPolicy, SiteClient
+from plutoctl.lms.client import SiteClient
+from plutoctl.lms.retry import RetryPolicy
 
 CONNECT_TIMEOUT = 10.0
 """Seconds to wait for a connection to a site (``timeout`` is for an answer)."""

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plutoctl.config.usernames import username_problem
 from plutoctl.errors import ConfigError, Position, Problem, SandboxError
 from plutoctl.sandbox.rows import create_course, enrol_user
 from plutoctl.sandbox.schema import FIELD_TYPES
@@ -158,6 +159,9 @@ def _load_row(db: sqlite3.Connection, row: _Row, fields: dict[str, int]) -> None
         raise SandboxError("empty username")
     if username != username.lower():  # as Moodle's upload stores it (and members_csv reads it)
         values = {**values, "username": username.lower()}
+    bad = username_problem(values["username"])
+    if bad:  # Moodle's upload refuses what cleaning would change (invalidusernameupload)
+        raise SandboxError(f"username {username!r} is not valid: {bad[1]}")
     user_id = _upsert_user(db, values)
     for column, value in values.items():
         if column.startswith(PROFILE_PREFIX) and value:

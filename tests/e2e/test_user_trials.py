@@ -249,7 +249,7 @@ def test_seed_file_problems_are_shown_not_just_counted(tmp_path, run) -> None:
     config = _sandbox_config(tmp_path, "sandbox:new.db", seed="seed.csv")
     result = run("plan", "-c", str(config))
     assert result.code == 1
-    assert "seed.csv:2: username 'Bad User' must be lower case" in result.out
+    assert "seed.csv:2: username 'Bad User' is not valid: Moodle usernames hold only" in result.out
     assert not (tmp_path / "new.db").exists()
 
 
