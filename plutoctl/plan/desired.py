@@ -137,7 +137,10 @@ class _Builder:
                 + (f" ({why})" if why else "")
             )
         declared = self.loaded.config.sites[self.site].profile_fields
-        for problem in self.ruleset.check(users, types, declared):
+        # Checked against every user only: of some users, "no user has a value for
+        # profile field X" would blame the config for the failed read.
+        checked = self.ruleset.check(users, types, declared) if self.existing.has_all_users else ()
+        for problem in checked:
             where = self.loaded.position_of(
                 "segments", problem.segment, "rules", problem.rule_index
             )

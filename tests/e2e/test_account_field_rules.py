@@ -63,3 +63,28 @@ def test_a_failed_user_listing_says_why_rules_cannot_be_planned(
     assert result.code == 1
     assert "rules need every user of site 'lab', but only some users were read (" in result.out
     assert "HTTP 503" in result.out or "503" in result.out
+    # Not blamed on the config: a field of some users read is not a field nobody has.
+    assert "no user on this site has a value for profile field" not in result.out
+
+
+def test_a_failed_user_listing_is_not_blamed_on_a_profile_field(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    sandbox.store.add_profile_field("department", "text")
+    sandbox.store.add_user("ann")
+    sandbox.store.set_profile("ann", department="Sales")
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = tmp_path / "segments.yaml"
+    config.write_text(
+        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
+        "segments:\n  sales:\n    name: Sales\n"
+        "    rules: [{field: department, match: exact, value: Sales}]\n",
+        encoding="utf-8",
+    )
+    assert run("plan", "-c", str(config)).code == 0
+    sandbox.faults.inject(kind="status", status=503, function="core_enrol_get_enrolled_users")
+    result = run("plan", "-c", str(config))
+    assert result.code == 1
+    assert "rules need every user of site 'lab', but only some users were read (" in result.out
+    # Not blamed on the config: the field exists; the read failed.
+    assert "no user on this site has a value for profile field" not in result.out
