@@ -227,7 +227,10 @@ def apply_command(
             err=True,
         )
     if not plan.has_changes:
-        click.echo("Nothing to apply." if not errored else "Nothing to apply on the other sites.")
+        others = len(errored) < len(plan.sites)
+        click.echo(
+            "Nothing to apply on the other sites." if errored and others else "Nothing to apply."
+        )
         if report_path is not None:
             reason = "not applied: nothing to apply"  # no site has changes: unused but for form
             write_report(report_path, outcomes_not_applied(loaded, plan, options, reason))

@@ -222,3 +222,11 @@ def test_apply_that_verification_finds_incomplete_exits_4(make_sandbox, tmp_path
     (entry,) = json.loads(report.read_text(encoding="utf-8"))["sites"]
     assert entry["success"] is False and entry["verify"]
     assert len(sandbox.store.cohort_members("team")) < len(names)
+
+
+def test_apply_of_a_single_site_with_errors_speaks_of_no_other_sites(config, run) -> None:
+    config.write_text(config.read_text().replace("[ann, bob]", "[ann, nobody]"), "utf-8")
+    result = run("apply", "-c", str(config), "--auto-approve")
+    assert result.code == 1
+    assert "Nothing to apply.\n" in result.out
+    assert "other sites" not in result.out
