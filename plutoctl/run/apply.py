@@ -50,14 +50,23 @@ def check_fresh(site_plan: SitePlan, existing: ExistingSite) -> None:
     saved = dict(site_plan.fingerprints)
     now = dict(fingerprints(existing, list(saved)))
     changed = sorted(key for key, digest in saved.items() if now.get(key) != digest)
-    if changed:
+    if not changed:
+        return
+    if site_plan.is_read_incomplete:
+        # What the plan could not read differs from the same things read now: a failed
+        # read, not (as far as can be told) someone's change.
         raise StalePlanError(
-            f"site {site_plan.site!r}: the plan is stale; changed since it was made: "
-            + ", ".join(changed),
-            hint="someone changed the site meanwhile; check what changed, then run "
-            "`plutoctl apply` again (for a saved plan: `plutoctl plan --out PLAN`, then "
-            "apply the new plan)",
+            f"site {site_plan.site!r}: not applied: the plan's read of the site was "
+            "incomplete, and what it could not read differs now: " + ", ".join(changed),
+            hint="plan again once the site answers every read (then apply that plan)",
         )
+    raise StalePlanError(
+        f"site {site_plan.site!r}: the plan is stale; changed since it was made: "
+        + ", ".join(changed),
+        hint="someone changed the site meanwhile; check what changed, then run "
+        "`plutoctl apply` again (for a saved plan: `plutoctl plan --out PLAN`, then "
+        "apply the new plan)",
+    )
 
 
 def _was_applied_before(site_plan: SitePlan, existing: ExistingSite) -> bool:

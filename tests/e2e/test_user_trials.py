@@ -146,6 +146,24 @@ def test_stale_check_hint_fits_both_ways_of_applying() -> None:
     assert "plutoctl plan --out" in caught.value.hint
 
 
+def test_a_plan_read_in_part_is_not_called_stale_by_someone_elses_change() -> None:
+    from plutoctl.errors import StalePlanError
+    from plutoctl.model import ExistingSite
+    from plutoctl.plan.changes.plans import INCOMPLETE_READ, Notice, SitePlan
+    from plutoctl.run.apply import check_fresh
+
+    partial = Notice("warning", "enrolments of course C1 were not read", INCOMPLETE_READ)
+    site_plan = SitePlan(
+        site="lab", fingerprints=(("enrolments:C1", "0" * 64),), notices=(partial,)
+    )
+    existing = ExistingSite(site="lab", segments={}, users={}, courses={})
+    with pytest.raises(StalePlanError) as caught:
+        check_fresh(site_plan, existing)
+    assert "the plan's read of the site was incomplete" in caught.value.message
+    assert "enrolments:C1" in caught.value.message
+    assert caught.value.hint is not None and "someone changed" not in caught.value.hint
+
+
 @pytest.mark.parametrize(
     ("text", "line"),
     [
