@@ -88,7 +88,17 @@ class Adopter:
         )
         result = WriteResult(done=tuple(adopted), notes=notes)
         if updates:
-            result += align(updates)
+            # The adopted segments are this step's done items already: the update that
+            # aligns their fields adds its calls and says what failed, not a second item.
+            aligned = align(updates)
+            unset = tuple(
+                f"segment {e.item.subject!r} was adopted, but its fields could not be set "
+                f"({e.errorcode}: {e.message}); the next plan updates them"
+                for e in aligned.failed
+            )
+            result += WriteResult(
+                calls_by_subject=aligned.calls_by_subject, notes=aligned.notes + unset
+            )
         return result, pending
 
     def _find_segments(self, idnumbers: Sequence[str]) -> dict[str, Cohort]:

@@ -99,6 +99,9 @@ def test_a_segment_created_by_someone_else_is_adopted(site: Site) -> None:
 
     assert report.is_success, report.detail_lines()
     assert any("new-seg" in note and "adopted" in note for note in report.notes)
+    # Counted once, as the one create it stands for (its fields' update is not a second).
+    created = [r for r in report.done if r.step == Step.CREATE_SEGMENT and r.subject == "new-seg"]
+    assert sum(r.count for r in created) == 1
     cohorts = site.store.cohorts()
     assert cohorts["new-seg"]["name"] == "New segment"
     assert site.store.cohort_members("new-seg") == set(USERS[:12])
