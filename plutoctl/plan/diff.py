@@ -26,6 +26,7 @@ from plutoctl.model import (
     ExistingSite,
     SegmentFields,
 )
+from plutoctl.plan.after import bound_leavers, members_after
 from plutoctl.plan.changes.base import FieldChanges, group_subject
 from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
@@ -125,28 +126,6 @@ def sort_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
     return tuple(sorted(changes, key=change_sort_key))
 
 
-def members_after(
-    idnumber: str, desired: DesiredSite, existing: ExistingSite
-) -> frozenset[str] | None:
-    """Return a segment's members once the plan has run, or None when unknown.
-
-    Exact membership ends as desired; additive keeps the existing members too;
-    unmanaged membership (or a segment the config does not declare) stays as it is. A
-    segment the run leaves out but its courses bind (``DesiredSite.bound``) counts as
-    the config wants it, as it will be once a whole run has made it so.
-    """
-    want = desired.segments.get(idnumber) or desired.bound.get(idnumber)
-    have = existing.segments.get(idnumber)
-    have_members = have.members if have is not None else frozenset()
-    if want is None:
-        return have.members if have is not None else None
-    if want.members is None or have_members is None:
-        return have_members
-    if want.is_additive:
-        return want.members | have_members
-    return want.members
-
-
 def diff_site(
     desired: DesiredSite,
     existing: ExistingSite,
@@ -167,6 +146,7 @@ def diff_site(
     result += _diff_unmanaged_segments(ctx)
     for shortname in sorted(desired.courses):
         result += _diff_course(ctx, desired.courses[shortname])
+    result += DiffResult(held_back=bound_leavers(desired, existing))
     return DiffResult(sort_changes(result.changes), result.notices, result.held_back)
 
 

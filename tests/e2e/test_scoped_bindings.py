@@ -79,3 +79,50 @@ def test_a_course_binding_a_segment_not_yet_on_the_site_follows_its_desired_memb
     assert run("apply", "-c", "segments.yaml", "--auto-approve").code == 0
     final = run("plan", "-c", "segments.yaml", "--detailed-exitcode")
     assert final.code == 0, final.out
+
+
+LEAVERS_CONFIG = """\
+version: 1
+sites:
+  s1: {{url: "sandbox:s1.db", seed: users.csv}}
+segments:
+  team: {{name: Team, members: [{members}]}}
+courses:
+  C1:
+    groups:
+      g: {{name: G, segment: team}}
+    enrol:
+      - {{segment: team, role: student, unenrol: true}}
+policy:
+  max_removals: 25%
+"""
+
+
+@pytest.mark.parametrize("scope", [["--only", "C1"], ["--except", "team"]])
+def test_a_run_leaving_out_a_segment_takes_nobody_out_of_its_courses_ahead_of_it(
+    tmp_path, run, monkeypatch, scope
+):
+    """Half of team leaves in the config: refused for the segment (past max_removals), so
+    a run of the course alone must not unenrol them or drop them from the group."""
+    monkeypatch.chdir(tmp_path)
+    users = ["username,firstname,lastname,email,course1,role1"]
+    users += [f"u{i},U,{i},u{i}@example.com,C1,student" for i in range(8)]
+    (tmp_path / "users.csv").write_text("\n".join(users) + "\n", encoding="utf-8")
+    config = tmp_path / "segments.yaml"
+    everyone = ", ".join(f"u{i}" for i in range(8))
+    config.write_text(LEAVERS_CONFIG.format(members=everyone), encoding="utf-8")
+    assert run("apply", "-c", "segments.yaml", "--auto-approve").code == 0
+
+    config.write_text(LEAVERS_CONFIG.format(members="u0, u1, u2, u3"), encoding="utf-8")
+    assert run("plan", "-c", "segments.yaml").code == 3  # the segment's removal: refused
+    scoped = run("plan", "-c", "segments.yaml", "--detailed-exitcode", *scope)
+    assert scoped.code == 0, scoped.out
+    assert "unenrol" not in scoped.out and "members of group" not in scoped.out
+    assert "kept 4 members of team in the groups and enrolments bound to it" in scoped.out
+
+    # Acknowledged in a whole run, the segment, the group and the course follow together.
+    whole = run("apply", "-c", "segments.yaml", "--auto-approve", "--allow-removals", "team",
+                "--allow-removals", "C1/g", "--allow-removals", "C1")  # fmt: skip
+    assert whole.code == 0, whole.out + whole.err
+    final = run("plan", "-c", "segments.yaml", "--detailed-exitcode")
+    assert final.code == 0, final.out
