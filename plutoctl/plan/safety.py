@@ -212,23 +212,51 @@ def refuse_ambiguous_acknowledgements(acks: Acknowledgements, changes: Iterable[
         ("--allow-delete", acks.deletes),
         ("--allow-move", acks.moves),
     )
-    _refuse_segment_and_course(changes, (*flags, ("acknowledge.removals", acks.bound_names)))
+    _refuse_names_of_two_objects(
+        changes,
+        (
+            ("--allow-removals", acks.removals, "removals"),
+            ("acknowledge.removals", acks.bound_names, "removals"),
+            ("--allow-delete", acks.deletes, "delete"),
+            ("acknowledge.deletes", acks.config_deletes, "delete"),
+            ("--allow-move", acks.moves, "move"),
+        ),
+    )
     _refuse_bare_group_ids(changes, flags)
 
 
-def _refuse_segment_and_course(
-    changes: tuple[Change, ...], flags: tuple[tuple[str, frozenset[str]], ...]
+def _needs(change: Change) -> str | None:
+    """Return the acknowledgement a change may need (``removals``, ``delete``, ``move``)."""
+    if change.kind.removes_users:
+        return "removals"
+    if isinstance(change, DeleteSegment | DeleteGroup | CreateSegment):
+        return "delete"
+    if isinstance(change, UpdateSegment):
+        return "move"
+    return None
+
+
+def _refuse_names_of_two_objects(
+    changes: tuple[Change, ...], flags: tuple[tuple[str, frozenset[str], str], ...]
 ) -> None:
-    unenrolled = {c.course for c in changes if isinstance(c, Unenrol)}
-    segments = {subject(c) for c in changes if c.kind.target is Target.SEGMENT}
-    for flag, names in flags:
-        for name in sorted(names & segments & unenrolled):
-            raise UsageError(
-                f"{allow_flag(flag, name)} is ambiguous: {name} is a segment and also a course "
-                "whose enrolments this plan removes",
-                hint="a bare ID names a segment or a course, and here it would admit both; "
-                "rename the segment ID, or unenrol in steps within policy.max_removals",
-            )
+    """Refuse a name that is the subject of two kinds of object needing its sort of
+    acknowledgement (``_needs``): a segment and a course (its unenrolments) named alike,
+    or a segment or course whose ID holds a "/" and a group named ``COURSE/GROUP`` alike.
+    A segment that only gains members needs no acknowledgement, and makes no ambiguity."""
+    for flag, names, need in flags:
+        targets: dict[str, set[Target]] = {}
+        for change in changes:
+            if _needs(change) == need:
+                targets.setdefault(subject(change), set()).add(change.kind.target)
+        for name in sorted(names):
+            kinds = sorted(targets.get(name, ()))
+            if len(kinds) > 1:
+                raise UsageError(
+                    f"{allow_flag(flag, name)} is ambiguous: {name} names both a "
+                    f"{' and a '.join(kinds)} that this plan changes",
+                    hint="an acknowledgement allows exactly one object, and this name is two "
+                    "here; rename one of them, or make the change in steps within policy",
+                )
 
 
 def _refuse_bare_group_ids(

@@ -161,7 +161,7 @@ def test_a_bare_id_that_is_a_segment_and_a_course_with_unenrolments_is_refused(a
     with pytest.raises(UsageError) as caught:
         _check(changes, acks=acks)
     assert "C1 is ambiguous" in caught.value.message
-    assert "segment and also a course" in caught.value.message
+    assert "names both a course and a segment" in caught.value.message
 
 
 def test_a_course_name_alone_still_admits_its_unenrolments() -> None:
@@ -308,3 +308,31 @@ def test_allowed_changes_keep_their_order() -> None:
         RemoveSegmentMembers("a", ("y",), 10),
     )
     assert _check(changes).changes == changes
+
+
+@pytest.mark.parametrize(
+    "acks",
+    [
+        Acknowledgements(removals=frozenset({"LAB/team"})),
+        Acknowledgements(bounds=(("LAB/team", 9),)),
+    ],
+    ids=["allow-removals", "acknowledge-section"],
+)
+def test_a_name_that_is_a_segment_id_and_a_course_slash_group_is_refused(acks) -> None:
+    changes = (
+        RemoveSegmentMembers("LAB/team", ("a", "b", "c"), 4),  # a segment ID may hold "/"
+        RemoveGroupMembers("LAB", "team", ("d", "e", "f"), 4),
+    )
+    with pytest.raises(UsageError) as caught:
+        _check(changes, acks=acks)
+    assert "LAB/team is ambiguous: LAB/team names both a group and a segment" in (
+        caught.value.message
+    )
+
+
+def test_a_segment_that_only_gains_members_does_not_make_a_course_name_ambiguous() -> None:
+    existing = existing_site([], [have_course("C", enrolments=enrolled(TEN))])
+    unenrol = Unenrol("C", tuple(f"u{i}" for i in range(3)), "s")
+    adds = AddSegmentMembers("C", ("u9",))
+    allowed = _check((adds, unenrol), existing=existing, acks=Acknowledgements(frozenset({"C"})))
+    assert set(allowed.changes) == {adds, unenrol} and not allowed.refused
