@@ -336,3 +336,13 @@ def test_a_segment_that_only_gains_members_does_not_make_a_course_name_ambiguous
     adds = AddSegmentMembers("C", ("u9",))
     allowed = _check((adds, unenrol), existing=existing, acks=Acknowledgements(frozenset({"C"})))
     assert set(allowed.changes) == {adds, unenrol} and not allowed.refused
+
+
+@pytest.mark.parametrize(
+    ("percent", "count", "limit"),
+    [("18.4%", 375, 69), ("0.57%", 10_000, 57), ("33.3%", 1000, 333), ("25%", 10, 2)],
+)
+def test_a_decimal_percentage_allows_exactly_its_share(
+    percent: str, count: int, limit: int
+) -> None:
+    assert PolicyConfig(max_removals=percent).removal_limit(count) == limit
