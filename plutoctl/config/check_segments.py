@@ -48,8 +48,29 @@ def check_segments(rec: Recorder, parts: Parts, csv_declared: Set[str]) -> None:
         _check_usernames(rec, (*path, "members"), segment.members)
         _check_usernames(rec, (*path, "exclude"), segment.exclude)
         _check_overlap(rec, path, segment)
+        _check_unmanaged_exclude(rec, path, segment)
+        if "members_csv" in segment.model_fields_set and segment.members_csv is None:
+            # Left empty it would still make the membership managed: every member removed.
+            rec.error(
+                (*path, "members_csv"),
+                "members_csv is empty: name the CSV file, or leave the key out",
+                "an empty members_csv makes the segment's membership managed and empty, "
+                "which would remove every member",
+            )
         for i, rule in enumerate(segment.rules):
             _check_rule(rec, (*path, "rules", i), rule)
+
+
+def _check_unmanaged_exclude(rec: Recorder, path: KeyPath, segment: SegmentConfig) -> None:
+    """Warn that ``exclude`` does nothing on a segment whose membership is not managed."""
+    if segment.exclude and not segment.has_managed_membership:
+        rec.warn(
+            (*path, "exclude"),
+            "exclude does nothing here: the segment declares none of members, "
+            "members_csv, rules, so plutoctl does not manage its membership",
+            "add members: [] to manage it (every member not listed is then removed), "
+            "or remove the exclude",
+        )
 
 
 def check_name(rec: Recorder, path: KeyPath, name: str, *, tags_allowed: bool) -> None:

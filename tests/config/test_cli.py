@@ -221,3 +221,18 @@ def test_acknowledged_removals_of_undeclared_groups_are_errors(
     config.write_text(ACK_CONFIG + f"    {name}: 3\n", encoding="utf-8")
     assert main(["validate", "-c", str(config)]) == 1
     assert f"{name} is not a group the config declares" in capsys.readouterr().err
+
+
+def test_an_empty_members_csv_is_an_error_and_an_unmanaged_exclude_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "segments.yaml"
+    config.write_text(
+        GOOD + "  big:\n    name: Big\n    members_csv:\n  ex:\n    name: Ex\n    exclude: [ann]\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", "-c", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "segments.yaml:9:5: segments.big.members_csv: members_csv is empty" in err
+    assert "segments.yaml:12:5: warning: segments.ex.exclude: exclude does nothing here" in err
+    assert "error: 1 problem(s) in the config" in err
