@@ -234,6 +234,8 @@ def warn_unused_acknowledgements(plan: Plan, options: RunOptions) -> None:
     """Warn about ``--allow-*`` flags that match nothing (a typo stays refused)."""
     from plutoctl.plan.safety import unused_acknowledgements
 
+    if plan.has_errors:
+        return  # a site stopped by its errors planned nothing a flag could match
     for flag in unused_acknowledgements(options.acks, plan):
         click.echo(f"warning: {flag} matches no change in this plan", err=True)
 

@@ -206,3 +206,10 @@ def test_a_plan_of_part_of_the_config_calls_no_entry_unused(tmp_path, run, monke
     whole = run("plan", "-c", "segments.yaml")
     assert "acknowledge.removals hr matches nothing in this plan" in whole.out
     assert "acknowledge.removals sales matches nothing in this plan" in whole.out
+
+
+def test_a_flag_is_not_called_unused_on_a_site_stopped_by_errors(tmp_path: Path, site, run) -> None:
+    config = write(tmp_path, site, [*SALES[:6], "nobody"])  # 'nobody' is not on the site
+    result = run("plan", "-c", str(config), "--allow-removals", "dept-sales")
+    assert result.code == 1
+    assert "matches no change in this plan" not in result.err
