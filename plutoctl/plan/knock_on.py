@@ -81,6 +81,39 @@ def hold_back_dragged_removals(
     return result, tuple(notices)
 
 
+def hold_back_groups_of_refused_unenrolments(
+    kept: list[Change], refused: list[Refusal]
+) -> tuple[list[Change], tuple[Notice, ...]]:
+    """Keep users whose unenrolment was refused in the course's groups: they leave a
+    group only because they leave the course, so that waits with the unenrolment."""
+    spared: dict[str, set[str]] = {}
+    for refusal in refused:
+        if isinstance(refusal.change, Unenrol):
+            spared.setdefault(refusal.change.course, set()).update(refusal.change.usernames)
+    if not spared:
+        return kept, ()
+    result: list[Change] = []
+    notices: list[Notice] = []
+    for change in kept:
+        if not isinstance(change, RemoveGroupMembers):
+            result.append(change)
+            continue
+        course = change.course
+        overlap = frozenset(spared.get(course, ())) & frozenset(change.usernames)
+        if not overlap:
+            result.append(change)
+            continue
+        trimmed = _without(change, overlap)
+        if trimmed is not None:
+            result.append(trimmed)
+        message = (
+            f"kept {plural(len(overlap), 'user')} in {subject(change)} while their "
+            f"unenrolment from {course} awaits {allow_flag('--allow-removals', course)}"
+        )
+        notices.append(Notice("warning", message, subject(change)))
+    return result, tuple(notices)
+
+
 def _bound_segments(desired: DesiredSite) -> dict[str, tuple[str, ...]]:
     """Return ``COURSE/GROUP`` → the segment bound to that group, and ``COURSE`` → the
     segments of its enrol entries (an unenrolment follows from any of them)."""

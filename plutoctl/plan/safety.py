@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from plutoctl.config.schema import PolicyConfig
 from plutoctl.errors import UsageError
 from plutoctl.model import DesiredSite, ExistingSite
+from plutoctl.plan import knock_on
 from plutoctl.plan.changes.base import Target
 from plutoctl.plan.changes.kinds import (
     Change,
@@ -45,7 +46,6 @@ from plutoctl.plan.changes.kinds import (
 from plutoctl.plan.changes.plans import Acknowledged, Notice, Plan, Refusal
 from plutoctl.plan.changes.subjects import allow_flag, group_idnumber, subject, usernames_of
 from plutoctl.plan.diff import MOVE_TO_SYSTEM
-from plutoctl.plan.knock_on import hold_back_dragged_removals, refuse_adds_to_refused_creates
 from plutoctl.plan.summary import plural
 
 
@@ -124,16 +124,18 @@ def check_safety(
             kept.append(change)
         else:
             refused.append(refusal)
-    refused += refuse_adds_to_refused_creates(kept, refused)
+    refused += knock_on.refuse_adds_to_refused_creates(kept, refused)
     kept = [c for c in kept if not any(r.change is c for r in refused)]
-    kept, dragged = hold_back_dragged_removals(kept, refused, desired)
+    kept, dragged = knock_on.hold_back_dragged_removals(kept, refused, desired)
+    kept, in_groups = knock_on.hold_back_groups_of_refused_unenrolments(kept, refused)
     acknowledged = tuple(
         Acknowledged(subject(change), refusal.reason, _acknowledged_by(change, acks))
         for change in kept
         if (refusal := _refusal(change, existing, desired, policy, NO_ACKNOWLEDGEMENTS, counts))
         is not None
     )
-    return SafetyResult(tuple(kept), tuple(refused), held_back + dragged, acknowledged)
+    held = held_back + dragged + in_groups
+    return SafetyResult(tuple(kept), tuple(refused), held, acknowledged)
 
 
 def _acknowledged_by(change: Change, acks: Acknowledgements) -> str:

@@ -346,3 +346,15 @@ def test_a_decimal_percentage_allows_exactly_its_share(
     percent: str, count: int, limit: int
 ) -> None:
     assert PolicyConfig(max_removals=percent).removal_limit(count) == limit
+
+
+def test_a_refused_unenrolment_holds_back_the_group_removals_it_causes() -> None:
+    existing = existing_site([], [have_course("C", enrolments=enrolled(TEN))])
+    unenrol = Unenrol("C", ("u1", "u2", "u3"), "s1")  # 3 of 10: past 25%
+    leave_group = RemoveGroupMembers("C", "g", ("u1", "u2", "u3", "u4"), 20)
+    result = _check((unenrol, leave_group), existing=existing)
+    assert [r.change for r in result.refused] == [unenrol]
+    # u4 leaves the group on its own account; u1..u3 only with the course, which waits.
+    assert result.changes == (RemoveGroupMembers("C", "g", ("u4",), 20),)
+    assert any("kept 3 users in C/g while their unenrolment from C awaits" in n.message
+               for n in result.held_back)  # fmt: skip
