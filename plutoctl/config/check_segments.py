@@ -15,6 +15,8 @@ from plutoctl.config.loaded import KeyPath
 from plutoctl.config.parts import Parts
 from plutoctl.config.recorder import Recorder, did_you_mean
 from plutoctl.config.schema import (
+    CHECKBOX_MATCHES,
+    CHECKBOX_VALUES,
     CUSTOM_FIELD,
     STANDARD_FIELDS,
     VALUELESS_MATCHES,
@@ -147,6 +149,22 @@ def _check_rule(rec: Recorder, path: KeyPath, rule: MatchRule | AllRule) -> None
         case MatchRule():
             _check_field(rec, (*path, "field"), rule.field)
             _check_value(rec, path, rule)
+            if rule.field == "user.suspended":
+                _check_checkbox(rec, path, rule)
+
+
+def _check_checkbox(rec: Recorder, path: KeyPath, rule: MatchRule) -> None:
+    """``user.suspended`` is a checkbox on every site: check it here, not only at plan."""
+    if rule.match not in CHECKBOX_MATCHES:
+        allowed = ", ".join(sorted(CHECKBOX_MATCHES))
+        rec.error((*path, "match"), f"user.suspended cannot take match {rule.match!r}", allowed)
+        return
+    values = [rule.value] if isinstance(rule.value, str) else list(rule.value or ())
+    wrong = [v for v in values if v.strip() not in CHECKBOX_VALUES]
+    if wrong:
+        rec.error(
+            (*path, "value"), f"user.suspended holds 0 or 1, not {wrong[0]!r}", "write 1 or 0"
+        )
 
 
 def _check_field(rec: Recorder, path: KeyPath, name: str) -> None:
@@ -155,6 +173,12 @@ def _check_field(rec: Recorder, path: KeyPath, name: str) -> None:
         if standard not in STANDARD_FIELDS:
             hint = did_you_mean(standard, STANDARD_FIELDS, "standard fields")
             rec.error(path, f"unknown standard field {standard!r}", hint)
+    elif name.startswith("profile_field_"):
+        rec.error(
+            path,
+            f"{name!r} is the upload CSV's column, not the field's shortname",
+            f"write {name.removeprefix('profile_field_')!r}",
+        )
     elif not CUSTOM_FIELD.match(name):
         rec.error(
             path,

@@ -56,6 +56,9 @@ MatchType = Literal[
     "in",
 ]
 VALUELESS_MATCHES = frozenset({"defined", "notdefined", "empty", "notempty"})
+CHECKBOX_MATCHES = frozenset({"exact", "notexact", "in", "defined", "notdefined"})
+"""The matches a checkbox field (and ``user.suspended``, one) takes."""
+CHECKBOX_VALUES = frozenset({"0", "1"})
 
 # Tags of the two rule shapes; they appear in pydantic error locations.
 RULE_TAGS = ("field-rule", "all-rule")

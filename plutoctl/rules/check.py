@@ -6,18 +6,22 @@ import difflib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from plutoctl.config.schema import STANDARD_FIELDS, VALUELESS_MATCHES
+from plutoctl.config.schema import (
+    CHECKBOX_MATCHES,
+    CHECKBOX_VALUES,
+    STANDARD_FIELDS,
+    VALUELESS_MATCHES,
+)
 from plutoctl.rules.conditions import STANDARD_PREFIX, Condition, show_value
 
 # What each custom field type accepts (docs/moodle.md, "Segment automation"). Text and
 # textarea take every match. ``in`` is accepted on menu and checkbox fields as well:
 # it is exact against each listed value, so it means the same thing on every type.
 _TYPE_MATCHES: Mapping[str, frozenset[str]] = {
-    "menu": frozenset({"exact", "notexact", "in", "defined", "notdefined"}),
-    "checkbox": frozenset({"exact", "notexact", "in", "defined", "notdefined"}),
+    "menu": CHECKBOX_MATCHES,
+    "checkbox": CHECKBOX_MATCHES,
 }
 _RULE_TYPES = frozenset({"text", "textarea", "menu", "checkbox"})
-_CHECKBOX_VALUES = frozenset({"0", "1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,6 @@ def _type_problems(c: Condition, kind: str) -> list[str]:
     if allowed is not None and c.match not in allowed:
         names = ", ".join(sorted(allowed))
         return [f"a {kind} field like {c.field!r} cannot take match {c.match!r} (only {names})"]
-    if kind == "checkbox" and not set(c.folded) <= _CHECKBOX_VALUES:
+    if kind == "checkbox" and not set(c.folded) <= CHECKBOX_VALUES:
         return [f"checkbox field {c.field!r} holds 0 or 1, not {show_value(c.value)}"]
     return []

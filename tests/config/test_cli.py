@@ -236,3 +236,28 @@ def test_an_empty_members_csv_is_an_error_and_an_unmanaged_exclude_a_warning(
     assert "segments.yaml:9:5: segments.big.members_csv: members_csv is empty" in err
     assert "segments.yaml:12:5: warning: segments.ex.exclude: exclude does nothing here" in err
     assert "error: 1 problem(s) in the config" in err
+
+
+@pytest.mark.parametrize(
+    ("rule", "text"),
+    [
+        ('{field: user.suspended, match: exact, value: "no"}', "user.suspended holds 0 or 1"),
+        ("{field: user.suspended, match: contains, value: 1}", "cannot take match 'contains'"),
+        ("{field: user.suspended, match: in, value: [1, x]}", "holds 0 or 1, not 'x'"),
+        ("{field: profile_field_dept, match: exact, value: a}", "not the field's shortname"),
+    ],
+)
+def test_rules_plan_would_refuse_on_any_site_are_refused_by_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rule: str, text: str
+) -> None:
+    config = tmp_path / "segments.yaml"
+    config.write_text(GOOD + f"  r:\n    name: R\n    rules: [{rule}]\n", encoding="utf-8")
+    assert main(["validate", "-c", str(config)]) == 1
+    assert text in capsys.readouterr().err
+
+
+def test_a_suspended_rule_of_0_or_1_validates(tmp_path: Path) -> None:
+    config = tmp_path / "segments.yaml"
+    rule = "{field: user.suspended, match: exact, value: 1}"
+    config.write_text(GOOD + f"  r:\n    name: R\n    rules: [{rule}]\n", encoding="utf-8")
+    assert main(["validate", "-c", str(config)]) == 0
