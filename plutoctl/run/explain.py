@@ -12,7 +12,7 @@ from plutoctl.plan.changes.kinds import DeleteSegment
 from plutoctl.plan.desired import build_desired
 from plutoctl.plan.diff import diff_site
 from plutoctl.plan.safety import NO_ACKNOWLEDGEMENTS, check_safety
-from plutoctl.plan.scope import Selection, selected_scope
+from plutoctl.plan.scope import Selection, segments_for, selected_scope
 from plutoctl.run.connect import Connection, open_site
 from plutoctl.run.plan import read_existing, with_unmanaged_members
 from plutoctl.run.sites import sites_to_run
@@ -56,7 +56,8 @@ def explain_on_site(
     with open_site(site, loaded, connection) as client:
         existing = read_existing(client, scope, extra_usernames=frozenset({username}))
         # Segments the config does not declare are listed too (last): read their members.
-        existing = with_unmanaged_members(client, existing, frozenset(loaded.config.segments))
+        on_site = frozenset(segments_for(loaded.config, site))
+        existing = with_unmanaged_members(client, existing, on_site)
     result = build_desired(loaded, site, existing, scope=scope)
     # What the plan makes of it, as `plutoctl plan` would (the config's acknowledgements):
     # a change the safety rules refuse or hold back is not "will be".
@@ -65,7 +66,7 @@ def explain_on_site(
         result.desired,
         existing,
         unmanaged=policy.unmanaged_segments,
-        managed_scope=frozenset(loaded.config.segments) - set(scope.segments),
+        managed_scope=on_site - set(scope.segments),
     )
     acks = with_config(NO_ACKNOWLEDGEMENTS, loaded.config)
     planned = check_safety(diff.changes, existing, result.desired, policy, acks)

@@ -21,7 +21,7 @@ from plutoctl.plan.changes.kinds import WRITE_FUNCTIONS
 from plutoctl.plan.changes.plans import Plan, PlanBasis
 from plutoctl.plan.desired import build_desired
 from plutoctl.plan.safety import Acknowledgements
-from plutoctl.plan.scope import Selection, SiteScope, selected_scope
+from plutoctl.plan.scope import Selection, SiteScope, segments_for, selected_scope
 from plutoctl.run.connect import Connection
 from plutoctl.run.sites import SiteRun, run_sites, sites_to_run
 
@@ -107,8 +107,11 @@ def plan_one(client: SiteClient, loaded: LoadedConfig, site: str, options: RunOp
     if options.selection.is_filtered:
         # A filtered run touches only what it names; never sweep unmanaged segments.
         policy = policy.model_copy(update={"unmanaged_segments": "ignore"})
+    # The config's segments on this site: any other cohort here is unmanaged, one the
+    # config sends to other sites only included (docs/config.md, "courses").
+    on_site = frozenset(segments_for(loaded.config, site))
     if policy.unmanaged_segments != "ignore":
-        existing = with_unmanaged_members(client, existing, frozenset(loaded.config.segments))
+        existing = with_unmanaged_members(client, existing, on_site)
     desired = build_desired(loaded, site, existing, scope=scope)
     acks = with_config(options.acks, loaded.config) if options.config_acks else options.acks
     site_plan = plan_site(
@@ -119,7 +122,7 @@ def plan_one(client: SiteClient, loaded: LoadedConfig, site: str, options: RunOp
         max_input_vars=loaded.config.sites[site].max_input_vars,
         errors=desired.errors,
         notices=desired.notices,
-        managed_scope=frozenset(loaded.config.segments) - set(scope.segments),
+        managed_scope=on_site - set(scope.segments),  # left out by --only/--except
         recheck_fields=scope.recheck_fields,
     )
     # A plan the token could not carry out is an error now, not a surprise at apply.

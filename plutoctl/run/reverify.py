@@ -174,7 +174,7 @@ def recompute(
         desired.desired,
         known,
         unmanaged=policy.unmanaged_segments,
-        managed_scope=set(loaded.config.segments) - set(reread.scope.segments),
+        managed_scope=set(segments_for(loaded.config, site)) - set(reread.scope.segments),
     )
     counted = [_with_fresh_counts(change, fresh) for change in diff.changes]
     # The config's acknowledge: section is the one the plan was made with: the config's

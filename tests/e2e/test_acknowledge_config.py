@@ -213,3 +213,32 @@ def test_a_flag_is_not_called_unused_on_a_site_stopped_by_errors(tmp_path: Path,
     result = run("plan", "-c", str(config), "--allow-removals", "dept-sales")
     assert result.code == 1
     assert "matches no change in this plan" not in result.err
+
+
+NARROWED = """\
+version: 1
+sites:
+  s1: {{url: "sandbox:s1.db", seed: users.csv}}
+  s2: {{url: "sandbox:s2.db", seed: users.csv}}
+policy: {{unmanaged_segments: {policy}}}
+segments:
+  small: {{name: Small, sites: [{sites}], members: []}}
+"""
+
+
+def test_a_segment_narrowed_to_fewer_sites_is_unmanaged_on_the_others(tmp_path, run, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "users.csv").write_text("username,firstname,lastname,email\n", encoding="utf-8")
+    config = tmp_path / "segments.yaml"
+    config.write_text(NARROWED.format(policy="delete", sites="s1, s2"), encoding="utf-8")
+    assert run("apply", "-c", "segments.yaml", "--auto-approve").code == 0
+
+    config.write_text(NARROWED.format(policy="report", sites="s2"), encoding="utf-8")
+    reported = run("plan", "-c", "segments.yaml")
+    assert "unmanaged segment small (0 members)" in reported.out  # on s1
+
+    config.write_text(NARROWED.format(policy="delete", sites="s2"), encoding="utf-8")
+    assert run("plan", "-c", "segments.yaml", "--out", "plan.json").code == 0
+    applied = run("apply", "plan.json")  # the saved plan's recompute agrees
+    assert applied.code == 0, applied.out + applied.err
+    assert run("plan", "-c", "segments.yaml", "--detailed-exitcode").code == 0
