@@ -209,13 +209,13 @@ def _malformed_problem(shown_path: str, error: _MalformedError) -> Problem:
 
 
 def _long_field_problem(position: Position, has_quote: bool) -> Problem:
-    """A field past the csv module's limit: no username or segment ID is that long."""
+    """A field past the csv module's limit: no username, segment ID or name is that long."""
     limit = csv.field_size_limit()
     hint = (
         "a quote opened on this line and never closed makes the rest of the file one "
         'field: close it (a quote inside a quoted field is written "")'
         if has_quote
-        else "check that this is the members CSV (not another kind of file)"
+        else "check that this is the CSV file meant here (not another kind of file)"
     )
     return Problem(
         position,

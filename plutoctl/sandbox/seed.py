@@ -13,14 +13,13 @@ Problems are collected and raised together, each citing ``file:line``.
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plutoctl.config.csvtable import read_csv_table
 from plutoctl.config.usernames import username_problem
 from plutoctl.errors import ConfigError, Position, Problem, SandboxError
 from plutoctl.sandbox.rows import create_course, enrol_user
@@ -66,47 +65,29 @@ class _Row:
 
 
 def read_rows(path: Path) -> list[_Row]:
-    """Read a bulk CSV (comma or semicolon, BOM, CRLF, blank lines) into rows by header."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise _seed_error(
-            path,
-            line,
-            f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} on this line)",
-            "save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8)",
-        ) from exc
-    first = text.splitlines()[0] if text.strip() else ""
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    rows: list[_Row] = []
-    try:
-        for record in reader:
-            if not any(cell.strip() for cell in record):
-                continue
-            if header is None:
-                header = [cell.strip().lower() for cell in record]
-                continue
-            extra = record[len(header) :]
-            if len(record) < len(header) or any(cell.strip() for cell in extra):
-                # As Moodle's upload does (csvweirdcolumns): a field too few or too many
-                # shifts every value after it into the wrong column.
-                raise _seed_error(
-                    path,
-                    reader.line_num,
-                    f"this row has {len(record)} fields but the header has {len(header)}",
-                    "quote fields that contain the delimiter",
-                )
-            values = {name: record[i].strip() for i, name in enumerate(header)}
-            rows.append(_Row(reader.line_num, values))
-    except csv.Error as exc:  # a quote never closed, a field past the csv module's limit
-        line = max(reader.line_num, 1)
-        raise _seed_error(path, line, f"cannot read this row: {exc}", None) from exc
-    if header is None or "username" not in header:
-        raise _seed_error(path, 1, "the CSV has no 'username' column", None)
+    """Read a bulk CSV into rows by header, as the config's CSV files are read
+    (``read_csv_table``: encodings, delimiters, quotes and malformed rows named)."""
+    table = read_csv_table(path, str(path), empty_hint="start it with a header row: username,…")
+    if isinstance(table, Problem):
+        raise ConfigError([table], where="the seed CSV")
+    if "username" not in table.columns:
+        raise _seed_error(path, table.header_line, "the CSV has no 'username' column", None)
+    width = len(table.columns)
+    rows = []
+    for record in table.records:
+        fields = record.fields
+        if len(fields) < width or any(cell.strip() for cell in fields[width:]):
+            # As Moodle's upload does (csvweirdcolumns): a field too few or too many
+            # shifts every value after it into the wrong column.
+            raise _seed_error(
+                path,
+                record.line,
+                f"this row has {len(fields)} fields but the header has {width}",
+                "quote fields that contain the delimiter",
+            )
+        rows.append(
+            _Row(record.line, {name: fields[i].strip() for i, name in enumerate(table.columns)})
+        )
     return rows
 
 
