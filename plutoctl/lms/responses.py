@@ -185,19 +185,18 @@ def gave_up(error: TransportError, attempts: int) -> TransportError:
     """Return ``error`` as the last of ``attempts`` failed attempts of a call."""
     if attempts == 1:
         return error
-    return TransportError(
-        f"{error.reason}; gave up after {attempts} attempts",
-        site=error.site,
-        function=error.function,
-        errorcode=error.errorcode,
-        hint=error.hint,
-    )
+    return _saying(error, f"gave up after {attempts} attempts")
 
 
 def not_retried(error: TransportError) -> TransportError:
     """Return ``error`` as a call's failure that was not retried: the run was stopped."""
+    return _saying(error, "not retried: apply was interrupted")
+
+
+def _saying(error: TransportError, why: str) -> TransportError:
+    """Return ``error`` with ``why`` added to its reason."""
     return TransportError(
-        f"{error.reason}; not retried: apply was interrupted",
+        f"{error.reason}; {why}",
         site=error.site,
         function=error.function,
         errorcode=error.errorcode,
