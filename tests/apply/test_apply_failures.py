@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -11,7 +12,7 @@ from apply_helpers import USERS, Site, full_desired, make_plan, open_client
 
 from plutoctl.apply.execute import apply_site
 from plutoctl.apply.verify import verify_site
-from plutoctl.lms.client import RetryPolicy
+from plutoctl.lms.client import RetryPolicy, SiteClient
 from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
     AddSegmentMembers,
@@ -230,6 +231,21 @@ def test_a_failed_re_read_after_a_lost_answer_keeps_the_report(site: Site, kind:
     assert again.is_success, again.detail_lines()
 
 
+def stop_once_called(client: SiteClient, function: str) -> threading.Event:
+    """Return a stop event set (Ctrl-C, as it were) once the client has sent ``function``:
+    the call is counted before it goes out, so the stop lands while it is in flight."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            if client.calls[function] >= 1:
+                stop.set()
+            time.sleep(0.002)
+
+    threading.Thread(target=watch, daemon=True).start()
+    return stop
+
+
 def test_after_ctrl_c_a_failed_call_is_not_retried(site: Site) -> None:
     """A call failing while apply is being stopped is not repeated, and the wait for its
     retry (30 s asked by the site) ends at once."""
@@ -237,13 +253,10 @@ def test_after_ctrl_c_a_failed_call_is_not_retried(site: Site) -> None:
     site.sandbox.faults.inject(
         "status", function="core_cohort_add_cohort_members", status=503, retry_after=30
     )
-    stop = threading.Event()
-    timer = threading.Timer(0.3, stop.set)
-    timer.start()
     with open_client(site.sandbox, retry=RetryPolicy(attempts=5)) as client:
+        stop = stop_once_called(client, "core_cohort_add_cohort_members")
         change = AddSegmentMembers("old", ("u01",))
         report = apply_site(client, SitePlan("t", changes=(change,)), existing, stop=stop)
-    timer.cancel()
     assert report.calls_by_function["core_cohort_add_cohort_members"] == 1
     (failed,) = report.failed
     assert "not retried: apply was interrupted" in failed.message
@@ -254,12 +267,9 @@ def test_after_ctrl_c_a_rejected_batch_is_not_bisected(site: Site) -> None:
     site.sandbox.faults.inject("latency", function="core_group_add_group_members", seconds=0.6)
     names = (*USERS[:10], "u15")  # u15 is not enrolled in C1: the batch is refused whole
     before = site.store.group_members("C1", "g-extra")
-    stop = threading.Event()
-    timer = threading.Timer(0.2, stop.set)  # while the first call is in flight
-    timer.start()
+    stop = stop_once_called(site.client, "core_group_add_group_members")  # while in flight
     change = AddGroupMembers("C1", "g-extra", names)
     report = apply_site(site.client, SitePlan("t", changes=(change,)), existing, stop=stop)
-    timer.cancel()
     assert report.calls_by_function["core_group_add_group_members"] == 1
     assert not report.done and report.skipped
     assert site.store.group_members("C1", "g-extra") == before
