@@ -7,9 +7,11 @@ this module composes the node tree itself and builds the data by hand:
 * mapping keys are always strings;
 * a plain (unquoted) scalar becomes ``None`` for ``null``/``~``/nothing, a bool for
   ``true``/``false`` (YAML 1.2 style, any case), an int for a plain decimal integer
-  without leading zeros, and a string otherwise; quoted scalars are always strings;
+  without leading zeros or a ``+``, and a string otherwise; quoted scalars are always
+  strings;
 * duplicate keys are problems citing both places (the first one is kept);
-* ``<<`` merge keys and aliases work as in YAML 1.1; explicit keys win over merged ones.
+* ``<<`` merge keys and aliases work as in YAML 1.1 (two ``<<`` in one mapping are a
+  duplicate key); explicit keys win over merged ones.
 
 No input may hang the loader, exhaust memory or end in a traceback: nesting is
 bounded (``MAX_DEPTH``), so is what aliases and merge keys expand to
@@ -30,7 +32,7 @@ from plutoctl.config.loaded import KeyPath
 from plutoctl.config.positions import KeyPositions, pack, unpacked
 from plutoctl.errors import Position, Problem
 
-_INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
+_INT = re.compile(r"^-?(0|[1-9][0-9]*)$")  # "+44" stays text: a number would lose its sign
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
@@ -327,10 +329,14 @@ class _Builder:
         merged: list[yaml.MappingNode] = []
         for key_node, value_node in node.value:
             key = self._key_text(key_node)
+            key_position = self.position(key_node)
             if key == MERGE_KEY and key_node.style in (None, ""):
+                if MERGE_KEY in seen:  # two are a duplicate key, as any other (YAML 1.1)
+                    self._duplicate(key, path, key_position, seen[MERGE_KEY])
+                    continue
+                seen[MERGE_KEY] = key_position
                 merged.extend(self._merge_sources(value_node, path))
                 continue
-            key_position = self.position(key_node)
             if key in seen:
                 self._duplicate(key, path, key_position, seen[key])
                 continue

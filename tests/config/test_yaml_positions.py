@@ -25,6 +25,7 @@ from plutoctl.errors import Position
         ("False", False),
         ("12", 12),
         ("-3", -3),
+        ("+44", "+44"),  # a number would lose the sign someone wrote (a dialling code)
         ("0", 0),
         ("~", None),
         ("null", None),
@@ -106,3 +107,12 @@ def test_complex_key_is_a_problem() -> None:
     (problem,) = document.problems
     assert problem.position == Position("c.yaml", 2, 3)
     assert problem.message == "a key must be plain text"
+
+
+def test_two_merge_keys_in_one_mapping_are_a_duplicate_key() -> None:
+    text = "a: &a {x: 1}\nb: &b {x: 2}\nc:\n  <<: *a\n  <<: *b\n"
+    document = parse_yaml(text, "c.yaml")
+    (problem,) = document.problems
+    assert problem.position == Position("c.yaml", 5, 3)
+    assert "duplicate key '<<'" in problem.message
+    assert document.data["c"] == {"x": 1}  # type: ignore[index]  # the first is kept
