@@ -64,12 +64,7 @@ def hold_back_dragged_removals(
         segments, usernames = _dragged_by(change, bound)
         overlaps = {s: spared[s] & frozenset(usernames) for s in segments if s in spared}
         overlap = frozenset().union(*overlaps.values())
-        if not overlap:
-            result.append(change)
-            continue
-        trimmed = _without(change, overlap)
-        if trimmed is not None:
-            result.append(trimmed)
+        result += _rest(change, overlap)
         for segment, names in overlaps.items():
             if not names:
                 continue
@@ -100,12 +95,9 @@ def hold_back_groups_of_refused_unenrolments(
             continue
         course = change.course
         overlap = frozenset(spared.get(course, ())) & frozenset(change.usernames)
+        result += _rest(change, overlap)
         if not overlap:
-            result.append(change)
             continue
-        trimmed = _without(change, overlap)
-        if trimmed is not None:
-            result.append(trimmed)
         message = (
             f"kept {plural(len(overlap), 'user')} in {subject(change)} while their "
             f"unenrolment from {course} awaits {allow_flag('--allow-removals', course)}"
@@ -137,6 +129,14 @@ def _dragged_by(
             return bound.get(course, (segment,)), usernames
         case _:
             return (), ()
+
+
+def _rest(change: Change, kept: frozenset[str]) -> list[Change]:
+    """Return the change without the users ``kept`` back: itself, trimmed, or nothing."""
+    if not kept:
+        return [change]
+    trimmed = _without(change, kept)
+    return [trimmed] if trimmed is not None else []
 
 
 def _without(change: Change, names: frozenset[str]) -> Change | None:
