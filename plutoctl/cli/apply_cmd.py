@@ -126,8 +126,9 @@ def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
         if outcome.is_unverified:
             click.echo(
                 f"error: site {name}: the site does not hold all that apply reported done "
-                "(see verify above); run `plutoctl apply` again to finish, and check the "
-                "site's max_input_vars if it recurs",
+                "(see verify above); run `plutoctl apply` again to finish. If it recurs, "
+                "the site does not take the change as sent: a max_input_vars lower than the "
+                "config says, or (for an unenrolment) a user enrolled by another method",
                 err=True,
             )
         if not outcome.is_success:

@@ -79,6 +79,14 @@ HINTS = {
         "protocol (Site administration > Server > Web services > Manage protocols)"
     ),
     "bad": "check that the site URL is the site root (plutoctl adds " + ENDPOINT + ")",
+    "noinstance": (
+        "plutoctl enrols through the course's Manual enrolments method: add or enable it "
+        "in the course (Participants > Enrolment methods)"
+    ),
+    "cannotassign": (
+        "let the token's user assign this role (Site administration > Users > Permissions "
+        "> Define roles > Allow role assignments)"
+    ),
     "fault": (
         "the site's code failed on this call, and nothing of it was kept; this often means "
         "the call names a user, course or group that no longer exists (run plan again to "
@@ -103,6 +111,8 @@ _ERRORCODES: dict[str, tuple[type[LmsError], str]] = {
     "nopermissions": (PermissionDeniedError, "permission"),
     "requireloginerror": (PermissionDeniedError, "permission"),
     "restrictedcontextexception": (PermissionDeniedError, "permission"),
+    "wsnoinstance": (LmsError, "noinstance"),
+    "wsusercannotassign": (LmsError, "cannotassign"),
 }
 
 

@@ -222,3 +222,13 @@ def test_a_site_info_answer_without_functions_is_not_a_site_info() -> None:
     with pytest.raises(BadResponseError, match="returned an unexpected shape"):
         site_info_of({}, site="lab")
     assert site_info_of({"functions": []}, site="lab").functions == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("errorcode", "says"),
+    [("wsnoinstance", "Manual enrolments"), ("wsusercannotassign", "Allow role assignments")],
+)
+def test_enrolment_refusals_say_what_to_change_on_the_site(errorcode: str, says: str) -> None:
+    with pytest.raises(LmsError) as caught:
+        answer(exception_body(errorcode))
+    assert caught.value.hint is not None and says in caught.value.hint
