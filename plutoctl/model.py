@@ -44,14 +44,15 @@ class ExistingSegment:
 
     ``members`` is None when the reader did not read this segment's members (out of
     scope); otherwise the usernames of its members. ``is_in_category``: the segment
-    lives in a course category's context, not the system's (an update moves it).
+    lives in a course category's context, not the system's (an update moves it); None
+    when that is not known (a token that cannot search cohorts by context).
     """
 
     id: int
     idnumber: str
     fields: SegmentFields
     members: frozenset[str] | None = None
-    is_in_category: bool = False
+    is_in_category: bool | None = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -232,7 +232,7 @@ def load(config_path: Path) -> LoadedConfig:
 
 def warn_unused_acknowledgements(plan: Plan, options: RunOptions) -> None:
     """Warn about ``--allow-*`` flags that match nothing (a typo stays refused)."""
-    from plutoctl.plan.safety import unused_acknowledgements
+    from plutoctl.plan.acknowledge import unused_acknowledgements
 
     if plan.has_errors:
         return  # a site stopped by its errors planned nothing a flag could match

@@ -10,8 +10,7 @@ this module composes the node tree itself and builds the data by hand:
   without leading zeros or a ``+``, and a string otherwise; quoted scalars are always
   strings;
 * duplicate keys are problems citing both places (the first one is kept);
-* ``<<`` merge keys and aliases work as in YAML 1.1 (two ``<<`` in one mapping are a
-  duplicate key); explicit keys win over merged ones.
+* ``<<`` merge keys (one a mapping) and aliases work as in YAML 1.1; explicit keys win.
 
 No input may hang the loader, exhaust memory or end in a traceback: nesting is
 bounded (``MAX_DEPTH``), so is what aliases and merge keys expand to

@@ -41,7 +41,7 @@ class SegmentsRead(Read):
                 # Popped: each segment's ids are freed as its names take their place.
                 members = users.names(self.member_ids.pop(idnumber), f"segment {idnumber}")
             fields = SegmentFields(cohort.name, cohort.description or "", cohort.visible)
-            in_category = system is not None and cohort.id not in system
+            in_category = None if system is None else cohort.id not in system
             segments[idnumber] = ExistingSegment(cohort.id, idnumber, fields, members, in_category)
         return segments
 

@@ -31,7 +31,7 @@ from plutoctl.plan.changes.kinds import (
     RemoveSegmentMembers,
 )
 from plutoctl.plan.changes.plans import Notice, Plan, SitePlan
-from plutoctl.plan.changes.subjects import subject
+from plutoctl.plan.changes.subjects import allow_flag, subject
 from plutoctl.plan.safety import Acknowledgements, acknowledges
 
 NO_ACKNOWLEDGEMENTS_FLAG = "--no-acknowledgements"
@@ -148,3 +148,18 @@ def _needs_existence_ack(
     if segment is not None and segment.protected:
         return True
     return not isinstance(change, CreateSegment) and change.member_count > 0
+
+
+def unused_acknowledgements(acks: Acknowledgements, plan: Plan) -> list[str]:
+    """Return the ``--allow-*`` flags that match no change or refusal of the plan.
+
+    A typo in an acknowledgement would otherwise pass silently while the plan stays
+    refused; naming it lets the user see why.
+    """
+    named: set[str] = set()
+    for site in plan.sites:
+        for change in (*site.changes, *(r.change for r in site.refused)):
+            named.add(subject(change))
+    unused = [allow_flag("--allow-removals", a) for a in sorted(acks.removals - named)]
+    unused += [allow_flag("--allow-move", a) for a in sorted(acks.moves - named)]
+    return unused + [allow_flag("--allow-delete", a) for a in sorted(acks.deletes - named)]

@@ -161,7 +161,7 @@ def _diff_segment(want: DesiredSegment, have: ExistingSegment | None) -> DiffRes
         return DiffResult(tuple(changes))
     result = DiffResult()
     changed = field_changes(segment_field_dict(have.fields), segment_field_dict(want.fields))
-    if changed and have.is_in_category:
+    if changed and have.is_in_category is not False:  # in a category, or not known
         # The update call takes the context too and plutoctl can only name the
         # system's: the plan must say that the update moves the segment there.
         changed = tuple(sorted((*changed, MOVE_TO_SYSTEM)))

@@ -43,7 +43,7 @@ from plutoctl.plan.changes.kinds import (
     Unenrol,
     UpdateSegment,
 )
-from plutoctl.plan.changes.plans import Acknowledged, Notice, Plan, Refusal
+from plutoctl.plan.changes.plans import Acknowledged, Notice, Refusal
 from plutoctl.plan.changes.subjects import allow_flag, group_idnumber, subject, usernames_of
 from plutoctl.plan.diff import MOVE_TO_SYSTEM
 from plutoctl.plan.summary import plural
@@ -306,6 +306,13 @@ def _refusal(
                 f"segment {sid} lives in a course category: updating it moves it to the "
                 "system context (the site cannot be told to keep it where it is)"
             )
+            found = existing.segments.get(sid)
+            if found is not None and found.is_in_category is None:
+                reason = (
+                    f"segment {sid} may live in a course category, and this token cannot "
+                    "tell (its service lacks core_cohort_search_cohorts): if it does, "
+                    "updating it moves it to the system context; add that function"
+                )
             return Refusal(change, reason, allow_flag("--allow-move", sid))
         case CreateSegment(idnumber=sid):
             segment = desired.segments.get(sid)
@@ -381,18 +388,3 @@ def _delete_refusal(
     members = plural(change.member_count, "member")
     reason = f"would delete {change.kind.target} {name}, which has {members}"
     return Refusal(change, reason, allow_flag("--allow-delete", name))
-
-
-def unused_acknowledgements(acks: Acknowledgements, plan: Plan) -> list[str]:
-    """Return the ``--allow-*`` flags that match no change or refusal of the plan.
-
-    A typo in an acknowledgement would otherwise pass silently while the plan stays
-    refused; naming it lets the user see why.
-    """
-    named: set[str] = set()
-    for site in plan.sites:
-        for change in (*site.changes, *(r.change for r in site.refused)):
-            named.add(subject(change))
-    unused = [allow_flag("--allow-removals", a) for a in sorted(acks.removals - named)]
-    unused += [allow_flag("--allow-move", a) for a in sorted(acks.moves - named)]
-    return unused + [allow_flag("--allow-delete", a) for a in sorted(acks.deletes - named)]

@@ -93,3 +93,30 @@ def test_an_update_that_moves_a_category_segment_is_refused_until_allowed(
     assert site.store.cohorts()["staff"]["name"] == "All staff"
     assert site.store.cohort_members("staff") == {"ann", "bob"}
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
+def test_a_token_that_cannot_tell_a_segments_context_never_moves_it_unasked(
+    make_sandbox, tmp_path, run, monkeypatch
+) -> None:
+    """Without core_cohort_search_cohorts no answer says which segments live in a
+    category: an update is refused as a possible move, saying which function tells."""
+    from plutoctl.sandbox.functions import registry
+
+    full = make_sandbox()
+    for name in ("ann", "bob"):
+        full.store.add_user(name)
+    cohort = {"categorytype": {"type": "id", "value": "1"}, "name": "Staff", "idnumber": "staff"}
+    with SiteClient(site="lab", url=full.url, token=full.token) as client:
+        client.call("core_cohort_create_cohorts", {"cohorts": [cohort]}, retry_safe=False)
+    full.store.add_cohort_members("staff", ["ann", "bob"])
+    limited = make_sandbox(
+        functions=[f for f in registry() if f != "core_cohort_search_cohorts"],
+        store=full.store,
+    )
+    monkeypatch.setenv(TOKEN_VAR, limited.token)
+    planned = run("plan", "-c", str(write_config(tmp_path, limited.url, "All staff")))
+    assert planned.code == 3, planned.out + planned.err
+    assert "may live in a course category" in planned.out
+    assert "core_cohort_search_cohorts" in planned.out
+    assert run("apply", "-c", str(tmp_path / "segments.yaml"), "--auto-approve").code == 3
+    assert context_of(full, "staff") != SYSTEM_CONTEXT
