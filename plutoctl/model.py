@@ -111,6 +111,8 @@ class ExistingSite:
     release: str = ""
     unread_courses: Mapping[str, str] = field(default_factory=dict)
     """Courses in scope whose course record or groups could not be read, with why."""
+    role_ids: Mapping[str, int] = field(default_factory=dict)
+    """The site's id of each role seen on the enrolments read (shortname → id)."""
 
     @property
     def is_complete(self) -> bool:

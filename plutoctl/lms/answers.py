@@ -79,6 +79,7 @@ class CustomField(Record):
 
 
 class Role(Record):
+    roleid: int = 0
     shortname: str = ""
 
 
@@ -106,6 +107,7 @@ _ENTRY_CONFIG = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
 @with_config(_ENTRY_CONFIG)
 class RoleEntry(TypedDict):
+    roleid: NotRequired[int]
     shortname: NotRequired[str]
 
 
@@ -158,6 +160,7 @@ class GroupMembers(Record):
 class RoleRow(msgspec.Struct, frozen=True, gc=False):
     """A role of an enrolled user (``Role``)."""
 
+    roleid: int = 0
     shortname: str = ""
 
 

@@ -25,6 +25,7 @@ from plutoctl.lms.answers import (
     EnrolmentRow,
     Group,
     GroupMembers,
+    RoleRow,
 )
 from plutoctl.lms.client import ChunkResult, SiteClient
 from plutoctl.lms.found import GUEST, Read, UserIndex, reason
@@ -74,6 +75,7 @@ class CourseReads:
         self.site = client.site
         self.role_sets: dict[frozenset[str], frozenset[str]] = {}
         self.single_roles: dict[str, frozenset[str]] = {}  # role name → role_sets' {name}
+        self.role_ids: dict[str, int] = {}  # the site's id of each role seen (shortname →)
 
     def read_courses(
         self, shortnames: Iterable[str], *, known: Mapping[str, int] | None = None
@@ -158,14 +160,24 @@ class CourseReads:
                     roles = single[name] = role_sets.setdefault(
                         frozenset((name,)), frozenset((name,))
                     )
+                    self._learn_role_ids(listed)
             else:
                 built = frozenset(role.shortname for role in listed)
-                roles = role_sets.setdefault(built, built)
+                roles = role_sets.get(built)
+                if roles is None:
+                    roles = role_sets[built] = built
+                    self._learn_role_ids(listed)
             enrolled[username] = roles
             named[entry.id] = username
         if partial:
             course = read.course.shortname if read.course else "?"
             read.incomplete.append(f"{partial} enrolment(s) of course {course} lack their roles")
+
+    def _learn_role_ids(self, roles: Iterable[RoleRow]) -> None:
+        """Note the site's id of each role (once a set of roles: they are few)."""
+        for role in roles:
+            if role.roleid > 0:
+                self.role_ids.setdefault(role.shortname, role.roleid)
 
     def _read_course_groups(self, read: CourseRead) -> None:
         assert read.course is not None

@@ -63,9 +63,21 @@ class IdMap:
                 for short, course in existing.courses.items()
                 for gid, group in course.groups.items()
             },
-            roles={**STANDARD_ROLE_IDS, **(role_ids or {})},
+            roles=_role_ids(existing.role_ids, role_ids),
         )
 
     def course_names(self) -> dict[int, str]:
         """Return course short names by id."""
         return {cid: short for short, cid in self.courses.items()}
+
+
+def _role_ids(seen: Mapping[str, int], given: Mapping[str, int] | None) -> dict[str, int]:
+    """Return the role ids to send: the standard ones, with those the site showed.
+
+    A site that shows any role under another id than Moodle's standard one has
+    renumbered its roles: the standard ids are then not used at all (a role not seen
+    fails its items, never goes out as another role), unless ``given`` names them.
+    """
+    renumbered = any(STANDARD_ROLE_IDS.get(name, role) != role for name, role in seen.items())
+    base = {} if renumbered else dict(STANDARD_ROLE_IDS)
+    return {**base, **seen, **(given or {})}

@@ -118,11 +118,12 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
     info = client.site_info()
     client.require_functions(read_functions(scope, info.functions))
     user_reads = _UserReads(client, scope, info.functions, info.site_id)
+    course_reads = CourseReads(client)
     # The three parts are independent: run them side by side.
     parts: list[Callable[[], object]] = [
         lambda: SegmentReads(client, info.functions).read_segments(scope.segments),
         user_reads.read_users,
-        lambda: CourseReads(client).read_courses(scope.courses, known=scope.known_courses),
+        lambda: course_reads.read_courses(scope.courses, known=scope.known_courses),
     ]
     done = client.map_concurrent(lambda part: part(), parts)
     segments_read = cast(SegmentsRead, done[0])
@@ -156,6 +157,7 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
         incomplete=tuple(incomplete),
         release=info.release,
         unread_courses=unread,
+        role_ids=dict(course_reads.role_ids),
     )
 
 

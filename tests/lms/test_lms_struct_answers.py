@@ -56,11 +56,11 @@ def test_an_enrolment_page_decodes_to_the_values_pydantic_validates() -> None:
     ]
     rows = _parse(json.dumps(page).encode(), ENROLMENTS)
     assert rows == [
-        EnrolmentRow(1, "ann", roles=[RoleRow("student")]),
+        EnrolmentRow(1, "ann", roles=[RoleRow(roleid=5, shortname="student")]),
         EnrolmentRow(2, "bob", deleted=True),
     ]
     assert TypeAdapter(list[Enrolment]).validate_python(page) == [
-        {"id": 1, "username": "ann", "roles": [{"shortname": "student"}]},
+        {"id": 1, "username": "ann", "roles": [{"roleid": 5, "shortname": "student"}]},
         {"id": 2, "username": "bob", "deleted": True},
     ]
 
