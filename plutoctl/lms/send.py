@@ -244,11 +244,12 @@ class Sender:
         return self._split(call, items, error)
 
     def _split(self, call: _Call, items: Sequence[Item], error: LmsError) -> Sent:
-        """Try the left half; if it went through, the right half is the one that fails."""
+        """Try each half. The right half is sent too when the left went through: a call
+        may fail for its size rather than an item (a site whose max_input_vars is below
+        the config's drops the variables past it), and its items would be blamed unsent."""
         mid = len(items) // 2
         first = self._isolate(call, items[:mid], error, is_known_bad=False)
-        right_is_bad = not first.result.failed
-        second = self._isolate(call, items[mid:], error, is_known_bad=right_is_bad)
+        second = self._isolate(call, items[mid:], error, is_known_bad=False)
         return _join(first, second)
 
 

@@ -70,8 +70,7 @@ def test_bisection_isolates_one_bad_user_in_a_group_add(site: Site) -> None:
     assert [(r.items, r.errorcode) for r in report.failed] == [(("u15",), "invalidparameter")]
     assert [(r.subject, r.count) for r in report.done] == [("C1/g-extra", 10)]
     assert site.store.group_members("C1", "g-extra") == set(USERS[:10])
-    # one rejected call, then about log2(n) halves: the left half is tried, a right half
-    # known to hold the bad item is split without a call.
+    # one rejected call, then two halves a level, about log2(n) levels down to the item.
     calls = report.calls_by_function["core_group_add_group_members"]
     assert 2 <= calls <= 1 + 2 * math.ceil(math.log2(len(names)))
 
@@ -273,3 +272,18 @@ def test_after_ctrl_c_a_rejected_batch_is_not_bisected(site: Site) -> None:
     assert report.calls_by_function["core_group_add_group_members"] == 1
     assert not report.done and report.skipped
     assert site.store.group_members("C1", "g-extra") == before
+
+
+def test_a_batch_too_large_for_the_site_fails_no_item_that_was_not_sent_alone(
+    make_site: Callable[..., Site],
+) -> None:
+    """A site whose real max_input_vars is below what the client was told refuses the
+    whole call (PHP cuts an item in half): the halves go through, and nothing is blamed."""
+    site = make_site(max_input_vars=14)  # ten members (20 variables) do not fit; five do
+    existing = make_plan(site.client, full_desired())[1]
+    with open_client(site.sandbox) as client:
+        client.max_input_vars = 1000
+        change = AddGroupMembers("C1", "g-extra", tuple(USERS[:10]))
+        report = apply_site(client, SitePlan("t", changes=(change,)), existing)
+    assert report.is_success, report.detail_lines()
+    assert site.store.group_members("C1", "g-extra") >= set(USERS[:10])
