@@ -27,7 +27,7 @@ from typing import Any, cast
 
 import msgspec
 
-from plutoctl.errors import AccessDeniedError, PermissionDeniedError
+from plutoctl.errors import AccessDeniedError, LmsError, PermissionDeniedError
 from plutoctl.heap import rare_collection
 from plutoctl.lms.answers import (
     USERS,
@@ -59,6 +59,8 @@ from plutoctl.model import ExistingSite
 log = logging.getLogger(__name__)
 
 ACCOUNT_FIELDS = ("suspended", "auth", "lang")
+RECHECK_LOOKUPS = 20
+"""How many unanswered lookups one call asks again (far below any max_input_vars)."""
 """Standard fields no user listing returns: read by looking users up, when rules use them."""
 
 
@@ -249,11 +251,30 @@ class _UserReads:
             retry_safe=True,
             adapter=USERS,
         )
+        answered: set[Any] = set()
         for chunk in chunks:
             if chunk.error is not None:
                 read.incomplete.append(reason(f"looking up {len(chunk.items)} users", chunk.error))
                 continue
-            found.update((r.id, r) for r in cast(list[UserRow], chunk.result) if is_kept(r))
+            for r in cast(list[UserRow], chunk.result):
+                answered.add(getattr(r, key, None))
+                if is_kept(r):
+                    found[r.id] = r
+        # A site whose max_input_vars is below the config's drops the values past it and
+        # answers for the rest: what went unanswered is asked again, a few at a time,
+        # before those users are taken not to exist.
+        asked = {v for chunk in chunks if chunk.error is None for v in chunk.items}
+        unanswered = [v for v in values if v in asked and v not in answered]
+        for start in range(0, len(unanswered), RECHECK_LOOKUPS):
+            group = unanswered[start : start + RECHECK_LOOKUPS]
+            try:
+                rows = self.client.read(
+                    USERS_BY_FIELD, {"field": key, "values": group}, adapter=USERS
+                )
+            except LmsError as exc:
+                read.incomplete.append(reason(f"looking up {len(group)} users", exc))
+                continue
+            found.update((r.id, r) for r in cast(list[UserRow], rows) if is_kept(r))
         return found
 
     def read_account_fields(self, users: UserIndex) -> None:

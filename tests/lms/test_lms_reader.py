@@ -283,3 +283,17 @@ def test_segment_members_are_read_over_the_calls_in_flight(sb: Sandbox) -> None:
         existing = read_site(client, scope(segments=wanted))
     assert sb.log.count("core_cohort_get_cohort_members") - before == 3  # 2 + 2 + 1 cohorts
     assert all(existing.segments[s].members == {"spread-user"} for s in wanted)
+
+
+def test_named_users_a_lower_max_input_vars_dropped_are_asked_again() -> None:
+    """A site whose real max_input_vars is below the client's drops the lookup values
+    past it and answers for the rest: the others are not taken not to exist."""
+    names = [f"user{i:02d}" for i in range(30)]
+    with Sandbox.start(max_input_vars=20) as site:
+        for name in names:
+            site.store.add_user(name)
+        client = SiteClient(site="lab", url=site.url, token=site.token, max_input_vars=1000)
+        with client:
+            existing = read_site(client, ReadScope(usernames=frozenset(names)))
+    assert set(names) <= set(existing.users)
+    assert existing.is_complete
