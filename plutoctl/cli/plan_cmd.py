@@ -35,7 +35,7 @@ def plan_exit_code(plan: Plan, *, detailed: bool) -> ExitCode:
     if plan.is_refused:
         return ExitCode.UNSAFE
     # A drift check cannot say "in sync" of what it could not read, nor of a change the
-    # site cannot take (a missing course, a group name another group holds).
+    # site cannot take as it is (a group name another group holds).
     if detailed and (plan.is_read_incomplete or plan.is_blocked):
         return ExitCode.ERROR
     if detailed and plan.has_changes:

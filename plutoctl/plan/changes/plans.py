@@ -82,7 +82,7 @@ class SitePlan:
     @property
     def is_blocked(self) -> bool:
         """Whether the config calls for a change the site cannot take as it is (an error
-        notice: a course the site lacks, a group name another group holds); the other
+        notice, such as a group name another group holds); the other
         changes go ahead, but the site will not match the config after them."""
         return any(notice.level == "error" for notice in self.notices)
 
