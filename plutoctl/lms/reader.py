@@ -59,9 +59,9 @@ from plutoctl.model import ExistingSite
 log = logging.getLogger(__name__)
 
 ACCOUNT_FIELDS = ("suspended", "auth", "lang")
+"""Standard fields no user listing returns: read by looking users up, when rules use them."""
 RECHECK_LOOKUPS = 20
 """How many unanswered lookups one call asks again (far below any max_input_vars)."""
-"""Standard fields no user listing returns: read by looking users up, when rules use them."""
 
 
 @dataclass(frozen=True)
