@@ -54,7 +54,7 @@ from plutoctl.lms.responses import (
     too_large,
 )
 from plutoctl.lms.retry import RetryPolicy
-from plutoctl.lms.session import AnswerTooLargeError, new_session, read_body
+from plutoctl.lms.session import AnswerTooLargeError, Transport
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class SiteClient:
         self._slots = threading.BoundedSemaphore(self.parallelism)
         self._lock = threading.Lock()
         self._site_info: SiteInfo | None = None
-        self._session = new_session(self.parallelism, self.endpoint)
+        self._transport = Transport(self.parallelism, self.endpoint, FORM_TYPE)
         self._stop: threading.Event | None = None
 
     def __repr__(self) -> str:
@@ -130,8 +130,8 @@ class SiteClient:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP session."""
-        self._session.close()
+        """Close the HTTP connections."""
+        self._transport.close()
 
     def stop_retrying_on(self, stop: threading.Event) -> None:
         """Retry no failed call once ``stop`` is set (Ctrl-C during apply): the wait
@@ -244,17 +244,9 @@ class SiteClient:
         started = time.perf_counter()
         try:
             with self._slots:
-                # Never follow a redirect: requests would re-send the body, token
-                # included, to whatever host the Location names (307/308).
-                response = self._session.post(
-                    self.endpoint,
-                    data=form,
-                    headers={"Content-Type": FORM_TYPE},
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                    stream=True,
-                )
-                body = read_body(response, self.timeout[1])
+                # Never follows a redirect: the body, token included, would go to
+                # whatever host the Location names (307/308).
+                answer = self._transport.post(form, self.timeout)
         except AnswerTooLargeError as exc:
             raise too_large(str(exc), site=self.site, function=function) from exc
         except _TRANSPORT_ERRORS as exc:
@@ -277,20 +269,20 @@ class SiteClient:
             self.site,
             function,
             attempt,
-            response.status_code,
-            len(body),
+            answer.status,
+            len(answer.body),
             elapsed,
             len(data),
         )
         return parse_response(
             site=self.site,
             function=function,
-            status=response.status_code,
-            body=body,
+            status=answer.status,
+            body=answer.body,
             token=self._token,
-            retry_after=response.headers.get("Retry-After"),
+            retry_after=answer.headers.get("Retry-After"),
             adapter=adapter,
-            location=response.headers.get("Location"),
+            location=answer.headers.get("Location"),
         )
 
     # --- many calls ------------------------------------------------------------------

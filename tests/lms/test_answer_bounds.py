@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-import requests
+import urllib3
 
 from plutoctl.errors import LmsError, TransportError
 from plutoctl.lms.client import RetryPolicy, SiteClient
@@ -91,11 +91,11 @@ def test_a_dripping_answer_ends_when_the_call_time_is_up() -> None:
 
 
 def test_an_answer_past_the_size_bound_is_refused() -> None:
-    with raw_server(flood) as url:
-        response = requests.post(url, data=b"x", stream=True, timeout=(2, 10))
+    with raw_server(flood) as url, urllib3.PoolManager() as pool:
+        response = pool.request("POST", url, body=b"x", preload_content=False)
         with pytest.raises(AnswerTooLargeError, match="larger than 1 MiB"):
             read_body(response, 10, limit=2**20)
-        response = requests.post(url, data=b"x", stream=True, timeout=(2, 10))
+        response = pool.request("POST", url, body=b"x", preload_content=False)
         assert len(read_body(response, 10, limit=2**24)) == 100 * 65536
 
 
