@@ -15,6 +15,7 @@ import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
@@ -45,6 +46,8 @@ class Export:
     yaml_text: str
     csv_files: Mapping[str, str] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()
+    segment_count: int = 0
+    """The segments written (those skipped left out)."""
 
 
 def members_csv_text(usernames: list[str]) -> str:
@@ -108,7 +111,7 @@ def export_segment(
         return entry
     members = sorted(segment.members)
     if options.csv_dir is not None and len(members) > options.csv_threshold:
-        path = f"{options.csv_dir.rstrip('/')}/{csv_file_name(segment.idnumber, csv_files)}"
+        path = str(PurePosixPath(options.csv_dir, csv_file_name(segment.idnumber, csv_files)))
         csv_files[path] = members_csv_text(members)
         entry["members_csv"] = path
     else:
@@ -183,7 +186,9 @@ def export_site(
     if course_entries:
         document["courses"] = course_entries
     text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-    return Export(yaml_text=text, csv_files=csv_files, skipped=tuple(skipped))
+    return Export(
+        yaml_text=text, csv_files=csv_files, skipped=tuple(skipped), segment_count=len(ids)
+    )
 
 
 def _segment_problem(segment: ExistingSegment) -> str | None:

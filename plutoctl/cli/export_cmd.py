@@ -86,27 +86,53 @@ def export_command(
         raise UsageError("--csv-dir needs --out (CSV paths are relative to the config)")
     if segments_csv is not None and out is None:
         raise UsageError("--segments-csv needs --out (CSV paths are relative to the config)")
+    if out is not None:
+        _check_beside(out, csv_dir, segments_csv)
     using = connection(parallelism=parallelism, timeout=timeout)
-    out_dir = out.parent if out is not None else Path.cwd()
+    # Printed, the config may be saved anywhere: a sandbox path in it is then absolute.
+    out_dir = out.parent if out is not None else None
     options = ExportOptions(
         include_members=not no_members, csv_dir=csv_dir, segments_csv=segments_csv
     )
-    export, existing = export_from_site(loaded, site, courses, options, using, out_dir)
+    export, _ = export_from_site(loaded, site, courses, options, using, out_dir)
     for note in export.skipped:
         click.echo(f"warning: skipped {note}", err=True)
     if out is None:
         click.echo(export.yaml_text, nl=False)
         return 0
-    files = {out_dir / relative: text for relative, text in export.csv_files.items()}
+    files = {out.parent / relative: text for relative, text in export.csv_files.items()}
     files[out] = export.yaml_text
     refuse_overwriting_inputs(loaded, list(files), what="the export")
     for path, text in files.items():
         _write(path, text)
     click.echo(
-        f"Wrote {out} ({len(existing.segments)} segments, {len(export.csv_files)} CSV files).",
+        f"Wrote {out} ({export.segment_count} segments, {len(export.csv_files)} CSV files).",
         err=True,
     )
     return 0
+
+
+def _check_beside(out: Path, csv_dir: str | None, segments_csv: str | None) -> None:
+    """Refuse CSV paths that name no file of their own beside the output."""
+    if csv_dir is not None and not csv_dir.strip():
+        raise UsageError(
+            "--csv-dir is empty",
+            hint="name the directory for the CSV files, e.g. --csv-dir members",
+        )
+    if segments_csv is None:
+        return
+    if not segments_csv.strip() or segments_csv.endswith(("/", "\\")):
+        raise UsageError(
+            f"--segments-csv {segments_csv!r} names no file",
+            hint="name the CSV file, e.g. --segments-csv segments.csv",
+        )
+    target = (out.parent / segments_csv).resolve()
+    if target == out.resolve() or target.is_dir():
+        what = "the --out file" if target == out.resolve() else "a directory"
+        raise UsageError(
+            f"--segments-csv {segments_csv!r} is {what}",
+            hint="name a CSV file of its own, e.g. --segments-csv segments.csv",
+        )
 
 
 def _write(path: Path, text: str) -> None:

@@ -21,11 +21,12 @@ def export_from_site(
     courses: Sequence[str],
     options: ExportOptions,
     connection: Connection,
-    out_dir: Path,
+    out_dir: Path | None,
 ) -> tuple[Export, ExistingSite]:
     """Read a site's segments (and the groups of ``courses``); return them as config.
 
-    ``out_dir`` is where the config goes: a sandbox path in it is made relative to it.
+    ``out_dir`` is where the config goes: a sandbox path in it is made relative to it
+    (None: the config is printed, to be saved who knows where; the path is absolute).
     Returns the export and the site as read.
     """
     with open_site(site, loaded, connection) as client:
@@ -43,15 +44,16 @@ def export_from_site(
     return export, existing
 
 
-def portable_site(loaded: LoadedConfig, name: str, out_dir: Path) -> SiteConfig:
-    """Return the site's config with a sandbox path made relative to ``out_dir``."""
+def portable_site(loaded: LoadedConfig, name: str, out_dir: Path | None) -> SiteConfig:
+    """Return the site's config with a sandbox path made relative to ``out_dir`` (None:
+    absolute)."""
     site = loaded.config.sites[name]
     if not site.is_sandbox:
         return site
     db_path = loaded.resolve(site.url.removeprefix("sandbox:"))
-    relative = os.path.relpath(db_path, out_dir.resolve())
+    path = os.path.relpath(db_path, out_dir.resolve()) if out_dir is not None else str(db_path)
     # The database already exists, so its seed is not needed again.
-    return site.model_copy(update={"url": f"sandbox:{relative}", "seed": None})
+    return site.model_copy(update={"url": f"sandbox:{path}", "seed": None})
 
 
 def check_complete(existing: ExistingSite, site: str) -> None:

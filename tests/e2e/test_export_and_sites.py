@@ -89,6 +89,41 @@ def test_csv_files_stay_in_their_directory_whatever_the_site_names_a_segment(
     assert plan.code == 0, plan.out + plan.err
 
 
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--csv-dir", ""),
+        ("--csv-dir", "  "),
+        ("--segments-csv", ""),
+        ("--segments-csv", "csvs/"),
+        ("--segments-csv", "segments.yaml"),  # the --out file itself
+        ("--segments-csv", "./segments.yaml"),
+        ("--segments-csv", "."),  # the output's directory
+    ],
+)
+def test_csv_paths_that_name_no_file_of_their_own_are_refused_before_writing(
+    source: Path, tmp_path: Path, run, flag: str, value: str
+) -> None:
+    """An empty --csv-dir wrote the members CSVs at the root of the file system; a
+    segments CSV named as the output was overwritten by it, losing every definition."""
+    out = tmp_path / "exported" / "segments.yaml"
+    out.parent.mkdir()
+    result = run("export", "-c", str(source), "--site", "lab", "-o", str(out), flag, value)
+    assert result.code == 64, result.out + result.err
+    assert flag in result.err and "hint:" in result.err
+    assert sorted(tmp_path.rglob("*")) == [out.parent, tmp_path / "source.yaml"]
+
+
+def test_the_export_counts_the_segments_it_wrote(
+    sandbox, source: Path, tmp_path: Path, run
+) -> None:
+    sandbox.store.add_cohort(" padded", "Padded ID")  # skipped: it would not validate
+    out = tmp_path / "segments.yaml"
+    result = run("export", "-c", str(source), "--site", "lab", "-o", str(out))
+    assert result.code == 0, result.err
+    assert f"Wrote {out} (3 segments, 0 CSV files)." in result.err
+
+
 def test_export_skips_with_a_warning_what_would_not_validate(
     sandbox, source: Path, tmp_path: Path, run
 ) -> None:
@@ -208,3 +243,21 @@ def test_a_name_holding_a_yaml_line_break_round_trips(
     assert run("export", "-c", str(source), "--site", "lab", "-o", str(out)).code == 0
     plan = run("plan", "-c", str(out), "--detailed-exitcode")
     assert plan.code == 0, plan.out + plan.err
+
+
+def test_a_printed_export_of_a_sandbox_site_plans_clean_wherever_it_is_saved(
+    project: Path, run, monkeypatch
+) -> None:
+    """Printed, the config is saved where the shell puts it: a sandbox path relative to
+    the working directory made a plan of it open a new, empty sandbox."""
+    config = project / "examples" / "single-site" / "segments.yaml"
+    assert run("apply", "-c", str(config), "--auto-approve").code == 0
+    monkeypatch.chdir(project)
+    printed = run("export", "-c", str(config), "--site", "local")
+    assert printed.code == 0, printed.err
+    saved = project / "elsewhere" / "exported.yaml"
+    saved.parent.mkdir()
+    saved.write_text(printed.out, encoding="utf-8")
+    plan = run("plan", "-c", str(saved), "--detailed-exitcode")
+    assert plan.code == 0, plan.out + plan.err
+    assert "No changes." in plan.out
