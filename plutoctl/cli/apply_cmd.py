@@ -209,17 +209,22 @@ def apply_command(
         colour = use_colour(sys.stdout)
         text = render(plan, "text", colour=colour, show_members=show_members)
         click.echo(text, nl=False, color=colour)  # as in plan: kept off a terminal too
-    errored = [p.site for p in plan.sites if p.errors]
-    if plan.is_refused:
+    # A saved plan is checked whole; only the sites picked (--site) are applied.
+    picked = [p for p in plan.sites if p.site in (options.selection.sites or (p.site,))]
+    errored = [p.site for p in picked if p.errors]
+    if any(p.refused for p in picked):
         click.echo("error: the plan was refused as unsafe; nothing was applied", err=True)
-        healthy = [p.site for p in plan.sites if not p.errors and not p.refused and p.changes]
+        healthy = [p.site for p in picked if not p.errors and not p.refused and p.changes]
         if healthy:
             flags = " ".join(f"--site {shlex.quote(name)}" for name in healthy)
             click.echo(f"  hint: to apply the sites without problems only, add {flags}", err=True)
+        if errored:
+            click.echo(f"error: the plan has errors on site(s) {', '.join(errored)}", err=True)
         if report_path is not None:
             reason = "not applied: the plan was refused as unsafe; nothing was applied"
             write_report(report_path, outcomes_not_applied(loaded, plan, options, reason))
-        return ExitCode.UNSAFE
+        # As plan exits for the same plan: errors before refusals.
+        return ExitCode.ERROR if errored else ExitCode.UNSAFE
     if errored:
         # Sites are independent: one whose plan has errors is left alone, the others go on.
         click.echo(
@@ -227,8 +232,8 @@ def apply_command(
             "the other sites go ahead",
             err=True,
         )
-    if not plan.has_changes:
-        others = len(errored) < len(plan.sites)
+    if not any(p.has_changes for p in picked):
+        others = len(errored) < len(picked)
         click.echo(
             "Nothing to apply on the other sites." if errored and others else "Nothing to apply."
         )

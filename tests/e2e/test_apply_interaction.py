@@ -230,3 +230,48 @@ def test_apply_of_a_single_site_with_errors_speaks_of_no_other_sites(config, run
     assert result.code == 1
     assert "Nothing to apply.\n" in result.out
     assert "other sites" not in result.out
+
+
+def test_a_saved_plan_applies_the_sites_picked_when_another_is_refused(
+    project: Path, run, tmp_path: Path
+) -> None:
+    """The refusal hint names ``--site`` flags for the healthy sites: a saved plan with
+    them applies those sites, instead of being refused for the site left out."""
+    config = project / "examples" / "multi-site" / "segments.yaml"
+    assert run("apply", "-c", str(config), "--auto-approve").code == 0
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("    name: Support\n", "    name: Support team\n")  # primary: an update
+    text = text.replace("value: [Paris, Berlin, Madrid]", "value: [Paris]")  # emea: refused
+    config.write_text(text, encoding="utf-8")
+    saved = tmp_path / "plan.json"
+    planned = run("plan", "-c", str(config), "--out", str(saved))
+    assert planned.code == 3, planned.out + planned.err
+    whole = run("apply", str(saved))
+    assert whole.code == 3
+    assert "add --site primary" in whole.err
+    report = tmp_path / "report.json"
+    picked = run("apply", str(saved), "--site", "primary", "--report", str(report))
+    assert picked.code == 0, picked.out + picked.err
+    assert "not applying" not in picked.err
+    sites = json.loads(report.read_text(encoding="utf-8"))["sites"]
+    assert [(s["site"], s["success"]) for s in sites] == [("primary", True)]
+    assert run("plan", "-c", str(config), "--site", "primary", "--detailed-exitcode").code == 0
+    assert run("plan", "-c", str(config), "--site", "emea").code == 3  # still refused there
+
+
+def test_apply_exits_as_plan_does_when_one_site_errs_and_another_is_refused(
+    project: Path, run, tmp_path: Path
+) -> None:
+    config = project / "examples" / "multi-site" / "segments.yaml"
+    assert run("apply", "-c", str(config), "--auto-approve").code == 0
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("    name: Support\n", "    name: Support\n    members: [ghost.user]\n")
+    text = text.replace("value: [Paris, Berlin, Madrid]", "value: [Paris]")  # emea: refused
+    config.write_text(text, encoding="utf-8")
+    saved = tmp_path / "plan.json"
+    planned = run("plan", "-c", str(config), "--out", str(saved))
+    assert planned.code == 1, planned.out + planned.err
+    applied = run("apply", "-c", str(config), "--auto-approve")
+    assert applied.code == planned.code, applied.err
+    assert "refused as unsafe" in applied.err and "errors on site(s) primary" in applied.err
+    assert run("apply", str(saved)).code == planned.code
