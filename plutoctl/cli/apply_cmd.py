@@ -99,6 +99,12 @@ def summary_line(outcomes: dict[str, SiteOutcome]) -> str:
     return "Sites: " + "; ".join(parts) + "."
 
 
+READ_IN_PART = (
+    "read in part: what could not be read was not planned, nor applied (see the "
+    "warnings above); run `plutoctl apply` again once the site answers every read"
+)
+
+
 def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
     """Print what each site came to (failures on stderr); return the worst exit code."""
     code = ExitCode.OK
@@ -109,6 +115,9 @@ def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
                 click.echo(f"  hint: {outcome.error.hint}", err=True)
             code = max(code, outcome.error.exit_code or ExitCode.ERROR)
             continue
+        if outcome.is_read_in_part:
+            click.echo(f"error: site {name}: {READ_IN_PART}", err=True)
+            code = max(code, ExitCode.ERROR)
         if outcome.is_already_applied:
             click.echo(
                 f"site {name}: already is what the plan makes it (the plan was applied "
@@ -131,7 +140,7 @@ def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
                 "config says, or (for an unenrolment) a user enrolled by another method",
                 err=True,
             )
-        if not outcome.is_success:
+        if not outcome.report.is_success or outcome.is_unverified:
             code = max(code, ExitCode.APPLY_FAILED)
     return ExitCode(code)
 
@@ -237,10 +246,13 @@ def apply_command(
         click.echo(
             "Nothing to apply on the other sites." if errored and others else "Nothing to apply."
         )
+        partial = [p.site for p in picked if p.is_read_incomplete and not p.errors]
+        for name in partial:
+            click.echo(f"error: site {name}: {READ_IN_PART}", err=True)
         if report_path is not None:
             reason = "not applied: nothing to apply"  # no site has changes: unused but for form
             write_report(report_path, outcomes_not_applied(loaded, plan, options, reason))
-        return ExitCode.ERROR if errored else ExitCode.OK
+        return ExitCode.ERROR if errored or partial else ExitCode.OK
     if plan_file is None:
         confirm(auto_approve=auto_approve)
     from plutoctl.cli.progress import ProgressPrinter
@@ -306,7 +318,11 @@ def write_report(path: Path, outcomes: dict[str, SiteOutcome]) -> None:
             {
                 "site": name,
                 "success": outcome.is_success,
-                "error": outcome.error.message if outcome.error else None,
+                "error": outcome.error.message
+                if outcome.error
+                else READ_IN_PART
+                if outcome.is_read_in_part
+                else None,
                 "report": outcome.report.to_dict() if outcome.report else None,
                 "verify": list(outcome.verify_notes),
             }

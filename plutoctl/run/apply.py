@@ -32,12 +32,16 @@ class SiteOutcome:
     error: PlutoError | None = None
     verify_notes: tuple[str, ...] = ()
     is_already_applied: bool = False
+    is_read_in_part: bool = False
+    """The plan read the site only in part: what it could not read was not planned."""
 
     @property
     def is_success(self) -> bool:
-        """Whether everything was applied, and verification found it so on the site."""
+        """Whether everything was applied, and verification found it so on the site.
+
+        Not for a site read in part: the config asks for what was not planned there."""
         applied = self.error is None and (self.report is None or self.report.is_success)
-        return applied and not self.is_unverified
+        return applied and not self.is_unverified and not self.is_read_in_part
 
     @property
     def is_unverified(self) -> bool:
@@ -52,6 +56,16 @@ def check_fresh(site_plan: SitePlan, existing: ExistingSite) -> None:
     changed = sorted(key for key, digest in saved.items() if now.get(key) != digest)
     if not changed:
         return
+    if existing.incomplete:
+        # What could not be read now differs from what the plan read: a failed read,
+        # not (as far as can be told) someone's change.
+        raise StalePlanError(
+            f"site {site_plan.site!r}: not applied: the read before applying failed in "
+            f"part ({existing.incomplete[0]}), so whether the plan still holds for "
+            + ", ".join(changed)
+            + " cannot be told",
+            hint="apply again once the site answers every read",
+        )
     if site_plan.is_read_incomplete:
         # What the plan could not read differs from the same things read now: a failed
         # read, not (as far as can be told) someone's change.
@@ -105,7 +119,7 @@ def outcomes_not_applied(
         elif site_plan.changes or site_plan.refused:
             outcomes[name] = SiteOutcome(name, error=PlutoError(reason))
         else:
-            outcomes[name] = SiteOutcome(name)
+            outcomes[name] = SiteOutcome(name, is_read_in_part=site_plan.is_read_incomplete)
     return outcomes
 
 
@@ -139,7 +153,7 @@ def apply_plan(
         if site_plan.errors:
             outcomes[name] = SiteOutcome(name, error=_errored(site_plan))
         elif not site_plan.changes:
-            outcomes[name] = SiteOutcome(name)
+            outcomes[name] = SiteOutcome(name, is_read_in_part=site_plan.is_read_incomplete)
 
     sealed = sealed_content(plan) if saved is not None else b""
 
@@ -170,7 +184,12 @@ def apply_plan(
             if stop.is_set()
             else verify_site(client, site_plan, report, known=learned, known_courses=courses)
         )
-        outcomes[name] = SiteOutcome(name, report=report, verify_notes=tuple(notes))
+        outcomes[name] = SiteOutcome(
+            name,
+            report=report,
+            verify_notes=tuple(notes),
+            is_read_in_part=site_plan.is_read_incomplete,
+        )
         return SiteRun(plan=site_plan, existing=existing)
 
     pending = [n for n in names if n not in outcomes]
