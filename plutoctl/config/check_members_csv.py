@@ -34,7 +34,7 @@ class _MembersCsv:
     def check(self) -> dict[str, CsvMembers]:
         members: dict[str, CsvMembers] = {}
         for segment_id, segment in self.parts.segments.items():
-            if segment.members_csv is None:
+            if not (segment.members_csv or "").strip():  # an empty one is an error of its own
                 continue
             csv_file = self._read(segment_id, segment.members_csv)
             if csv_file is None:

@@ -51,7 +51,7 @@ def check_segments(rec: Recorder, parts: Parts, csv_declared: Set[str]) -> None:
         _check_usernames(rec, (*path, "exclude"), segment.exclude)
         _check_overlap(rec, path, segment)
         _check_unmanaged_exclude(rec, path, segment)
-        if "members_csv" in segment.model_fields_set and segment.members_csv is None:
+        if "members_csv" in segment.model_fields_set and not (segment.members_csv or "").strip():
             # Left empty it would still make the membership managed: every member removed.
             rec.error(
                 (*path, "members_csv"),

@@ -93,11 +93,22 @@ def _check_token(rec: Recorder, path: KeyPath, name: str, site: SiteConfig) -> N
             )
         return
     if site.token is None:
-        rec.error(path, "missing token", f"add token: ${{{variable}}} and set that variable")
+        # Given, but not as text: the schema's error says so already.
+        if (*path, "token") not in rec.positions or "token" in site.model_fields_set:
+            rec.error(path, "missing token", f"add token: ${{{variable}}} and set that variable")
     elif not site.token.strip():
         rec.error((*path, "token"), "the token is empty", f"write token: ${{{variable}}}")
     elif not TOKEN_REF.match(site.token):
         # Never echo the value: it may be a real token.
+        if site.token.lstrip().startswith("${"):
+            rec.error(
+                (*path, "token"),
+                "the token's variable reference is not of the form ${NAME}: plutoctl takes "
+                "a variable's name alone (letters, digits and _), without defaults, "
+                "spaces or other signs",
+                f"write token: ${{{variable}}} and set that variable",
+            )
+            return
         rec.error(
             (*path, "token"),
             f"a literal token is not allowed; write ${{{variable}}} and set that variable",

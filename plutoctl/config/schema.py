@@ -180,7 +180,11 @@ class AllRule(_Model):
 def _rule_kind(value: object) -> str | None:
     """Tell the two rule shapes apart, so errors speak of the shape the user wrote."""
     if isinstance(value, dict):
-        return RULE_TAGS[1] if "all" in value else RULE_TAGS[0]
+        if "all" in value:
+            return RULE_TAGS[1]
+        # {any: …} or {not: …}, as other rule languages write them: one error of the
+        # rule's shape, not three of a field rule's missing and unknown keys.
+        return None if "field" not in value and value.keys() & {"any", "not"} else RULE_TAGS[0]
     if isinstance(value, AllRule):
         return RULE_TAGS[1]
     if isinstance(value, MatchRule):

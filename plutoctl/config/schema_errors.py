@@ -179,6 +179,13 @@ def _describe(error: ErrorDetails) -> tuple[str, str | None]:
         return "should not be empty", None
     if kind == "greater_than_equal":
         return f"should be at least {error.get('ctx', {}).get('ge')}", None
+    if kind == "rule_shape" and isinstance(error.get("input"), dict):
+        return (
+            "a rule is a mapping: {field, match, value} or {all: [rules]}",
+            "rules: lists its rules as alternatives (a user matching any one is a member); "
+            "for 'not', use a negated match (notexact, notcontains, notempty, notdefined) "
+            "or exclude: [usernames]",
+        )
     if kind == "string_type" and isinstance(error.get("input"), bool):
         return "should be text", "quote the value to use it as text: 'true'"
     if kind in _TYPE_WORDS:

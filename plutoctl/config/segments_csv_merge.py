@@ -107,6 +107,11 @@ class _Merger:
                 self.problems.append(Problem(self.at(path), message, is_warning=True))
                 continue
             seen.add(file)
+            if not relative.strip():
+                message = f"{dotted(path)}: the file name is empty"
+                hint = "name the CSV file (paths are relative to the config file)"
+                self.problems.append(Problem(self.at(path), message, hint=hint))
+                continue
             if file.is_dir():
                 message = f"{dotted(path)}: {relative!r} is a directory, not a CSV file"
                 hint = "name the CSV file itself (paths are relative to the config file)"

@@ -214,7 +214,7 @@ def test_cross_references_still_checked_when_another_part_is_invalid(tmp_path: P
 
 @pytest.mark.parametrize(
     "token",
-    ["3f2a9c0d4b5e6f708192a3b4c5d6e7f8", "$PLUTO_TOKEN", "${lower-case}", "x ${PLUTO_T}"],
+    ["3f2a9c0d4b5e6f708192a3b4c5d6e7f8", "$PLUTO_TOKEN", "x ${PLUTO_T}"],
 )
 def test_literal_token_is_refused_without_echo(tmp_path: Path, token: str) -> None:
     text = (
@@ -227,6 +227,65 @@ def test_literal_token_is_refused_without_echo(tmp_path: Path, token: str) -> No
         "write ${PLUTO_TOKEN_PRIMARY} and set that variable"
     )
     assert token not in problem.render()
+
+
+@pytest.mark.parametrize("token", ["${lower-case}", "${PLUTO_T:-default}", "${ PLUTO_T }", "${}"])
+def test_a_reference_plutoctl_cannot_read_is_not_called_a_literal_token(
+    tmp_path: Path, token: str
+) -> None:
+    text = (
+        "version: 1\nsites:\n  primary:\n"
+        f"    url: https://learn.example.com\n    token: '{token}'\n"
+    )
+    (problem,) = problems_of(write(tmp_path, text))
+    assert "variable reference is not of the form ${NAME}" in problem.message
+    assert "literal" not in problem.message
+    assert problem.hint == "write token: ${PLUTO_TOKEN_PRIMARY} and set that variable"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("    token: [X]\n", ["sites.p.token: should be text"]),
+        ("    token:\n", ["sites.p: missing token"]),
+        ("", ["sites.p: missing token"]),
+    ],
+)
+def test_a_token_given_but_not_as_text_is_not_also_missing(
+    tmp_path: Path, given: str, expected: list[str]
+) -> None:
+    text = "version: 1\nsites:\n  p:\n    url: https://l.example.com\n" + given
+    assert [p.message for p in problems_of(write(tmp_path, text))] == expected
+
+
+@pytest.mark.parametrize("value", ['""', "'  '"])
+def test_a_blank_members_csv_is_called_empty_once(tmp_path: Path, value: str) -> None:
+    text = HEADER + f"segments:\n  s:\n    name: S\n    members_csv: {value}\n"
+    messages = [p.message for p in problems_of(write(tmp_path, text))]
+    assert messages == [
+        "segments.s.members_csv: members_csv is empty: name the CSV file, or leave the key out"
+    ]
+
+
+def test_a_blank_segments_csv_is_called_empty(tmp_path: Path) -> None:
+    text = HEADER + 'segments_csv: ""\nsegments: {}\n'
+    messages = [p.message for p in problems_of(write(tmp_path, text))]
+    assert messages == ["segments_csv: the file name is empty"]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    ["{any: [{field: d, match: exact, value: x}]}", "{not: {field: d, match: exact, value: x}}"],
+)
+def test_any_and_not_rules_get_one_error_saying_how_rules_combine(
+    tmp_path: Path, rule: str
+) -> None:
+    text = HEADER + f"segments:\n  s:\n    name: S\n    rules:\n      - {rule}\n"
+    (problem,) = problems_of(write(tmp_path, text))
+    assert problem.message == (
+        "segments.s.rules.0: a rule is a mapping: {field, match, value} or {all: [rules]}"
+    )
+    assert problem.hint is not None and "alternatives" in problem.hint
 
 
 def test_token_reference_is_accepted_and_not_resolved(tmp_path: Path) -> None:
