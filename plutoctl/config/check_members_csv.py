@@ -34,9 +34,10 @@ class _MembersCsv:
     def check(self) -> dict[str, CsvMembers]:
         members: dict[str, CsvMembers] = {}
         for segment_id, segment in self.parts.segments.items():
-            if not (segment.members_csv or "").strip():  # an empty one is an error of its own
+            relative = segment.members_csv
+            if relative is None or not relative.strip():  # empty: an error of its own
                 continue
-            csv_file = self._read(segment_id, segment.members_csv)
+            csv_file = self._read(segment_id, relative)
             if csv_file is None:
                 continue
             members[segment_id] = self._rows_for(segment_id, csv_file)
