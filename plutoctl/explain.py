@@ -56,11 +56,12 @@ class SegmentExplanation:
 
 
 def withheld_changes(
-    username: str, called_for: Iterable[Change], planned: SafetyResult
+    username: str, called_for: Iterable[Change], planned: SafetyResult, stopped: str | None = None
 ) -> dict[str, str]:
     """Return, by segment, why the plan does not make a change the config calls for
-    that concerns ``username``: refused by the safety policy, or held back."""
-    made = set(planned.changes)
+    that concerns ``username``: refused by the safety policy, or held back; or, with
+    ``stopped`` (why the site's plan makes nothing: its errors), every one of them."""
+    made = set() if stopped is not None else set(planned.changes)
     refusals = {refusal.change: refusal for refusal in planned.refused}
     held = {notice.where: notice.message for notice in planned.held_back}
     withheld: dict[str, str] = {}
@@ -77,7 +78,9 @@ def withheld_changes(
         if username not in change.usernames or change in made:
             continue
         refusal = refusals.get(change)
-        if refusal is not None:
+        if stopped is not None:
+            withheld[change.idnumber] = stopped
+        elif refusal is not None:
             withheld[change.idnumber] = (
                 f"refused: {refusal.reason}; to allow: {refusal.acknowledge}"
             )

@@ -70,8 +70,13 @@ def explain_on_site(
     )
     acks = with_config(NO_ACKNOWLEDGEMENTS, loaded.config)
     planned = check_safety(diff.changes, existing, result.desired, policy, acks)
-    withheld = withheld_changes(username, diff.changes, planned)
-    deleted = {c.idnumber for c in planned.changes if isinstance(c, DeleteSegment)}
+    stopped = (
+        f"the site's plan has errors, so nothing is applied there ({result.errors[0].message})"
+        if result.errors
+        else None
+    )
+    withheld = withheld_changes(username, diff.changes, planned, stopped)
+    deleted = {c.idnumber for c in planned.changes if isinstance(c, DeleteSegment) and not stopped}
     explanations = explain_user(loaded, site, existing, username, result, withheld, deleted)
     errors = tuple(notice.message for notice in result.errors)
     return SiteExplanation(explanations, existing.incomplete, errors)

@@ -123,7 +123,11 @@ def test_explain_warns_that_a_site_whose_plan_has_errors_applies_nothing(
     assert run("plan", "-c", str(config)).code == 1  # 'anm' is not on the site
     result = run("explain", "ann", "-c", str(config))
     assert result.code == 0, result.err
-    assert "staff (Staff): not a member yet; will be added" in result.out
+    # Not "will be added": nothing is applied on a site whose plan has errors.
+    assert "staff (Staff): not a member yet; would be added, but the plan does not do it now" in (
+        result.out
+    )
+    assert "the site's plan has errors, so nothing is applied there" in result.out
     assert "warning: the plan of site 'lab' has errors, so nothing is applied there" in result.err
     assert "'anm'" in result.err and "plutoctl plan --site lab" in result.err
 
