@@ -206,7 +206,21 @@ def test_any_interrupted_apply_is_finished_by_the_next_plan(
 
 
 PEOPLE = ("a", "b", "c", "d", "e")
+# Strategies are made once, here, not in each draw: Hypothesis works out a new
+# strategy's properties each time it meets one, which cost more than the tests' own code.
 people = st.frozensets(st.sampled_from(PEOPLE))
+more_entries = st.lists(
+    st.builds(
+        DesiredEnrolment,
+        segment=st.sampled_from(("s", "t")),
+        role=st.sampled_from(["student", "teacher"]),
+        allow_unenrol=st.booleans(),
+    ),
+    max_size=2,
+)
+enrolment_maps = st.dictionaries(
+    st.sampled_from(PEOPLE), st.frozensets(st.sampled_from(["student", "teacher"]), min_size=1)
+)
 
 
 @st.composite
@@ -217,22 +231,8 @@ def enrolment_cases(draw: st.DrawFn):
     """
     sids = ("s", "t")
     first = DesiredEnrolment("s", "student", allow_unenrol=True)
-    entries = [
-        first,
-        *draw(
-            st.lists(
-                st.builds(
-                    DesiredEnrolment,
-                    segment=st.sampled_from(sids),
-                    role=st.sampled_from(["student", "teacher"]),
-                    allow_unenrol=st.booleans(),
-                ),
-                max_size=2,
-            )
-        ),
-    ]
-    roles = st.frozensets(st.sampled_from(["student", "teacher"]), min_size=1)
-    enrolments = draw(st.dictionaries(st.sampled_from(PEOPLE), roles))
+    entries = [first, *draw(more_entries)]
+    enrolments = draw(enrolment_maps)
     in_group = draw(st.frozensets(st.sampled_from(sorted(enrolments)))) if enrolments else ()
     course = have_course("C", [have_group("g", " ".join(in_group))])
     course = replace(course, enrolments=enrolments)

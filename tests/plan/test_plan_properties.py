@@ -38,6 +38,8 @@ GROUPS = ("g0", "g1", "g2")
 ROLES = ("student", "teacher")
 POLICIES = st.sampled_from(["ignore", "report", "delete"])
 
+# Strategies are made once, here, not in each draw: Hypothesis works out a new
+# strategy's properties each time it meets one, which cost more than the tests' own code.
 user_sets = st.frozensets(st.sampled_from(USERS))
 fields = st.builds(
     SegmentFields,
@@ -45,17 +47,38 @@ fields = st.builds(
     description=st.sampled_from(["", "desc"]),
     visible=st.booleans(),
 )
+segment_ids = st.frozensets(st.sampled_from(SEGMENTS))
+course_names = st.frozensets(st.sampled_from(COURSES))
+group_ids = st.frozensets(st.sampled_from(GROUPS))
+maybe_members = st.one_of(user_sets, st.none())
+no_members_or_some = st.one_of(st.none(), user_sets)
+enrolment_maps = st.dictionaries(
+    st.sampled_from(USERS), st.frozensets(st.sampled_from(ROLES), min_size=1)
+)
+existing_group_names = {gid: st.sampled_from([f"G {gid}", f"G {gid} v2"]) for gid in GROUPS}
+desired_group_names = {gid: st.sampled_from([f"G {gid}", f"G {gid} v2", "Free"]) for gid in GROUPS}
+descriptions = st.sampled_from(["", "about"])
+bound_segments = st.one_of(st.none(), st.sampled_from(SEGMENTS))
+enrol_entries = st.lists(
+    st.builds(
+        DesiredEnrolment,
+        segment=st.sampled_from(SEGMENTS),
+        role=st.sampled_from(ROLES),
+        allow_unenrol=st.booleans(),
+    ),
+    max_size=3,
+)
 
 
 @st.composite
 def existing_segments(draw: st.DrawFn) -> dict[str, ExistingSegment]:
-    ids = draw(st.frozensets(st.sampled_from(SEGMENTS)))
+    ids = draw(segment_ids)
     return {
         sid: ExistingSegment(
             index + 1,
             sid,
             draw(fields),
-            draw(st.one_of(user_sets, st.none()) if draw(st.booleans()) else user_sets),
+            draw(maybe_members if draw(st.booleans()) else user_sets),
         )
         for index, sid in enumerate(sorted(ids))
     }
@@ -63,14 +86,12 @@ def existing_segments(draw: st.DrawFn) -> dict[str, ExistingSegment]:
 
 @st.composite
 def existing_course(draw: st.DrawFn, shortname: str, course_id: int) -> ExistingCourse:
-    enrolments = draw(
-        st.dictionaries(st.sampled_from(USERS), st.frozensets(st.sampled_from(ROLES), min_size=1))
-    )
+    enrolments = draw(enrolment_maps)
     enrolled = sorted(enrolments)
     groups = []
-    for index, gid in enumerate(sorted(draw(st.frozensets(st.sampled_from(GROUPS))))):
+    for index, gid in enumerate(sorted(draw(group_ids))):
         members = draw(st.frozensets(st.sampled_from(enrolled))) if enrolled else frozenset()
-        name = draw(st.sampled_from([f"G {gid}", f"G {gid} v2"]))
+        name = draw(existing_group_names[gid])
         groups.append(ExistingGroup(100 * course_id + index, gid, name, "", members))
     if draw(st.booleans()):
         groups.append(ExistingGroup(100 * course_id + 99, "", "Free"))
@@ -79,7 +100,7 @@ def existing_course(draw: st.DrawFn, shortname: str, course_id: int) -> Existing
 
 @st.composite
 def existing_sites(draw: st.DrawFn) -> ExistingSite:
-    shortnames = sorted(draw(st.frozensets(st.sampled_from(COURSES))))
+    shortnames = sorted(draw(course_names))
     courses = {
         name: draw(existing_course(name, index + 1)) for index, name in enumerate(shortnames)
     }
@@ -92,33 +113,23 @@ def desired_sites(draw: st.DrawFn) -> DesiredSite:
         sid: DesiredSegment(
             sid,
             draw(fields),
-            draw(st.one_of(st.none(), user_sets)),
+            draw(no_members_or_some),
             is_additive=draw(st.booleans()),
         )
-        for sid in draw(st.frozensets(st.sampled_from(SEGMENTS)))
+        for sid in draw(segment_ids)
     }
     courses = {}
-    for shortname in draw(st.frozensets(st.sampled_from(COURSES))):
+    for shortname in draw(course_names):
         groups = {
             gid: DesiredGroup(
                 gid,
-                draw(st.sampled_from([f"G {gid}", f"G {gid} v2", "Free"])),
-                draw(st.sampled_from(["", "about"])),
-                draw(st.one_of(st.none(), st.sampled_from(SEGMENTS))),
+                draw(desired_group_names[gid]),
+                draw(descriptions),
+                draw(bound_segments),
             )
-            for gid in draw(st.frozensets(st.sampled_from(GROUPS)))
+            for gid in draw(group_ids)
         }
-        entries = draw(
-            st.lists(
-                st.builds(
-                    DesiredEnrolment,
-                    segment=st.sampled_from(SEGMENTS),
-                    role=st.sampled_from(ROLES),
-                    allow_unenrol=st.booleans(),
-                ),
-                max_size=3,
-            )
-        )
+        entries = draw(enrol_entries)
         courses[shortname] = DesiredCourse(shortname, groups, tuple(entries))
     return DesiredSite("demo", segments, courses)
 

@@ -51,20 +51,26 @@ def naive_rule(rule: MatchRule | AllRule, user: User) -> bool:
     return all(naive_rule(inner, user) for inner in rule.all)
 
 
+# Strategies are made once, here, not in each draw: Hypothesis works out a new
+# strategy's properties each time it meets one, which cost more than the tests' own code.
 values = st.sampled_from(BASE_VALUES)
+matches = st.sampled_from(MATCHES)
+value_lists = st.lists(values, min_size=1, max_size=3)
+field_names = st.sampled_from(FIELDS)
+user_counts = st.integers(min_value=0, max_value=12)
+custom_profiles = st.dictionaries(st.sampled_from(FIELDS[:3]), values, max_size=3)
+standard_profiles = st.dictionaries(st.just("department"), values, max_size=1)
 
 
 @st.composite
 def match_rules(draw: st.DrawFn) -> MatchRule:
-    match = draw(st.sampled_from(MATCHES))
+    match = draw(matches)
     value: object = None
     if match == "in":
-        value = draw(st.lists(values, min_size=1, max_size=3))
+        value = draw(value_lists)
     elif match not in ("defined", "notdefined", "empty", "notempty"):
         value = draw(values)
-    return MatchRule.model_validate(
-        {"field": draw(st.sampled_from(FIELDS)), "match": match, "value": value}
-    )
+    return MatchRule.model_validate({"field": draw(field_names), "match": match, "value": value})
 
 
 rules = st.recursive(
@@ -76,11 +82,11 @@ rules = st.recursive(
 
 @st.composite
 def users(draw: st.DrawFn) -> dict[str, User]:
-    count = draw(st.integers(min_value=0, max_value=12))
+    count = draw(user_counts)
     found = {}
     for i in range(count):
-        custom = draw(st.dictionaries(st.sampled_from(FIELDS[:3]), values, max_size=3))
-        standard = draw(st.dictionaries(st.just("department"), values, max_size=1))
+        custom = draw(custom_profiles)
+        standard = draw(standard_profiles)
         found[f"u{i}"] = User(i, f"u{i}", standard=standard, custom=custom)
     return found
 
