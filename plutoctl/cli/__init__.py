@@ -149,6 +149,7 @@ def run() -> NoReturn:
     the calls still in flight, which the next apply finishes as any interrupted one.
     """
     program.end_after_main()
+    program.stop_on_terminate()
     code = main()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):

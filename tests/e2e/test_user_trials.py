@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -49,17 +50,20 @@ def write_config(tmp_path: Path, sb, names: list[str]) -> Path:
     return path
 
 
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_mid_apply_stops_sending_and_reports_what_was_done(
-    sandbox, tmp_path, run, monkeypatch
+    sandbox, tmp_path, run, monkeypatch, sent: signal.Signals
 ) -> None:
+    """SIGTERM too: what a CI system sends a job it cancels."""
     names = seed_users(sandbox.store, 400)  # 29 calls: 8 per superbatch
     monkeypatch.setenv(TOKEN_VAR, sandbox.token)
     config = write_config(tmp_path, sandbox, names)
     sandbox.faults.inject(kind="latency", seconds=0.2, writes_only=True)
     env = {**os.environ, TOKEN_VAR: sandbox.token, "PYTHONUNBUFFERED": "1"}
+    report = tmp_path / "report.json"
     command = [sys.executable, "-m", "plutoctl", "apply", "-c", str(config), "--auto-approve"]
     proc = subprocess.Popen(
-        [*command, "--parallelism", "1"],
+        [*command, "--parallelism", "1", "--report", str(report)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -68,7 +72,7 @@ def test_ctrl_c_mid_apply_stops_sending_and_reports_what_was_done(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and sandbox.log.count("core_cohort_add_cohort_members") < 1:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sent)
     out, err = proc.communicate(timeout=60)
     assert sandbox.wait_idle(timeout=10)
     sandbox.faults.clear()
@@ -87,6 +91,8 @@ def test_ctrl_c_mid_apply_stops_sending_and_reports_what_was_done(
     assert "Interrupted" in err
     assert "Run `plutoctl apply` again" in err
     assert "Traceback" not in err
+    [site] = json.loads(report.read_text(encoding="utf-8"))["sites"]
+    assert site["success"] is False and site["report"]["skipped"]
 
     assert run("apply", "-c", str(config), "--auto-approve").code == 0
     assert sandbox.store.cohort_members("team-a") == set(names)
