@@ -16,11 +16,14 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     StrictInt,
     Tag,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 TOKEN_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -160,6 +163,23 @@ class MatchRule(_Model):
         if value is not None and not isinstance(value, str):
             raise ValueError("must be text, a number, true/false or a list of those")
         return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _note_booleans(cls, data: Any, handler: ModelWrapValidatorHandler[MatchRule]) -> MatchRule:
+        rule = handler(data)
+        raw = data.get("value") if isinstance(data, dict) else None
+        if any(isinstance(item, bool) for item in (raw if isinstance(raw, list) else [raw])):
+            rule.__pydantic_private__["_has_boolean"] = True  # type: ignore[index]
+        return rule
+
+    _has_boolean: bool = PrivateAttr(default=False)
+
+    @property
+    def has_boolean(self) -> bool:
+        """Whether the value was written as YAML's true or false (then made 1 or 0): a
+        checkbox's values, and anywhere else most likely meant as the text."""
+        return self._has_boolean
 
 
 def _as_text(value: object) -> object:

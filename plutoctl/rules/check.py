@@ -44,6 +44,8 @@ def condition_problems(
             problems.append(f"{c.field!r} is not a standard user field")
         elif name == "suspended":
             problems += _type_problems(c, "checkbox")
+        elif c.has_boolean:
+            problems.append(_boolean_problem(c, "text"))
         return problems
     if c.field not in known:
         if c.field not in declared:
@@ -75,9 +77,19 @@ def _value_problems(c: Condition) -> list[str]:
     return []
 
 
+def _boolean_problem(c: Condition, kind: str) -> str:
+    return (
+        f"{c.field!r} is a {kind} field, but its value is written as true or false, which "
+        f"YAML reads as a checkbox's 1 or 0 ({show_value(c.value)}): to match the text "
+        "'true' or 'false', write it in quotes"
+    )
+
+
 def _type_problems(c: Condition, kind: str) -> list[str]:
     if kind not in _RULE_TYPES:
         return [f"{c.field!r} is a {kind} field, which rules cannot test"]
+    if c.has_boolean and kind != "checkbox":
+        return [_boolean_problem(c, kind)]
     allowed = _TYPE_MATCHES.get(kind)
     if allowed is not None and c.match not in allowed:
         names = ", ".join(sorted(allowed))

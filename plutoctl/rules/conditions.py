@@ -42,6 +42,8 @@ class Condition:
     match: str
     value: RuleValue
     folded: tuple[str, ...]
+    has_boolean: bool = False
+    """The value was written as YAML's true or false (``MatchRule.has_boolean``)."""
 
     @classmethod
     def of(cls, rule: MatchRule) -> Condition:
@@ -52,7 +54,7 @@ class Condition:
             folded = tuple(fold(v) for v in value)
         else:
             folded = (fold(value or ""),)
-        return cls(rule.field, rule.match, value, folded)
+        return cls(rule.field, rule.match, value, folded, rule.has_boolean)
 
     @property
     def is_standard(self) -> bool:

@@ -61,6 +61,19 @@ def test_rule_values_become_text(tmp_path: Path) -> None:
     rules = load_config(write(tmp_path, text)).config.segments["s"].rules
     assert rules[0].value == "1"  # type: ignore[union-attr]
     assert rules[1].value == ["1", "2", "03"]  # type: ignore[union-attr]
+    # Which were YAML's true or false is kept: only a checkbox takes them as 1 and 0.
+    assert [rule.has_boolean for rule in rules] == [True, False]  # type: ignore[union-attr]
+
+
+def test_a_rule_value_written_as_true_is_told_from_the_text_true(tmp_path: Path) -> None:
+    text = HEADER + (
+        "segments:\n  s:\n    name: S\n    rules:\n"
+        "      - all:\n"
+        "          - {field: department, match: in, value: [x, true]}\n"
+        "          - {field: department, match: exact, value: 'true'}\n"
+    )
+    [rule] = load_config(write(tmp_path, text)).config.segments["s"].rules
+    assert [inner.has_boolean for inner in rule.all] == [True, False]  # type: ignore[union-attr]
 
 
 def test_positions_and_position_of(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from plutoctl.rules.check import RuleProblem
 from plutoctl.rules.rule_set import RuleSet
 
 USERS = {
-    "ann": User(1, "ann", custom={"department": "Sales", "notes": "x", "ok": "1"}),
+    "ann": User(1, "ann", custom={"department": "Sales", "notes": "x", "ok": "1", "ok2": "1"}),
     "bob": User(2, "bob", custom={"when": "1700000000"}),
 }
 TYPES = {"department": "menu", "ok": "checkbox", "notes": "textarea", "when": "datetime"}
@@ -36,6 +36,9 @@ ACCEPTED = [
     ("checkbox-defined", "ok", "defined", None),
     ("checkbox-in-0-1", "ok", "in", ["0", "1"]),
     ("checkbox-yaml-true", "ok", "exact", True),
+    ("checkbox-yaml-false-in-a-list", "ok", "in", [False, True]),
+    ("suspended-yaml-true", "user.suspended", "exact", True),
+    ("text-quoted-true", "notes", "exact", "true"),
     ("standard-field", "user.department", "contains", "sa"),
     ("standard-suspended", "user.suspended", "exact", "0"),
     ("field-known-from-types-only", "department", "exact", "Ops"),
@@ -70,6 +73,11 @@ REFUSED = [
     ("value-blank", "notes", "contains", "  ", "match 'contains' on 'notes' needs a value"),
     ("in-blank-item", "notes", "in", ["x", " "], "match 'in' on 'notes' has a blank value"),
     ("list-on-exact", "notes", "exact", ["a", "b"], "use 'in' for a list"),
+    # YAML's true is a checkbox's 1: on a text field it matched "1", not the text "true".
+    ("text-yaml-true", "notes", "exact", True, "'notes' is a textarea field, but its value"),
+    ("menu-yaml-true-in-a-list", "department", "in", [True, "yes"], "write it in quotes"),
+    ("standard-yaml-false", "user.city", "exact", False, "'user.city' is a text field"),
+    ("seen-only-yaml-true", "ok2", "exact", True, "is a text field"),
 ]
 
 
