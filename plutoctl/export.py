@@ -131,6 +131,16 @@ def export_site(
     if options.segments_csv is not None:
         csv_files[options.segments_csv] = ""  # its name is taken before any members CSV's
     skipped: list[str] = []
+    if existing.unidentified:
+        names = sorted(existing.unidentified)
+        shown = ", ".join(map(repr, names[:5])) + (
+            f" and {len(names) - 5} more" if len(names) > 5 else ""
+        )
+        skipped.append(
+            f"{len(names)} segment(s) without a segment ID (idnumber), which a config "
+            f"cannot name: {shown}; give each a User segment ID on the site (Site admin > "
+            "User Management > Manage User Segments > Edit) and export again"
+        )
     ids = []
     for sid in sorted(existing.segments):
         problem = _segment_problem(existing.segments[sid])

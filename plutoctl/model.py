@@ -113,6 +113,8 @@ class ExistingSite:
     """Courses in scope whose course record or groups could not be read, with why."""
     role_ids: Mapping[str, int] = field(default_factory=dict)
     """The site's id of each role seen on the enrolments read (shortname → id)."""
+    unidentified: tuple[str, ...] = ()
+    """The names of the cohorts without a segment ID (idnumber): no config can name them."""
 
     @property
     def is_complete(self) -> bool:

@@ -160,6 +160,7 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
         release=info.release,
         unread_courses=unread,
         role_ids=dict(course_reads.role_ids),
+        unidentified=tuple(segments_read.unidentified),
     )
 
 

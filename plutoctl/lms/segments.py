@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class SegmentsRead(Read):
     cohorts: dict[str, Cohort] = field(default_factory=dict)
+    unidentified: list[str] = field(default_factory=list)  # names of cohorts without an ID
     member_ids: dict[str, list[int]] = field(default_factory=dict)
     system_ids: frozenset[int] | None = None  # cohorts in the system context, if known
 
@@ -61,6 +62,7 @@ class SegmentReads:
         duplicates: dict[str, int] = {}
         for cohort in sorted(cohorts, key=lambda c: c.id):
             if not cohort.idnumber:
+                read.unidentified.append(cohort.name)
                 continue
             if cohort.idnumber in read.cohorts:
                 duplicates[cohort.idnumber] = duplicates.get(cohort.idnumber, 1) + 1

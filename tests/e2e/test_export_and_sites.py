@@ -114,6 +114,19 @@ def test_csv_paths_that_name_no_file_of_their_own_are_refused_before_writing(
     assert sorted(tmp_path.rglob("*")) == [out.parent, tmp_path / "source.yaml"]
 
 
+def test_segments_without_an_id_are_named_as_skipped(
+    sandbox, source: Path, tmp_path: Path, run
+) -> None:
+    """An admin bringing a site under plutoctl learns which segments the export left out."""
+    sandbox.store.add_cohort("", "Made in the form, no ID")
+    out = tmp_path / "segments.yaml"
+    result = run("export", "-c", str(source), "--site", "lab", "-o", str(out))
+    assert result.code == 0, result.err
+    assert "1 segment(s) without a segment ID (idnumber)" in result.err
+    assert "'Made in the form, no ID'" in result.err
+    assert run("plan", "-c", str(out), "--detailed-exitcode").code == 0
+
+
 def test_the_export_counts_the_segments_it_wrote(
     sandbox, source: Path, tmp_path: Path, run
 ) -> None:
