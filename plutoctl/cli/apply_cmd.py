@@ -219,7 +219,8 @@ def apply_command(
         text = render(plan, "text", colour=colour, show_members=show_members)
         click.echo(text, nl=False, color=colour)  # as in plan: kept off a terminal too
     # A saved plan is checked whole; only the sites picked (--site) are applied.
-    picked = [p for p in plan.sites if p.site in (options.selection.sites or (p.site,))]
+    chosen = set(options.selection.sites)
+    picked = [p for p in plan.sites if not chosen or p.site in chosen]
     errored = [p.site for p in picked if p.errors]
     if any(p.refused for p in picked):
         click.echo("error: the plan was refused as unsafe; nothing was applied", err=True)
