@@ -199,6 +199,10 @@ def read_pages(
         pending: dict[Future[list[Row] | LmsError], tuple[int, int, int]] = {}
 
         def ask() -> None:
+            if counting and 0 not in results and pages.issued >= tasks:
+                # The count starts once the first page is back: until then no more
+                # pages than the first tasks', however early the later ones answer.
+                return
             room = wave - 1 if counted else tasks  # while counting, a stream is the count's
             if pages.is_ending:
                 room = min(room, wave)  # a stream's last page starts as it is asked for

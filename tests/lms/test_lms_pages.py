@@ -104,6 +104,27 @@ def test_pages_that_take_time_are_still_read_whole_and_once() -> None:
     assert sum(1 for first, _ in listing.asked if first >= 12_345) == 0
 
 
+def test_no_page_is_asked_for_past_the_first_ones_until_the_first_is_back() -> None:
+    """The count starts once the first page is back; the later pages answering first
+    (a site serving them out of order) asked for more pages meanwhile, uncounted."""
+    listing = Listing(5_000)
+    first_back = threading.Event()
+    early: list[int] = []
+
+    def page(first: int, rows: int) -> list[int] | LmsError:
+        if first == 0:
+            time.sleep(0.3)  # the others are answered meanwhile
+            first_back.set()
+        elif not first_back.is_set():
+            early.append(first)
+        return listing.page(first, rows)
+
+    got, failure = read_pages(page, 1000, 3, "rows", key=int, count=counted(5_000))
+    assert failure is None
+    assert got == listing.rows
+    assert sorted(early) == [1000, 2000, 3000]  # the first wave and one, no more
+
+
 @pytest.mark.parametrize("added", [7, 999, 2500])
 def test_rows_added_after_the_count_are_read_too(added: int) -> None:
     listing = Listing(10_000)
