@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from plutoctl.plan.changes.kinds import (
     AddGroupMembers,
@@ -27,7 +27,7 @@ from plutoctl.plan.changes.kinds import (
 )
 from plutoctl.plan.changes.plans import Notice, Refusal, SitePlan
 from plutoctl.plan.changes.subjects import subject
-from plutoctl.plan.summary import SiteSummary, plural
+from plutoctl.plan.summary import SiteSummary, plural, summarize, total
 
 ARROW = "→"
 
@@ -164,6 +164,22 @@ def read_in_part(sites: list[str]) -> str:
         f"READ IN PART on site(s) {', '.join(sites)}: only what could be read is planned "
         "there, and nothing is removed (see the site's warnings)."
     )
+
+
+NOT_ALL_IN_SYNC = "Total: nothing to apply, yet not every site matches the config (see above)."
+"""The plan-wide total when no site has a change to apply but one has errors, refusals,
+a read in part or a change it cannot take: not "No changes." under them."""
+
+
+def total_headline(sites: Sequence[SitePlan]) -> str:
+    """Return the plan-wide total line: ``Total: …``, or "No changes." only when every
+    site matches the config."""
+    summary = total(summarize(site) for site in sites)
+    if summary.is_empty and any(
+        s.errors or s.refused or s.is_read_incomplete or s.is_blocked for s in sites
+    ):
+        return NOT_ALL_IN_SYNC
+    return summary.line("Total")
 
 
 def site_headline(site: SitePlan, summary: SiteSummary) -> str:

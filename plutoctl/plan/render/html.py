@@ -22,9 +22,10 @@ from plutoctl.plan.render.common import (
     notice_text,
     segment_member_changes,
     site_headline,
+    total_headline,
 )
 from plutoctl.plan.render.html_parts import VERDICT_CSS, kinds_chart, title_text, verdict_html
-from plutoctl.plan.summary import SUMMARY_LABELS, SiteSummary, summarize, total
+from plutoctl.plan.summary import SUMMARY_LABELS, SiteSummary, summarize
 
 CHART_ROWS = 40
 """Segments drawn in a site's chart (those with the most member changes)."""
@@ -65,9 +66,7 @@ def render_html(plan: Plan, *, show_members: bool = False) -> str:
         *verdict_html(plan),
     ]
     if len(plan.sites) > 1:
-        body.append(
-            f"<p><strong>{_e(total(summarize(s) for s in plan.sites).line('Total'))}</strong></p>"
-        )
+        body.append(f"<p><strong>{_e(total_headline(plan.sites))}</strong></p>")
     for site in plan.sites:
         body.extend(_site(site, show_members=show_members))
     return (

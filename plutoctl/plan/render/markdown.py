@@ -28,8 +28,9 @@ from plutoctl.plan.render.common import (
     notice_text,
     read_in_part,
     site_headline,
+    total_headline,
 )
-from plutoctl.plan.summary import SUMMARY_LABELS, SiteSummary, summarize, total
+from plutoctl.plan.summary import SUMMARY_LABELS, SiteSummary, summarize
 
 LIMIT = 60_000
 """The longest comment this renderer writes, in characters (GitHub allows 65,536)."""
@@ -132,7 +133,7 @@ def _title(doc: _Document, plan: Plan) -> None:
         doc.add(f"**⚠️ {read_in_part(partial)}**")
         doc.add("")
     if len(plan.sites) > 1:
-        doc.add(f"**{md(total(summarize(s) for s in plan.sites).line('Total'))}**")
+        doc.add(f"**{md(total_headline(plan.sites))}**")
         doc.add("")
 
 

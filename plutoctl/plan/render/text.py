@@ -20,6 +20,7 @@ from plutoctl.plan.render.common import (
     headline,
     notice_text,
     site_headline,
+    total_headline,
 )
 from plutoctl.plan.summary import summarize, total
 
@@ -63,7 +64,7 @@ def _closing(plan: Plan) -> list[str]:
     lines: list[str] = []
     if len(plan.sites) > 1 or not plan.sites:
         everything = total(summarize(site) for site in plan.sites)
-        line = everything.line("Total")
+        line = total_headline(plan.sites)
         if not everything.is_empty:
             seconds = sum(site.estimated_seconds for site in plan.sites)
             line += (

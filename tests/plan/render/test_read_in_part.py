@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from plutoctl.plan.changes.kinds import AddSegmentMembers
-from plutoctl.plan.changes.plans import INCOMPLETE_READ, Notice, Plan, SitePlan
+from plutoctl.plan.changes.kinds import AddSegmentMembers, RemoveSegmentMembers
+from plutoctl.plan.changes.plans import INCOMPLETE_READ, Notice, Plan, Refusal, SitePlan
 from plutoctl.plan.render import render
 
 PARTIAL = Notice("warning", "members of segment s were not read", INCOMPLETE_READ)
@@ -41,3 +41,34 @@ def test_html_never_says_every_site_matches_when_a_change_is_blocked() -> None:
     assert "No changes: every site already matches the config." not in html
     assert "NOT IN SYNC on site(s) lab" in html
     assert "<title>plutoctl plan: not in sync</title>" in html
+
+
+IN_SYNC = SitePlan(site="north")
+NOT_IN_SYNC = {
+    "errors": SitePlan(site="south", errors=(Notice("error", "unknown user 'x'"),)),
+    "refused": SitePlan(
+        site="south",
+        refused=(Refusal(RemoveSegmentMembers("s", ("ann", "bob"), 3), "too many", "--allow"),),
+    ),
+    "read in part": SitePlan(site="south", notices=(PARTIAL,)),
+}
+
+
+@pytest.mark.parametrize("other", list(NOT_IN_SYNC.values()), ids=list(NOT_IN_SYNC))
+@pytest.mark.parametrize("form", ["text", "markdown", "html"])
+def test_the_total_of_sites_not_all_in_sync_is_not_no_changes(form: str, other: SitePlan) -> None:
+    """The total said "No changes." under a site stopped by errors or refusals."""
+    shown = render(Plan(sites=(IN_SYNC, other)), form)
+    assert "Total: nothing to apply, yet not every site matches the config" in shown
+    # "No changes." is said of the site in sync only, not of the plan.
+    assert "**No changes.**" not in shown  # markdown's total
+    assert shown.count("<strong>No changes.</strong>") == (1 if form == "html" else 0)
+    if form == "text":
+        assert "\nNo changes.\n" not in shown  # text's total
+
+
+@pytest.mark.parametrize("form", ["text", "markdown", "html"])
+def test_the_total_of_sites_all_in_sync_is_no_changes(form: str) -> None:
+    shown = render(Plan(sites=(IN_SYNC, SitePlan(site="south"))), form)
+    assert "No changes." in shown
+    assert "not every site matches" not in shown
