@@ -118,11 +118,11 @@ class _Builder:
         self.sources: dict[str, SegmentSources] = {}
         self.ruleset = RuleSet()
 
-    def error(self, message: str, where: object = "") -> None:
-        self.errors.append(Notice("error", message, str(where)))
+    def error(self, message: str, where: object = "", usernames: Sequence[str] = ()) -> None:
+        self.errors.append(Notice("error", message, str(where), tuple(usernames)))
 
-    def warn(self, message: str, where: object = "") -> None:
-        self.notices.append(Notice("warning", message, str(where)))
+    def warn(self, message: str, where: object = "", usernames: Sequence[str] = ()) -> None:
+        self.notices.append(Notice("warning", message, str(where), tuple(usernames)))
 
     def evaluate_rules(self, ruleset: RuleSet) -> dict[str, frozenset[str]]:
         """Evaluate the rules in scope; report what the site cannot evaluate."""
@@ -187,13 +187,17 @@ class _Builder:
         ] + [from_csv[i] for i, name in enumerate(csv_names) if name not in listed]
         if self._unknown_policy(seg) == "warn":
             if missing:
-                self.warn(unknown_users_notice(self.site, sid, missing), missing[0].position)
+                self.warn(
+                    unknown_users_notice(self.site, sid, missing),
+                    missing[0].position,
+                    [entry.username for entry in missing],
+                )
         else:
             for entry in missing:
-                self.error(self._unknown(entry, sid), entry.position)
+                self.error(self._unknown(entry, sid), entry.position, [entry.username])
         for entry in excluded:
             if entry.username not in users:
-                self.warn(self._unknown(entry, sid), entry.position)
+                self.warn(self._unknown(entry, sid), entry.position, [entry.username])
         if seg.membership == "additive":
             self._warn_kept_excludes(sid, excluded)
         named = _NamedLater(lambda: _by_username((*self.loaded.named_members(sid), *from_csv)))
@@ -212,7 +216,7 @@ class _Builder:
                 f"segment {sid} keeps {names}: excluded, but already a member, and membership "
                 "additive never removes; remove them on the site, or make membership exact"
             )
-            self.warn(message, kept[0].position)
+            self.warn(message, kept[0].position, [entry.username for entry in kept])
 
     def _unknown_policy(self, seg: SegmentConfig) -> str:
         return seg.unknown_users or self.loaded.config.defaults.unknown_users

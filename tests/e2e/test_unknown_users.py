@@ -76,8 +76,13 @@ def test_warn_lists_unknown_users_and_plans_the_rest(
     assert any("'newstarter'" in n["message"] for n in notices)
     html = run("plan", "-c", str(config), "--format", "html")
     assert "newstarter" in html.out
+    # A pull-request comment names no user unless asked to (--show-members): the
+    # notice says where the name is, so a reviewer can look it up.
     markdown = run("plan", "-c", str(config), "--format", "markdown")
-    assert "newstarter" in markdown.out
+    assert "newstarter" not in markdown.out
+    assert "\\(a user\\) \\(members\\_csv, " in markdown.out  # Markdown escapes ( and _
+    shown = run("plan", "-c", str(config), "--format", "markdown", "--show-members")
+    assert "newstarter" in shown.out
 
     applied = run("apply", "-c", str(config), "--auto-approve")
     assert applied.code == 0, applied.err

@@ -3,7 +3,7 @@ let through, the notices, and what the plan was made from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from plutoctl.plan.changes.kinds import Change
 
@@ -39,6 +39,9 @@ class Notice:
     level: str  # "info" | "warning" | "error"
     message: str
     where: str = ""
+    usernames: tuple[str, ...] = field(default=(), compare=False)
+    """The usernames the message names (each as ``repr`` writes it): a report that
+    hides usernames (Markdown without ``--show-members``) masks them. Not saved."""
 
 
 INCOMPLETE_READ = "the site's read"

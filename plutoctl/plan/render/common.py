@@ -127,11 +127,20 @@ def field_lines(change: Change, quote: Callable[[object], str] = quoted) -> list
     return []
 
 
-def notice_text(notice: Notice) -> str:
-    """Return ``where: message`` (or just the message when it has no place)."""
+HIDDEN_USER = "(a user)"
+"""What a report that hides usernames shows in a notice in place of one."""
+
+
+def notice_text(notice: Notice, *, hide_usernames: bool = False) -> str:
+    """Return ``where: message`` (or just the message when it has no place); with
+    ``hide_usernames``, the usernames the notice names are masked."""
+    message = notice.message
+    if hide_usernames:
+        for name in sorted(set(notice.usernames), key=len, reverse=True):
+            message = message.replace(repr(name), HIDDEN_USER)
     if notice.where:
-        return f"{clean(notice.where)}: {clean(notice.message)}"
-    return clean(notice.message)
+        return f"{clean(notice.where)}: {clean(message)}"
+    return clean(message)
 
 
 def segment_member_changes(changes: tuple[Change, ...]) -> dict[str, tuple[int, int]]:

@@ -152,14 +152,15 @@ def _site(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
     acks = [
         f"- {md(a.subject)}: {md(a.reason)}; allowed by {_code(a.by)}" for a in site.acknowledged
     ]
-    acks += [f"- ⚠ {_notice(n)}" for n in acknowledgement_notices(site)]
+    hide = not show_members
+    acks += [f"- ⚠ {_notice(n, hide)}" for n in acknowledgement_notices(site)]
     if acks:
         _list_section(doc, "#### ✅ Acknowledged in review", acks)
     if site.errors:
-        _list_section(doc, "#### ❌ Errors", [f"- {_notice(n)}" for n in site.errors])
+        _list_section(doc, "#### ❌ Errors", [f"- {_notice(n, hide)}" for n in site.errors])
     if not summary.is_empty:
         _table(doc, summary, site.estimated_seconds)
-    _notices(doc, site)
+    _notices(doc, site, hide)
     if site.changes:
         _details(doc, site, show_members=show_members)
 
@@ -192,9 +193,11 @@ def _table(doc: _Document, summary: SiteSummary, seconds: float) -> None:
     doc.add("")
 
 
-def _notices(doc: _Document, site: SitePlan) -> None:
-    items = [f"- held back: {_notice(n)}" for n in site.held_back]
-    items += [f"- {md(n.level)}: {_notice(n)}" for n in site.notices]
+def _notices(doc: _Document, site: SitePlan, hide_usernames: bool) -> None:
+    said = set(acknowledgement_notices(site))  # listed with the acknowledgements
+    shown = [n for n in site.notices if n not in said]
+    items = [f"- held back: {_notice(n, hide_usernames)}" for n in site.held_back]
+    items += [f"- {md(n.level)}: {_notice(n, hide_usernames)}" for n in shown]
     if not items:
         return
     doc.add(f"<details><summary>Held back and notices ({len(items):,})</summary>")
@@ -233,8 +236,8 @@ def _bullet(change: Change) -> str:
     return f"- **{md(change.kind.sign)}** {md(headline(change))}"
 
 
-def _notice(notice: Notice) -> str:
-    return md(notice_text(notice))
+def _notice(notice: Notice, hide_usernames: bool) -> str:
+    return md(notice_text(notice, hide_usernames=hide_usernames))
 
 
 def _code(text: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 from render_plans import empty_plan, hostile_plan, names, representative_plan
 
 from plutoctl.plan.changes.kinds import AddSegmentMembers, RemoveSegmentMembers
-from plutoctl.plan.changes.plans import Plan, SitePlan
+from plutoctl.plan.changes.plans import Notice, Plan, SitePlan
 from plutoctl.plan.render import render
 from plutoctl.plan.render.markdown import LIMIT, MARKER, render_markdown
 
@@ -132,3 +132,27 @@ def test_a_plan_that_fits_is_not_truncated() -> None:
     text = render(representative_plan(), "markdown")
     assert "truncated" not in text
     assert len(text) < LIMIT
+
+
+def test_notices_name_no_user_without_show_members() -> None:
+    """SPEC: usernames are hidden in the Markdown report unless --show-members; the
+    notices that name users (unknown, kept though excluded) mask them."""
+    kept = Notice(
+        "warning",
+        "segment team keeps 'bob', 'bo': excluded, but already a member",
+        "segments.yaml:9:5",
+        ("bob", "bo"),
+    )
+    unknown = Notice("error", "unknown user 'ghost' on site 'lab'", "m.csv:3", ("ghost",))
+    plan = Plan(sites=(SitePlan(site="lab", errors=(unknown,), notices=(kept,)),))
+    hidden = render(plan, "markdown")
+    assert "bob" not in hidden and "ghost" not in hidden and "'bo'" not in hidden
+    assert "keeps \\(a user\\), \\(a user\\)" in hidden and "m.csv:3" in hidden
+    shown = render(plan, "markdown", show_members=True)
+    assert "'bob', 'bo'" in shown and "'ghost'" in shown
+
+
+def test_an_acknowledgement_notice_is_listed_once() -> None:
+    unused = Notice("warning", "acknowledge.removals team: matches nothing in this plan")
+    plan = Plan(sites=(SitePlan(site="lab", notices=(unused,)),))
+    assert render(plan, "markdown").count("matches nothing in this plan") == 1
