@@ -82,8 +82,10 @@ def verdict_html(plan: Plan) -> list[str]:
 
 
 def title_text(plan: Plan) -> str:
-    """Return the document title: the verdict leads, as in a browser tab."""
-    css, _text = plan_verdicts(plan)[0]
+    """Return the document title: the gravest verdict leads, as in a browser tab (a
+    site read in part or not in sync before another's "ready to apply")."""
+    graver = ("refused", "errors", "partial", "blocked", "ready", "none")
+    css = min((css for css, _ in plan_verdicts(plan)), key=graver.index)
     word = {
         "refused": "REFUSED as unsafe",
         "errors": "ERRORS",

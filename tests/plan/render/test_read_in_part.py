@@ -72,3 +72,9 @@ def test_the_total_of_sites_all_in_sync_is_no_changes(form: str) -> None:
     shown = render(Plan(sites=(IN_SYNC, SitePlan(site="south"))), form)
     assert "No changes." in shown
     assert "not every site matches" not in shown
+
+
+def test_the_html_title_leads_with_the_read_in_part_before_another_site_s_changes() -> None:
+    ready = SitePlan(site="north", changes=(AddSegmentMembers("s", ("ann",)),))
+    html = render(Plan(sites=(ready, NOT_IN_SYNC["read in part"])), "html")
+    assert "<title>plutoctl plan: read in part</title>" in html
