@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 import threading
@@ -14,6 +13,7 @@ import click
 
 from plutoctl.cli.options import (
     DEFAULT_CONFIG,
+    check_writable,
     load,
     refuse_overwriting_inputs,
     run_flags,
@@ -291,24 +291,7 @@ def check_report_path(path: Path | None, loaded: LoadedConfig, plan_file: Path |
     if path is not None:
         also_read = [plan_file] if plan_file else []
         refuse_overwriting_inputs(loaded, [path], what="--report", also_read=also_read)
-        check_writable(path, what="--report")
-
-
-def check_writable(path: Path, *, what: str) -> None:
-    """Refuse, before anything is applied, a report path that cannot be written."""
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        problem = exc.strerror or str(exc)
-    else:
-        writable = os.access(path if path.exists() else folder, os.W_OK)
-        problem = "" if writable else "permission denied"
-    if problem:
-        raise PlutoError(
-            f"{what} {path} cannot be written ({problem}); nothing was applied",
-            hint="name a file in a folder you can write to",
-        )
+        check_writable(path, what="--report", nothing="applied")
 
 
 def write_report(path: Path, outcomes: dict[str, SiteOutcome]) -> None:

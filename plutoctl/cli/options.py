@@ -334,3 +334,25 @@ def refuse_overwriting_inputs(
                 f"{what} would overwrite {', '.join(clash)}, which {which}; nothing was written",
                 hint="name a new file for it",
             )
+
+
+def check_writable(path: Path, *, what: str, nothing: str) -> None:
+    """Refuse a file to write that cannot be written, before the sites are read: its
+    folder cannot be made, or it is a directory, or it may not be written. ``nothing``:
+    what was not done then (``applied``, ``read``)."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+    else:
+        if path.is_dir():
+            problem = "it is a directory"
+        else:
+            writable = os.access(path if path.exists() else folder, os.W_OK)
+            problem = "" if writable else "permission denied"
+    if problem:
+        raise PlutoError(
+            f"{what} {path} cannot be written ({problem}); nothing was {nothing}",
+            hint="name a file in a folder you can write to",
+        )

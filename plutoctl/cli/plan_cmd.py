@@ -13,6 +13,7 @@ import click
 
 from plutoctl.cli import program
 from plutoctl.cli.options import (
+    check_writable,
     config_option,
     load,
     refuse_overwriting_inputs,
@@ -104,6 +105,7 @@ def plan_command(
         loaded = load(config_path)
         if out is not None:
             refuse_overwriting_inputs(loaded, [out], what="--out")
+            check_writable(out, what="--out", nothing="read")
         plan, runs = make_plan(loaded, options, meanwhile=import_output)
         program.hold(loaded, plan, runs)
         from plutoctl.plan.render import render  # imported while the sites were read

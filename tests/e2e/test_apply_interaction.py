@@ -159,6 +159,20 @@ def test_a_report_that_cannot_be_written_is_refused_before_applying(
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
 
 
+def test_a_plan_file_that_cannot_be_written_is_refused_before_the_sites_are_read(
+    config: Path, sandbox, run, tmp_path: Path
+) -> None:
+    """The whole plan was read and printed, then the save failed."""
+    (tmp_path / "file").write_text("a file, not a folder")
+    out = tmp_path / "file" / "plan.json"  # its folder cannot be made
+    sandbox.log.clear()
+    refused = run("plan", "-c", str(config), "--out", str(out))
+    assert refused.code == 1
+    assert f"--out {out} cannot be written" in refused.err and "nothing was read" in refused.err
+    assert refused.out == ""
+    assert sandbox.log.count("core_webservice_get_site_info") == 0
+
+
 def report_of(path: Path) -> dict[str, object]:
     return {s["site"]: s for s in json.loads(path.read_text(encoding="utf-8"))["sites"]}
 
