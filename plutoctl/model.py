@@ -115,6 +115,8 @@ class ExistingSite:
     """The site's id of each role seen on the enrolments read (shortname → id)."""
     unidentified: tuple[str, ...] = ()
     """The names of the cohorts without a segment ID (idnumber): no config can name them."""
+    shared_ids: tuple[str, ...] = ()
+    """Segment IDs more than one cohort holds (only the first is read: see ``incomplete``)."""
 
     @property
     def is_complete(self) -> bool:

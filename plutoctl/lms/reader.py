@@ -161,6 +161,7 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
         unread_courses=unread,
         role_ids=dict(course_reads.role_ids),
         unidentified=tuple(segments_read.unidentified),
+        shared_ids=tuple(segments_read.shared_ids),
     )
 
 

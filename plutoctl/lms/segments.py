@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 class SegmentsRead(Read):
     cohorts: dict[str, Cohort] = field(default_factory=dict)
     unidentified: list[str] = field(default_factory=list)  # names of cohorts without an ID
+    shared_ids: list[str] = field(default_factory=list)  # IDs more than one cohort holds
     member_ids: dict[str, list[int]] = field(default_factory=dict)
     system_ids: frozenset[int] | None = None  # cohorts in the system context, if known
 
@@ -68,6 +69,7 @@ class SegmentReads:
                 duplicates[cohort.idnumber] = duplicates.get(cohort.idnumber, 1) + 1
                 continue
             read.cohorts[cohort.idnumber] = cohort
+        read.shared_ids = sorted(duplicates)
         for idnumber, count in sorted(duplicates.items()):
             read.incomplete.append(
                 f"segment ID {idnumber!r} is used by {count} cohorts on the site; only the "

@@ -65,8 +65,13 @@ def check_complete(existing: ExistingSite, site: str) -> None:
             f"site {site!r}: the read was incomplete, so the export would leave out what "
             f"was not read: {reasons}{f'; and {more} more' if more > 0 else ''}; nothing "
             "was written",
-            hint="run the export again; if it keeps failing, check the site (--debug shows "
-            "each call)",
+            hint=(
+                f"give each cohort its own segment ID on the site (shared: "
+                f"{', '.join(map(repr, existing.shared_ids))}), then export again"
+                if existing.shared_ids
+                else "run the export again; if it keeps failing, check the site (--debug "
+                "shows each call)"
+            ),
         )
 
 

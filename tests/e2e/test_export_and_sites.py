@@ -181,6 +181,19 @@ def test_export_of_an_incomplete_read_writes_nothing(
     assert not out.exists()
 
 
+def test_an_export_stopped_by_a_shared_segment_id_says_how_to_mend_it(
+    sandbox, source: Path, tmp_path: Path, run
+) -> None:
+    """Reading again cannot help: two cohorts hold the ID until one is given another."""
+    sandbox.store.add_cohort("twin", "Twin")
+    with sandbox.store.transaction() as db:
+        db.execute("UPDATE cohort SET idnumber = 'small' WHERE idnumber = 'twin'")
+    result = run("export", "-c", str(source), "--site", "lab", "-o", str(tmp_path / "e.yaml"))
+    assert result.code == 1
+    assert "give each cohort its own segment ID on the site (shared: 'small')" in result.err
+    assert "run the export again" not in result.err
+
+
 def test_export_to_stdout_is_sorted_and_stable(source: Path, run) -> None:
     first = run("export", "-c", str(source), "--site", "lab")
     second = run("export", "-c", str(source), "--site", "lab")
