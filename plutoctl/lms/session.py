@@ -36,7 +36,7 @@ from plutoctl import __version__
 
 @dataclass(frozen=True)
 class HttpAnswer:
-    """An HTTP answer, read whole: its status, the headers plutoctl looks at, its body."""
+    """An HTTP answer, read whole: its status, its headers (names in any case), its body."""
 
     status: int
     headers: Mapping[str, str]
