@@ -58,8 +58,14 @@ def unused(config: Config, plan: Plan) -> list[str]:
         for site in plan.sites
         for change in (*site.changes, *(r.change for r in site.refused))
     ]
+    # Removals held back behind a refusal (a group's, while its segment's are refused)
+    # are in no change yet, but their entries are what they will need: the notice that
+    # holds them back is about them (``plutoctl.plan.knock_on``).
+    held = {n.where for site in plan.sites for n in (*site.held_back, *site.notices)}
     result = []
     for name in sorted(config.acknowledge.removals):
+        if name in held:
+            continue
         if not any(c.kind.removes_users and acknowledges(frozenset({name}), c) for c in changes):
             result.append(f"acknowledge.removals {name}")
     for name in sorted(set(config.acknowledge.deletes)):

@@ -242,3 +242,28 @@ def test_a_segment_narrowed_to_fewer_sites_is_unmanaged_on_the_others(tmp_path, 
     applied = run("apply", "plan.json")  # the saved plan's recompute agrees
     assert applied.code == 0, applied.out + applied.err
     assert run("plan", "-c", "segments.yaml", "--detailed-exitcode").code == 0
+
+
+def test_an_entry_for_removals_held_back_behind_a_refusal_is_not_called_unused(
+    tmp_path: Path, site, run
+) -> None:
+    """The group's removals wait on the segment's refused ones: its entry is needed once
+    the segment's is raised, and the plan told the reviewer to delete it."""
+    for name in SALES:
+        site.store.enrol(name, "C1")
+    site.store.add_group("C1", "G", idnumber="dept-sales")
+    site.store.add_group_members("C1", "dept-sales", SALES)
+    ack = "acknowledge:\n  removals: {dept-sales: 4, C1/dept-sales: 5}\n  deletes: [old]\n"
+    config = write(tmp_path, site, SALES[:5], ack)
+    text = config.read_text(encoding="utf-8").replace(
+        "name: G\n", "name: G\n        segment: dept-sales\n"
+    )
+    config.write_text(text, encoding="utf-8")
+    result = run("plan", "-c", str(config))
+    assert result.code == 3, result.out
+    assert "kept 5 users in C1/dept-sales" in result.out  # held back behind the refusal
+    assert "C1/dept-sales matches nothing" not in result.out
+    config.write_text(text.replace("dept-sales: 4", "dept-sales: 5"), encoding="utf-8")
+    planned = run("plan", "-c", str(config))
+    assert planned.code == 0, planned.out
+    assert "allowed by acknowledge.removals C1/dept-sales: 5" in planned.out
