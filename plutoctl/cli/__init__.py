@@ -80,7 +80,12 @@ class CommandsOnDemand(click.Group):
             importlib.import_module(f"plutoctl.cli.{module}").register(self)
 
 
-@click.group(cls=CommandsOnDemand, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=CommandsOnDemand,
+    # Text 88 columns wide (90 less the margin), as docs/cli.md is written: a terminal
+    # of 90 columns or more shows the same text.
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 90},
+)
 @click.version_option(__version__, prog_name="plutoctl")
 @click.option(
     "--debug", is_flag=True, help="Show tracebacks and debug logging (also after the command)."

@@ -12,14 +12,8 @@ def help_text(command: click.Command, path: list[str], root: click.Command | Non
     real run's does; click remembers a command's help option from the first context
     it sees, so a bare context would make the text depend on what ran before.
     """
-    settings = dict((root or command).context_settings)
-    ctx = click.Context(
-        command,
-        info_name=" ".join(path),
-        terminal_width=88,
-        max_content_width=88,
-        **settings,
-    )
+    settings = {**(root or command).context_settings, "max_content_width": 88}
+    ctx = click.Context(command, info_name=" ".join(path), terminal_width=88, **settings)
     return command.get_help(ctx)
 
 
@@ -36,7 +30,8 @@ def render_reference(root: click.Group) -> str:
     """Return docs/cli.md: every command's help, in order."""
     parts = [
         "# plutoctl command reference\n",
-        "Generated from `--help`; a test keeps it current "
+        "Generated from `--help` as a terminal of 90 columns or more shows it (a narrower "
+        "one wraps the same text sooner); a test keeps it current "
         "(regenerate with `PLUTOCTL_REGEN=1 pytest tests/cli/test_cli_reference.py`).\n",
         'Shell completion: add `eval "$(_PLUTOCTL_COMPLETE=bash_source plutoctl)"` to '
         "`~/.bashrc` (zsh: `zsh_source` in `~/.zshrc`; fish: "

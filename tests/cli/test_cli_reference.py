@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,19 @@ def test_every_command_has_summary_and_example(path: list[str]) -> None:
         command = command.commands[name]  # type: ignore[attr-defined]
     assert command.help and command.help.strip().splitlines()[0].endswith(".")
     assert "Example:" in command.help, f"{' '.join(path)} --help has no example"
+
+
+@pytest.mark.parametrize("command", [[], ["plan"], ["sandbox", "serve"]], ids=" ".join)
+def test_a_wide_terminal_shows_the_help_as_the_reference_writes_it(command: list[str]) -> None:
+    """docs/cli.md says it is the help a terminal of 90 columns or more shows."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "plutoctl", *command, "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "120"},
+    ).stdout
+    doc = DOC.read_text(encoding="utf-8")
+    block = doc[doc.index(f"## {' '.join(['plutoctl', *command])}\n") :]
+    block = block[block.index("```\n") + 4 :]
+    assert shown.rstrip() == block[: block.index("```")].rstrip()
