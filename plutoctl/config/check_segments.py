@@ -7,7 +7,7 @@ courses use them for their groups.
 from __future__ import annotations
 
 import re
-from collections.abc import Set
+from collections.abc import Iterable, Set
 
 from plutoctl.config import limits
 from plutoctl.config.check_sites import check_site_list
@@ -41,6 +41,7 @@ def check_segments(rec: Recorder, parts: Parts, csv_declared: Set[str]) -> None:
     for segment_id in parts.segment_names:
         if segment_id not in csv_declared:
             check_id(rec, ("segments", segment_id), segment_id, "segment ID")
+    _warn_case_twins(rec, parts.segment_names)
     for segment_id, segment in parts.segments.items():
         path: KeyPath = ("segments", segment_id)
         if segment_id not in csv_declared:
@@ -61,6 +62,21 @@ def check_segments(rec: Recorder, parts: Parts, csv_declared: Set[str]) -> None:
             )
         for i, rule in enumerate(segment.rules):
             _check_rule(rec, (*path, "rules", i), rule)
+
+
+def _warn_case_twins(rec: Recorder, segment_ids: Iterable[str]) -> None:
+    """Warn of segment IDs that differ only in case: one ID to a case-blind database."""
+    first: dict[str, str] = {}
+    for segment_id in segment_ids:
+        twin = first.setdefault(segment_id.lower(), segment_id)
+        if twin != segment_id:
+            rec.warn(
+                ("segments", segment_id),
+                f"segment IDs {twin!r} and {segment_id!r} differ only in case: a site whose "
+                "database compares text without case (MySQL and MariaDB, as Moodle sets them "
+                "up) holds them as one ID, and refuses to create the second",
+                "give them IDs that differ in more than case",
+            )
 
 
 def _check_unmanaged_exclude(rec: Recorder, path: KeyPath, segment: SegmentConfig) -> None:

@@ -301,6 +301,14 @@ def test_any_and_not_rules_get_one_error_saying_how_rules_combine(
     assert problem.hint is not None and "alternatives" in problem.hint
 
 
+def test_segment_ids_that_differ_only_in_case_are_warned_of(tmp_path: Path) -> None:
+    text = HEADER + "segments:\n  dept-sales: {name: A}\n  Dept-Sales: {name: B}\n  hr: {name: C}\n"
+    loaded = load_config(write(tmp_path, text))  # a warning: PostgreSQL sites take both
+    [warning] = [p for p in loaded.warnings if "differ only in case" in p.message]
+    assert "'dept-sales' and 'Dept-Sales'" in warning.message
+    assert warning.position.line == 7
+
+
 def test_token_reference_is_accepted_and_not_resolved(tmp_path: Path) -> None:
     text = "version: 1\nsites:\n  p:\n    url: https://l.example.com\n    token: ${UNSET_VAR_X}\n"
     site = load_config(write(tmp_path, text)).config.sites["p"]
