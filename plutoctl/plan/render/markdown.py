@@ -41,8 +41,9 @@ MARKER = "- _… truncated (see the note at the end)_"
 KEEP, IMPORTANT, DETAIL = 0, 1, 2
 """Line priorities: always kept, dropped only if needed, dropped first."""
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]()#!|~])")
-"""Characters with inline meaning; user text never starts a line, so block marks are safe."""
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()#!|~$])")
+"""Characters with inline meaning (``$`` opens maths on GitHub); user text never starts
+a line, so block marks are safe."""
 
 
 _ZWSP = "&#8203;"

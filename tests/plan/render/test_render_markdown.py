@@ -156,3 +156,10 @@ def test_an_acknowledgement_notice_is_listed_once() -> None:
     unused = Notice("warning", "acknowledge.removals team: matches nothing in this plan")
     plan = Plan(sites=(SitePlan(site="lab", notices=(unused,)),))
     assert render(plan, "markdown").count("matches nothing in this plan") == 1
+
+
+def test_a_dollar_sign_does_not_open_maths() -> None:
+    """GitHub renders $…$ as maths: a segment named "Costs in US$ and $2" would lose text."""
+    plan = Plan(sites=(SitePlan(site="lab", changes=(AddSegmentMembers("US$x$", ("ann",)),)),))
+    shown = render(plan, "markdown")
+    assert "US\\$x\\$" in shown and "US$x$" not in shown
