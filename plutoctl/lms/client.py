@@ -14,13 +14,14 @@ run checks the token's functions against it before reading or writing anything.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import accumulate, pairwise
@@ -49,6 +50,7 @@ from plutoctl.lms.responses import (
     gave_up,
     no_answer,
     not_retried,
+    not_sent,
     parse_response,
     site_info_of,
     too_large,
@@ -119,6 +121,7 @@ class SiteClient:
         self._site_info: SiteInfo | None = None
         self._transport = Transport(self.parallelism, self.endpoint, FORM_TYPE)
         self._stop: threading.Event | None = None
+        self._reads_stop: threading.Event | None = None
 
     def __repr__(self) -> str:
         return f"SiteClient(site={self.site!r}, url={self.url!r})"
@@ -137,6 +140,17 @@ class SiteClient:
         """Retry no failed call once ``stop`` is set (Ctrl-C during apply): the wait
         before a retry ends then, and the call fails with the error it had."""
         self._stop = stop
+
+    @contextlib.contextmanager
+    def reading_until(self, stop: threading.Event) -> Iterator[None]:
+        """Within the block, start no call once ``stop`` is set: each fails unsent
+        (errorcode ``interrupted``), so that a read cut short by Ctrl-C ends as soon as
+        the calls in flight are answered. For the re-read before applying."""
+        self._reads_stop = stop
+        try:
+            yield
+        finally:
+            self._reads_stop = None
 
     def seal(self, content: bytes) -> str:
         """Return the HMAC-SHA256 of ``content`` keyed by the site's token, in hex.
@@ -166,6 +180,8 @@ class SiteClient:
         data = self._form(function, params or {})
         # From here on only the name shown in logs and errors, never the raw argument.
         function = redact(function, self._token)
+        if self._reads_stop is not None and self._reads_stop.is_set():
+            raise not_sent(site=self.site, function=function)
         attempts = self.retry.attempts if retry_safe else 1
         # requests/urllib3 retries cannot tell our idempotent POSTs from creates, nor
         # add jitter to Retry-After, so the client runs this one small loop itself.

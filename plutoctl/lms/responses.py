@@ -203,6 +203,13 @@ def not_retried(error: TransportError) -> TransportError:
     return _saying(error, "not retried: apply was interrupted")
 
 
+def not_sent(*, site: str, function: str) -> LmsError:
+    """Return the failure of a call not sent: the run was stopped before it."""
+    return LmsError(
+        "not sent: apply was interrupted", site=site, function=function, errorcode="interrupted"
+    )
+
+
 def _saying(error: TransportError, why: str) -> TransportError:
     """Return ``error`` with ``why`` added to its reason."""
     return TransportError(

@@ -10,7 +10,7 @@ from plutoctl.apply.execute import apply_site
 from plutoctl.apply.report import ApplyReport, ProgressEvent
 from plutoctl.apply.verify import finds_differences, scope_of_changes, verify_site
 from plutoctl.config import LoadedConfig
-from plutoctl.errors import PlanError, PlutoError, StalePlanError
+from plutoctl.errors import LmsError, PlanError, PlutoError, StalePlanError
 from plutoctl.lms.client import SiteClient
 from plutoctl.lms.reader import read_site
 from plutoctl.model import ExistingSite
@@ -161,14 +161,23 @@ def apply_plan(
         site_plan = by_site[name]
         if saved is not None:
             check_seal(plan, name, client.seal, sealed)  # before anything else of the site
-        if saved is None:
-            # Ids planning learned in this run are not looked up again.
-            learned = dict((known or {}).get(name, {}))
-            scope = replace(scope_of_changes(site_plan.changes), known_users=learned)
-            existing = read_site(client, scope)
-        else:
-            reread = reverify_scope(loaded, name, site_plan, saved)
-            existing = read_site(client, reread.read)
+        try:
+            with client.reading_until(stop):  # a Ctrl-C ends the re-read: nothing written
+                if saved is None:
+                    # Ids planning learned in this run are not looked up again.
+                    learned = dict((known or {}).get(name, {}))
+                    scope = replace(scope_of_changes(site_plan.changes), known_users=learned)
+                    existing = read_site(client, scope)
+                else:
+                    reread = reverify_scope(loaded, name, site_plan, saved)
+                    existing = read_site(client, reread.read)
+        except LmsError:
+            if not stop.is_set():
+                raise
+        if stop.is_set():
+            why = "interrupted before anything was written"
+            outcomes[name] = SiteOutcome(name, error=PlutoError(why))
+            return SiteRun(plan=site_plan)
         if _was_applied_before(site_plan, existing):
             outcomes[name] = SiteOutcome(name, is_already_applied=True)
             return SiteRun(plan=site_plan, existing=existing)

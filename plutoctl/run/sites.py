@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
 from plutoctl.config import LoadedConfig
@@ -99,19 +99,32 @@ def run_sites(
             try:
                 if meanwhile is not None:
                     meanwhile()
-                results = [future.result() for future in futures]
+                results = _results(futures)
             except KeyboardInterrupt:
                 if stop is None:
                     raise
                 stop.set()
                 log.debug("interrupted: sending no more calls, waiting for those in flight")
-                results = [future.result() for future in futures]
+                results = _results(futures)  # a second Ctrl-C is raised at once
         except KeyboardInterrupt:
             is_waiting = False  # for the calls in flight: why the pool is not a `with`
             raise
         finally:
             pool.shutdown(wait=is_waiting, cancel_futures=not is_waiting)
     return dict(zip(names, results, strict=True))
+
+
+def _results(futures: Sequence[Future[SiteRun]]) -> list[SiteRun]:
+    """Return the futures' results, waking now and then meanwhile.
+
+    A Ctrl-C the kernel hands to another thread than the main one does not interrupt a
+    wait without a time limit: Python runs its handler only when the main thread runs
+    again, here when every site is done (an apply would go on to the end). Waking every
+    tenth of a second lets the handler run at once.
+    """
+    while not all(future.done() for future in futures):
+        wait(futures, timeout=0.1)
+    return [future.result() for future in futures]
 
 
 def _describe(exc: PlutoError) -> str:

@@ -99,6 +99,46 @@ def test_ctrl_c_mid_apply_stops_sending_and_reports_what_was_done(
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
 
 
+def test_ctrl_c_during_the_re_read_of_a_saved_plan_stops_it_and_writes_nothing(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    """The re-read before the first write sent every call it had left after a Ctrl-C."""
+    names = seed_users(sandbox.store, 40)
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = write_config(tmp_path, sandbox, names)
+    plan = tmp_path / "plan.json"
+    assert run("plan", "-c", str(config), "--out", str(plan)).code == 0
+    sandbox.log.clear()
+    sandbox.faults.inject(kind="latency", seconds=0.4)  # every call, reads included
+    env = {**os.environ, TOKEN_VAR: sandbox.token, "PYTHONUNBUFFERED": "1"}
+    report = tmp_path / "report.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "plutoctl", "apply", str(plan), "--parallelism", "1",
+         "--report", str(report)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and sandbox.log.count() < 1:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    at_signal = sandbox.log.count()
+    out, err = proc.communicate(timeout=60)
+    sandbox.faults.clear()
+
+    assert proc.returncode == 130, err
+    # The call in flight (and one just begun) finished; no other was sent, nothing written.
+    assert sandbox.log.count() <= at_signal + 2, (at_signal, out, err)
+    assert sandbox.log.count("core_cohort_create_cohorts") == 0
+    [site] = json.loads(report.read_text(encoding="utf-8"))["sites"]
+    assert "interrupted before anything was written" in site["error"]
+    assert "Traceback" not in err
+    assert run("apply", str(plan)).code == 0
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
 def _write(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "segments.yaml"
     head = "version: 1\nsites:\n  demo:\n    url: sandbox:demo.db\n"
