@@ -61,7 +61,7 @@ def unused(config: Config, plan: Plan) -> list[str]:
     # Removals held back behind a refusal (a group's, while its segment's are refused)
     # are in no change yet, but their entries are what they will need: the notice that
     # holds them back is about them (``plutoctl.plan.knock_on``).
-    held = {n.where for site in plan.sites for n in (*site.held_back, *site.notices)}
+    held = {n.where for site in plan.sites for n in site.held_back}
     result = []
     for name in sorted(config.acknowledge.removals):
         if name in held:
