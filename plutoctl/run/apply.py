@@ -161,16 +161,16 @@ def apply_plan(
         site_plan = by_site[name]
         if saved is not None:
             check_seal(plan, name, client.seal, sealed)  # before anything else of the site
+        reread = reverify_scope(loaded, name, site_plan, saved) if saved is not None else None
+        if reread is not None:
+            scope = reread.read
+        else:
+            # Ids planning learned in this run are not looked up again.
+            learned = dict((known or {}).get(name, {}))
+            scope = replace(scope_of_changes(site_plan.changes), known_users=learned)
         try:
             with client.reading_until(stop):  # a Ctrl-C ends the re-read: nothing written
-                if saved is None:
-                    # Ids planning learned in this run are not looked up again.
-                    learned = dict((known or {}).get(name, {}))
-                    scope = replace(scope_of_changes(site_plan.changes), known_users=learned)
-                    existing = read_site(client, scope)
-                else:
-                    reread = reverify_scope(loaded, name, site_plan, saved)
-                    existing = read_site(client, reread.read)
+                existing = read_site(client, scope)
         except LmsError:
             if not stop.is_set():
                 raise
@@ -181,7 +181,7 @@ def apply_plan(
         if _was_applied_before(site_plan, existing):
             outcomes[name] = SiteOutcome(name, is_already_applied=True)
             return SiteRun(plan=site_plan, existing=existing)
-        if saved is not None:
+        if saved is not None and reread is not None:
             changes = recompute(loaded, site_plan, saved, existing, reread)
             site_plan = replace(site_plan, changes=changes)
         report = apply_site(client, site_plan, existing, progress=progress, stop=stop)
