@@ -9,14 +9,12 @@ from __future__ import annotations
 import html
 import json
 import logging
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import parse_qs, quote, quote_plus
+from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
+from hostile_http import Answer, serve
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -50,36 +48,15 @@ def test_every_form_of_a_token_is_redacted(token: str) -> None:
     assert token not in redact(f"Location: /x?t={quote_plus(token)}&u={token}", token)
 
 
-@contextmanager
-def echoing_site(page: Callable[[bytes, str], bytes]) -> Iterator[str]:
-    """A site that answers every call with an HTML page made of the request body."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            token = parse_qs(body.decode())["wstoken"][0]
-            answer = page(body, token)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-PAGES: dict[str, Callable[[bytes, str], bytes]] = {
-    "the request echoed": lambda body, _token: b"<html>Blocked: " + body + b"</html>",
-    "the token escaped": lambda _body, token: f"<p>Bad token {html.escape(token)}</p>".encode(),
+HTML = (("Content-Type", "text/html"),)
+PAGES: dict[str, Callable[[dict[str, str]], Answer]] = {
+    # A gateway's page quoting the request body, form-encoded as it was sent.
+    "the request echoed": lambda form: Answer(
+        200, b"<html>Blocked: " + urlencode(form).encode() + b"</html>", HTML
+    ),
+    "the token escaped": lambda form: Answer(
+        200, f"<p>Bad token {html.escape(form['wstoken'])}</p>".encode(), HTML
+    ),
 }
 
 
@@ -89,11 +66,13 @@ def test_an_odd_token_echoed_by_a_site_is_in_no_output_or_log(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
-    page: Callable[[bytes, str], bytes],
+    page: Callable[[dict[str, str]], Answer],
 ) -> None:
     monkeypatch.setenv("PLUTO_TOKEN_ODD", ODD_TOKEN)
     caplog.set_level(logging.DEBUG)
-    with echoing_site(page) as url:
+    with serve() as site:
+        site.script("*", page)
+        url = site.url
         config = tmp_path / "segments.yaml"
         config.write_text(
             f"version: 1\nsites:\n  odd:\n    url: {url}\n    token: ${{PLUTO_TOKEN_ODD}}\n"
