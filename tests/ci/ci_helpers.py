@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -230,20 +231,43 @@ def job_environment(dist: Dist) -> dict[str, str]:
 # --- the forge API stub ----------------------------------------------------------------
 
 
+BOT = {"id": 4242, "username": "project_7_bot", "login": "github-actions[bot]", "type": "Bot"}
+PERSON = {"id": 17, "username": "reviewer", "login": "reviewer", "type": "User"}
+
+
+@dataclass
+class Note:
+    author: dict[str, object]
+    body: str
+
+
 @dataclass
 class ForgeStub:
-    """GitLab MR notes and GitHub issue comments, kept in memory, with a request log."""
+    """GitLab MR notes and GitHub issue comments, kept in memory, with a request log.
+
+    Calls with ``token`` are made by the bot the recipes post as (GitLab's project
+    access token, GitHub's ``github.token``); ``notes`` also holds what people posted
+    (``post_as_person``). Listings come in pages of ``per_page`` (at most 100, as both
+    forges give them).
+    """
 
     token: str
     url: str = ""
-    notes: dict[int, str] = field(default_factory=dict)
+    notes: dict[int, Note] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     refused: int = 0
     # Jobs of a matrix post at the same time: one note at a time gets the next id.
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def bodies(self) -> list[str]:
-        return list(self.notes.values())
+        """Return the bodies of the bot's notes (what the recipes posted)."""
+        return [note.body for note in self.notes.values() if note.author is BOT]
+
+    def post_as_person(self, body: str) -> int:
+        with self.lock:
+            new_id = max(self.notes, default=100) + 1
+            self.notes[new_id] = Note(PERSON, body)
+        return new_id
 
 
 NOTES = re.compile(r"^/api/v4/projects/[^/]+/merge_requests/\d+/notes(?:/(\d+))?$")
@@ -270,37 +294,60 @@ def _handler(stub: ForgeStub) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def _handle(self) -> None:
-            path = self.path.split("?", 1)[0]
+            path, _, query = self.path.partition("?")
             stub.requests.append((self.command, path))
             match = NOTES.match(path) or COMMENTS.match(path)
-            if match is None:
+            if match is None and path != "/api/v4/user":
                 self._reply(404, {"message": "404 Not Found"})
                 return
             if not self._authorised():
                 stub.refused += 1
                 self._reply(401, {"message": "401 Unauthorized"})
                 return
+            if match is None:  # GitLab's "who am I": the token's user
+                self._reply(200, {"id": BOT["id"], "username": BOT["username"]})
+                return
             length = int(self.headers.get("Content-Length") or 0)
             payload = json.loads(self.rfile.read(length) or b"{}") if length else {}
             with stub.lock:
-                self._answer(match.group(1), payload)
+                self._answer(match.group(1), payload, parse_qs(query))
 
-        def _answer(self, note_id: str | None, payload: dict[str, str]) -> None:
+        def _answer(
+            self, note_id: str | None, payload: dict[str, str], query: dict[str, list[str]]
+        ) -> None:
             if self.command == "GET" and note_id is None:
-                self._reply(200, [{"id": i, "body": b} for i, b in stub.notes.items()])
+                per_page = min(int(query.get("per_page", ["20"])[0]), 100)
+                page = int(query.get("page", ["1"])[0])
+                listed = list(stub.notes.items())[(page - 1) * per_page : page * per_page]
+                self._reply(200, [_shown(i, note) for i, note in listed])
             elif self.command == "POST" and note_id is None:
                 new_id = max(stub.notes, default=100) + 1
-                stub.notes[new_id] = payload["body"]
-                self._reply(201, {"id": new_id, "body": payload["body"]})
+                stub.notes[new_id] = Note(BOT, payload["body"])
+                self._reply(201, _shown(new_id, stub.notes[new_id]))
             elif self.command in ("PUT", "PATCH") and note_id and int(note_id) in stub.notes:
-                stub.notes[int(note_id)] = payload["body"]
-                self._reply(200, {"id": int(note_id), "body": payload["body"]})
+                note = stub.notes[int(note_id)]
+                if note.author is not BOT:  # neither forge lets a token edit others' notes
+                    self._reply(403, {"message": "403 Forbidden"})
+                    return
+                note.body = payload["body"]
+                self._reply(200, _shown(int(note_id), note))
             else:
                 self._reply(404, {"message": "404 Not Found"})
 
         do_GET = do_POST = do_PUT = do_PATCH = _handle
 
     return Handler
+
+
+def _shown(note_id: int, note: Note) -> dict[str, object]:
+    """A note as GitLab lists it (``author``) and a comment as GitHub does (``user``)."""
+    author = note.author
+    return {
+        "id": note_id,
+        "body": note.body,
+        "author": {"id": author["id"], "username": author["username"]},
+        "user": {"login": author["login"], "type": author["type"]},
+    }
 
 
 @pytest.fixture

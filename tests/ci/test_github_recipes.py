@@ -83,6 +83,11 @@ def test_reviewed_removal_goes_from_pr_comment_to_applied(
     repo = make_repo(tmp_path / "config", {"segments.yaml": config_text(one, members=SALES)})
     git(repo, "checkout", "-q", "-b", "shrink-sales")
     commit(repo, {"segments.yaml": config_text(one, members=KEPT)}, "sales: 4 leave")
+    # A long review: a page of people's comments, one quoting the marker. The bot's
+    # comment lands on the second page; the quote is never edited (GitHub refuses that).
+    quote = forge.post_as_person("<!-- plutoctl-plan -->\nwhy is this refused?")
+    for n in range(99):
+        forge.post_as_person(f"comment {n}")
 
     unsafe = run(
         "github-actions.yml", repo, Event("pull_request", head(repo), 7), dist, forge, one,
@@ -102,9 +107,10 @@ def test_reviewed_removal_goes_from_pr_comment_to_applied(
     )  # fmt: skip
     (plan,) = reviewed["plan"]
     assert plan.ok, plan.log
-    (comment,) = forge.bodies()  # updated in place
+    (comment,) = forge.bodies()  # updated in place, found on the second page
     assert "acknowledge.removals dept-sales: 4" in comment
     assert any(method == "PATCH" for method, _ in forge.requests)
+    assert forge.notes[quote].body.endswith("why is this refused?")
 
     git(repo, "checkout", "-q", "main")
     git(repo, "merge", "-q", "--ff-only", "shrink-sales")

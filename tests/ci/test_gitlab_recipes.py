@@ -128,6 +128,11 @@ def test_reviewed_removal_goes_from_mr_note_to_applied(
     # The merge request removes 40% of dept-sales: refused, but the note is posted.
     git(repo, "checkout", "-q", "-b", "shrink-sales")
     commit(repo, {"segments.yaml": config_text(one_site, members=KEPT)}, "sales: 4 leave")
+    # A long review: a page of people's notes, one quoting the marker. The bot's note
+    # lands on the second page; the quote is never edited (GitLab refuses that).
+    quote = forge.post_as_person("<!-- plutoctl-plan -->\nwhy is this refused?")
+    for n in range(99):
+        forge.post_as_person(f"note {n}")
     unsafe = pipeline(repo, dist, "merge_request_event", variables)
     assert unsafe.status("plan:mr") == "FAIL", unsafe.output
     assert "exit code of the plan: 3" in unsafe.output
@@ -147,9 +152,10 @@ def test_reviewed_removal_goes_from_mr_note_to_applied(
     reviewed = pipeline(repo, dist, "merge_request_event", variables)
     assert reviewed.status("plan:mr") == "PASS", reviewed.output
     assert "exit code of the plan: 2" in reviewed.output
-    (note,) = forge.bodies()  # the same note, edited in place
+    (note,) = forge.bodies()  # the same note, edited in place, found on the second page
     assert "Acknowledged in review" in note and "acknowledge.removals dept-sales: 4" in note
     assert ("PUT", "/api/v4/projects/") in [(m, p[:17]) for m, p in forge.requests]
+    assert forge.notes[quote].body.endswith("why is this refused?")
     assert members_of(one_site["primary"], "dept-sales") == set(SALES)  # nothing applied yet
 
     # Merged: the default-branch pipeline plans this commit, saves it, applies it.
