@@ -143,6 +143,7 @@ def diff_site(
     for idnumber in sorted(desired.segments):
         want = desired.segments[idnumber]
         result += _diff_segment(want, existing.segments.get(idnumber))
+    result += _case_twins(desired.segments, existing.segments)
     result += _diff_unmanaged_segments(ctx)
     for shortname in sorted(desired.courses):
         result += _diff_course(ctx, desired.courses[shortname])
@@ -168,6 +169,35 @@ def _diff_segment(want: DesiredSegment, have: ExistingSegment | None) -> DiffRes
     if changed:
         result += DiffResult((UpdateSegment(want.idnumber, have.id, want.fields, changed),))
     return result + _diff_segment_members(want, have)
+
+
+def _case_twins(
+    desired: Mapping[str, DesiredSegment], existing: Mapping[str, ExistingSegment]
+) -> DiffResult:
+    """Warn of each segment to create whose ID a site's segment holds in another case.
+
+    Moodle's uniqueness check on a cohort's ID is the database's comparison: on MySQL
+    and MariaDB (case-blind), ``Dept-Sales`` is refused as a duplicate of ``dept-sales``;
+    on PostgreSQL it is a second segment.
+    """
+    to_create = [idnumber for idnumber in desired if idnumber not in existing]
+    if not to_create:
+        return DiffResult()
+    on_site: dict[str, str] = {}
+    for idnumber in sorted(existing):
+        on_site.setdefault(idnumber.casefold(), idnumber)
+    notices = []
+    for idnumber in sorted(to_create):
+        twin = on_site.get(idnumber.casefold())
+        if twin is not None:
+            message = (
+                f"segment {idnumber} is to be created, but the site has segment {twin}, "
+                "whose ID differs only in case: a site on MySQL or MariaDB takes them for "
+                f"one ID and refuses the create; to manage that segment, name it {twin} "
+                "in the config"
+            )
+            notices.append(Notice("warning", message, idnumber))
+    return DiffResult(notices=tuple(notices))
 
 
 def _diff_segment_members(want: DesiredSegment, have: ExistingSegment) -> DiffResult:

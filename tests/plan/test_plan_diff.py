@@ -83,6 +83,17 @@ def test_field_update_lists_old_and_new(have_kwargs, want_kwargs, changed) -> No
     assert change == UpdateSegment("s", 7, desired.segments["s"].fields, changed)
 
 
+def test_a_segment_to_create_whose_id_the_site_holds_in_another_case_is_warned_of() -> None:
+    desired = desired_site([want_segment("Dept-Sales", "a"), want_segment("dept-eng", "b")])
+    existing = existing_site([have_segment("dept-sales", "a"), have_segment("dept-eng", "b")])
+    result = diff_site(desired, existing)
+    assert CreateSegment("Dept-Sales", SegmentFields("Dept-Sales")) in result.changes
+    [warning] = result.notices
+    assert (warning.level, warning.where) == ("warning", "Dept-Sales")
+    assert "the site has segment dept-sales" in warning.message
+    assert "name it dept-sales in the config" in warning.message
+
+
 def test_exact_membership_adds_and_removes() -> None:
     existing = existing_site([have_segment("s", "a b c d")])
     desired = desired_site([want_segment("s", "c d e")])
