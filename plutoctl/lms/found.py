@@ -23,6 +23,9 @@ from plutoctl.errors import (
 from plutoctl.lms.answers import CustomFieldRow, UserRow
 from plutoctl.model import User
 
+UNREAD_WHEN_ABSENT = frozenset({"auth", "lang"})
+"""The account fields only a lookup by field gives: a user it did not answer for lacks them."""
+
 GUEST = "guest"
 _DENSE_SLOTS = 8  # at most this many slots a user in UserIndex's dense table
 # Errors after which nothing on the site can be read: they end the read at once.
@@ -216,7 +219,10 @@ class _UserMaker:
                 if record.suspended is not None:  # unknown stays out: never "not suspended"
                     standard[name] = "1" if record.suspended else "0"
             else:
-                value = str(getattr(record, name, None) or "")
+                raw = getattr(record, name, None)
+                if raw is None and name in UNREAD_WHEN_ABSENT:
+                    continue  # not read (no listing gives it): unknown, never ""
+                value = str(raw or "")
                 standard[name] = text(value, value)
         fields = tuple(record.customfields)  # the rows are frozen structs: hashable
         custom = self.customs.get(fields)

@@ -23,9 +23,11 @@ from plutoctl.model import (
     DesiredSite,
     ExistingSite,
     SegmentFields,
+    User,
 )
 from plutoctl.plan.changes.plans import Notice
 from plutoctl.plan.scope import SiteScope, site_scope
+from plutoctl.rules.conditions import ACCOUNT_FIELDS, is_unread
 from plutoctl.rules.rule_set import RuleSet
 
 
@@ -136,6 +138,8 @@ class _Builder:
                 f"rules need every user of site {self.site!r}, but only some users were read"
                 + (f" ({why})" if why else "")
             )
+        else:
+            self._unread_account_fields(users)
         declared = self.loaded.config.sites[self.site].profile_fields
         # Checked against every user only: of some users, "no user has a value for
         # profile field X" would blame the config for the failed read.
@@ -152,6 +156,20 @@ class _Builder:
                 where,
             )
         return self.ruleset.evaluate(users, types)
+
+    def _unread_account_fields(self, users: Mapping[str, User]) -> None:
+        """Report each account field the rules use that was not read for every user.
+
+        Taken as empty, an unread ``user.suspended`` or ``user.auth`` would put a
+        suspended user in a ``notexact 1`` segment: the site's rules cannot be planned.
+        """
+        for name in sorted(self.ruleset.fields & ACCOUNT_FIELDS):
+            unread = sum(1 for user in users.values() if is_unread(user, name))
+            if unread:
+                self.error(
+                    f"rules use {name}, but it could not be read for {unread} user(s) of "
+                    f"site {self.site!r}: the rules are not planned; plan again"
+                )
 
     def segment(self, sid: str, rule_matches: frozenset[str] | None) -> DesiredSegment:
         """Return the desired segment ``sid``, recording its sources and unknown users."""

@@ -125,6 +125,18 @@ def field_value(user: User, name: str) -> str | None:
     return user.standard.get(standard, "")
 
 
+ACCOUNT_FIELDS = frozenset({"user.suspended", "user.auth", "user.lang"})
+"""The standard fields no listing of users gives (a lookup by field does): a user the
+lookup did not answer for has them unread, and a rule must not take that for empty."""
+
+
+def is_unread(user: User, name: str) -> bool:
+    """Return whether account field ``name`` (``ACCOUNT_FIELDS``) was not read for ``user``."""
+    if name == STANDARD_PREFIX + "suspended":
+        return field_value(user, name) is None
+    return name[len(STANDARD_PREFIX) :] not in user.standard
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
     """A top-level rule: its conditions must all hold (a plain rule has one)."""

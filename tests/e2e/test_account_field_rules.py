@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from plutoctl.errors import SandboxError
+
 TOKEN_VAR = "PLUTO_TOKEN_ACCOUNT"
 
 CONFIG = """\
@@ -88,3 +90,33 @@ def test_a_failed_user_listing_is_not_blamed_on_a_profile_field(
     assert "rules need every user of site 'lab', but only some users were read (" in result.out
     # Not blamed on the config: the field exists; the read failed.
     assert "no user on this site has a value for profile field" not in result.out
+
+
+def test_account_fields_that_could_not_be_read_are_never_taken_for_empty(
+    config, sandbox, run, monkeypatch
+) -> None:
+    """Taken for empty, ann's and cid's unread auth ('manual') made them not-manual."""
+    monkeypatch.setenv("PLUTOCTL_RETRY_BACKOFF", "0")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text + "  active:\n    name: Active\n"
+        "    rules: [{field: user.suspended, match: notexact, value: '1'}]\n",
+        encoding="utf-8",
+    )
+    sandbox.store.add_user("dan", suspended=True)
+    sandbox.faults.inject(kind="status", status=503, function="core_user_get_users_by_field")
+    planned = run("plan", "-c", str(config))
+    assert planned.code == 1, planned.out + planned.err
+    for name in ("user.auth", "user.lang", "user.suspended"):
+        assert f"rules use {name}, but it could not be read for 5 user(s)" in planned.out, planned.out
+    applied = run("apply", "-c", str(config), "--auto-approve")
+    assert applied.code == 1, applied.out + applied.err
+    for segment in ("not-manual", "active"):  # nothing created, nobody added
+        with pytest.raises(SandboxError, match="no cohort"):
+            sandbox.store.cohort_members(segment)
+
+    sandbox.faults.clear()
+    assert run("apply", "-c", str(config), "--auto-approve").code == 0
+    assert sandbox.store.cohort_members("not-manual") == {"bea"}
+    assert sandbox.store.cohort_members("active") == {"admin", "ann", "bea", "cid"}
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
