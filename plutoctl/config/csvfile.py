@@ -77,6 +77,16 @@ def _parse(table: CsvTable) -> CsvFile:
     if problem:
         return CsvFile(table.shown_path, (), has_segment_columns=False, problems=(problem,))
     rows, problems = _rows(table, columns)
+    if not rows and not problems:
+        # Most often an export that failed half way: read as it is, it would empty
+        # every segment that reads it (removals a loose max_removals lets through).
+        problem = Problem(
+            Position(table.shown_path, table.header_line),
+            "the file has a header row and no rows of members",
+            hint="check the export that wrote it; to empty a segment on purpose, give it "
+            "members: [] in the config instead",
+        )
+        return CsvFile(table.shown_path, (), has_segment_columns=False, problems=(problem,))
     has_segments = any(_COHORT_COLUMN.match(c) for c in columns)
     return CsvFile(table.shown_path, tuple(rows), has_segments, tuple(problems))
 

@@ -99,6 +99,8 @@ def test_what_spreadsheets_save_is_named(tmp_path: Path, data: bytes, text: str)
         (b"username\njdoe\n\xc2\xa0asmith\n", 3, "holds the space character U+00A0"),
         (b"username,cohort1\n,a\n", 2, "empty username"),
         (b"username,Username\njdoe,jdoe\n", 1, "repeats column 'username'"),
+        (b"username,cohort1\n", 1, "a header row and no rows of members"),
+        (b"username;cohort1\r\n\r\n\r\n", 1, "a header row and no rows of members"),
     ],
     ids=[
         "empty",
@@ -114,6 +116,8 @@ def test_what_spreadsheets_save_is_named(tmp_path: Path, data: bytes, text: str)
         "no-break-space",
         "empty-username",
         "repeated-column",
+        "header-only",
+        "header-and-blank-lines",
     ],
 )
 def test_problems_cite_file_and_line(tmp_path: Path, data: bytes, line: int, text: str) -> None:
