@@ -18,9 +18,9 @@ class User:
     ``standard`` holds standard fields by name (``department``, ``email``, …) as text,
     ``suspended`` included as ``"0"``/``"1"`` when it was read (``suspended`` is None
     when the site did not say: it is never assumed false); ``auth`` and ``lang``, which
-    only a lookup by field gives, are absent when it was not answered. ``custom`` holds custom profile fields
-    by shortname with their raw stored value; a field absent from ``custom`` is *not
-    defined* for this user (Moodle omits empty fields on read).
+    only a lookup by field gives, are absent when it was not answered. ``custom`` holds
+    custom profile fields by shortname with their raw stored value; a field absent from
+    ``custom`` is *not defined* for this user (Moodle omits empty fields on read).
     """
 
     id: int

@@ -106,18 +106,78 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         raise PlanError(f"{source} is not a plan file: it is not UTF-8 text") from exc
     # A large plan is 100,000s of names and changes, and no cycles: see plutoctl.heap.
     with rare_collection():
+        data = _parse(text, source)
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PlanError(
-                f"{source} is not a plan file: invalid JSON at line {exc.lineno}, "
-                f"column {exc.colno}",
-                hint="make the plan again with plutoctl plan --out",
-            ) from exc
-        try:
-            return plan_from_dict(data)
+            plan = plan_from_dict(data)
         except PlanError as exc:
             raise PlanError(f"{source}: {exc.message}", hint=exc.hint) from exc
+        # The seals are of the plan as read, which leaves out what is derived from it
+        # (each change's subject and count, the summaries): those must be what the
+        # plan gives, or a reader of the file would be shown another plan than applies.
+        changed = _first_difference(plan_to_dict(plan), data, "plan")
+    if changed:
+        raise PlanError(
+            f"{source}: {changed} is not what the plan's changes make it: the file was "
+            "changed since it was saved",
+            hint=_REMAKE,
+        )
+    return plan
+
+
+def _parse(text: str, source: Path) -> object:
+    """Return the file's JSON; raise PlanError for what is not JSON, or JSON of two minds."""
+    try:
+        return json.loads(text, object_pairs_hook=_without_repeats)
+    except json.JSONDecodeError as exc:
+        raise PlanError(
+            f"{source} is not a plan file: invalid JSON at line {exc.lineno}, column {exc.colno}",
+            hint="make the plan again with plutoctl plan --out",
+        ) from exc
+    except _RepeatedKeyError as exc:
+        raise PlanError(
+            f"{source} is not a plan file: key {exc.args[0]!r} is given twice in one object "
+            "(readers differ on which counts)",
+            hint=_REMAKE,
+        ) from None
+    except (ValueError, RecursionError) as exc:  # a number of 4,300 digits; deep nesting
+        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise PlanError(f"{source} is not a plan file: {what}", hint=_REMAKE) from None
+
+
+class _RepeatedKeyError(ValueError):
+    pass
+
+
+def _without_repeats(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKeyError(key)
+            seen.add(key)
+    return found
+
+
+def _first_difference(made: object, read: object, path: str) -> str:
+    """Return the path of the first value that differs (``True`` is not ``1``), or ""."""
+    if isinstance(made, dict) and isinstance(read, dict):
+        for key in [*made, *(k for k in read if k not in made)]:
+            if key not in made or key not in read:
+                return f"{path}.{key}"
+            found = _first_difference(made[key], read[key], f"{path}.{key}")
+            if found:
+                return found
+        return ""
+    if isinstance(made, list) and isinstance(read, list):
+        if len(made) != len(read):
+            return path
+        for index, (one, other) in enumerate(zip(made, read, strict=True)):
+            found = _first_difference(one, other, f"{path}[{index}]")
+            if found:
+                return found
+        return ""
+    return "" if type(made) is type(read) and made == read else path
 
 
 def _refuse_secrets(text: str) -> None:

@@ -108,7 +108,7 @@ def test_account_fields_that_could_not_be_read_are_never_taken_for_empty(
     planned = run("plan", "-c", str(config))
     assert planned.code == 1, planned.out + planned.err
     for name in ("user.auth", "user.lang", "user.suspended"):
-        assert f"rules use {name}, but it could not be read for 5 user(s)" in planned.out, planned.out
+        assert f"rules use {name}, but it could not be read for 5 user(s)" in planned.out
     applied = run("apply", "-c", str(config), "--auto-approve")
     assert applied.code == 1, applied.out + applied.err
     for segment in ("not-manual", "active"):  # nothing created, nobody added

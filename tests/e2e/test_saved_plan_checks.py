@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from plutoctl.plan.fingerprint import digest
-from plutoctl.plan.render.json import plan_from_dict
+from plutoctl.plan.render.json import plan_from_dict, plan_to_dict
 from plutoctl.plan.saved import sealed_content
 
 TOKEN_VAR = "PLUTO_TOKEN_SAVED"
@@ -98,7 +98,12 @@ def saved_plan(run, config: Path, *flags: str) -> tuple[Path, dict[str, Any]]:
 
 
 def write_json(path: Path, data: dict[str, Any], *, reseal: str | None) -> None:
-    """Write a plan, sealed again with the token ``reseal`` (a hand that holds it)."""
+    """Write a plan, sealed again with the token ``reseal`` (a hand that holds it).
+
+    Its derived keys (subjects, counts, summaries) are made to fit the edit, as a
+    careful hand would make them: what is tested is what stops the edit itself.
+    """
+    data = plan_to_dict(plan_from_dict(data))
     if reseal is not None:
         data.pop("seals", None)
         content = sealed_content(plan_from_dict(data))

@@ -94,6 +94,13 @@ def test_a_plan_containing_a_token_value_is_not_written(
         pytest.param('{"format_version": 1.0, "sites": []}', "format_version 1.0", id="1.0"),
         pytest.param('{"hello": "world"}', "not a plan file", id="not-a-plan"),
         pytest.param("[1, 2, 3]", "not a plan file", id="a-list"),
+        pytest.param('{"format_version": 1' + "0" * 5000 + "}", "not a plan file", id="huge-int"),
+        pytest.param("[" * 100_000 + "]" * 100_000, "nested too deeply", id="deep"),
+        pytest.param(
+            '{"format_version": 1, "format_version": 1}',
+            "key 'format_version' is given twice",
+            id="repeated-key",
+        ),
     ],
 )
 def test_bad_files_raise_plan_error_naming_the_file(
@@ -104,6 +111,32 @@ def test_bad_files_raise_plan_error_naming_the_file(
     with pytest.raises(PlanError, match=message) as caught:
         load_plan(path)
     assert str(path) in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        (lambda d: d["summary"].update(members_remove=0), "plan.summary.members_remove"),
+        (lambda d: d["sites"][0]["summary"].update(enrol=0), "plan.sites[0].summary.enrol"),
+        (lambda d: d["sites"][0]["changes"][0].update(count=99), "plan.sites[0].changes[0].count"),
+        (lambda d: d["sites"][0]["changes"][0].update(subject="zzz"), "subject"),
+        (lambda d: d["sites"][0]["changes"][0].update(step=True), "step"),
+    ],
+    ids=["total", "site-summary", "count", "subject", "step-as-true"],
+)
+def test_a_derived_key_edited_in_the_file_is_refused(
+    tmp_path: Path, edit: typing.Callable[[dict[str, Any]], None], where: str
+) -> None:
+    """What a reader of the file sees must be what applies: no key may say otherwise."""
+    path = tmp_path / "plan.json"
+    save_plan(representative_plan(), path)
+    load_plan(path)  # as saved: loads
+    data = json.loads(path.read_text(encoding="utf-8"))
+    edit(data)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(PlanError, match="changed since it was saved") as caught:
+        load_plan(path)
+    assert where in caught.value.message
 
 
 def test_a_site_listed_twice_is_not_a_plan(tmp_path: Path) -> None:
