@@ -41,10 +41,15 @@ class SegmentExplanation:
     is_configured: bool = True
     # Why the plan does not make the change the config calls for (refused, held back).
     withheld: str | None = None
+    # The segment is on the site, but its members were not read: membership unknown.
+    is_unread: bool = False
 
     @property
     def status(self) -> str:
         """Return the verdict in words: ``member; will be removed`` and the like."""
+        if self.is_unread:
+            wanted = "a member" if self.will_be_member else "not a member"
+            return f"membership not read; should be {wanted}, but the plan does not change it now"
         now = {True: "member", False: "not a member", None: "not a member yet"}[self.is_member]
         if self.will_be_member is None or self.will_be_member == bool(self.is_member):
             stays = "" if self.will_be_member is None else "; no change"
@@ -111,8 +116,18 @@ def explain_user(
             hint="check the spelling: usernames are lowercase on Pluto; "
             "or name another site with --site",
         )
+    # The rules the plan refuses to evaluate (a field the site does not show, a match
+    # its type cannot take): as the plan checks them, against every user only.
+    declared = loaded.config.sites[site].profile_fields
+    ruleset = result.sources.ruleset
+    problems = (
+        ruleset.check(existing.users, existing.field_types, declared)
+        if existing.has_all_users
+        else []
+    )
+    rejected = {(p.segment, p.rule_index): p.message for p in problems}
     explanations = [
-        _with_withheld(_configured(loaded, existing, user, sid, result), withheld or {})
+        _with_withheld(_configured(loaded, existing, user, sid, result, rejected), withheld or {})
         for sid in result.desired.segments
     ]
     configured = set(result.desired.segments)
@@ -124,13 +139,18 @@ def explain_user(
 
 def _with_withheld(item: SegmentExplanation, withheld: Mapping[str, str]) -> SegmentExplanation:
     why = withheld.get(item.segment)
-    if why is None or item.will_be_member is None:
+    if why is None or item.will_be_member is None or item.is_unread:
         return item
     return replace(item, reasons=(*item.reasons, why), withheld=why)
 
 
 def _configured(
-    loaded: LoadedConfig, existing: ExistingSite, user: User, sid: str, result: DesiredResult
+    loaded: LoadedConfig,
+    existing: ExistingSite,
+    user: User,
+    sid: str,
+    result: DesiredResult,
+    rejected: Mapping[tuple[str, int], str],
 ) -> SegmentExplanation:
     desired = result.desired.segments[sid]
     found = existing.segments.get(sid)
@@ -139,8 +159,13 @@ def _configured(
     if desired.members is None or not sources.is_managed:
         reasons: tuple[str, ...] = ("membership not managed by plutoctl",)
         return SegmentExplanation(sid, desired.fields.name, is_member, None, reasons)
-    reasons = _reasons(loaded, existing, user, sid, result)
+    reasons = _reasons(loaded, existing, user, sid, result, rejected)
     will_be = user.username in desired.members
+    if found is not None and found.members is None:
+        unread = "the segment's members on the site were not read: the plan changes none now"
+        return SegmentExplanation(
+            sid, desired.fields.name, None, will_be, (*reasons, unread), is_unread=True
+        )
     if not will_be and is_member and desired.is_additive:
         will_be = True
         reasons += ("kept: membership is additive, so plutoctl never removes members",)
@@ -148,7 +173,12 @@ def _configured(
 
 
 def _reasons(
-    loaded: LoadedConfig, existing: ExistingSite, user: User, sid: str, result: DesiredResult
+    loaded: LoadedConfig,
+    existing: ExistingSite,
+    user: User,
+    sid: str,
+    result: DesiredResult,
+    rejected: Mapping[tuple[str, int], str],
 ) -> tuple[str, ...]:
     sources = result.sources.segments[sid]
     seg = loaded.config.segments[sid]
@@ -156,6 +186,11 @@ def _reasons(
     if not reasons and ("members" in seg.model_fields_set or seg.members_csv):
         reasons.append("not listed in members or members_csv")
     verdicts = result.sources.ruleset.explain(user, sid, existing.field_types)
+    refused = [(v.index, rejected[sid, v.index]) for v in verdicts if (sid, v.index) in rejected]
+    if refused:  # the plan makes nothing of such rules: a verdict would mislead
+        return tuple(
+            reasons + [f"rule {index + 1} is an error: {message}" for index, message in refused]
+        )
     if verdicts:
         matched = [v.describe() for v in verdicts if v.matched]
         if matched:

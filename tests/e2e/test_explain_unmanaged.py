@@ -111,6 +111,13 @@ def test_explain_warns_when_the_site_was_read_in_part(sandbox, tmp_path, run, mo
     assert result.code == 0, result.err
     assert "warning: the read of site 'lab' was incomplete" in result.err
     assert "may make this explanation wrong" in result.err
+    # ann is a member the plan cannot see: neither "not a member yet" nor "will be added".
+    assert (
+        "team (Team): membership not read; should be a member, but the plan does not "
+        "change it now"
+    ) in result.out
+    assert "the segment's members on the site were not read" in result.out
+    assert "will be added" not in result.out
 
 
 def test_explain_warns_that_a_site_whose_plan_has_errors_applies_nothing(
@@ -169,3 +176,24 @@ def test_explain_gives_the_reason_for_a_removal_from_an_empty_members_list(
     result = run("explain", "ann", "-c", str(config))
     assert "  staff (Staff): member; " in result.out
     assert "    - not listed in members or members_csv\n" in result.out
+
+
+def test_explain_calls_a_rule_the_plan_rejects_an_error_not_a_match(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    store = sandbox.store
+    store.add_profile_field("dept", "text")
+    store.add_user("ann", firstname="U", lastname="ann")
+    store.set_profile("ann", dept="Sales")
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = write_config(
+        tmp_path,
+        sandbox,
+        "segments:\n  bad:\n    name: Bad\n"
+        "    rules: [{field: deptt, match: notexact, value: Sales}]\n",
+    )
+    result = run("explain", "ann", "-c", str(config))
+    assert result.code == 0, result.err
+    assert "rule 1 is an error: " in result.out and "deptt" in result.out
+    assert "did you mean 'dept'" in result.out, result.out
+    assert "matched" not in result.out
