@@ -55,6 +55,8 @@ class Problem:
     message: str
     hint: str | None = None
     is_warning: bool = False
+    count: int = 1
+    """How many problems of a file it stands for (one that counts those not listed)."""
 
     def render(self) -> str:
         """Return ``file:line:col: message`` plus a ``hint:`` line if there is one."""
@@ -90,8 +92,8 @@ class ConfigError(PlutoError):
 
     def __init__(self, problems: list[Problem], *, where: str = "the config") -> None:
         self.problems = sorted(problems, key=lambda p: (p.position, p.message))
-        errors = [p for p in self.problems if not p.is_warning]
-        super().__init__(f"{len(errors)} problem(s) in {where}")
+        errors = sum(p.count for p in self.problems if not p.is_warning)
+        super().__init__(f"{errors} problem(s) in {where}")
 
 
 class SecretError(PlutoError):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from plutoctl.config.csvtable import CsvTable, read_csv_table
+from plutoctl.config.csvtable import CsvTable, capped, read_csv_table
 from plutoctl.config.usernames import (
     NormalisedCount,
     cleaned_if_valid,
@@ -88,6 +88,7 @@ def _parse(table: CsvTable) -> CsvFile:
         )
         return CsvFile(table.shown_path, (), has_segment_columns=False, problems=(problem,))
     has_segments = any(_COHORT_COLUMN.match(c) for c in columns)
+    problems = capped(problems, table.shown_path)
     return CsvFile(table.shown_path, tuple(rows), has_segments, tuple(problems))
 
 

@@ -128,7 +128,43 @@ def read_csv_table(path: Path, shown_path: str, *, empty_hint: str) -> CsvTable 
         return _problem(shown_path, 1, "the CSV file is empty", empty_hint)
     header, *data = records
     columns = tuple(name.strip().lower().replace(" ", "") for name in header.fields)
+    named = len(columns)
+    while named > 1 and not columns[named - 1]:
+        named -= 1
+    if named < len(columns):
+        # A header ending in delimiters (as some HR systems and spreadsheets write it)
+        # has no more columns than it names: rows may end in as many empty fields, or not.
+        columns = columns[:named]
+        data = [_without_empty_tail(record, named) for record in data]
     return CsvTable(shown_path, delimiter, columns, header.line, tuple(data))
+
+
+def _without_empty_tail(record: _Record, width: int) -> _Record:
+    if len(record.fields) > width and not any(f.strip() for f in record.fields[width:]):
+        return record._replace(fields=record.fields[:width])
+    return record
+
+
+MAX_LISTED_PROBLEMS = 20
+"""A file's problems listed one by one; the rest are counted (one mistake often makes
+thousands: a header with a column too many puts every row out)."""
+
+
+def capped(problems: list[Problem], shown_path: str) -> list[Problem]:
+    """Return the first ``MAX_LISTED_PROBLEMS`` problems, and one that counts the rest."""
+    if len(problems) <= MAX_LISTED_PROBLEMS:
+        return problems
+    listed, rest = problems[:MAX_LISTED_PROBLEMS], problems[MAX_LISTED_PROBLEMS:]
+    errors = sum(1 for problem in rest if not problem.is_warning)
+    counted = Problem(
+        rest[0].position,
+        f"and {len(rest)} more problem(s) from this line on, not listed "
+        f"({errors} error(s), {len(rest) - errors} warning(s))",
+        hint="mend those above and validate again: one mistake often puts many rows out",
+        is_warning=errors == 0,
+        count=errors or len(rest),
+    )
+    return [*listed, counted]
 
 
 def _problem(shown_path: str, line: int, message: str, hint: str | None) -> Problem:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from plutoctl.config import limits
-from plutoctl.config.csvtable import CsvRecord, CsvTable, read_csv_table
+from plutoctl.config.csvtable import CsvRecord, CsvTable, capped, read_csv_table
 from plutoctl.errors import Position, Problem
 
 COLUMNS = ("name", "idnumber", "description", "descriptionformat", "visible", "theme")
@@ -106,7 +106,8 @@ def read_segments_csv(path: Path, shown_path: str) -> SegmentsCsvFile:
     reader = _RowReader(table)
     for record in table.records:
         reader.read(record)
-    return SegmentsCsvFile(shown_path, tuple(reader.segments), (*header, *reader.finish()))
+    problems = capped([*header, *reader.finish()], shown_path)
+    return SegmentsCsvFile(shown_path, tuple(reader.segments), tuple(problems))
 
 
 def _header_problems(table: CsvTable) -> list[Problem]:

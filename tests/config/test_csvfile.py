@@ -8,7 +8,7 @@ import pytest
 
 from plutoctl.config.csvfile import CsvFile, read_members_csv
 from plutoctl.config.usernames import username_problem
-from plutoctl.errors import Position
+from plutoctl.errors import ConfigError, Position
 
 
 def read(tmp_path: Path, data: bytes) -> CsvFile:
@@ -170,3 +170,34 @@ def test_notes_over_several_lines_are_kept(tmp_path: Path) -> None:
     csv_file = read(tmp_path, data)
     assert csv_file.problems == ()
     assert usernames(csv_file) == ["jdoe", "asmith"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"username,cohort1,\njdoe,dept-sales\nasmith,dept-sales\n",
+        b"username;cohort1;;\r\njdoe;dept-sales\r\nasmith;dept-sales;;\r\n",
+    ],
+    ids=["rows-without-the-tail", "some-rows-with-it"],
+)
+def test_a_header_ending_in_delimiters_names_no_more_columns(tmp_path: Path, data: bytes) -> None:
+    csv_file = read(tmp_path, data)
+    assert csv_file.problems == ()
+    assert usernames(csv_file) == ["jdoe", "asmith"]
+
+
+def test_a_field_under_an_unnamed_column_is_still_a_row_too_wide(tmp_path: Path) -> None:
+    (problem,) = read(tmp_path, b"username,cohort1,\njdoe,dept-sales,x\n").problems
+    assert "3 fields but the header has 2" in problem.message
+
+
+def test_a_file_of_many_bad_rows_lists_twenty_and_counts_the_rest(tmp_path: Path) -> None:
+    rows = b"".join(b"user %d,hr\n" % i for i in range(50))
+    problems = read(tmp_path, b"username,cohort1\n" + rows).problems
+    assert len(problems) == 21
+    assert all("is not valid" in p.message for p in problems[:20])
+    counted = problems[20]
+    assert counted.position == Position("data/members.csv", 22)
+    assert counted.message.startswith("and 30 more problem(s) from this line on, not listed")
+    assert (counted.is_warning, counted.count) == (False, 30)
+    assert str(ConfigError(list(problems))) == "50 problem(s) in the config"

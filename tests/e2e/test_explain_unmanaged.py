@@ -113,8 +113,7 @@ def test_explain_warns_when_the_site_was_read_in_part(sandbox, tmp_path, run, mo
     assert "may make this explanation wrong" in result.err
     # ann is a member the plan cannot see: neither "not a member yet" nor "will be added".
     assert (
-        "team (Team): membership not read; should be a member, but the plan does not "
-        "change it now"
+        "team (Team): membership not read; should be a member, but the plan does not change it now"
     ) in result.out
     assert "the segment's members on the site were not read" in result.out
     assert "will be added" not in result.out
