@@ -181,11 +181,7 @@ def _case_twins(
     on PostgreSQL it is a second segment.
     """
     to_create = [idnumber for idnumber in desired if idnumber not in existing]
-    if not to_create:
-        return DiffResult()
-    on_site: dict[str, str] = {}
-    for idnumber in sorted(existing):
-        on_site.setdefault(idnumber.casefold(), idnumber)
+    on_site = {sid.casefold(): sid for sid in sorted(existing, reverse=True)} if to_create else {}
     notices = []
     for idnumber in sorted(to_create):
         twin = on_site.get(idnumber.casefold())
