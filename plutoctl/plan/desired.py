@@ -211,8 +211,15 @@ class _Builder:
                     [entry.username for entry in missing],
                 )
         else:
-            for entry in missing:
+            for entry in missing[:MAX_NAMED_UNKNOWN]:
                 self.error(self._unknown(entry, sid), entry.position, [entry.username])
+            rest = missing[MAX_NAMED_UNKNOWN:]
+            if rest:
+                self.error(
+                    f"and {len(rest):,} more of the users segment {sid} names, as above, "
+                    f"not listed (the next at {rest[0].position})",
+                    rest[0].position,
+                )
         for entry in excluded:
             if entry.username not in users:
                 self.warn(self._unknown(entry, sid), entry.position, [entry.username])
@@ -317,9 +324,17 @@ class _Builder:
         return self.site not in on and bool(on & set(self.loaded.config.sites_for(course_sites)))
 
 
+MAX_NAMED_UNKNOWN = 20
+"""The users a segment names that the site lacks, listed one by one; the rest are
+counted (a members file of another site's users lacks them by the 100,000)."""
+
+
 def unknown_users_notice(site: str, sid: str, missing: list[SourcedName]) -> str:
     """Say which named users the site does not have, and where each was named."""
-    listed = ", ".join(f"{e.username!r} ({e.source}, {e.position})" for e in missing)
+    shown = missing[:MAX_NAMED_UNKNOWN]
+    listed = ", ".join(f"{e.username!r} ({e.source}, {e.position})" for e in shown)
+    if len(missing) > len(shown):
+        listed += f", and {len(missing) - len(shown):,} more"
     count = f"{len(missing):,} user{'s' if len(missing) != 1 else ''}"
     return f"segment {sid}: {count} not on site {site!r}, left out (unknown_users: warn): {listed}"
 

@@ -100,3 +100,29 @@ def test_per_segment_error_overrides_a_warn_default(site, tmp_path, run) -> None
         defaults="defaults:\n  unknown_users: warn\n",
     )
     assert run("plan", "-c", str(config)).code == 1
+
+
+@pytest.mark.parametrize("policy", ["", "    unknown_users: warn\n"], ids=["error", "warn"])
+def test_a_file_of_another_sites_users_is_listed_up_to_twenty_and_counted(
+    site, tmp_path, run, policy: str
+) -> None:
+    """A members file of 5,000 users the site lacks: 20 named, the rest counted."""
+    config = write(tmp_path, site, policy=policy)
+    rows = "".join(f"elsewhere{i},staff\n" for i in range(5000))
+    (tmp_path / "hr.csv").write_text("username,cohort1\nann,staff\n" + rows, encoding="utf-8")
+    result = run("plan", "-c", str(config), "--out", str(tmp_path / "plan.json"))
+    shown = result.out + result.err
+    assert len(shown) < 10_000, shown[:2_000]  # first: a diff of 300 kB takes minutes
+    assert "'elsewhere19'" in shown and "'elsewhere20'" not in shown
+    csv = tmp_path / "hr.csv"
+    if policy:
+        assert result.code == 0, shown
+        assert "segment staff: 5,000 users not on site 'lab'" in shown
+        assert ", and 4,980 more" in shown
+    else:
+        assert result.code == 1, shown
+        assert shown.count("unknown user 'elsewhere") == 20
+        assert (
+            f"and 4,980 more of the users segment staff names, as above, not listed "
+            f"(the next at {csv}:23)"
+        ) in shown
