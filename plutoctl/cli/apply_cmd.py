@@ -255,7 +255,13 @@ def apply_command(
             write_report(report_path, outcomes_not_applied(loaded, plan, options, reason))
         return ExitCode.ERROR if errored or partial else ExitCode.OK
     if plan_file is None:
-        confirm(auto_approve=auto_approve)
+        try:
+            confirm(auto_approve=auto_approve)
+        except PlutoError as exc:
+            if report_path is not None:  # declined, or no terminal: said in the report too
+                reason = f"not applied: {exc.message}"
+                write_report(report_path, outcomes_not_applied(loaded, plan, options, reason))
+            raise
     from plutoctl.cli.progress import ProgressPrinter
 
     stop = threading.Event()

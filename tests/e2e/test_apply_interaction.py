@@ -44,13 +44,15 @@ def config(sandbox, tmp_path: Path, monkeypatch) -> Path:
     return path
 
 
-def apply_on_terminal(config: Path, answer: bytes, token: str) -> subprocess.CompletedProcess:
-    """Run ``plutoctl apply`` with a pseudo-terminal as stdin and type ``answer``."""
+def apply_on_terminal(
+    config: Path, answer: bytes, token: str, *args: str
+) -> subprocess.CompletedProcess:
+    """Run ``plutoctl apply ARGS…`` with a pseudo-terminal as stdin and type ``answer``."""
     controller, terminal = os.openpty()
     try:
         os.write(controller, answer)
         return subprocess.run(
-            [sys.executable, "-m", "plutoctl", "apply", "-c", str(config)],
+            [sys.executable, "-m", "plutoctl", "apply", "-c", str(config), *args],
             stdin=terminal,
             capture_output=True,
             text=True,
@@ -122,6 +124,46 @@ def test_a_closed_stdin_is_refused_like_no_terminal(config: Path, sandbox) -> No
     )
     assert done.returncode == 1, done.stderr
     assert "there is no terminal to ask on" in done.stderr
+    assert "team" not in sandbox.store.cohorts()
+
+
+@pytest.mark.parametrize(
+    ("stdin", "reason"),
+    [
+        (b"no\n", "apply cancelled; nothing was changed"),
+        (None, "apply needs confirmation, and there is no terminal to ask on"),
+    ],
+    ids=["declined", "no terminal"],
+)
+def test_the_report_is_written_when_apply_is_not_confirmed(
+    config: Path, sandbox, tmp_path: Path, stdin: bytes | None, reason: str
+) -> None:
+    """An older run's report must not survive an apply that stopped at the prompt."""
+    report = tmp_path / "report.json"
+    report.write_text('{"format_version": 1, "sites": [{"site": "old"}]}', encoding="utf-8")
+    args = ("--report", str(report))
+    if stdin is None:
+        done = subprocess.run(
+            [sys.executable, "-m", "plutoctl", "apply", "-c", str(config), *args],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, TOKEN_VAR: sandbox.token},
+        )
+    else:
+        done = apply_on_terminal(config, stdin, sandbox.token, *args)
+    assert done.returncode == 1, done.stderr
+    assert reason in done.stderr
+    assert report_of(report) == {
+        "lab": {
+            "site": "lab",
+            "success": False,
+            "error": f"not applied: {reason}",
+            "report": None,
+            "verify": [],
+        }
+    }
     assert "team" not in sandbox.store.cohorts()
 
 
