@@ -39,9 +39,15 @@ def confirm(*, auto_approve: bool) -> None:
             hint="pass --auto-approve (as in CI), or apply a saved plan: "
             "plutoctl plan --out plan.json && plutoctl apply plan.json",
         )
-    answer = click.prompt(
-        "Apply these changes? Only 'yes' is accepted", default="", show_default=False
-    )
+    try:
+        answer = click.prompt(
+            "Apply these changes? Only 'yes' is accepted", default="", show_default=False
+        )
+    except click.Abort as exc:
+        if not isinstance(exc.__context__, EOFError):
+            raise  # a Ctrl-C: the boundary exits 130
+        click.echo()  # Ctrl-D echoes no newline: end the prompt's line
+        answer = ""  # Ctrl-D is a no
     if answer.strip() != "yes":
         raise PlutoError("apply cancelled; nothing was changed")
 

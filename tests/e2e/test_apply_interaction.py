@@ -112,6 +112,15 @@ def test_failed_operations_exit_4_skip_removals_then_finish(
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
 
 
+def test_ctrl_d_at_the_prompt_is_a_no(config: Path, sandbox) -> None:
+    no = apply_on_terminal(config, b"no\n", sandbox.token)
+    eof = apply_on_terminal(config, b"\x04", sandbox.token)
+    assert eof.returncode == no.returncode == 1, eof.stderr
+    assert eof.stderr == no.stderr == "error: apply cancelled; nothing was changed\n"
+    assert eof.stdout.endswith("Apply these changes? Only 'yes' is accepted: \n")
+    assert "team" not in sandbox.store.cohorts()
+
+
 def test_a_closed_stdin_is_refused_like_no_terminal(config: Path, sandbox) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "plutoctl", "apply", "-c", str(config)],
@@ -131,9 +140,10 @@ def test_a_closed_stdin_is_refused_like_no_terminal(config: Path, sandbox) -> No
     ("stdin", "reason"),
     [
         (b"no\n", "apply cancelled; nothing was changed"),
+        (b"\x04", "apply cancelled; nothing was changed"),  # Ctrl-D (EOF) is a no
         (None, "apply needs confirmation, and there is no terminal to ask on"),
     ],
-    ids=["declined", "no terminal"],
+    ids=["declined", "ctrl-d", "no terminal"],
 )
 def test_the_report_is_written_when_apply_is_not_confirmed(
     config: Path, sandbox, tmp_path: Path, stdin: bytes | None, reason: str
