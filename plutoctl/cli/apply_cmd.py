@@ -280,21 +280,28 @@ def apply_command(
     if report_path is not None:
         write_report(report_path, outcomes)
     if stop.is_set():
-        # A saved plan no longer matches a site it was partly applied to: a new plan
-        # holds the rest.
-        again = (
-            "Run `plutoctl apply` again to finish."
-            if plan_file is None
-            else "To finish, make a new plan and apply it "
-            "(the saved plan no longer matches the site)."
-        )
-        click.echo(
-            "Interrupted: the calls in flight finished and nothing more was sent; "
-            f"the skipped items above were not applied. {again}",
-            err=True,
-        )
+        click.echo(interrupted_message(outcomes, plan_file), err=True)
         return ExitCode.INTERRUPTED
     return code
+
+
+def interrupted_message(outcomes: dict[str, SiteOutcome], plan_file: Path | None) -> str:
+    """Say what an interrupted apply left, and how to finish it."""
+    said = "Interrupted: the calls in flight finished and nothing more was sent"
+    # A call sent while applying a site is a write that may have landed.
+    if not any(o.report is not None and o.report.calls for o in outcomes.values()):
+        if plan_file is None:
+            return f"{said}; nothing was written. Run `plutoctl apply` again to apply the plan."
+        command = f"plutoctl apply {shlex.quote(str(plan_file))}"
+        return f"{said}; nothing was written; the same plan can be applied again: {command}"
+    # A saved plan no longer matches a site it was partly applied to: a new plan
+    # holds the rest.
+    again = (
+        "Run `plutoctl apply` again to finish."
+        if plan_file is None
+        else "To finish, make a new plan and apply it (the saved plan no longer matches the site)."
+    )
+    return f"{said}; the skipped items above were not applied. {again}"
 
 
 def check_report_path(path: Path | None, loaded: LoadedConfig, plan_file: Path | None) -> None:

@@ -197,3 +197,29 @@ def test_an_interrupted_saved_plan_says_to_plan_again_and_that_finishes(
     assert main(["apply", plan]) == 0
     assert len(lab.store.cohort_members("team-a")) == 30
     assert main(["plan", "-c", config, "--detailed-exitcode"]) == 0
+
+
+def test_a_saved_plan_interrupted_before_writing_can_be_applied_again(
+    lab: Sandbox, proxy: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_VAR, lab.token)
+    start(tmp_path, proxy, lab.token, "validate").communicate(timeout=60)  # writes the config
+    config, plan = str(tmp_path / "segments.yaml"), str(tmp_path / "plan.json")
+    assert main(["plan", "-c", config, "--out", plan]) == 0
+    hold = HoldOnce()
+    proxy.script("core_cohort_get_cohorts", hold)  # the re-read before the first write
+    proc = start(tmp_path, proxy, lab.token, "apply", plan)
+    assert hold.held.wait(60), "apply never re-read the site"
+    proc.send_signal(signal.SIGINT)
+    wait_for_line(proc.stderr, "interrupted: sending no more calls")
+    hold.let_through()
+    _out, err = finish(proc, hold)
+    assert proc.returncode == 130, err
+    assert "interrupted before anything was written" in err
+    assert f"nothing was written; the same plan can be applied again: plutoctl apply {plan}" in err
+    assert "make a new plan" not in err and "no longer matches" not in err
+    assert "team-a" not in lab.store.cohorts()
+    # As the message says: the same saved plan applies.
+    assert main(["apply", plan]) == 0
+    assert len(lab.store.cohort_members("team-a")) == 30
+    assert main(["plan", "-c", config, "--detailed-exitcode"]) == 0
