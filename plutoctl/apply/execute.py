@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
 from plutoctl.apply.report import (
+    AGAIN,
     INTERRUPTED,
     ApplyReport,
     OperationResult,
@@ -177,7 +178,7 @@ class _StepRunner:
                 self._ledger.skip(step, subject(change), items_of(change), INTERRUPTED)
             return
         if KIND_OF_STEP[step].is_removal and self._ledger.has_failures:
-            reason = "something failed earlier on this site; run apply again"
+            reason = f"something failed earlier on this site; {AGAIN}"
             for change in changes:
                 self._ledger.skip(step, subject(change), items_of(change), reason)
             return

@@ -19,7 +19,10 @@ FOLD = 20
 """Usernames shown per failed or skipped operation in the text summary."""
 
 
-INTERRUPTED = "apply was interrupted before sending these; run apply again"
+AGAIN = "run apply again (for a saved plan: make a new plan and apply it)"
+"""How skipped work is finished; a saved plan partly applied no longer matches the site."""
+
+INTERRUPTED = f"apply was interrupted before sending these; {AGAIN}"
 
 
 @dataclass(frozen=True)

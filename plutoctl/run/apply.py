@@ -77,9 +77,9 @@ def check_fresh(site_plan: SitePlan, existing: ExistingSite) -> None:
     raise StalePlanError(
         f"site {site_plan.site!r}: the plan is stale; changed since it was made: "
         + ", ".join(changed),
-        hint="someone changed the site meanwhile; check what changed, then run "
-        "`plutoctl apply` again (for a saved plan: `plutoctl plan --out PLAN`, then "
-        "apply the new plan)",
+        hint="the site changed since the plan was made (by someone, or by a partial apply "
+        "of this plan); check what changed, then run `plutoctl apply` again (for a saved "
+        "plan: `plutoctl plan --out PLAN`, then apply the new plan)",
     )
 
 

@@ -121,6 +121,34 @@ def test_ctrl_d_at_the_prompt_is_a_no(config: Path, sandbox) -> None:
     assert "team" not in sandbox.store.cohorts()
 
 
+def test_a_saved_plan_partly_applied_says_to_make_a_new_plan(
+    config: Path, sandbox, run, tmp_path: Path
+) -> None:
+    """Once partly applied, a saved plan no longer matches the site: applying it again
+    is refused, so its skipped items and the refusal point to a new plan."""
+    sandbox.store.add_cohort("crew", "Crew")
+    sandbox.store.add_cohort_members("crew", ["ann", "cat"])
+    plan = tmp_path / "plan.json"
+    assert run("plan", "-c", str(config), "--allow-removals", "crew", "--out", str(plan)).code == 0
+    sandbox.faults.inject(kind="status", status=500, function="core_group_add_group_members")
+    failed = run("apply", str(plan))
+    assert failed.code == 4, failed.out + failed.err
+    assert "skipped: remove segment members crew (1): something failed earlier on this site; " in (
+        failed.out
+    )
+    assert "for a saved plan: make a new plan and apply it" in failed.out
+    sandbox.faults.clear()
+    stale = run("apply", str(plan))
+    assert stale.code == 1, stale.out + stale.err
+    assert "the plan is stale" in stale.err
+    assert "by someone, or by a partial apply of this plan" in stale.err
+    assert "someone changed the site meanwhile" not in stale.err
+    assert run("plan", "-c", str(config), "--allow-removals", "crew", "--out", str(plan)).code == 0
+    assert run("apply", str(plan)).code == 0
+    assert sandbox.store.cohort_members("crew") == {"ann"}
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
 def test_a_closed_stdin_is_refused_like_no_terminal(config: Path, sandbox) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "plutoctl", "apply", "-c", str(config)],
