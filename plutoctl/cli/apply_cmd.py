@@ -241,15 +241,15 @@ def apply_command(
             write_report(report_path, outcomes_not_applied(loaded, plan, options, reason))
         # As plan exits for the same plan: errors before refusals.
         return ExitCode.ERROR if errored else ExitCode.UNSAFE
+    others = len(errored) < len(picked)
     if errored:
         # Sites are independent: one whose plan has errors is left alone, the others go on.
         click.echo(
-            f"error: not applying site(s) {', '.join(errored)}: the plan has errors there; "
-            "the other sites go ahead",
+            f"error: not applying site(s) {', '.join(errored)}: the plan has errors there"
+            + ("; the other sites go ahead" if others else ""),
             err=True,
         )
     if not any(p.has_changes for p in picked):
-        others = len(errored) < len(picked)
         click.echo(
             "Nothing to apply on the other sites." if errored and others else "Nothing to apply."
         )

@@ -324,6 +324,8 @@ def test_apply_of_a_single_site_with_errors_speaks_of_no_other_sites(config, run
     assert result.code == 1
     assert "Nothing to apply.\n" in result.out
     assert "other sites" not in result.out
+    assert "error: not applying site(s) lab: the plan has errors there\n" in result.err
+    assert "other sites" not in result.err
 
 
 def test_a_saved_plan_applies_the_sites_picked_when_another_is_refused(

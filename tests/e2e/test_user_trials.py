@@ -420,7 +420,9 @@ def test_apply_with_an_errored_site_applies_the_others(sandbox, tmp_path, run, m
     result = run("apply", "-c", str(config), "--auto-approve")
     # Sites are independent: the good one is applied, the broken one reported, exit 1.
     assert result.code == 1
-    assert "not applying site(s) broken" in result.err
+    assert "not applying site(s) broken: the plan has errors there; the other sites go ahead" in (
+        result.err
+    )
     assert "error: site broken: not applied" in result.err
     assert "PLUTO_TOKEN_UNSET_TRIALS" in result.err
     assert "Sites: good applied; broken not applied." in result.out
