@@ -130,10 +130,17 @@ def saved_plan_next_step(plan: Plan, out: Path) -> str:
     """Say what ``plutoctl apply OUT`` would do with the plan just saved."""
     command = f"plutoctl apply {shlex.quote(str(out))}"
     if plan.is_refused:
-        return (
-            f"it is refused as unsafe, so `{command}` would apply nothing: "
-            "acknowledge the refused changes (see above) and plan again"
-        )
+        said = f"it is refused as unsafe, so `{command}` would apply nothing"
+        fix = "acknowledge the refused changes (see above) and plan again"
+        # As apply's own hint: --site picks the sites without problems, which then apply.
+        healthy = [s.site for s in plan.sites if not s.errors and not s.refused and s.changes]
+        if healthy:
+            flags = " ".join(f"--site {shlex.quote(name)}" for name in healthy)
+            return (
+                f"{said}; `{command} {flags}` applies the sites without problems only; "
+                f"to apply the rest, {fix}"
+            )
+        return f"{said}: {fix}"
     if plan.has_errors:
         return f"`{command}` applies it to the sites without errors only"
     if not plan.has_changes:

@@ -342,6 +342,8 @@ def test_a_saved_plan_applies_the_sites_picked_when_another_is_refused(
     saved = tmp_path / "plan.json"
     planned = run("plan", "-c", str(config), "--out", str(saved))
     assert planned.code == 3, planned.out + planned.err
+    # Saying the plan is refused, plan names the route that applies the other site.
+    assert f"`plutoctl apply {saved} --site primary` applies the sites without" in planned.err
     whole = run("apply", str(saved))
     assert whole.code == 3
     assert "add --site primary" in whole.err

@@ -99,6 +99,7 @@ def test_plan_out_says_what_applying_the_saved_plan_would_do(project, run, monke
     assert refused.code == 3, refused.out + refused.err
     assert "Saved the plan to refused.json; it is refused as unsafe" in refused.err
     assert "apply it with" not in refused.err
+    assert "--site" not in refused.err  # the one site is refused: no other to apply
     assert run("apply", "refused.json").code == 3  # as the message says: nothing applied
     assert run("plan", "-c", CONFIG).code == 3  # the removals still wait for acknowledgement
 
