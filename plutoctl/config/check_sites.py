@@ -109,6 +109,15 @@ def _check_token(rec: Recorder, path: KeyPath, name: str, site: SiteConfig) -> N
                 f"write token: ${{{variable}}} and set that variable",
             )
             return
+        bare = re.fullmatch(r"\$([A-Za-z_][A-Za-z0-9_]*)", site.token.strip())
+        if bare:  # $NAME, as a shell writes it
+            rec.error(
+                (*path, "token"),
+                "the token's variable reference needs braces: plutoctl reads ${NAME}, and "
+                "takes $NAME for a literal token",
+                f"write token: ${{{bare.group(1)}}}",
+            )
+            return
         rec.error(
             (*path, "token"),
             f"a literal token is not allowed; write ${{{variable}}} and set that variable",

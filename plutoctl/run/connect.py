@@ -38,7 +38,9 @@ def resolve_token(name: str, loaded: LoadedConfig) -> str:
             f"site {name!r} has no token",
             hint=f"add `token: ${{PLUTO_TOKEN_{name.upper()}}}` to sites.{name} in {loaded.path}",
         )
-    value = os.environ.get(variable, "")
+    # A secret pasted with its line end (as CI settings and `echo` keep it): no site
+    # makes a token that starts or ends with a space or a line break.
+    value = os.environ.get(variable, "").strip()
     if not value:
         where = loaded.position_of("sites", name, "token")
         state = "is empty" if variable in os.environ else "is not set"

@@ -227,7 +227,7 @@ def test_cross_references_still_checked_when_another_part_is_invalid(tmp_path: P
 
 @pytest.mark.parametrize(
     "token",
-    ["3f2a9c0d4b5e6f708192a3b4c5d6e7f8", "$PLUTO_TOKEN", "x ${PLUTO_T}"],
+    ["3f2a9c0d4b5e6f708192a3b4c5d6e7f8", "$PLUTO_TOKEN-X", "x ${PLUTO_T}"],
 )
 def test_literal_token_is_refused_without_echo(tmp_path: Path, token: str) -> None:
     text = (
@@ -240,6 +240,19 @@ def test_literal_token_is_refused_without_echo(tmp_path: Path, token: str) -> No
         "write ${PLUTO_TOKEN_PRIMARY} and set that variable"
     )
     assert token not in problem.render()
+
+
+def test_a_shell_style_reference_is_told_to_take_braces(tmp_path: Path) -> None:
+    text = (
+        "version: 1\nsites:\n  primary:\n"
+        "    url: https://learn.example.com\n    token: $PLUTO_TOKEN_LMS\n"
+    )
+    (problem,) = problems_of(write(tmp_path, text))
+    assert problem.message == (
+        "sites.primary.token: the token's variable reference needs braces: plutoctl reads "
+        "${NAME}, and takes $NAME for a literal token"
+    )
+    assert problem.hint == "write token: ${PLUTO_TOKEN_LMS}"
 
 
 @pytest.mark.parametrize("token", ["${lower-case}", "${PLUTO_T:-default}", "${ PLUTO_T }", "${}"])

@@ -112,10 +112,19 @@ def test_unset_token_variable_is_named(site, tmp_path, run, monkeypatch) -> None
     assert f"environment variable {TOKEN_VAR} is not set" in result.out
     line = config.read_text(encoding="utf-8").splitlines().index(f"    token: ${{{TOKEN_VAR}}}")
     assert f"(token: at {config}:{line + 1}:5)" in result.out
-    monkeypatch.setenv(TOKEN_VAR, "")
+    for blank in ("", "  ", "\n"):
+        monkeypatch.setenv(TOKEN_VAR, blank)
+        result = run("plan", "-c", str(config))
+        assert result.code == 1
+        assert f"environment variable {TOKEN_VAR} is empty" in result.out
+
+
+def test_a_token_pasted_with_its_line_end_works(site, tmp_path, run, monkeypatch) -> None:
+    sb, names = site
+    config = write_config(tmp_path, sb, names[:3])
+    monkeypatch.setenv(TOKEN_VAR, f" {sb.token}\n")  # as a CI secret pasted from `echo`
     result = run("plan", "-c", str(config))
-    assert result.code == 1
-    assert f"environment variable {TOKEN_VAR} is empty" in result.out
+    assert result.code == 0, result.out + result.err
 
 
 def test_saved_plan_holds_no_token_and_stale_plan_is_refused(site, tmp_path, run) -> None:
