@@ -88,8 +88,23 @@ def _parse(table: CsvTable) -> CsvFile:
         )
         return CsvFile(table.shown_path, (), has_segment_columns=False, problems=(problem,))
     has_segments = any(_COHORT_COLUMN.match(c) for c in columns)
+    segment_like = [c for c in columns if c.startswith("segment")]
+    if segment_like and not has_segments:
+        problems.insert(0, _segment_column_warning(segment_like[0], table))
     problems = capped(problems, table.shown_path)
     return CsvFile(table.shown_path, tuple(rows), has_segments, tuple(problems))
+
+
+def _segment_column_warning(column: str, table: CsvTable) -> Problem:
+    """A column that seems to say which segment each row is for, but is not read so."""
+    return Problem(
+        Position(table.shown_path, table.header_line),
+        f"column {column!r} is not read: a file says which segment each row is for in "
+        "columns cohort1, cohort2, …; as it is, every row is a member of each segment that "
+        "reads the file",
+        hint=f"if {column!r} names each row's segment, rename it cohort1",
+        is_warning=True,
+    )
 
 
 def _no_username_hint(columns: list[str]) -> str:

@@ -201,3 +201,13 @@ def test_a_file_of_many_bad_rows_lists_twenty_and_counts_the_rest(tmp_path: Path
     assert counted.message.startswith("and 30 more problem(s) from this line on, not listed")
     assert (counted.is_warning, counted.count) == (False, 30)
     assert str(ConfigError(list(problems))) == "50 problem(s) in the config"
+
+
+def test_a_segment_column_is_said_to_be_unread(tmp_path: Path) -> None:
+    csv_file = read(tmp_path, b"username,segment1\njdoe,sales\nasmith,support\n")
+    (warning,) = csv_file.problems
+    assert warning.is_warning and warning.position == Position("data/members.csv", 1)
+    assert warning.message.startswith("column 'segment1' is not read")
+    assert warning.hint == "if 'segment1' names each row's segment, rename it cohort1"
+    assert usernames(csv_file) == ["jdoe", "asmith"]  # read as before: every row a member
+    assert read(tmp_path, b"username,cohort1,segment\njdoe,sales,x\n").problems == ()
