@@ -53,6 +53,9 @@ class Read:
     named: dict[int, str] = field(default_factory=dict)
     member_lists: list[list[int]] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
+    # The guest user and deleted users a lookup by id returned: never managed (see
+    # ``is_kept``), so a segment or group holding one is no member short.
+    left_alone: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -79,6 +82,7 @@ class UserIndex:
         self.incomplete: list[str] = []
         # Users seen only by name (course enrolments): their profiles were not read.
         self.thin: set[int] = set(thin)
+        self.left_alone: set[int] = set()  # see Read.left_alone
         self._table: list[str | None] | None = None  # see _dense_table
         self._table_size = -1
 
@@ -144,7 +148,8 @@ class UserIndex:
             found = frozenset(map(self.usernames.get, ids))
         if None not in found:
             return cast(frozenset[str], found)
-        missing = [i for i in ids if i not in self.usernames]
+        left_alone = self.left_alone
+        missing = [i for i in ids if i not in self.usernames and i not in left_alone]
         if missing:
             self.incomplete.append(
                 f"{len(missing)} member(s) of {owner} could not be named (user ids "

@@ -262,6 +262,8 @@ class _UserReads:
                 answered.add(getattr(r, key, None))
                 if is_kept(r):
                     found[r.id] = r
+                else:
+                    read.left_alone.add(r.id)
         # A site whose max_input_vars is below the config's drops the values past it and
         # answers for the rest: what went unanswered is asked again, a few at a time,
         # before those users are taken not to exist.
@@ -276,7 +278,11 @@ class _UserReads:
             except LmsError as exc:
                 read.incomplete.append(reason(f"looking up {len(group)} users", exc))
                 continue
-            found.update((r.id, r) for r in cast(list[UserRow], rows) if is_kept(r))
+            for r in cast(list[UserRow], rows):
+                if is_kept(r):
+                    found[r.id] = r
+                else:
+                    read.left_alone.add(r.id)
         return found
 
     def read_account_fields(self, users: UserIndex) -> None:
@@ -359,6 +365,7 @@ class _UserReads:
         for records in found:
             users.add(records.values())
         users.incomplete.extend(read.incomplete)
+        users.left_alone |= read.left_alone
 
     def resolve_ids(self, users: UserIndex, reads: list[Read]) -> None:
         """Look up, in one call, every user id a read found that no read has fully read.
@@ -376,6 +383,7 @@ class _UserReads:
         read = Read()
         users.add(self._users_by_field("id", sorted(wanted), read).values())
         users.incomplete.extend(read.incomplete)
+        users.left_alone |= read.left_alone
         if self.scope.needs_all_users and users.thin:
             unknown = sorted(users.thin)
             shown = ", ".join(map(str, unknown[:5])) + ("…" if len(unknown) > 5 else "")

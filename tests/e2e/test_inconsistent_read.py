@@ -194,3 +194,21 @@ def test_a_user_the_listing_missed_is_looked_up_or_unknown(site, listings, is_co
         assert existing.users[VICTIM].custom == {"department": "Sales"}
     else:
         assert any("could not be read" in reason for reason in existing.incomplete)
+
+
+def test_the_guest_user_in_a_segment_is_left_alone_not_taken_for_a_failed_read(
+    site, tmp_path, run
+) -> None:
+    """The guest user, put in a cohort by hand, was an id no read could name, forever:
+    every removal on the site was held back, with a hint to plan again."""
+    config = write_config(tmp_path / "segments.yaml", site.url)
+    assert run("apply", "-c", str(config), "--auto-approve").code == 0
+    site.store.add_cohort_members("team-a", ["guest", USERS[11]])
+    planned = run("plan", "-c", str(config))
+    assert planned.code == 0, planned.out + planned.err
+    assert "incomplete" not in planned.out and "could not be named" not in planned.out
+    assert f"- 1 member of team-a (of 7): {USERS[11]}" in planned.out
+    assert run("apply", "-c", str(config), "--auto-approve").code == 0
+    assert site.store.cohort_members("team-a") == {*USERS[:6], "guest"}  # not managed
+    again = run("plan", "-c", str(config), "--detailed-exitcode")
+    assert again.code == 0, again.out
