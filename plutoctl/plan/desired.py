@@ -155,6 +155,12 @@ class _Builder:
                 f"{self.site!r}: {problem.message}",
                 where,
             )
+        for name, value, twin in self.ruleset.case_twins(users, types):
+            self.warn(
+                f"menu field {name} holds {value!r} and {twin!r} on site {self.site!r}: rules "
+                "take them for one value (spaces trimmed, case folded), where Pluto's automation "
+                "tells them apart"
+            )
         return self.ruleset.evaluate(users, types)
 
     def _unread_account_fields(self, users: Mapping[str, User]) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from plutoctl.config.schema import AllRule, MatchRule
 from plutoctl.model import User
 from plutoctl.rules.check import RuleProblem, condition_problems
-from plutoctl.rules.conditions import CompiledRule, Condition, compile_rule
+from plutoctl.rules.conditions import CompiledRule, Condition, compile_rule, normalise
 from plutoctl.rules.index import UserIndex
 
 
@@ -116,3 +117,22 @@ class RuleSet:
                     for message in condition_problems(c, known, field_types, declared):
                         problems.append(RuleProblem(segment, i, message))
         return problems
+
+    def case_twins(
+        self, users: Mapping[str, User], field_types: Mapping[str, str]
+    ) -> list[tuple[str, str, str]]:
+        """Return ``(field, value, twin)`` for each menu field the rules use whose users
+        hold two values that compare as one (``EMEA`` and ``emea``): rules fold case,
+        Pluto's automation compares menu values exactly."""
+        twins = []
+        for name in sorted(self.fields):
+            if field_types.get(name) != "menu":
+                continue
+            values = {user.custom.get(name) for user in users.values()} - {None}
+            first: dict[str, str] = {}
+            for value in sorted(cast(set[str], values)):
+                seen = first.setdefault(normalise(value), value)
+                if seen != value:
+                    twins.append((name, seen, value))
+                    break
+        return twins

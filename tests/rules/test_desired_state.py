@@ -128,6 +128,22 @@ def test_members_are_union_of_list_csv_and_rules_minus_exclude() -> None:
     assert not sales.is_additive and not sales.is_protected
 
 
+def test_a_menu_whose_values_differ_only_in_case_or_spaces_is_warned_of() -> None:
+    """Rules fold ' sales' and 'Sales' into one value; Pluto's automation would not."""
+    result = build_desired(loaded(), "primary", site())
+    [warning] = [n for n in result.notices if "menu field" in n.message]
+    assert warning.message == (
+        "menu field department holds ' sales' and 'Sales' on site 'primary': rules take "
+        "them for one value (spaces trimmed, case folded), where Pluto's automation tells "
+        "them apart"
+    )
+    assert result.desired.segments["dept-sales"].members >= {"rule1"}  # folded, as said
+    text_field = site(field_types={"department": "text"})
+    assert not [
+        n for n in build_desired(loaded(), "primary", text_field).notices if "menu" in n.message
+    ]
+
+
 def test_unknown_usernames_are_errors_with_their_source() -> None:
     result = build_desired(loaded(), "primary", site())
     unknown = [e for e in result.errors if "unknown user" in e.message]
