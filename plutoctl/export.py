@@ -48,6 +48,8 @@ class Export:
     skipped: tuple[str, ...] = ()
     segment_count: int = 0
     """The segments written (those skipped left out)."""
+    notes: tuple[str, ...] = ()
+    """What the config cannot say about segments written all the same."""
 
 
 def members_csv_text(usernames: list[str]) -> str:
@@ -148,6 +150,18 @@ def export_site(
             ids.append(sid)
         else:
             skipped.append(f"segment {sid!r}: {problem}")
+    in_category = sorted(sid for sid in ids if existing.segments[sid].is_in_category)
+    notes = []
+    if in_category:
+        shown = ", ".join(map(repr, in_category[:5])) + (
+            f" and {len(in_category) - 5} more" if len(in_category) > 5 else ""
+        )
+        notes.append(
+            f"{len(in_category)} segment(s) live in a course category, which a config "
+            f"cannot say: {shown}; they are managed where they are, but a change to a "
+            "name, description or visibility moves one to the system (plan asks for "
+            "--allow-move)"
+        )
     # The segments CSV cannot hold a line break in a name: such a segment stays in YAML.
     in_csv = [sid for sid in ids if not _has_line_break(existing.segments[sid].fields.name)]
     segments = {}
@@ -197,7 +211,11 @@ def export_site(
         document["courses"] = course_entries
     text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     return Export(
-        yaml_text=text, csv_files=csv_files, skipped=tuple(skipped), segment_count=len(ids)
+        yaml_text=text,
+        csv_files=csv_files,
+        skipped=tuple(skipped),
+        segment_count=len(ids),
+        notes=tuple(notes),
     )
 
 

@@ -97,6 +97,8 @@ def export_command(
     export, _ = export_from_site(loaded, site, courses, options, using, out_dir)
     for note in export.skipped:
         click.echo(f"warning: skipped {note}", err=True)
+    for note in export.notes:
+        click.echo(f"warning: {note}", err=True)
     if out is None:
         click.echo(export.yaml_text, nl=False)
         return 0

@@ -120,3 +120,16 @@ def test_a_token_that_cannot_tell_a_segments_context_never_moves_it_unasked(
     assert "core_cohort_search_cohorts" in planned.out
     assert run("apply", "-c", str(tmp_path / "segments.yaml"), "--auto-approve").code == 3
     assert context_of(full, "staff") != SYSTEM_CONTEXT
+
+
+def test_an_export_says_which_segments_live_in_a_category(site, tmp_path, run) -> None:
+    """The config cannot say where a segment lives: an edit of the export would move it."""
+    config = write_config(tmp_path, site.url, "Staff")
+    out = tmp_path / "exported.yaml"
+    exported = run("export", "-c", str(config), "--site", "lab", "--out", str(out))
+    assert exported.code == 0, exported.out + exported.err
+    assert (
+        "warning: 1 segment(s) live in a course category, which a config cannot say: 'staff'"
+    ) in exported.err
+    assert "--allow-move" in exported.err
+    assert run("plan", "-c", str(out), "--detailed-exitcode").code == 0  # round-trips
