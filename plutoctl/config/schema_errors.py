@@ -101,8 +101,44 @@ def _problem(
     if kind == "extra_forbidden":
         return _unknown_key(full, tags, nearest(positions, full, fallback))
     message, hint = _describe(error)
+    if hint is None:
+        message, hint = _shape_hint(kind, error.get("input"), full, message)
     where = f"{dotted(full)}: " if full else "the config "
     return Problem(nearest(positions, full, fallback), f"{where}{message}", hint=hint)
+
+
+_LISTS = {
+    "members": "members: [jdoe, asmith]",
+    "exclude": "exclude: [contractor1]",
+    "sites": "sites: [primary]",
+    "allow_removals": "allow_removals: [dept-sales]",
+    "rules": "rules: [{field: department, match: exact, value: Sales}]",
+    "enrol": "enrol: [{segment: dept-sales}]",
+}
+
+
+_EXAMPLES = {
+    "name": "name: Sales",
+    "url": "url: https://learn.example.com",
+    "segment": "segment: dept-sales",
+    "field": "field: department",
+}
+
+
+def _shape_hint(kind: str, value: object, path: KeyPath, message: str) -> tuple[str, str | None]:
+    """Say how to write what has the wrong shape, for the keys people get wrong most."""
+    key = str(path[-1]) if path else ""
+    if kind == "list_type" and key in _LISTS:
+        return message, f"write it as a list, even of one: {_LISTS[key]}"
+    if kind == "string_type" and value is None and key in _EXAMPLES:
+        return "is empty", f"give it a value, e.g. {_EXAMPLES[key]}"
+    if kind == "string_type" and key in ("members_csv", "segments_csv") and isinstance(value, list):
+        return (
+            "should be one file",
+            "a segment reads one CSV file; a file shared by several segments says each "
+            "row's segment in a cohort1 column (docs/config.md, 'CSV files')",
+        )
+    return message, None
 
 
 def _data_path(loc: tuple[int | str, ...], data: Any) -> tuple[KeyPath, list[str]]:

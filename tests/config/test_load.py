@@ -429,3 +429,23 @@ def test_a_removal_count_below_one_is_cited_at_its_own_key(tmp_path: Path) -> No
     (problem,) = problems_of(write(tmp_path, text))
     assert problem.position == Position(str(tmp_path / "segments.yaml"), 11, 5)
     assert problem.message == "acknowledge.removals.s2: should be at least 1"
+
+
+@pytest.mark.parametrize(
+    ("segment", "message", "hint"),
+    [
+        ("{name: A, members: ann}", "members: should be a list", "members: [jdoe, asmith]"),
+        ("{name: A, sites: demo}", "sites: should be a list", "sites: [primary]"),
+        ("{name: A, exclude: ann}", "exclude: should be a list", "exclude: [contractor1]"),
+        ("{name: }", "name: is empty", "give it a value, e.g. name: Sales"),
+        ("{name: A, members_csv: [x.csv, y.csv]}", "members_csv: should be one file", "cohort1"),
+    ],
+    ids=["members", "sites", "exclude", "name", "members-csv"],
+)
+def test_a_value_of_the_wrong_shape_is_told_how_to_write_it(
+    tmp_path: Path, segment: str, message: str, hint: str
+) -> None:
+    text = f"version: 1\nsites: {{demo: {{url: 'sandbox:s.db'}}}}\nsegments:\n  a: {segment}\n"
+    (problem,) = problems_of(write(tmp_path, text))
+    assert problem.message == f"segments.a.{message}"
+    assert problem.hint is not None and hint in problem.hint
