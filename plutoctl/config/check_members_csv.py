@@ -84,7 +84,7 @@ class _MembersCsv:
                 self.rec.error(
                     ("segments", segment_id, "members_csv"),
                     f"CSV file {relative!r} not found",
-                    self.rec.relative_hint(),
+                    self.rec.relative_hint(relative),
                 )
                 return None
             self.files[path] = read_members_csv(path, shown)

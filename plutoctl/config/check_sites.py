@@ -130,7 +130,9 @@ def _check_seed(rec: Recorder, path: KeyPath, site: SiteConfig) -> None:
     if not site.is_sandbox:
         rec.error((*path, "seed"), "seed is only for sandbox sites", "remove seed: or use sandbox:")
     elif not (rec.base_dir / site.seed).is_file():
-        rec.error((*path, "seed"), f"seed file {site.seed!r} not found", rec.relative_hint())
+        rec.error(
+            (*path, "seed"), f"seed file {site.seed!r} not found", rec.relative_hint(site.seed)
+        )
 
 
 def _holds_token(url: str) -> bool:

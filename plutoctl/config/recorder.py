@@ -39,8 +39,11 @@ class Recorder:
             Problem(self.at(path), f"{where}{message}", hint=hint, is_warning=True)
         )
 
-    def relative_hint(self) -> str:
+    def relative_hint(self, path: str = "") -> str:
+        """Say where a path that names no file was looked for (and mend a Windows one)."""
         folder = os.path.dirname(self.shown_path) or "."
+        if "\\" in path:
+            return f"write paths with / (as {path.replace(chr(92), '/')}), relative to {folder}"
         return f"paths are relative to the config file's folder ({folder})"
 
 

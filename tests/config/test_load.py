@@ -449,3 +449,15 @@ def test_a_value_of_the_wrong_shape_is_told_how_to_write_it(
     (problem,) = problems_of(write(tmp_path, text))
     assert problem.message == f"segments.a.{message}"
     assert problem.hint is not None and hint in problem.hint
+
+
+def test_a_windows_path_to_a_members_csv_is_told_to_use_slashes(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "hr.csv").write_text("username\njdoe\n", encoding="utf-8")
+    text = (
+        "version: 1\nsites: {demo: {url: 'sandbox:s.db'}}\n"
+        "segments:\n  hr: {name: HR, members_csv: 'data\\hr.csv'}\n"
+    )
+    (problem,) = problems_of(write(tmp_path, text))
+    assert "not found" in problem.message
+    assert problem.hint is not None and "write paths with / (as data/hr.csv)" in problem.hint
