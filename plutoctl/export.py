@@ -121,6 +121,12 @@ def export_segment(
     return entry
 
 
+def _first_few(names: list[str]) -> str:
+    """Return up to five names, quoted, and how many more there are."""
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    return ", ".join(map(repr, names[:5])) + more
+
+
 def export_site(
     site_name: str,
     site: SiteConfig,
@@ -135,13 +141,10 @@ def export_site(
     skipped: list[str] = []
     if existing.unidentified:
         names = sorted(existing.unidentified)
-        shown = ", ".join(map(repr, names[:5])) + (
-            f" and {len(names) - 5} more" if len(names) > 5 else ""
-        )
         skipped.append(
             f"{len(names)} segment(s) without a segment ID (idnumber), which a config "
-            f"cannot name: {shown}; give each a User segment ID on the site (Site admin > "
-            "User Management > Manage User Segments > Edit) and export again"
+            f"cannot name: {_first_few(names)}; give each a User segment ID on the site "
+            "(Site admin > User Management > Manage User Segments > Edit) and export again"
         )
     ids = []
     for sid in sorted(existing.segments):
@@ -153,14 +156,11 @@ def export_site(
     in_category = sorted(sid for sid in ids if existing.segments[sid].is_in_category)
     notes = []
     if in_category:
-        shown = ", ".join(map(repr, in_category[:5])) + (
-            f" and {len(in_category) - 5} more" if len(in_category) > 5 else ""
-        )
         notes.append(
             f"{len(in_category)} segment(s) live in a course category, which a config "
-            f"cannot say: {shown}; they are managed where they are, but a change to a "
-            "name, description or visibility moves one to the system (plan asks for "
-            "--allow-move)"
+            f"cannot say: {_first_few(in_category)}; they are managed where they are, but a "
+            "change to a name, description or visibility moves one to the system (plan asks "
+            "for --allow-move)"
         )
     # The segments CSV cannot hold a line break in a name: such a segment stays in YAML.
     in_csv = [sid for sid in ids if not _has_line_break(existing.segments[sid].fields.name)]

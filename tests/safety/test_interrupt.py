@@ -172,22 +172,32 @@ def test_after_an_interrupted_apply_the_next_one_finishes(
     assert main(["plan", "-c", config, "--detailed-exitcode"]) == 0
 
 
-def test_an_interrupted_saved_plan_says_to_plan_again_and_that_finishes(
-    lab: Sandbox, proxy: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(TOKEN_VAR, lab.token)
+def interrupt_saved_apply(
+    function: str, lab: Sandbox, proxy: HostileServer, tmp_path: Path
+) -> tuple[str, str, str]:
+    """Save a plan of the lab, apply it, press Ctrl-C while ``function`` is held, let it
+    through; return the config, the plan and the apply's stderr (it exited 130)."""
     start(tmp_path, proxy, lab.token, "validate").communicate(timeout=60)  # writes the config
     config, plan = str(tmp_path / "segments.yaml"), str(tmp_path / "plan.json")
     assert main(["plan", "-c", config, "--out", plan]) == 0
     hold = HoldOnce()
-    proxy.script("core_cohort_create_cohorts", hold)
+    proxy.script(function, hold)
     proc = start(tmp_path, proxy, lab.token, "apply", plan)
-    assert hold.held.wait(60)
+    assert hold.held.wait(60), f"apply never called {function}"
     proc.send_signal(signal.SIGINT)
     wait_for_line(proc.stderr, "interrupted: sending no more calls")
-    hold.let_through()  # the segment is made; its members are never sent
+    hold.let_through()
     _out, err = finish(proc, hold)
     assert proc.returncode == 130, err
+    return config, plan, err
+
+
+def test_an_interrupted_saved_plan_says_to_plan_again_and_that_finishes(
+    lab: Sandbox, proxy: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_VAR, lab.token)
+    # The segment is made; its members are never sent.
+    config, plan, err = interrupt_saved_apply("core_cohort_create_cohorts", lab, proxy, tmp_path)
     assert "make a new plan and apply it (the saved plan no longer matches the site)" in err
     assert "team-a" in lab.store.cohorts()
     assert lab.store.cohort_members("team-a") == set()
@@ -203,18 +213,8 @@ def test_a_saved_plan_interrupted_before_writing_can_be_applied_again(
     lab: Sandbox, proxy: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(TOKEN_VAR, lab.token)
-    start(tmp_path, proxy, lab.token, "validate").communicate(timeout=60)  # writes the config
-    config, plan = str(tmp_path / "segments.yaml"), str(tmp_path / "plan.json")
-    assert main(["plan", "-c", config, "--out", plan]) == 0
-    hold = HoldOnce()
-    proxy.script("core_cohort_get_cohorts", hold)  # the re-read before the first write
-    proc = start(tmp_path, proxy, lab.token, "apply", plan)
-    assert hold.held.wait(60), "apply never re-read the site"
-    proc.send_signal(signal.SIGINT)
-    wait_for_line(proc.stderr, "interrupted: sending no more calls")
-    hold.let_through()
-    _out, err = finish(proc, hold)
-    assert proc.returncode == 130, err
+    # Held: the re-read before the first write.
+    config, plan, err = interrupt_saved_apply("core_cohort_get_cohorts", lab, proxy, tmp_path)
     assert "interrupted before anything was written" in err
     assert f"nothing was written; the same plan can be applied again: plutoctl apply {plan}" in err
     assert "make a new plan" not in err and "no longer matches" not in err
