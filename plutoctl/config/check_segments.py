@@ -32,7 +32,9 @@ MAX_NAME_LENGTH = limits.SEGMENT_NAME
 # Group names are PARAM_TEXT: Moodle strips tags, and a value that changes under
 # cleaning fails the call (docs/moodle.md, "Parameter validation"). Segment names
 # are PARAM_RAW.
-HTML_TAG = re.compile(r"<[^>]*>")
+HTML_TAG = re.compile(r"<(?!\s)[^>]*>?")
+"""What PHP's strip_tags removes: from a "<" not followed by white space to the next
+">" or the end ("a < b" keeps its "<"; "Year<7" loses "<7")."""
 
 
 def check_segments(rec: Recorder, parts: Parts, csv_declared: Set[str]) -> None:
@@ -108,7 +110,12 @@ def name_problem(name: str, *, tags_allowed: bool) -> tuple[str, str | None] | N
     if tag is not None:
         return (
             f"the name holds an HTML tag ({tag.group(0)!r}), which the site rejects in group names",
-            "write the name without <…>; a lone < or > is fine",
+            "write the name without <…>; a < followed by a space, or a lone >, is fine",
+        )
+    if not tags_allowed and name != name.strip():
+        return (
+            "the name starts or ends with white space, which the site trims from group names",
+            "remove it: the plan would otherwise rename the group on every run",
         )
     return None
 

@@ -210,6 +210,11 @@ def _value(desc: Value, value: Any) -> Any:
     return cleaned
 
 
+_TAG = re.compile(r"<(?!\s)[^>]*>?")
+"""What PHP's strip_tags removes: from a "<" not followed by white space to the next
+">" or the end ("a < b" keeps its "<"; "Year<7" loses "<7")."""
+
+
 def clean(kind: Kind, value: str) -> Any:
     """Return ``value`` as ``kind``, or None when cleaning would change it."""
     match kind:
@@ -217,8 +222,8 @@ def clean(kind: Kind, value: str) -> Any:
             return int(value) if re.fullmatch(r"-?\d+", value) else None
         case Kind.BOOL:
             return {"0": False, "1": True, "": False}.get(value)
-        case Kind.TEXT:
-            return value if not re.search(r"<[^>]*>", value) else None
+        case Kind.TEXT:  # strip_tags: a "<" not followed by a space opens a tag
+            return value if not _TAG.search(value) else None
         case Kind.ALPHA:
             return value if re.fullmatch(r"[a-zA-Z]*", value) else None
         case Kind.ALPHANUMEXT:

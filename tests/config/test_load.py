@@ -461,3 +461,29 @@ def test_a_windows_path_to_a_members_csv_is_told_to_use_slashes(tmp_path: Path) 
     (problem,) = problems_of(write(tmp_path, text))
     assert "not found" in problem.message
     assert problem.hint is not None and "write paths with / (as data/hr.csv)" in problem.hint
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Year<7", "the name holds an HTML tag ('<7')"),
+        ("'<b>Sales</b>'", "the name holds an HTML tag ('<b>')"),
+        ("'Sales '", "the name starts or ends with white space"),
+        ("a < b > c", None),
+        ("5 > 3", None),
+    ],
+    ids=["open-tag", "tag", "trailing-space", "spaced-lt", "lone-gt"],
+)
+def test_group_names_are_checked_as_moodle_cleans_them(
+    tmp_path: Path, name: str, message: str | None
+) -> None:
+    text = (
+        "version: 1\nsites: {demo: {url: 'sandbox:s.db'}}\nsegments: {}\n"
+        f"courses:\n  C1:\n    groups:\n      g1: {{name: {name}}}\n"
+    )
+    path = write(tmp_path, text)
+    if message is None:
+        assert load_config(path).config.courses["C1"].groups["g1"].name == name
+    else:
+        (problem,) = problems_of(path)
+        assert message in problem.message

@@ -54,6 +54,18 @@ def test_group_create_clashes(sandbox: Sandbox) -> None:
     assert set(sandbox.store.groups("C1")) == {"g1"}
 
 
+def test_group_names_and_idnumbers_are_stored_trimmed(sandbox: Sandbox) -> None:
+    """groups_create_group() and groups_update_group() trim both (group/lib.php)."""
+    course, _, _ = course_with_users(sandbox)
+    group = {"courseid": course, "name": "Sales ", "description": "", "idnumber": " g1 "}
+    [made] = call(sandbox, "core_group_create_groups", {"groups": [group]})
+    assert (made["name"], made["idnumber"]) == ("Sales", "g1")
+    update = {"id": made["id"], "name": " Sales team", "idnumber": "g1 "}
+    call(sandbox, "core_group_update_groups", {"groups": [update]})
+    [listed] = call(sandbox, "core_group_get_course_groups", {"courseid": course})
+    assert (listed["name"], listed["idnumber"]) == ("Sales team", "g1")
+
+
 def test_group_update_get_and_delete(sandbox: Sandbox) -> None:
     course, u1, _ = course_with_users(sandbox)
     gid = sandbox.store.add_group("C1", "Sales", "g1", "old")

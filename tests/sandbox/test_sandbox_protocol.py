@@ -187,14 +187,34 @@ DESC = Single(
             'Invalid external api parameter: the value is "<b>x</b>", the server was expecting '
             '"text" type',
         ),
+        (
+            {"items": {"0": {"id": "1", "name": "Year<7"}}},
+            "items => Invalid parameter value detected: name => Invalid parameter value detected: "
+            'Invalid external api parameter: the value is "Year<7", the server was expecting '
+            '"text" type',
+        ),
     ],
-    ids=["missing", "nested-missing", "bad-int", "unexpected", "bad-bool", "tags-in-text"],
+    ids=[
+        "missing",
+        "nested-missing",
+        "bad-int",
+        "unexpected",
+        "bad-bool",
+        "tags-in-text",
+        "open-tag-in-text",
+    ],
 )
 def test_validate_rejects_like_moodle(params, debuginfo) -> None:
     with pytest.raises(WsParamError) as caught:
         validate(DESC, params)
     assert caught.value.errorcode == "invalidparameter"
     assert caught.value.debuginfo == debuginfo
+
+
+@pytest.mark.parametrize("name", ["a < b > c", "5 > 3", "x < "])
+def test_text_keeps_what_strip_tags_keeps(name: str) -> None:
+    """PHP's strip_tags opens a tag only at a "<" not followed by white space."""
+    assert validate(DESC, {"items": {"0": {"id": "1", "name": name}}})["items"][0]["name"] == name
 
 
 def test_validate_fills_defaults_and_converts() -> None:

@@ -120,8 +120,8 @@ def _create_one(ctx: CallContext, group: Nested) -> dict[str, Any]:
         (
             group_id,
             group["courseid"],
-            group["name"],
-            idnumber,
+            group["name"].strip(),  # groups_create_group() trims, after the name check
+            idnumber.strip(),
             group["description"],
             group["descriptionformat"],
             group.get("enrolmentkey"),
@@ -149,10 +149,10 @@ def update_groups(ctx: CallContext, args: Nested) -> None:
             "UPDATE groups SET name = ?, description = ?, descriptionformat = ?, idnumber = ?, "
             "enrolmentkey = ?, visibility = ?, participation = ? WHERE id = ?",
             (
-                group["name"],
+                group["name"].strip(),  # groups_update_group() trims, as create does
                 group.get("description", row["description"]),
                 group["descriptionformat"],
-                idnumber,
+                idnumber.strip(),
                 group.get("enrolmentkey", row["enrolmentkey"]),
                 int(group.get("visibility", row["visibility"])),
                 int(group.get("participation", row["participation"])),
