@@ -175,6 +175,14 @@ def read_in_part(sites: list[str]) -> str:
     )
 
 
+def not_in_sync(sites: list[str]) -> str:
+    """Return the plan-wide warning for sites that cannot be brought to the config now."""
+    return (
+        f"NOT IN SYNC on site(s) {', '.join(sites)}: the config calls for changes the site "
+        "cannot take now (see the error notices)."
+    )
+
+
 NOT_ALL_IN_SYNC = "Total: nothing to apply, yet not every site matches the config (see above)."
 """The plan-wide total when no site has a change to apply but one has errors, refusals,
 a read in part or a change it cannot take: not "No changes." under them."""

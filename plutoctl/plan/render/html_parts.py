@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from plutoctl.plan.changes.plans import Plan, SitePlan
-from plutoctl.plan.render.common import clean, read_in_part
+from plutoctl.plan.render.common import clean, not_in_sync, read_in_part
 from plutoctl.plan.summary import SUMMARY_LABELS, summarize
 
 _BAR_WIDTH = 300
@@ -61,13 +61,7 @@ def plan_verdicts(plan: Plan) -> list[tuple[str, str]]:
         verdicts.append(("partial", read_in_part(partial)))
     blocked = [s.site for s in plan.sites if s.is_blocked and not s.errors]
     if blocked:
-        verdicts.append(
-            (
-                "blocked",
-                f"NOT IN SYNC on site(s) {', '.join(blocked)}: the config calls for changes "
-                "the site cannot take now (see the error notices).",
-            )
-        )
+        verdicts.append(("blocked", not_in_sync(blocked)))
     if not verdicts:
         verdicts.append(("none", "No changes: every site already matches the config."))
     return verdicts

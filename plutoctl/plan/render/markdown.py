@@ -25,6 +25,7 @@ from plutoctl.plan.render.common import (
     duration,
     field_lines,
     headline,
+    not_in_sync,
     notice_text,
     read_in_part,
     site_headline,
@@ -36,6 +37,10 @@ LIMIT = 60_000
 """The longest comment this renderer writes, in characters (GitHub allows 65,536)."""
 
 NOTE = "> **… truncated: {count:,} more lines; run `plutoctl plan` locally for the full plan.**"
+SITES_NOTE = (
+    "> **Run `plutoctl plan` (or `--site NAME` for one site) for each site's changes; a "
+    "matrix of one job a site posts one comment a site (docs/ci.md).**"
+)
 MARKER = "- _… truncated (see the note at the end)_"
 
 KEEP, IMPORTANT, DETAIL = 0, 1, 2
@@ -107,7 +112,8 @@ def render_markdown(plan: Plan, *, show_members: bool = False, limit: int = LIMI
     _title(doc, plan)
     for site in plan.sites:
         _site(doc, site, show_members=show_members)
-    return _fit(doc, limit)
+    fitted = _fit(doc, limit)
+    return fitted if fitted is not None else _site_lines(plan, limit)
 
 
 def _title(doc: _Document, plan: Plan) -> None:
@@ -132,6 +138,10 @@ def _title(doc: _Document, plan: Plan) -> None:
     partial = [md(s.site) for s in plan.sites if s.is_read_incomplete and not s.errors]
     if partial:
         doc.add(f"**⚠️ {read_in_part(partial)}**")
+        doc.add("")
+    blocked = [md(s.site) for s in plan.sites if s.is_blocked and not s.errors]
+    if blocked:
+        doc.add(f"**⚠️ {not_in_sync(blocked)}**")
         doc.add("")
     if len(plan.sites) > 1:
         doc.add(f"**{md(total_headline(plan.sites))}**")
@@ -159,11 +169,20 @@ def _site(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
         _list_section(doc, "#### ✅ Acknowledged in review", acks)
     if site.errors:
         _list_section(doc, "#### ❌ Errors", [f"- {_notice(n, hide)}" for n in site.errors])
+    said = set(acknowledgement_notices(site))
+    cannot = [f"- {_notice(n, hide)}" for n in site.notices if _blocks(n) and n not in said]
+    if cannot:  # what keeps the site from matching the config: never folded away
+        _list_section(doc, "#### ❌ Not possible now", cannot)
     if not summary.is_empty:
         _table(doc, summary, site.estimated_seconds)
     _notices(doc, site, hide)
     if site.changes:
         _details(doc, site, show_members=show_members)
+
+
+def _blocks(notice: Notice) -> bool:
+    """An error notice: a change the config calls for that the site cannot take now."""
+    return notice.level == "error"
 
 
 def _refused_item(refusal: Refusal) -> str:
@@ -196,7 +215,7 @@ def _table(doc: _Document, summary: SiteSummary, seconds: float) -> None:
 
 def _notices(doc: _Document, site: SitePlan, hide_usernames: bool) -> None:
     said = set(acknowledgement_notices(site))  # listed with the acknowledgements
-    shown = [n for n in site.notices if n not in said]
+    shown = [n for n in site.notices if n not in said and not _blocks(n)]
     items = [f"- held back: {_notice(n, hide_usernames)}" for n in site.held_back]
     items += [f"- {md(n.level)}: {_notice(n, hide_usernames)}" for n in shown]
     if not items:
@@ -251,8 +270,9 @@ def _code(text: str) -> str:
 # --- fitting under the limit ---------------------------------------------------------
 
 
-def _fit(doc: _Document, limit: int) -> str:
-    """Join the lines; if too long, drop detail then important lines, with notes."""
+def _fit(doc: _Document, limit: int) -> str | None:
+    """Join the lines; if too long, drop detail then important lines, with notes; None
+    when the outline of every site (headings, headlines, tables) alone is too long."""
     full = "\n".join(line.text for line in doc.lines) + "\n"
     if len(full) <= limit:
         return full
@@ -262,10 +282,45 @@ def _fit(doc: _Document, limit: int) -> str:
     kept = _choose(doc.lines, budget)
     out, cut = _assemble(doc.lines, kept)
     text = "\n".join(out) + "\n\n" + NOTE.format(count=cut) + "\n"
-    if len(text) > limit:  # only when even the structure alone does not fit
-        head = text[: limit - len(note) - 2]
-        text = head[: head.rfind("\n") + 1] + "\n" + NOTE.format(count=cut) + "\n"
-    return text
+    return text if len(text) <= limit else None  # None: the sites' outlines alone do not fit
+
+
+def _site_lines(plan: Plan, limit: int) -> str:
+    """Return the plan of too many sites for one comment: a line a site, as many as fit,
+    and a count of the rest by what a reviewer must not miss."""
+    doc = _Document()
+    _title(doc, plan)
+    lines = [line.text for line in doc.lines]
+    lines += [f"_{len(plan.sites):,} sites: too many to show in full; a line each._", ""]
+    size = sum(len(line) + 1 for line in lines) + len(NOTE) + 200  # the closing note's room
+    for index, site in enumerate(plan.sites):
+        line = f"- **{md(site.site)}**: {md(site_headline(site, summarize(site)))}"
+        line += "".join(f" {flag}" for flag in _flags(site))
+        if size + len(line) + 1 > limit:
+            lines += ["", _not_listed(plan.sites[index:])]
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return "\n".join(lines) + "\n\n" + SITES_NOTE + "\n"
+
+
+def _flags(site: SitePlan) -> list[str]:
+    """Say what in a site's plan a reviewer must see: removals, refusals, errors."""
+    removals = sum(1 for change in site.changes if change.kind.is_removal)
+    flags = [f"⚠ {removals:,} removal(s) or deletion(s)"] if removals else []
+    flags += [f"⛔ {len(site.refused):,} refused"] if site.refused else []
+    flags += [f"❌ {len(site.errors):,} error(s)"] if site.errors else []
+    return flags + (["❌ not in sync"] if site.is_blocked and not site.errors else [])
+
+
+def _not_listed(sites: tuple[SitePlan, ...]) -> str:
+    removing = sum(1 for s in sites if any(c.kind.is_removal for c in s.changes))
+    refused = sum(1 for s in sites if s.refused)
+    errored = sum(1 for s in sites if s.errors)
+    return (
+        f"> **… and {len(sites):,} more site(s) not listed: {removing:,} with removals or "
+        f"deletions, {refused:,} with refused changes, {errored:,} with errors.**"
+    )
 
 
 def _choose(lines: list[_Line], budget: int) -> set[int]:

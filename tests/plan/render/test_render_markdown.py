@@ -163,3 +163,33 @@ def test_a_dollar_sign_does_not_open_maths() -> None:
     plan = Plan(sites=(SitePlan(site="lab", changes=(AddSegmentMembers("US$x$", ("ann",)),)),))
     shown = render(plan, "markdown")
     assert "US\\$x\\$" in shown and "US$x$" not in shown
+
+
+def test_a_plan_of_too_many_sites_names_each_or_counts_what_it_cannot_show() -> None:
+    """300 sites whose outlines alone pass the limit: a line a site, each removal
+    flagged, and the sites past the limit counted by what they hold (text cut in the
+    middle of a site, and a <details> left open, hid whole sites and their removals)."""
+    plan = _huge_plan(sites=900, segments=1, members=3)
+    text = render_markdown(plan)
+    assert len(text) <= LIMIT
+    assert text.count("<details>") == text.count("</details>")
+    listed = re.findall(r"^- \*\*site-(\d+)\*\*: .* ⚠ 1 removal\(s\) or deletion\(s\)$", text, re.M)
+    assert listed == [str(i) for i in range(len(listed))] and len(listed) > 100
+    rest = len(plan.sites) - len(listed)
+    assert rest > 0
+    assert (
+        f"… and {rest:,} more site(s) not listed: {rest:,} with removals or deletions, "
+        "0 with refused changes, 0 with errors."
+    ) in text
+    assert "--site NAME" in text
+
+
+def test_a_site_that_cannot_match_the_config_is_said_so_at_the_top_and_unfolded() -> None:
+    """HTML led with NOT IN SYNC; the comment folded the error away in its notices."""
+    clash = Notice("error", "group C1/g2 cannot be named 'Team': group g1 holds it", "C1")
+    site = SitePlan("a", changes=(AddSegmentMembers("s2", ("ann",)),), notices=(clash,))
+    text = render_markdown(Plan(sites=(site,)))
+    assert "**⚠️ NOT IN SYNC on site(s) a: the config calls for changes" in text
+    section = text[text.index("#### ❌ Not possible now") :]
+    assert section.index(clash.message) < section.index("| What | Count |")
+    assert "Held back and notices" not in text
