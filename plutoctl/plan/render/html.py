@@ -16,6 +16,7 @@ from plutoctl.plan.changes.plans import Notice, Plan, SitePlan
 from plutoctl.plan.changes.subjects import usernames_of
 from plutoctl.plan.render.common import (
     clean,
+    config_acknowledgement,
     duration,
     field_lines,
     headline,
@@ -155,9 +156,11 @@ def _refused(site: SitePlan, *, show_members: bool) -> list[str]:
         return []
     items = []
     for refusal in site.refused:
+        in_config = config_acknowledgement(refusal)
+        reviewed = f", or in the config: <code>{_e(in_config)}</code>" if in_config else ""
         extra = (
             f'<div class="fields">refused: {_e(refusal.reason)}<br />'
-            f"to allow: <code>{_e(refusal.acknowledge)}</code></div>"
+            f"to allow: <code>{_e(refusal.acknowledge)}</code>{reviewed}</div>"
         )
         items.append(_change_item(refusal.change, show_members=show_members, extra=extra))
     return [

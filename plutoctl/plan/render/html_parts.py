@@ -76,19 +76,11 @@ def verdict_html(plan: Plan) -> list[str]:
 
 
 def title_text(plan: Plan) -> str:
-    """Return the document title: the gravest verdict leads, as in a browser tab (a
-    site read in part or not in sync before another's "ready to apply")."""
+    """Return the document title: the gravest verdict's head, as in a browser tab (a
+    site read in part or not in sync before another's "Ready to apply")."""
     graver = ("refused", "errors", "partial", "blocked", "ready", "none")
-    css = min((css for css, _ in plan_verdicts(plan)), key=graver.index)
-    word = {
-        "refused": "REFUSED as unsafe",
-        "errors": "ERRORS",
-        "ready": "ready to apply",
-        "partial": "read in part",
-        "blocked": "not in sync",
-        "none": "no changes",
-    }
-    return f"plutoctl plan: {word[css]}"
+    _, text = min(plan_verdicts(plan), key=lambda verdict: graver.index(verdict[0]))
+    return f"plutoctl plan: {text.split(': ', 1)[0]}"
 
 
 def kinds_chart(site: SitePlan) -> str:

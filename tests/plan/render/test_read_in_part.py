@@ -19,7 +19,7 @@ def test_html_never_says_every_site_matches_when_one_was_read_in_part() -> None:
     html = render(plan_of(), "html")
     assert "No changes: every site already matches the config." not in html
     assert "READ IN PART on site(s) lab" in html
-    assert "<title>plutoctl plan: read in part</title>" in html
+    assert "<title>plutoctl plan: READ IN PART on site(s) lab</title>" in html
 
 
 def test_html_with_changes_is_ready_and_says_the_read_was_partial() -> None:
@@ -40,7 +40,7 @@ def test_html_never_says_every_site_matches_when_a_change_is_blocked() -> None:
     html = render(Plan(sites=(SitePlan(site="lab", notices=(clash,)),)), "html")
     assert "No changes: every site already matches the config." not in html
     assert "NOT IN SYNC on site(s) lab" in html
-    assert "<title>plutoctl plan: not in sync</title>" in html
+    assert "<title>plutoctl plan: NOT IN SYNC on site(s) lab</title>" in html
 
 
 IN_SYNC = SitePlan(site="north")
@@ -77,4 +77,4 @@ def test_the_total_of_sites_all_in_sync_is_no_changes(form: str) -> None:
 def test_the_html_title_leads_with_the_read_in_part_before_another_site_s_changes() -> None:
     ready = SitePlan(site="north", changes=(AddSegmentMembers("s", ("ann",)),))
     html = render(Plan(sites=(ready, NOT_IN_SYNC["read in part"])), "html")
-    assert "<title>plutoctl plan: read in part</title>" in html
+    assert "<title>plutoctl plan: READ IN PART on site(s) south</title>" in html

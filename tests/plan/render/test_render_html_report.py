@@ -79,6 +79,11 @@ def test_a_refused_plan_says_so_first_and_in_the_title() -> None:
     assert "REFUSED as unsafe: 1 change(s) need acknowledgement" in first.text
     body = list(root.find("body"))
     assert body.index(first) < body.index(root.find("body/section"))  # before any site
+    # Both ways to allow it, as text and Markdown give them: the flag, and the config's
+    # reviewed acknowledge: entry (the way docs/ci.md recommends).
+    [refused] = [refusal for site in refused_plan().sites for refusal in site.refused]
+    allowed = "".join(root.find(".//ul[@class='changes refused']").itertext())
+    assert f"to allow: {refused.acknowledge}, or in the config: acknowledge: " in allowed
 
 
 def test_plain_and_errored_plans_have_their_own_verdicts() -> None:
