@@ -33,10 +33,22 @@ class RuleProblem:
     message: str
 
 
+ALWAYS_GIVEN = frozenset({"username", "suspended", "auth", "lang"})
+"""Standard fields every user has a value of when read (the account fields' reads are
+checked on their own: ``plutoctl.rules.conditions.is_unread``)."""
+
+
 def condition_problems(
-    c: Condition, known: set[str], field_types: Mapping[str, str], declared: Collection[str]
+    c: Condition,
+    known: set[str],
+    field_types: Mapping[str, str],
+    declared: Collection[str],
+    filled: Collection[str] = (),
 ) -> list[str]:
-    """Return what is wrong with one condition on a site (empty when it is fine)."""
+    """Return what is wrong with one condition on a site (empty when it is fine).
+
+    ``filled`` names the standard fields some user of the site has a value of.
+    """
     problems = _value_problems(c)
     if c.is_standard:
         name = c.field[len(STANDARD_PREFIX) :]
@@ -46,6 +58,8 @@ def condition_problems(
             problems += _type_problems(c, "checkbox")
         elif c.has_boolean:
             problems.append(_boolean_problem(c, "text"))
+        if name in STANDARD_FIELDS and name not in ALWAYS_GIVEN and name not in filled:
+            problems.append(_hidden_field(c.field))
         return problems
     if c.field not in known:
         if c.field not in declared:
@@ -53,6 +67,15 @@ def condition_problems(
         return problems
     # A field seen only in users' values, with no type, is compared as text.
     return problems + _type_problems(c, field_types.get(c.field, "text"))
+
+
+def _hidden_field(name: str) -> str:
+    return (
+        f"no user on this site has a value for {name}: the site may hide the field from "
+        "the token's user (Site admin > Users > Permissions > User policies > Hide user "
+        "fields, unless the user may view hidden details), and a rule would take every "
+        "user's value as empty"
+    )
 
 
 def _unknown_field(name: str, known: set[str]) -> str:

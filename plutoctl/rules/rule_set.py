@@ -9,7 +9,13 @@ from typing import cast
 from plutoctl.config.schema import AllRule, MatchRule
 from plutoctl.model import User
 from plutoctl.rules.check import RuleProblem, condition_problems
-from plutoctl.rules.conditions import CompiledRule, Condition, compile_rule, normalise
+from plutoctl.rules.conditions import (
+    STANDARD_PREFIX,
+    CompiledRule,
+    Condition,
+    compile_rule,
+    normalise,
+)
 from plutoctl.rules.index import UserIndex
 
 
@@ -110,11 +116,14 @@ class RuleSet:
         known = set(field_types)
         for user in users.values():
             known.update(user.custom)
+        standard = {f[len(STANDARD_PREFIX) :] for f in self.fields if f.startswith(STANDARD_PREFIX)}
+        # Found at the first user with a value, as a rule's field almost always is.
+        filled = {n for n in standard if any(u.standard.get(n) for u in users.values())}
         problems = []
         for segment, rules in self.rules.items():
             for i, rule in enumerate(rules):
                 for c in rule.conditions:
-                    for message in condition_problems(c, known, field_types, declared):
+                    for message in condition_problems(c, known, field_types, declared, filled):
                         problems.append(RuleProblem(segment, i, message))
         return problems
 

@@ -120,3 +120,28 @@ def test_account_fields_that_could_not_be_read_are_never_taken_for_empty(
     assert sandbox.store.cohort_members("not-manual") == {"bea"}
     assert sandbox.store.cohort_members("active") == {"admin", "ann", "bea", "cid"}
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
+def test_a_standard_field_no_user_has_stops_its_rules_instead_of_emptying_a_segment(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    """A site that hides user.city from the token's user leaves it out of every answer:
+    taken as every user's empty value, the rule planned removing every member."""
+    for name in ("ann", "bob", "cid"):
+        sandbox.store.add_user(name)  # no city: as the site answers when it hides it
+    sandbox.store.add_cohort("city-dublin", "Dublin")
+    sandbox.store.add_cohort_members("city-dublin", ["ann", "bob"])
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = tmp_path / "segments.yaml"
+    config.write_text(
+        f"version: 1\nsites:\n  lab:\n    url: {sandbox.url}\n    token: ${{{TOKEN_VAR}}}\n"
+        "segments:\n  city-dublin:\n    name: Dublin\n"
+        "    rules: [{field: user.city, match: exact, value: Dublin}]\n"
+        "policy:\n  max_removals: 100%\n",
+        encoding="utf-8",
+    )
+    planned = run("plan", "-c", str(config))
+    assert planned.code == 1, planned.out + planned.err
+    assert "no user on this site has a value for user.city: the site may hide" in planned.out
+    assert run("apply", "-c", str(config), "--auto-approve").code == 1
+    assert sandbox.store.cohort_members("city-dublin") == {"ann", "bob"}  # nothing removed

@@ -10,7 +10,12 @@ from plutoctl.rules.check import RuleProblem
 from plutoctl.rules.rule_set import RuleSet
 
 USERS = {
-    "ann": User(1, "ann", custom={"department": "Sales", "notes": "x", "ok": "1", "ok2": "1"}),
+    "ann": User(
+        1,
+        "ann",
+        standard={"department": "Sales", "city": "Paris", "institution": ""},
+        custom={"department": "Sales", "notes": "x", "ok": "1", "ok2": "1"},
+    ),
     "bob": User(2, "bob", custom={"when": "1700000000"}),
 }
 TYPES = {"department": "menu", "ok": "checkbox", "notes": "textarea", "when": "datetime"}
@@ -78,6 +83,15 @@ REFUSED = [
     ("menu-yaml-true-in-a-list", "department", "in", [True, "yes"], "write it in quotes"),
     ("standard-yaml-false", "user.city", "exact", False, "'user.city' is a text field"),
     ("seen-only-yaml-true", "ok2", "exact", True, "is a text field"),
+    # Moodle leaves out a field it hides from the token's user (hiddenuserfields): taken
+    # as every user's empty value, a rule on it removed every member.
+    (
+        "standard-nobody-has",
+        "user.institution",
+        "exact",
+        "Acme",
+        "no user on this site has a value for user.institution: the site may hide",
+    ),
 ]
 
 
