@@ -84,6 +84,10 @@ class ChunkResult:
     is_unsent: bool = False
 
 
+SAID_WAIT = 5.0
+"""Seconds of a retry's wait from which it is logged as a warning (shown by default)."""
+
+
 class SiteClient:
     """Calls one site's web-service functions over REST.
 
@@ -194,7 +198,9 @@ class SiteClient:
                 if self._is_stopped():
                     raise not_retried(failure.error) from failure.error
                 delay = self.retry.delay(attempt, failure.retry_after)
-                log.info(
+                # A long wait is said without --debug: a run silent for minutes looks hung.
+                log.log(
+                    logging.WARNING if delay >= SAID_WAIT else logging.INFO,
                     "%s: %s failed (%s); retry %d/%d in %.2fs",
                     self.site,
                     function,

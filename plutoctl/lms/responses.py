@@ -74,6 +74,25 @@ HINTS = {
         "--timeout SECONDS"
     ),
     "server": "the site answered with a server error: check the site's status, then try again",
+    "rate": (
+        "the site limits how fast it is called (HTTP 429): try again later, or with fewer "
+        "calls in flight (--parallelism 1)"
+    ),
+    "maintenance": (
+        "the site is in maintenance mode: run again once it is back (Site administration "
+        "> Server > Maintenance mode)"
+    ),
+    "tokenuser": (
+        "the token's user cannot use web services as it stands (suspended, deleted, "
+        "unconfirmed, expired, or with the 'No login' authentication): mend the account "
+        "(Site administration > Users > Browse list of users), or make a token for another "
+        "user"
+    ),
+    "login": (
+        "the web service needs a logged-in user: check that the token's service allows "
+        f"its users ({SERVICE_PATH} > Authorised users) and that the token is a web-service "
+        "token"
+    ),
     "disabled": (
         "enable web services (Site administration > Advanced features) and the REST "
         "protocol (Site administration > Server > Web services > Manage protocols)"
@@ -99,11 +118,13 @@ HINTS = {
 _ERRORCODES: dict[str, tuple[type[LmsError], str]] = {
     "invalidtoken": (InvalidTokenError, "token"),
     "accessexception": (AccessDeniedError, "access"),
-    "wsaccessuserdeleted": (AccessDeniedError, "access"),
-    "wsaccessusersuspended": (AccessDeniedError, "access"),
-    "wsaccessuserunconfirmed": (AccessDeniedError, "access"),
-    "wsaccessuserexpired": (AccessDeniedError, "access"),
-    "wsaccessusernologin": (AccessDeniedError, "access"),
+    "wsaccessuserdeleted": (AccessDeniedError, "tokenuser"),
+    "wsaccessusersuspended": (AccessDeniedError, "tokenuser"),
+    "wsaccessuserunconfirmed": (AccessDeniedError, "tokenuser"),
+    "wsaccessuserexpired": (AccessDeniedError, "tokenuser"),
+    "wsaccessusernologin": (AccessDeniedError, "tokenuser"),
+    "sitemaintenance": (LmsError, "maintenance"),
+    "servicerequireslogin": (AccessDeniedError, "login"),
     "invalidparameter": (InvalidParameterError, "parameter"),
     "invalidrecord": (MissingRecordError, "missing"),
     "invalidrecordunknown": (MissingRecordError, "missing"),
@@ -242,14 +263,16 @@ def parse_response(
     if 300 <= status < 400:
         raise _redirect_refused(status, location, site=site, function=function, token=token)
     if status in RETRY_STATUSES:
+        wait = _retry_after_seconds(retry_after)
+        asked = f" (it asked to wait {wait:,.0f} s)" if wait else ""
         error = TransportError(
-            f"HTTP {status}",
+            f"HTTP {status}{asked}",
             site=site,
             function=function,
             errorcode=f"http{status}",
-            hint=HINTS["server"],
+            hint=HINTS["rate" if status == 429 else "server"],
         )
-        raise Retryable(error, _retry_after_seconds(retry_after))
+        raise Retryable(error, wait)
     if status == 403 and not body.strip():
         raise WebServiceDisabledError(
             "HTTP 403 with an empty body: web services or the REST protocol are disabled "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from plutoctl.errors import (
     AccessDeniedError,
     InvalidParameterError,
     InvalidTokenError,
+    LmsError,
     MissingRecordError,
     TransportError,
 )
@@ -117,6 +119,32 @@ def test_the_retry_policy_carries_the_sleep(sb: Sandbox) -> None:
         assert client.call("core_cohort_get_cohorts", retry_safe=True) == []
         assert client.calls["core_cohort_get_cohorts"] == 3
     assert sleeps == [3.0, 3.0]
+
+
+def test_a_rate_limit_says_so_and_a_long_wait_is_logged_where_it_is_seen(
+    sb: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HTTP 429 with Retry-After 3600: waited out up to the policy's ceiling, said as a
+    warning (a plan silent for minutes looks hung), and given up as a rate limit."""
+    sleeps = Sleeps()
+    sb.faults.inject(
+        kind="status", status=429, retry_after=3600, function="core_cohort_get_cohorts"
+    )
+    policy = RetryPolicy(attempts=3, sleep=sleeps)
+    with (
+        caplog.at_level(logging.WARNING, logger="plutoctl.lms.client"),
+        SiteClient(site="lab", url=sb.url, token=sb.token, retry=policy) as client,
+        pytest.raises(LmsError) as caught,
+    ):
+        client.call("core_cohort_get_cohorts", retry_safe=True)
+    assert sleeps == [30.0, 30.0]
+    waits = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert waits == [
+        "lab: core_cohort_get_cohorts failed (http429); retry 1/2 in 30.00s",
+        "lab: core_cohort_get_cohorts failed (http429); retry 2/2 in 30.00s",
+    ]
+    assert "HTTP 429 (it asked to wait 3,600 s)" in caught.value.message
+    assert "limits how fast it is called (HTTP 429)" in (caught.value.hint or "")
 
 
 def test_a_policy_without_waiting_retries_as_the_default_does() -> None:

@@ -69,6 +69,25 @@ def test_error_class_is_chosen_by_errorcode(errorcode: str, cls: type[LmsError])
 
 
 @pytest.mark.parametrize(
+    ("errorcode", "advice"),
+    [
+        ("sitemaintenance", "maintenance mode: run again once it is back"),
+        ("servicerequireslogin", "Authorised users"),
+        ("wsaccessusersuspended", "mend the account"),
+        ("wsaccessusernologin", "'No login' authentication"),
+    ],
+)
+def test_what_the_token_or_the_site_cannot_do_now_is_given_its_own_advice(
+    errorcode: str, advice: str
+) -> None:
+    """A suspended token user was told to add the function to the service."""
+    with pytest.raises(LmsError) as caught:
+        answer(exception_body(errorcode))
+    assert caught.value.errorcode == errorcode
+    assert advice in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(
     "exception",
     ["invalid_parameter_exception", "core\\exception\\invalid_parameter_exception", "whatever"],
 )
