@@ -29,6 +29,7 @@ from plutoctl.errors import (
     InvalidTokenError,
     LmsError,
     PermissionDeniedError,
+    RedirectRefusedError,
     TransportError,
     WebServiceDisabledError,
 )
@@ -49,6 +50,7 @@ _WHOLE_CALL_ERRORS = (
     PermissionDeniedError,
     WebServiceDisabledError,
     BadResponseError,
+    RedirectRefusedError,  # a site that moved: every call of the batch goes the same way
 )
 
 

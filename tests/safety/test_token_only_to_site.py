@@ -117,6 +117,23 @@ def test_plan_through_a_redirecting_site_exits_1_with_the_hint(
     assert lab.token not in out + err
 
 
+def test_a_redirected_write_is_sent_once_not_split_to_find_a_bad_item(
+    lab: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A redirect says nothing of any one item: a 2-member add was sent 3 times."""
+    monkeypatch.setenv(TOKEN_VAR, lab.token)
+    monkeypatch.setenv("PLUTOCTL_RETRY_BACKOFF", "0")
+    with serve(host="localhost") as elsewhere, serve(lab.url) as proxy:
+        adds = "core_cohort_add_cohort_members"
+        proxy.script(adds, lambda _form: redirect_to(elsewhere.url, 307))
+        code = main(["apply", "-c", str(write_config(tmp_path, proxy.url)), "--auto-approve"])
+        sent = [r for r in proxy.received if f"wsfunction={adds}" in r.body.decode()]
+        assert elsewhere.received == []
+    assert code == 4
+    assert len(sent) == 1
+    assert lab.store.cohort_members("team-a") == set()
+
+
 def echo_error(token: str) -> Answer:
     return Answer.json(
         {
