@@ -54,6 +54,7 @@ class Adopter:
             name,
             items,
             record=self._record_segments,
+            made=lambda item: item.subject in self.ids.segments,
             reread=lambda failed: self._adopt_segments(failed, wanted, align),
         )
 
@@ -127,8 +128,16 @@ class Adopter:
     def create_groups(self, name: str, items: Sequence[Item]) -> WriteResult:
         """Create groups; adopt any whose idnumber now exists in the course."""
         return self._create_rounds(
-            name, items, record=self._record_groups, reread=self._adopt_groups
+            name,
+            items,
+            record=self._record_groups,
+            made=self._group_made,
+            reread=self._adopt_groups,
         )
+
+    def _group_made(self, item: Item) -> bool:
+        course = self.ids.course_names().get(int(item.payload["courseid"]))
+        return (course, str(item.payload["idnumber"])) in self.ids.groups
 
     def delete_groups(
         self, name: str, items: Sequence[Item], courses: Mapping[int, str]
@@ -181,38 +190,47 @@ class Adopter:
     # -- the rounds ----------------------------------------------------------------
 
     def _create_rounds(
-        self, name: str, items: Sequence[Item], *, record: Record, reread: Reread
+        self,
+        name: str,
+        items: Sequence[Item],
+        *,
+        record: Record,
+        made: Callable[[Item], bool],
+        reread: Reread,
     ) -> WriteResult:
         """Create; on failure re-read, adopt what exists, and create the rest once more.
 
         The first round sends whole chunks; the second, after the re-read showed
         which objects are still missing, bisects so that one bad item cannot block
-        the others.
+        the others. A create the site accepted but whose id its answer does not give
+        (``made`` says which are known) is re-read as a failed one is: it may exist.
         """
         total = WriteResult()
         pending = list(items)
         for round_no in range(2):
             sent = self._sender.send(name, pending, is_bisected=round_no > 0)
             record(sent.returned)
-            total += WriteResult(
-                done=sent.result.done,
-                calls_by_subject=sent.result.calls_by_subject,
-                unsent=sent.result.unsent,
+            done = tuple(item for item in sent.result.done if made(item))
+            failed = sent.result.failed + tuple(
+                ItemError(item, "badresponse", f"the site's answer to {name} gave no id for it")
+                for item in sent.result.done
+                if not made(item)
             )
-            if not sent.result.failed:
+            total += WriteResult(
+                done=done, calls_by_subject=sent.result.calls_by_subject, unsent=sent.result.unsent
+            )
+            if not failed:
                 return total
             try:
-                adopted, pending = reread(sent.result.failed)
+                adopted, pending = reread(failed)
             except LmsError as exc:
-                return total + WriteResult(failed=_outcome_unknown(sent.result.failed, exc))
+                return total + WriteResult(failed=_outcome_unknown(failed, exc))
             total += adopted
             if not pending:
                 return total
             if round_no == 1:
                 still = {id(i) for i in pending}
-                total += WriteResult(
-                    failed=tuple(e for e in sent.result.failed if id(e.item) in still)
-                )
+                total += WriteResult(failed=tuple(e for e in failed if id(e.item) in still))
         return total
 
     def _delete_rounds(

@@ -80,3 +80,34 @@ def test_a_garbled_write_answer_is_reported_and_the_next_apply_finishes(
     assert main(["apply", "-c", str(config), "--auto-approve"]) == 0
     assert lab.store.cohort_members("team-a") == {"ann", "bob"}
     assert main(["plan", "-c", str(config), "--detailed-exitcode"]) == 0
+
+
+@pytest.mark.parametrize(
+    "made", [True, False], ids=["made-answered-as-a-dict", "not-made-answered-empty"]
+)
+def test_a_create_answered_without_its_id_is_read_again_not_taken_as_done(
+    lab: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], made: bool
+) -> None:
+    """Counted as done, the create left the next step to say 'team-a is not known on
+    the site', exit 4, though the site held the segment (or would make it again)."""
+    config = tmp_path / "segments.yaml"
+    answered = []
+
+    def create(form: dict[str, str]) -> Answer | None:
+        if answered:
+            return None  # the second round goes through to the site
+        answered.append(form)
+        if not made:
+            return Answer.json([])
+        lab.store.add_cohort(form["cohorts[0][idnumber]"], form["cohorts[0][name]"])
+        return Answer.json({"cohorts": [{"idnumber": "team-a"}]})
+
+    with serve(lab.url) as proxy:
+        config.write_text(CONFIG.format(url=proxy.url, var=TOKEN_VAR), encoding="utf-8")
+        proxy.script("core_cohort_create_cohorts", create)
+        code = main(["apply", "-c", str(config), "--auto-approve"])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.OK, out + err
+    assert lab.store.cohort_members("team-a") == {"ann", "bob"}
+    config.write_text(CONFIG.format(url=lab.url, var=TOKEN_VAR), encoding="utf-8")
+    assert main(["plan", "-c", str(config), "--detailed-exitcode"]) == 0
