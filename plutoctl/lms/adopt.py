@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from plutoctl.errors import LmsError
-from plutoctl.lms.answers import Cohort
+from plutoctl.lms.answers import COHORTS, GROUPS, Cohort
 from plutoctl.lms.functions import COURSE_GROUPS, GET_COHORTS
 from plutoctl.lms.ids import IdMap
 from plutoctl.lms.pages import search_cohorts
@@ -120,8 +120,9 @@ class Adopter:
 
     def _segments_there(self, items: Sequence[Item]) -> set[int]:
         ids = [int(i.payload) for i in items]
-        result = self._client.read(GET_COHORTS, {"cohortids": ids})
-        return {int(r["id"]) for r in _records([result])}
+        # Validated: an answer of another shape is an error, never "none are there".
+        cohorts = self._client.read(GET_COHORTS, {"cohortids": ids}, adapter=COHORTS)
+        return {cohort.id for cohort in cohorts}
 
     # -- groups --------------------------------------------------------------------
 
@@ -178,8 +179,9 @@ class Adopter:
         return WriteResult(done=tuple(adopted), notes=notes), pending
 
     def _course_groups(self, course_id: int) -> list[Mapping[str, Any]]:
-        result = self._client.read(COURSE_GROUPS, {"courseid": course_id})
-        return [g for g in result or [] if isinstance(g, dict)]
+        # Validated: an answer of another shape is an error, never "the course has none".
+        groups = self._client.read(COURSE_GROUPS, {"courseid": course_id}, adapter=GROUPS)
+        return [{"courseid": course_id, "idnumber": g.idnumber or "", "id": g.id} for g in groups]
 
     def _groups_there(self, items: Sequence[Item], courses: Mapping[int, str]) -> set[int]:
         names = {courses[int(i.payload)] for i in items}

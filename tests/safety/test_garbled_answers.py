@@ -111,3 +111,26 @@ def test_a_create_answered_without_its_id_is_read_again_not_taken_as_done(
     assert lab.store.cohort_members("team-a") == {"ann", "bob"}
     config.write_text(CONFIG.format(url=lab.url, var=TOKEN_VAR), encoding="utf-8")
     assert main(["plan", "-c", str(config), "--detailed-exitcode"]) == 0
+
+
+def test_a_failed_delete_whose_re_read_is_of_another_shape_is_not_counted_done(
+    lab: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The re-read after a failed delete, answered with a dict, read as 'none of them is
+    there': the delete was reported done while the segment stayed."""
+    lab.store.add_cohort("legacy", "Legacy")
+    config = tmp_path / "segments.yaml"
+    text = CONFIG.format(url="{url}", var=TOKEN_VAR) + "policy:\n  unmanaged_segments: delete\n"
+    failure = {"exception": "dml_write_exception", "errorcode": "dmlwriteexception"}
+    with serve(lab.url) as proxy:
+        config.write_text(text.replace("{url}", proxy.url), encoding="utf-8")
+        proxy.script("core_cohort_delete_cohorts", lambda _form: Answer.json(failure))
+        proxy.script(
+            "core_cohort_get_cohorts",
+            lambda form: Answer.json({"cohorts": []}) if "cohortids[0]" in form else None,
+        )
+        code = main(["apply", "-c", str(config), "--auto-approve", "--allow-delete", "legacy"])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.APPLY_FAILED, out + err
+    assert "legacy" in lab.store.cohorts()
+    assert "whether it happened is unknown" in out + err
