@@ -33,6 +33,7 @@ from requests.exceptions import ChunkedEncodingError, ContentDecodingError, Inva
 from plutoctl.errors import AccessDeniedError, InvalidParameterError, LmsError
 from plutoctl.lms.answers import Answer
 from plutoctl.lms.functions import RESERVED_VARS, SITE_INFO, balanced_sizes, is_worth_spreading
+from plutoctl.lms.hints import SERVICE_PATH
 from plutoctl.lms.params import (
     ENDPOINT,
     FORM_TYPE,
@@ -43,7 +44,6 @@ from plutoctl.lms.params import (
 )
 from plutoctl.lms.redact import redact
 from plutoctl.lms.responses import (
-    SERVICE_PATH,
     AnswerShapeError,
     Retryable,
     SiteInfo,
@@ -55,7 +55,7 @@ from plutoctl.lms.responses import (
     site_info_of,
     too_large,
 )
-from plutoctl.lms.retry import RetryPolicy
+from plutoctl.lms.retry import SAID_WAIT, RetryPolicy
 from plutoctl.lms.session import AnswerTooLargeError, Transport
 
 log = logging.getLogger(__name__)
@@ -82,10 +82,6 @@ class ChunkResult:
     result: Any | None = None
     error: LmsError | None = None
     is_unsent: bool = False
-
-
-SAID_WAIT = 5.0
-"""Seconds of a retry's wait from which it is logged as a warning (shown by default)."""
 
 
 class SiteClient:
@@ -198,7 +194,6 @@ class SiteClient:
                 if self._is_stopped():
                     raise not_retried(failure.error) from failure.error
                 delay = self.retry.delay(attempt, failure.retry_after)
-                # A long wait is said without --debug: a run silent for minutes looks hung.
                 log.log(
                     logging.WARNING if delay >= SAID_WAIT else logging.INFO,
                     "%s: %s failed (%s); retry %d/%d in %.2fs",

@@ -8,7 +8,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["RetryPolicy"]
+__all__ = ["SAID_WAIT", "RetryPolicy"]
+
+SAID_WAIT = 5.0
+"""Seconds of a retry's wait from which the client logs it as a warning (shown without
+--debug): a run silent for minutes looks hung."""
 
 
 @dataclass(frozen=True)
