@@ -177,3 +177,6 @@ class DesiredSite:
     segments: Mapping[str, DesiredSegment]
     courses: Mapping[str, DesiredCourse]
     bound: Mapping[str, DesiredSegment] = field(default_factory=dict)
+    protected: frozenset[str] = frozenset()
+    """The IDs of the segments the config protects, for whichever sites: one moved to
+    another site is still not deleted from this one unless acknowledged."""

@@ -101,7 +101,15 @@ def build_desired(
         if course is not None:
             desired_courses[name] = course
     return DesiredResult(
-        desired=DesiredSite(site, desired_segments, desired_courses, bound),
+        desired=DesiredSite(
+            site,
+            desired_segments,
+            desired_courses,
+            bound,
+            protected=frozenset(
+                sid for sid, seg in loaded.config.segments.items() if seg.protected
+            ),
+        ),
         errors=tuple(builder.errors),
         notices=tuple(builder.notices),
         sources=MembershipSources(dict(builder.sources), builder.ruleset),

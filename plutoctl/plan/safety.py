@@ -380,8 +380,10 @@ def _delete_refusal(
     name = subject(change)
     if isinstance(change, DeleteSegment):
         segment = desired.segments.get(change.idnumber)
-        if segment is not None and segment.is_protected:
+        if (segment is not None and segment.is_protected) or change.idnumber in desired.protected:
             reason = f"segment {name} is protected: deleting it changes its existence"
+            if segment is None:  # declared for other sites only: moved there, say
+                reason += " (the config declares it for other sites)"
             return Refusal(change, reason, allow_flag("--allow-delete", name))
     if change.member_count == 0:
         return None

@@ -55,3 +55,41 @@ def test_a_binding_to_a_segment_of_other_sites_is_skipped_there(tmp_path: Path, 
         a.close()
         b.close()
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
+MOVED = """\
+version: 1
+sites:
+  a: {{url: "sandbox:a.db", seed: users.csv}}
+  b: {{url: "sandbox:b.db", seed: users.csv}}
+segments:
+  vip: {{name: VIP, protected: true, sites: [{site}], members: [m01]}}
+policy: {{unmanaged_segments: delete}}
+"""
+
+
+def test_a_protected_segment_moved_to_another_site_is_not_deleted_unasked(
+    tmp_path: Path, run
+) -> None:
+    """Declared for b now, vip on a read as unmanaged, and policy delete removed it
+    from a with no acknowledgement, though the config still protects it."""
+    (tmp_path / "users.csv").write_text(USERS, encoding="utf-8")
+    config = tmp_path / "segments.yaml"
+    config.write_text(MOVED.format(site="a"), encoding="utf-8")
+    made = run("apply", "-c", str(config), "--auto-approve", "--allow-delete", "vip")
+    assert made.code == 0, made.out + made.err
+    config.write_text(MOVED.format(site="b"), encoding="utf-8")
+    moved = run("apply", "-c", str(config), "--auto-approve", "--site", "a")
+    assert moved.code == 3, moved.out + moved.err
+    assert "segment vip is protected: deleting it changes its existence" in moved.out
+    assert "(the config declares it for other sites)" in moved.out
+    a = Store(tmp_path / "a.db")
+    try:
+        assert a.cohort_members("vip") == {"m01"}  # still there
+    finally:
+        a.close()
+    allowed = run(
+        "apply", "-c", str(config), "--auto-approve", "--site", "a", "--allow-delete", "vip"
+    )
+    assert allowed.code == 0, allowed.out + allowed.err
+    assert run("plan", "-c", str(config), "--site", "a", "--detailed-exitcode").code == 0
