@@ -59,7 +59,18 @@ def sites_to_run(loaded: LoadedConfig, selection: Selection) -> list[str]:
             f"--only/--except name(s) not in the config: {', '.join(sorted(named - declared))}",
             hint="name segment IDs or course short names declared in the config",
         )
-    return [s for s in known if not selection.sites or s in selection.sites]
+    picked = [s for s in known if not selection.sites or s in selection.sites]
+    config = loaded.config
+    for name in sorted(selection.only):
+        item = config.segments.get(name) or config.courses.get(name)
+        on = config.sites_for(item.sites if item is not None else None)
+        if not set(on) & set(picked):  # the run would plan nothing, and say "No changes."
+            raise UsageError(
+                f"--only {name}: it is not on site(s) {', '.join(picked)} (its sites: "
+                f"{', '.join(on)})",
+                hint="name one of its sites with --site, or leave --site out",
+            )
+    return picked
 
 
 def run_sites(

@@ -93,3 +93,16 @@ def test_a_protected_segment_moved_to_another_site_is_not_deleted_unasked(
     )
     assert allowed.code == 0, allowed.out + allowed.err
     assert run("plan", "-c", str(config), "--site", "a", "--detailed-exitcode").code == 0
+
+
+def test_only_an_id_of_other_sites_with_site_is_a_usage_error_not_no_changes(
+    tmp_path: Path, run
+) -> None:
+    """A mistyped scope read as 'site a: No changes.', exit 0, as if in sync."""
+    (tmp_path / "users.csv").write_text(USERS, encoding="utf-8")
+    config = tmp_path / "segments.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    result = run("plan", "-c", str(config), "--only", "bonly", "--site", "a")
+    assert result.code == 64, result.out + result.err
+    assert "--only bonly: it is not on site(s) a (its sites: b)" in result.err
+    assert run("plan", "-c", str(config), "--only", "bonly", "--site", "b").code == 0
