@@ -184,8 +184,16 @@ def seed(
         raise UsageError(exc.message) from exc
     db_path.parent.mkdir(parents=True, exist_ok=True)
     store = Store(db_path)
+    is_new = store.is_new
     try:
         before = store.user_count()
+        if generate_spec and not is_new:
+            # Its names restart at user000001 and seg-0001: into a filled database they
+            # clash, or make segment IDs Moodle never holds twice.
+            raise UsageError(
+                f"--generate fills a new database, and {db_path} exists",
+                hint=f"name a new file with --db, or remove {db_path} first",
+            )
         if csv_path is not None:
             seed_csv(store, csv_path)
         else:
@@ -199,8 +207,12 @@ def seed(
                 enrolments_per_course=counts.get("enrolments", 0),
             )
         added = store.user_count() - before
-    finally:
+    except BaseException:
         store.close()
+        if is_new:  # nothing was loaded: a half-made file would pass for a seeded one
+            _remove_database(db_path)
+        raise
+    store.close()
     click.echo(f"Seeded {db_path}: {added:,} {'user' if added == 1 else 'users'} added.")
 
 
@@ -247,24 +259,35 @@ def reset(config_path: Path, sites: tuple[str, ...]) -> None:
             )
     if not names:
         click.echo(f"No sandbox sites in {config_path}.")
-    for name in names:
-        db_path = loaded.resolve(loaded.config.sites[name].url.removeprefix("sandbox:"))
+    paths = {
+        name: loaded.resolve(loaded.config.sites[name].url.removeprefix("sandbox:"))
+        for name in names
+    }
+    for db_path in paths.values():  # all checked before any is removed: never half a reset
+        _check_database(db_path)
+    for name, db_path in paths.items():
         click.echo(f"site {name}: {_remove_database(db_path)}")
 
 
-def _remove_database(db_path: Path) -> str:
-    """Remove a sandbox database and its SQLite companions; say what was done."""
+def _check_database(db_path: Path) -> None:
+    """Raise unless ``db_path`` is missing or a SQLite database (what reset may remove)."""
     if not db_path.exists():
-        return f"{db_path} does not exist; the next run creates it"
+        return
     is_database = False
     if db_path.is_file():
         with db_path.open("rb") as stream:
             is_database = stream.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
     if not is_database:
         raise PlutoError(
-            f"{db_path} is not a SQLite database; not removing it",
+            f"{db_path} is not a SQLite database; not removing it (nor any other)",
             hint="check the site's url: sandbox:PATH names its database file",
         )
+
+
+def _remove_database(db_path: Path) -> str:
+    """Remove a sandbox database and its SQLite companions; say what was done."""
+    if not db_path.exists():
+        return f"{db_path} does not exist; the next run creates it"
     for companion in (db_path, *(Path(f"{db_path}{s}") for s in _DB_COMPANIONS)):
         companion.unlink(missing_ok=True)
     return f"removed {db_path}; the next run creates it again from its seed"

@@ -35,6 +35,7 @@ def open_embedded(
     """
     path = Path(db_path)
     costs = costs if costs is not None else model_from_environment()
+    path.parent.mkdir(parents=True, exist_ok=True)  # as plan and seed do for sandbox:PATH
     store = Store(path)
     if store.is_new and seed_csv is not None:
         try:

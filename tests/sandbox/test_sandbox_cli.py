@@ -110,3 +110,61 @@ def test_serve_prints_url_and_token_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         _, err = process.communicate(timeout=10)
     assert process.returncode == 0
     assert "Stopped." in err
+
+
+def test_a_seed_that_fails_leaves_no_database_to_pass_for_a_seeded_one(
+    tmp_path: Path, capsys
+) -> None:
+    """A half-made file was taken as seeded by the next serve or plan, which skip the
+    seed of an existing database."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("username,firstname,lastname,email,course1,role1\n,A,B,a@x.org,C1,chief\n")
+    db = tmp_path / "half.db"
+    assert main(["sandbox", "seed", str(bad), "--db", str(db)]) == 1
+    assert "problem(s) in the seed CSV" in capsys.readouterr().err
+    assert not db.exists()
+    (tmp_path / "u.csv").write_text(CSV)
+    assert main(["sandbox", "seed", str(tmp_path / "u.csv"), "--db", str(db)]) == 0
+    assert main(["sandbox", "seed", str(bad), "--db", str(db)]) == 1  # into a seeded one
+    store = Store(db)  # kept: it held what the first seed loaded
+    assert store.cohort_members("s1") == {"jdoe"}
+    store.close()
+
+
+def test_generate_into_an_existing_database_is_refused(tmp_path: Path, capsys) -> None:
+    """Its names restart: users clashed (exit 70), segment IDs were made twice."""
+    db = tmp_path / "big.db"
+    args = ["sandbox", "seed", "--generate", "users=10,cohorts=3", "--db", str(db)]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 64
+    assert f"--generate fills a new database, and {db} exists" in capsys.readouterr().err
+    store = Store(db)
+    assert store.user_count() == 12 and len(store.cohorts()) == 3
+    store.close()
+
+
+def test_reset_of_several_sites_checks_every_one_before_removing_any(
+    tmp_path: Path, capsys
+) -> None:
+    (tmp_path / "notes.db").write_text("my notes")
+    config = tmp_path / "s.yaml"
+    config.write_text(
+        "version: 1\nsites:\n  a: {url: 'sandbox:a.db'}\n  b: {url: 'sandbox:notes.db'}\n"
+        "segments: {s1: {name: S, members: []}}\n"
+    )
+    Store(tmp_path / "a.db").close()
+    assert main(["sandbox", "reset", "-c", str(config)]) == 1
+    assert "notes.db is not a SQLite database; not removing it (nor any other)" in (
+        capsys.readouterr().err
+    )
+    assert (tmp_path / "a.db").exists()
+
+
+def test_serve_makes_the_database_folder_as_plan_does(tmp_path: Path) -> None:
+    from plutoctl.sandbox import open_embedded
+
+    db = tmp_path / ".plutoctl" / "demo.db"
+    with open_embedded(db) as sandbox:
+        assert requests.post(sandbox.url + ENDPOINT, timeout=10).status_code == 200
+    assert db.exists()
