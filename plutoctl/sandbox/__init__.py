@@ -7,6 +7,7 @@ two meet only over HTTP.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from plutoctl.sandbox.costs import CostModel, model_from_environment, model_named
@@ -35,7 +36,8 @@ def open_embedded(
     """
     path = Path(db_path)
     costs = costs if costs is not None else model_from_environment()
-    path.parent.mkdir(parents=True, exist_ok=True)  # as plan and seed do for sandbox:PATH
+    with contextlib.suppress(OSError):  # as plan and seed do; if it cannot, Store says why
+        path.parent.mkdir(parents=True, exist_ok=True)
     store = Store(path)
     if store.is_new and seed_csv is not None:
         try:

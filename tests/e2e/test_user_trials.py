@@ -324,9 +324,11 @@ def test_sandbox_serve_on_a_busy_port_or_bad_db_path_is_a_clear_error(
     busy = run("sandbox", "serve", "--port", port)
     assert busy.code == 1
     assert f"127.0.0.1:{port}" in busy.err and "--port" in busy.err
-    missing = run("sandbox", "serve", "--db", str(tmp_path / "no" / "such" / "x.db"))
-    assert missing.code == 1
-    assert "cannot open the sandbox database" in missing.err
+    (tmp_path / "notes.txt").write_text("a file, not a folder", encoding="utf-8")
+    # A missing folder is made (as plan and seed make it); one under a file cannot be.
+    blocked = run("sandbox", "serve", "--db", str(tmp_path / "notes.txt" / "x.db"))
+    assert blocked.code == 1
+    assert "cannot open the sandbox database" in blocked.err
 
 
 def test_export_never_overwrites_the_config_or_its_csv_files(
