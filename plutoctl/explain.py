@@ -125,9 +125,11 @@ def explain_user(
         if existing.has_all_users
         else []
     )
-    rejected = {(p.segment, p.rule_index): p.message for p in problems}
+    site_run = _SiteRun(
+        loaded, existing, result, {(p.segment, p.rule_index): p.message for p in problems}
+    )
     explanations = [
-        _with_withheld(_configured(loaded, existing, user, sid, result, rejected), withheld or {})
+        _with_withheld(_configured(site_run, user, sid), withheld or {})
         for sid in result.desired.segments
     ]
     configured = set(result.desired.segments)
@@ -144,14 +146,20 @@ def _with_withheld(item: SegmentExplanation, withheld: Mapping[str, str]) -> Seg
     return replace(item, reasons=(*item.reasons, why), withheld=why)
 
 
-def _configured(
-    loaded: LoadedConfig,
-    existing: ExistingSite,
-    user: User,
-    sid: str,
-    result: DesiredResult,
-    rejected: Mapping[tuple[str, int], str],
-) -> SegmentExplanation:
+@dataclass(frozen=True)
+class _SiteRun:
+    """What every segment's verdict is judged from: the config, the site as read, the
+    desired state, and the rules the plan rejects there (``(segment, rule index)`` →
+    why)."""
+
+    loaded: LoadedConfig
+    existing: ExistingSite
+    result: DesiredResult
+    rejected: Mapping[tuple[str, int], str]
+
+
+def _configured(site_run: _SiteRun, user: User, sid: str) -> SegmentExplanation:
+    existing, result = site_run.existing, site_run.result
     desired = result.desired.segments[sid]
     found = existing.segments.get(sid)
     is_member = None if found is None or found.members is None else user.username in found.members
@@ -159,7 +167,7 @@ def _configured(
     if desired.members is None or not sources.is_managed:
         reasons: tuple[str, ...] = ("membership not managed by plutoctl",)
         return SegmentExplanation(sid, desired.fields.name, is_member, None, reasons)
-    reasons = _reasons(loaded, existing, user, sid, result, rejected)
+    reasons = _reasons(site_run, user, sid)
     will_be = user.username in desired.members
     if found is not None and found.members is None:
         unread = "the segment's members on the site were not read: the plan changes none now"
@@ -172,20 +180,14 @@ def _configured(
     return SegmentExplanation(sid, desired.fields.name, is_member, will_be, reasons)
 
 
-def _reasons(
-    loaded: LoadedConfig,
-    existing: ExistingSite,
-    user: User,
-    sid: str,
-    result: DesiredResult,
-    rejected: Mapping[tuple[str, int], str],
-) -> tuple[str, ...]:
+def _reasons(site_run: _SiteRun, user: User, sid: str) -> tuple[str, ...]:
+    result, rejected = site_run.result, site_run.rejected
     sources = result.sources.segments[sid]
-    seg = loaded.config.segments[sid]
+    seg = site_run.loaded.config.segments[sid]
     reasons = [_named_reason(entry) for entry in sources.named.get(user.username, ())]
     if not reasons and ("members" in seg.model_fields_set or seg.members_csv):
         reasons.append("not listed in members or members_csv")
-    verdicts = result.sources.ruleset.explain(user, sid, existing.field_types)
+    verdicts = result.sources.ruleset.explain(user, sid, site_run.existing.field_types)
     refused = [(v.index, rejected[sid, v.index]) for v in verdicts if (sid, v.index) in rejected]
     if refused:  # the plan makes nothing of such rules: a verdict would mislead
         return tuple(
