@@ -125,11 +125,11 @@ def explain_user(
         if existing.has_all_users
         else []
     )
-    site_run = _SiteRun(
+    grounds = _Grounds(
         loaded, existing, result, {(p.segment, p.rule_index): p.message for p in problems}
     )
     explanations = [
-        _with_withheld(_configured(site_run, user, sid), withheld or {})
+        _with_withheld(_configured(grounds, user, sid), withheld or {})
         for sid in result.desired.segments
     ]
     configured = set(result.desired.segments)
@@ -147,7 +147,7 @@ def _with_withheld(item: SegmentExplanation, withheld: Mapping[str, str]) -> Seg
 
 
 @dataclass(frozen=True)
-class _SiteRun:
+class _Grounds:
     """What every segment's verdict is judged from: the config, the site as read, the
     desired state, and the rules the plan rejects there (``(segment, rule index)`` →
     why)."""
@@ -158,8 +158,8 @@ class _SiteRun:
     rejected: Mapping[tuple[str, int], str]
 
 
-def _configured(site_run: _SiteRun, user: User, sid: str) -> SegmentExplanation:
-    existing, result = site_run.existing, site_run.result
+def _configured(grounds: _Grounds, user: User, sid: str) -> SegmentExplanation:
+    existing, result = grounds.existing, grounds.result
     desired = result.desired.segments[sid]
     found = existing.segments.get(sid)
     is_member = None if found is None or found.members is None else user.username in found.members
@@ -167,7 +167,7 @@ def _configured(site_run: _SiteRun, user: User, sid: str) -> SegmentExplanation:
     if desired.members is None or not sources.is_managed:
         reasons: tuple[str, ...] = ("membership not managed by plutoctl",)
         return SegmentExplanation(sid, desired.fields.name, is_member, None, reasons)
-    reasons = _reasons(site_run, user, sid)
+    reasons = _reasons(grounds, user, sid)
     will_be = user.username in desired.members
     if found is not None and found.members is None:
         unread = "the segment's members on the site were not read: the plan changes none now"
@@ -180,14 +180,14 @@ def _configured(site_run: _SiteRun, user: User, sid: str) -> SegmentExplanation:
     return SegmentExplanation(sid, desired.fields.name, is_member, will_be, reasons)
 
 
-def _reasons(site_run: _SiteRun, user: User, sid: str) -> tuple[str, ...]:
-    result, rejected = site_run.result, site_run.rejected
+def _reasons(grounds: _Grounds, user: User, sid: str) -> tuple[str, ...]:
+    result, rejected = grounds.result, grounds.rejected
     sources = result.sources.segments[sid]
-    seg = site_run.loaded.config.segments[sid]
+    seg = grounds.loaded.config.segments[sid]
     reasons = [_named_reason(entry) for entry in sources.named.get(user.username, ())]
     if not reasons and ("members" in seg.model_fields_set or seg.members_csv):
         reasons.append("not listed in members or members_csv")
-    verdicts = result.sources.ruleset.explain(user, sid, site_run.existing.field_types)
+    verdicts = result.sources.ruleset.explain(user, sid, grounds.existing.field_types)
     refused = [(v.index, rejected[sid, v.index]) for v in verdicts if (sid, v.index) in rejected]
     if refused:  # the plan makes nothing of such rules: a verdict would mislead
         return tuple(

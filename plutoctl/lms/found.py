@@ -23,8 +23,10 @@ from plutoctl.errors import (
 from plutoctl.lms.answers import CustomFieldRow, UserRow
 from plutoctl.model import User
 
-UNREAD_WHEN_ABSENT = frozenset({"auth", "lang"})
-"""The account fields only a lookup by field gives: a user it did not answer for lacks them."""
+ACCOUNT_FIELDS = ("suspended", "auth", "lang")
+"""Standard fields no user listing returns: read by looking users up, when rules use them."""
+UNREAD_WHEN_ABSENT = frozenset(ACCOUNT_FIELDS) - {"suspended"}  # suspended: None when unread
+"""The account fields a user the lookup did not answer for lacks (never taken for "")."""
 
 GUEST = "guest"
 _DENSE_SLOTS = 8  # at most this many slots a user in UserIndex's dense table

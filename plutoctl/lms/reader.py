@@ -36,7 +36,7 @@ from plutoctl.lms.answers import (
 )
 from plutoctl.lms.client import SiteClient
 from plutoctl.lms.courses import CourseRead, CourseReads
-from plutoctl.lms.found import Read, UserIndex, UsersRead, is_kept, reason
+from plutoctl.lms.found import ACCOUNT_FIELDS, Read, UserIndex, UsersRead, is_kept, reason
 from plutoctl.lms.functions import (
     COURSE_GROUPS,
     COURSES_BY_FIELD,
@@ -58,8 +58,6 @@ from plutoctl.model import ExistingSite
 
 log = logging.getLogger(__name__)
 
-ACCOUNT_FIELDS = ("suspended", "auth", "lang")
-"""Standard fields no user listing returns: read by looking users up, when rules use them."""
 RECHECK_LOOKUPS = 20
 """How many unanswered lookups one call asks again (far below any max_input_vars)."""
 

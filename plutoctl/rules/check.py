@@ -12,7 +12,7 @@ from plutoctl.config.schema import (
     STANDARD_FIELDS,
     VALUELESS_MATCHES,
 )
-from plutoctl.rules.conditions import STANDARD_PREFIX, Condition, show_value
+from plutoctl.rules.conditions import ACCOUNT_FIELDS, STANDARD_PREFIX, Condition, show_value
 
 # What each custom field type accepts (docs/moodle.md, "Segment automation"). Text and
 # textarea take every match. ``in`` is accepted on menu and checkbox fields as well:
@@ -33,7 +33,7 @@ class RuleProblem:
     message: str
 
 
-ALWAYS_GIVEN = frozenset({"username", "suspended", "auth", "lang"})
+ALWAYS_GIVEN = frozenset({"username"} | {f[len(STANDARD_PREFIX) :] for f in ACCOUNT_FIELDS})
 """Standard fields every user has a value of when read (the account fields' reads are
 checked on their own: ``plutoctl.rules.conditions.is_unread``)."""
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from plutoctl.plan.changes.base import FOLD_AT
@@ -164,25 +165,23 @@ def _site(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
         f"- {md(a.subject)}: {md(a.reason)}; allowed by {_code(a.by)}" for a in site.acknowledged
     ]
     hide = not show_members
-    acks += [f"- ⚠ {_notice(n, hide)}" for n in acknowledgement_notices(site)]
+    said = acknowledgement_notices(site)  # listed with the acknowledgements, not again
+    acks += [f"- ⚠ {_notice(n, hide)}" for n in said]
     if acks:
         _list_section(doc, "#### ✅ Acknowledged in review", acks)
     if site.errors:
         _list_section(doc, "#### ❌ Errors", [f"- {_notice(n, hide)}" for n in site.errors])
-    said = set(acknowledgement_notices(site))
-    cannot = [f"- {_notice(n, hide)}" for n in site.notices if _blocks(n) and n not in said]
-    if cannot:  # what keeps the site from matching the config: never folded away
+    others = [n for n in site.notices if n not in said]
+    # An error notice (a change the config calls for that the site cannot take now)
+    # keeps the site from matching the config: never folded away with the others.
+    cannot = [f"- {_notice(n, hide)}" for n in others if n.level == "error"]
+    if cannot:
         _list_section(doc, "#### ❌ Not possible now", cannot)
     if not summary.is_empty:
         _table(doc, summary, site.estimated_seconds)
-    _notices(doc, site, hide)
+    _notices(doc, site.held_back, [n for n in others if n.level != "error"], hide)
     if site.changes:
         _details(doc, site, show_members=show_members)
-
-
-def _blocks(notice: Notice) -> bool:
-    """An error notice: a change the config calls for that the site cannot take now."""
-    return notice.level == "error"
 
 
 def _refused_item(refusal: Refusal) -> str:
@@ -213,10 +212,10 @@ def _table(doc: _Document, summary: SiteSummary, seconds: float) -> None:
     doc.add("")
 
 
-def _notices(doc: _Document, site: SitePlan, hide_usernames: bool) -> None:
-    said = set(acknowledgement_notices(site))  # listed with the acknowledgements
-    shown = [n for n in site.notices if n not in said and not _blocks(n)]
-    items = [f"- held back: {_notice(n, hide_usernames)}" for n in site.held_back]
+def _notices(
+    doc: _Document, held_back: Sequence[Notice], shown: Sequence[Notice], hide_usernames: bool
+) -> None:
+    items = [f"- held back: {_notice(n, hide_usernames)}" for n in held_back]
     items += [f"- {md(n.level)}: {_notice(n, hide_usernames)}" for n in shown]
     if not items:
         return
