@@ -60,23 +60,20 @@ def check_fresh(site_plan: SitePlan, existing: ExistingSite) -> None:
         # What could not be read now differs from what the plan read: a failed read,
         # not (as far as can be told) someone's change.
         raise StalePlanError(
-            f"site {site_plan.site!r}: not applied: the read before applying failed in "
-            f"part ({existing.incomplete[0]}), so whether the plan still holds for "
-            + ", ".join(changed)
-            + " cannot be told",
+            f"the read before applying failed in part ({existing.incomplete[0]}), so "
+            f"whether the plan still holds for {', '.join(changed)} cannot be told",
             hint="apply again once the site answers every read",
         )
     if site_plan.is_read_incomplete:
         # What the plan could not read differs from the same things read now: a failed
         # read, not (as far as can be told) someone's change.
         raise StalePlanError(
-            f"site {site_plan.site!r}: not applied: the plan's read of the site was "
-            "incomplete, and what it could not read differs now: " + ", ".join(changed),
+            "the plan's read of the site was incomplete, and what it could not read differs now: "
+            + ", ".join(changed),
             hint="plan again once the site answers every read (then apply that plan)",
         )
     raise StalePlanError(
-        f"site {site_plan.site!r}: the plan is stale; changed since it was made: "
-        + ", ".join(changed),
+        "the plan is stale; changed since it was made: " + ", ".join(changed),
         hint="the site changed since the plan was made (by someone, or by a partial apply "
         "of this plan); check what changed, then run `plutoctl apply` again (for a saved "
         "plan: `plutoctl plan --out PLAN`, then apply the new plan)",
@@ -85,11 +82,15 @@ def check_fresh(site_plan: SitePlan, existing: ExistingSite) -> None:
 
 def _was_applied_before(site_plan: SitePlan, existing: ExistingSite) -> bool:
     """Return True when the plan is stale only because it was applied already; raise
-    StalePlanError when it is stale otherwise."""
+    StalePlanError when it is stale otherwise.
+
+    Never from a read that failed in part: what was not read reads as empty (a
+    course's group members, its enrolments), which every removal from it matches.
+    """
     try:
         check_fresh(site_plan, existing)
     except StalePlanError:
-        if not is_already_applied(site_plan.changes, existing):
+        if existing.incomplete or not is_already_applied(site_plan.changes, existing):
             raise
         return True  # changed by this very plan: nothing is left to do
     return False
