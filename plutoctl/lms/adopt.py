@@ -64,7 +64,9 @@ class Adopter:
 
     def _record_segments(self, returned: Sequence[Any]) -> None:
         for record in _records(returned):
-            self.ids.segments[str(record["idnumber"])] = int(record["id"])
+            cohort_id, idnumber = _id(record.get("id")), record.get("idnumber")
+            if cohort_id is not None and isinstance(idnumber, str):
+                self.ids.segments[idnumber] = cohort_id
 
     def _adopt_segments(
         self, failed: Sequence[ItemError], wanted: Mapping[str, SegmentFields], align: Align
@@ -151,9 +153,11 @@ class Adopter:
     def _record_groups(self, returned: Sequence[Any]) -> None:
         course_by_id = self.ids.course_names()
         for record in _records(returned):
-            course = course_by_id.get(int(record["courseid"]))
-            if course is not None:
-                self.ids.groups[(course, str(record["idnumber"]))] = int(record["id"])
+            group_id, idnumber = _id(record.get("id")), record.get("idnumber")
+            course_id = _id(record.get("courseid"))
+            course = course_by_id.get(course_id) if course_id is not None else None
+            if course is not None and group_id is not None and isinstance(idnumber, str):
+                self.ids.groups[(course, idnumber)] = group_id
 
     def _adopt_groups(self, failed: Sequence[ItemError]) -> tuple[WriteResult, list[Item]]:
         """Re-read the courses of failed group creates; adopt groups that now exist."""
@@ -283,12 +287,22 @@ def _outcome_unknown(failed: Sequence[ItemError], exc: LmsError) -> tuple[ItemEr
 
 
 def _records(returned: Iterable[Any]) -> list[Mapping[str, Any]]:
-    """Flatten the lists of records that create/get calls returned."""
+    """Flatten the lists of records that create/get calls returned.
+
+    A record is taken as it comes: the callers keep only those whose fields are of
+    their shape (``_id``), and an item no kept record names counts as not made, to be
+    read again (``_create_rounds``).
+    """
     records: list[Mapping[str, Any]] = []
     for value in returned:
         if isinstance(value, list):
             records.extend(r for r in value if isinstance(r, dict))
     return records
+
+
+def _id(value: object) -> int | None:
+    """An id as the site answers it: an integer (a boolean is none), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _segment_fields(cohort: Cohort) -> SegmentFields:

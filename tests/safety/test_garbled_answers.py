@@ -5,6 +5,7 @@ reported, and the next apply finishes it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hostile_http import Answer, serve
@@ -134,3 +135,71 @@ def test_a_failed_delete_whose_re_read_is_of_another_shape_is_not_counted_done(
     assert code == ExitCode.APPLY_FAILED, out + err
     assert "legacy" in lab.store.cohorts()
     assert "whether it happened is unknown" in out + err
+
+
+COURSE_CONFIG = CONFIG + "courses:\n  C1:\n    groups:\n      g1:\n        name: G1\n"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda made: [{"id": made}],  # no idnumber
+        lambda made: [{"id": None, "idnumber": "team-a"}],
+        lambda made: [{"id": "x", "idnumber": "team-a"}],
+        lambda made: [{"id": made, "idnumber": None}],
+    ],
+    ids=["no-idnumber", "id-null", "id-text", "idnumber-null"],
+)
+def test_a_segment_create_answered_with_a_record_of_another_shape_is_read_again(
+    lab: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], answer: Any
+) -> None:
+    """The site made the segment but answered a record lacking a field: a KeyError or
+    TypeError ended apply as an internal error (exit 70), with no report."""
+    config = tmp_path / "segments.yaml"
+    report = tmp_path / "report.json"
+
+    def create(form: dict[str, str]) -> Answer:
+        made = lab.store.add_cohort(form["cohorts[0][idnumber]"], form["cohorts[0][name]"])
+        return Answer.json(answer(made))
+
+    with serve(lab.url) as proxy:
+        config.write_text(CONFIG.format(url=proxy.url, var=TOKEN_VAR), encoding="utf-8")
+        proxy.script("core_cohort_create_cohorts", create)
+        code = main(["apply", "-c", str(config), "--auto-approve", "--report", str(report)])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.OK, out + err
+    assert report.exists()
+    assert lab.store.cohort_members("team-a") == {"ann", "bob"}
+    config.write_text(CONFIG.format(url=lab.url, var=TOKEN_VAR), encoding="utf-8")
+    assert main(["plan", "-c", str(config), "--detailed-exitcode"]) == 0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda made: [{"id": made, "idnumber": "g1"}],  # no courseid
+        lambda made: [{"id": made, "courseid": None, "idnumber": "g1"}],
+    ],
+    ids=["no-courseid", "courseid-null"],
+)
+def test_a_group_create_answered_with_a_record_of_another_shape_is_read_again(
+    lab: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], answer: Any
+) -> None:
+    lab.store.add_course("C1")
+    config = tmp_path / "segments.yaml"
+    report = tmp_path / "report.json"
+
+    def create(form: dict[str, str]) -> Answer:
+        made = lab.store.add_group("C1", form["groups[0][name]"], form["groups[0][idnumber]"])
+        return Answer.json(answer(made))
+
+    with serve(lab.url) as proxy:
+        config.write_text(COURSE_CONFIG.format(url=proxy.url, var=TOKEN_VAR), encoding="utf-8")
+        proxy.script("core_group_create_groups", create)
+        code = main(["apply", "-c", str(config), "--auto-approve", "--report", str(report)])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.OK, out + err
+    assert report.exists()
+    assert list(lab.store.groups("C1")) == ["g1"]
+    config.write_text(COURSE_CONFIG.format(url=lab.url, var=TOKEN_VAR), encoding="utf-8")
+    assert main(["plan", "-c", str(config), "--detailed-exitcode"]) == 0
