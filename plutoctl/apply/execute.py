@@ -203,7 +203,8 @@ class _StepRunner:
         """Skip adds into segments or groups whose create failed, and group adds of
         users whose enrolment failed in this run (the site would refuse them)."""
         if step == Step.ADD_SEGMENT_MEMBERS:
-            missing = self._ledger.failed_subjects(Step.CREATE_SEGMENT)
+            # Not those adopted (their fields could not be set): they exist.
+            missing = self._ledger.failed_subjects(Step.CREATE_SEGMENT) - set(self._ids.segments)
             return self._skip_in(step, changes, missing, "its segment could not be created")
         if step != Step.ADD_GROUP_MEMBERS:
             return list(changes)

@@ -89,19 +89,29 @@ class Adopter:
         notes = tuple(
             f"segment {i.subject!r} already exists on the site{_ADOPTED}" for i in adopted
         )
-        result = WriteResult(done=tuple(adopted), notes=notes)
-        if updates:
-            # The adopted segments are this step's done items already: the update that
-            # aligns their fields adds its calls and says what failed, not a second item.
-            aligned = align(updates)
-            unset = tuple(
-                f"segment {e.item.subject!r} was adopted, but its fields could not be set "
-                f"({e.errorcode}: {e.message}); the next plan updates them"
-                for e in aligned.failed
+        if not updates:
+            return WriteResult(done=tuple(adopted), notes=notes), pending
+        # The update that aligns the adopted segments' fields adds its calls; a segment
+        # it could not set is this step's failure (so that no removal follows on the
+        # site), though it exists and its members can be added.
+        aligned = align(updates)
+        unset = {e.item.subject: e for e in aligned.failed}
+        failed = tuple(
+            ItemError(
+                item,
+                unset[item.subject].errorcode,
+                f"adopted it, but its fields could not be set: {unset[item.subject].message}",
             )
-            result += WriteResult(
-                calls_by_subject=aligned.calls_by_subject, notes=aligned.notes + unset
-            )
+            for item in adopted
+            if item.subject in unset
+        )
+        done = tuple(item for item in adopted if item.subject not in unset)
+        result = WriteResult(
+            done=done,
+            failed=failed,
+            calls_by_subject=aligned.calls_by_subject,
+            notes=notes + aligned.notes,
+        )
         return result, pending
 
     def _find_segments(self, idnumbers: Sequence[str]) -> dict[str, Cohort]:

@@ -4,6 +4,7 @@ reported, and the next apply finishes it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +204,52 @@ def test_a_group_create_answered_with_a_record_of_another_shape_is_read_again(
     assert list(lab.store.groups("C1")) == ["g1"]
     config.write_text(COURSE_CONFIG.format(url=lab.url, var=TOKEN_VAR), encoding="utf-8")
     assert main(["plan", "-c", str(config), "--detailed-exitcode"]) == 0
+
+
+def test_an_adopted_segment_whose_fields_could_not_be_set_is_a_failure(
+    lab: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Someone made team-a meanwhile, under another name; the update that would align it
+    was refused. Said only in a note, it let the apply remove members after it."""
+    lab.store.add_user("dan", firstname="dan", lastname="L")
+    lab.store.add_cohort("team-b", "Team B")
+    lab.store.add_cohort_members("team-b", ["ann", "dan"])
+    text = (
+        CONFIG.format(url="{url}", var=TOKEN_VAR)
+        + "  team-b:\n    name: Team B\n    members: [ann]\npolicy:\n  max_removals: 100%\n"
+    )
+    config = tmp_path / "segments.yaml"
+    report = tmp_path / "report.json"
+
+    def create(form: dict[str, str]) -> Answer:
+        lab.store.add_cohort("team-a", "Someone else's name")
+        return Answer.json({"exception": "invalid_parameter_exception", **INVALID})
+
+    with serve(lab.url) as proxy:
+        config.write_text(text.replace("{url}", proxy.url), encoding="utf-8")
+        proxy.script("core_cohort_create_cohorts", create)
+        proxy.script("core_cohort_update_cohorts", lambda _form: Answer.json(NO_PERMISSION))
+        code = main(["apply", "-c", str(config), "--auto-approve", "--report", str(report)])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.APPLY_FAILED, out + err
+    assert lab.store.cohort_members("team-b") == {"ann", "dan"}  # no removal after a failure
+    [site] = json.loads(report.read_text(encoding="utf-8"))["sites"]
+    [failed] = site["report"]["failed"]
+    assert failed["errorcode"] == "nopermissions" and failed["subject"] == "team-a", failed
+    assert "fields could not be set" in out
+    config.write_text(text.replace("{url}", lab.url), encoding="utf-8")
+    assert main(["apply", "-c", str(config), "--auto-approve"]) == 0
+    assert lab.store.cohorts()["team-a"]["name"] == "Team A"
+    assert lab.store.cohort_members("team-b") == {"ann"}
+    assert main(["plan", "-c", str(config), "--detailed-exitcode"]) == 0
+
+
+INVALID = {
+    "errorcode": "invalidparameter",
+    "message": "Invalid parameter value detected (record already exists: idnumber=team-a)",
+}
+NO_PERMISSION = {
+    "exception": "required_capability_exception",
+    "errorcode": "nopermissions",
+    "message": "Sorry, but you do not currently have permissions to do that (Manage cohorts).",
+}
