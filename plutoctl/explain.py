@@ -43,6 +43,8 @@ class SegmentExplanation:
     withheld: str | None = None
     # The segment is on the site, but its members were not read: membership unknown.
     is_unread: bool = False
+    # The rules (1-based) of the segment the plan rejects: then there is no verdict.
+    rejected: tuple[int, ...] = ()
 
     @property
     def status(self) -> str:
@@ -51,6 +53,9 @@ class SegmentExplanation:
             wanted = "a member" if self.will_be_member else "not a member"
             return f"membership not read; should be {wanted}, but the plan does not change it now"
         now = {True: "member", False: "not a member", None: "not a member yet"}[self.is_member]
+        if self.rejected:
+            rules = ", ".join(map(str, self.rejected))
+            return f"{now}; no verdict: the plan rejects rule {rules} of this segment"
         if self.will_be_member is None or self.will_be_member == bool(self.is_member):
             stays = "" if self.will_be_member is None else "; no change"
             return now + stays
@@ -65,7 +70,8 @@ def withheld_changes(
 ) -> dict[str, str]:
     """Return, by segment, why the plan does not make a change the config calls for
     that concerns ``username``: refused by the safety policy, or held back; or, with
-    ``stopped`` (why the site's plan makes nothing: its errors), every one of them."""
+    ``stopped`` (why the site's plan makes nothing: its errors, or refused changes),
+    every one of them (a refused one as refused)."""
     made = set() if stopped is not None else set(planned.changes)
     refusals = {refusal.change: refusal for refusal in planned.refused}
     held = {notice.where: notice.message for notice in planned.held_back}
@@ -77,18 +83,20 @@ def withheld_changes(
                 withheld[change.idnumber] = (
                     f"its delete is refused: {refused.reason}; to allow: {refused.acknowledge}"
                 )
+            elif stopped is not None:
+                withheld[change.idnumber] = stopped
             continue
         if not isinstance(change, AddSegmentMembers | RemoveSegmentMembers):
             continue
         if username not in change.usernames or change in made:
             continue
         refusal = refusals.get(change)
-        if stopped is not None:
-            withheld[change.idnumber] = stopped
-        elif refusal is not None:
+        if refusal is not None:
             withheld[change.idnumber] = (
                 f"refused: {refusal.reason}; to allow: {refusal.acknowledge}"
             )
+        elif stopped is not None:
+            withheld[change.idnumber] = stopped
         else:
             withheld[change.idnumber] = held.get(change.idnumber, "held back by the plan")
     return withheld
@@ -168,6 +176,11 @@ def _configured(grounds: _Grounds, user: User, sid: str) -> SegmentExplanation:
         reasons: tuple[str, ...] = ("membership not managed by plutoctl",)
         return SegmentExplanation(sid, desired.fields.name, is_member, None, reasons)
     reasons = _reasons(grounds, user, sid)
+    rejected = tuple(sorted(i + 1 for s, i in grounds.rejected if s == sid))
+    if rejected:  # the plan makes nothing of the segment: a verdict would mislead
+        return SegmentExplanation(
+            sid, desired.fields.name, is_member, None, reasons, rejected=rejected
+        )
     will_be = user.username in desired.members
     if found is not None and found.members is None:
         unread = "the segment's members on the site were not read: the plan changes none now"
@@ -188,17 +201,19 @@ def _reasons(grounds: _Grounds, user: User, sid: str) -> tuple[str, ...]:
     if not reasons and ("members" in seg.model_fields_set or seg.members_csv):
         reasons.append("not listed in members or members_csv")
     verdicts = result.sources.ruleset.explain(user, sid, grounds.existing.field_types)
-    refused = [(v.index, rejected[sid, v.index]) for v in verdicts if (sid, v.index) in rejected]
-    if refused:  # the plan makes nothing of such rules: a verdict would mislead
-        return tuple(
-            reasons + [f"rule {index + 1} is an error: {message}" for index, message in refused]
-        )
-    if verdicts:
-        matched = [v.describe() for v in verdicts if v.matched]
+    # A rule the plan rejects is named as the error it is, never as matched or not.
+    reasons += [
+        f"rule {v.index + 1} is an error: {rejected[sid, v.index]}"
+        for v in verdicts
+        if (sid, v.index) in rejected
+    ]
+    judged = [v for v in verdicts if (sid, v.index) not in rejected]
+    if judged:
+        matched = [v.describe() for v in judged if v.matched]
         if matched:
             reasons += matched
         else:
-            reasons.append("no rule matched (" + "; ".join(v.describe() for v in verdicts) + ")")
+            reasons.append("no rule matched (" + "; ".join(v.describe() for v in judged) + ")")
     reasons += [f"excluded at {e.position}" for e in sources.excluded.get(user.username, ())]
     return tuple(reasons)
 
@@ -226,8 +241,11 @@ def _unconfigured(
         if sid in configured or seg.members is None or username not in seg.members:
             continue
         if sid in deleted:
-            gone = (reason, "the plan deletes this segment")
-            found.append(SegmentExplanation(sid, seg.fields.name, True, False, gone, False))
+            why = withheld.get(sid)
+            gone = (reason, "the plan deletes this segment", *([why] if why else []))
+            found.append(
+                SegmentExplanation(sid, seg.fields.name, True, False, gone, False, withheld=why)
+            )
             continue
         kept = (reason, withheld[sid]) if sid in withheld else (reason,)
         found.append(SegmentExplanation(sid, seg.fields.name, True, None, kept, False))

@@ -70,13 +70,17 @@ def explain_on_site(
     )
     acks = with_config(NO_ACKNOWLEDGEMENTS, loaded.config)
     planned = check_safety(diff.changes, existing, result.desired, policy, acks)
-    stopped = (
-        f"the site's plan has errors, so nothing is applied there ({result.errors[0].message})"
-        if result.errors
-        else None
-    )
+    stopped = None
+    if result.errors:
+        first = result.errors[0].message
+        stopped = f"the site's plan has errors, so nothing is applied there ({first})"
+    elif planned.refused:
+        stopped = (
+            "the site's plan holds refused changes, so nothing is applied there until they "
+            "are acknowledged (see plutoctl plan)"
+        )
     withheld = withheld_changes(username, diff.changes, planned, stopped)
-    deleted = {c.idnumber for c in planned.changes if isinstance(c, DeleteSegment) and not stopped}
+    deleted = {c.idnumber for c in planned.changes if isinstance(c, DeleteSegment)}
     explanations = explain_user(loaded, site, existing, username, result, withheld, deleted)
     errors = tuple(notice.message for notice in result.errors)
     return SiteExplanation(explanations, existing.incomplete, errors)

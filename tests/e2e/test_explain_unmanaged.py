@@ -85,7 +85,10 @@ def test_explain_says_when_the_plan_refuses_or_holds_back_the_change(
         "refused: would remove 3 of 4 members of segment team; policy max_removals 25% "
         "allows 1; to allow: --allow-removals team"
     ) in result.out
-    assert "crew (Crew): not a member yet; will be added" in result.out
+    # Nothing is applied on a site whose plan holds a refusal: not "will be added".
+    assert (
+        "crew (Crew): not a member yet; would be added, but the plan does not do it now"
+    ) in result.out
     config.write_text(
         config.read_text(encoding="utf-8") + "acknowledge:\n  removals: {team: 3}\n",
         encoding="utf-8",
@@ -154,14 +157,26 @@ def test_explain_says_the_plan_deletes_an_unmanaged_segment_or_why_it_does_not(
     config = write_config(tmp_path, sandbox, body)
     result = run("explain", "ann", "-c", str(config))
     assert result.code == 0, result.err
-    assert "  legacy (Legacy): member; will be removed\n    - segment not in the config" in (
-        result.out
-    )
+    # kept's refused delete stops the site's plan: legacy's delete waits for it.
+    assert (
+        "  legacy (Legacy): member; would be removed, but the plan does not do it now\n"
+        "    - segment not in the config"
+    ) in result.out
     assert "    - the plan deletes this segment\n" in result.out
+    assert "the site's plan holds refused changes, so nothing is applied there" in result.out
     assert "  kept (Kept): member\n" in result.out  # its delete needs acknowledging
     assert "    - its delete is refused: would delete segment kept, which has 1 member" in (
         result.out
     )
+    config.write_text(
+        body.replace("[legacy]", "[legacy, kept]").join(
+            config.read_text(encoding="utf-8").split(body)
+        ),
+        encoding="utf-8",
+    )
+    acknowledged = run("explain", "ann", "-c", str(config))
+    assert "  legacy (Legacy): member; will be removed\n" in acknowledged.out, acknowledged.out
+    assert "  kept (Kept): member; will be removed\n" in acknowledged.out
 
 
 def test_explain_gives_the_reason_for_a_removal_from_an_empty_members_list(
@@ -196,3 +211,64 @@ def test_explain_calls_a_rule_the_plan_rejects_an_error_not_a_match(
     assert "rule 1 is an error: " in result.out and "deptt" in result.out
     assert "did you mean 'dept'" in result.out, result.out
     assert "matched" not in result.out
+
+
+def test_explain_gives_no_verdict_from_a_rejected_rule_and_keeps_the_other_reasons(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    """A rejected ``notexact`` rule selects everyone: explain said "would be added" from
+    it, and left out the segment's other rules and its exclusions."""
+    store = sandbox.store
+    store.add_profile_field("dept", "text")
+    for name in ("ann", "bob"):
+        store.add_user(name, firstname="U", lastname=name)
+    store.set_profile("ann", dept="Sales")
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = write_config(
+        tmp_path,
+        sandbox,
+        "segments:\n  typo:\n    name: Typo\n"
+        "    rules:\n      - {field: deptt, match: notexact, value: '1'}\n"
+        "      - {field: dept, match: exact, value: sales}\n"
+        "    exclude: [ann]\n",
+    )
+    for user in ("ann", "bob"):
+        result = run("explain", user, "-c", str(config))
+        assert result.code == 0, result.err
+        assert "added" not in result.out, result.out
+        assert "typo (Typo): not a member yet; no verdict: the plan rejects rule 1" in result.out
+        assert "rule 1 is an error: " in result.out
+    assert "rule 2 matched" in result.out or "no rule matched" in result.out
+    ann = run("explain", "ann", "-c", str(config))
+    assert "rule 2 matched" in ann.out, ann.out
+    assert "excluded at " in ann.out, ann.out
+
+
+def test_explain_says_nothing_is_applied_on_a_site_whose_plan_is_refused(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    """team's removal is acknowledged, crew's is refused: apply makes nothing on the
+    site (exit 3), yet explain said team's member "will be removed"."""
+    store = sandbox.store
+    names = ["ann", "bob", "cid", "dan"]
+    for name in names:
+        store.add_user(name, firstname="U", lastname=name)
+    for segment in ("team", "crew"):
+        store.add_cohort(segment, segment.title())
+        store.add_cohort_members(segment, names)
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    config = write_config(
+        tmp_path,
+        sandbox,
+        "segments:\n  team: {name: Team, members: [ann]}\n  crew: {name: Crew, members: [ann]}\n"
+        "acknowledge:\n  removals: {team: 3}\n",
+    )
+    assert run("apply", "-c", str(config), "--auto-approve").code == 3
+    result = run("explain", "bob", "-c", str(config))
+    assert result.code == 0, result.err
+    assert "will be removed" not in result.out, result.out
+    assert "team (Team): member; would be removed, but the plan does not do it now" in result.out
+    assert "the site's plan holds refused changes, so nothing is applied there" in result.out
+    assert "crew (Crew): member; would be removed, but the plan does not do it now" in result.out
+    assert "refused: would remove 3 of 4 members of segment crew" in result.out
+    assert store.cohort_members("team") == set(names)
