@@ -29,7 +29,6 @@ from plutoctl.model import (
 from plutoctl.plan.after import bound_leavers, members_after
 from plutoctl.plan.changes.base import FieldChanges, group_subject
 from plutoctl.plan.changes.kinds import (
-    AddGroupMembers,
     AddSegmentMembers,
     Change,
     CreateGroup,
@@ -37,7 +36,6 @@ from plutoctl.plan.changes.kinds import (
     DeleteGroup,
     DeleteSegment,
     Enrol,
-    RemoveGroupMembers,
     RemoveSegmentMembers,
     Unenrol,
     UpdateGroup,
@@ -46,6 +44,7 @@ from plutoctl.plan.changes.kinds import (
 from plutoctl.plan.changes.plans import Notice
 from plutoctl.plan.changes.subjects import subject
 from plutoctl.plan.enrolment import plan_unenrolments
+from plutoctl.plan.group_members import group_member_changes, unseen_notice
 from plutoctl.plan.summary import plural
 
 Unmanaged = Literal["ignore", "report", "delete"]
@@ -388,13 +387,7 @@ def _diff_group_members(
             f"{group.segment} are unknown, group membership not planned"
         )
         return DiffResult(notices=(Notice("warning", message, group.segment),))
-    target = members & enrolled
     existing = current.members if current is not None else frozenset()
-    changes: list[Change] = []
-    if target - existing:
-        adds = tuple(sorted(target - existing))
-        changes.append(AddGroupMembers(have.shortname, group.idnumber, adds))
-    if existing - target:
-        removals = tuple(sorted(existing - target))
-        changes.append(RemoveGroupMembers(have.shortname, group.idnumber, removals, len(existing)))
-    return DiffResult(tuple(changes))
+    changes, unseen = group_member_changes(have, group.idnumber, members, existing, enrolled)
+    held_back = (unseen_notice(have, group.idnumber, group.segment, unseen),) if unseen else ()
+    return DiffResult(changes, held_back=held_back)

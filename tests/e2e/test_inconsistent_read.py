@@ -67,10 +67,30 @@ REMOVALS = {
 }
 
 
-def write_config(path: Path, url: str) -> Path:
-    text = CONFIG.format(url=url, var=TOKEN_VAR, team_a=", ".join(USERS[:6]))
+def write_config(path: Path, url: str, variant: str = "enrolled") -> Path:
+    """The config; ``variant`` ``groups-only`` binds the groups with no enrol entry (no
+    entry then vouches for a group member's enrolment), ``additive`` makes team-a
+    additive (its members on the site are who stays in its group and course)."""
+    team_a = USERS[1:6] if variant == "additive" else USERS[:6]  # see prepare
+    text = CONFIG.format(url=url, var=TOKEN_VAR, team_a=", ".join(team_a))
+    if variant == "groups-only":
+        text = text[: text.index("    enrol:")] + text[text.index("policy:") :]
+    elif variant == "additive":
+        text = text.replace("    name: Team A\n", "    name: Team A\n    membership: additive\n")
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def prepare(site, variant: str) -> None:
+    """What the variant's site holds beside the config: ``groups-only``, everyone
+    enrolled by hand; ``additive``, the victim added to team-a by hand (the config does
+    not list them: only the site's segment says they stay in its group)."""
+    if variant == "groups-only":
+        for name in USERS:
+            site.store.enrol(name, "LAB101")
+    elif variant == "additive":
+        site.store.add_cohort("team-a", "Team A")
+        site.store.add_cohort_members("team-a", [VICTIM])
 
 
 def seed(sandbox, monkeypatch) -> None:
@@ -97,16 +117,30 @@ def victim_everywhere(sandbox) -> None:
     assert VICTIM in sandbox.store.enrolments("LAB101")
 
 
+DROPPED = [(name,) for name in LISTINGS] + [("site-users", "user-lookup")]
+
+
+# The additive variant does not drop the victim from its segment's members: for an
+# additive segment the site's segment is the only record that the victim belongs, so a
+# listing without them reads as their removal from it by hand, and the group follows.
+# What can happen on a real site, a user added while the site is read, is
+# test_a_user_added_to_an_additive_segment_while_the_site_is_read_stays.
 @pytest.mark.parametrize(
-    "listings", [(name,) for name in LISTINGS] + [("site-users", "user-lookup")], ids="+".join
+    ("listings", "variant"),
+    [(listings, variant) for variant in ("enrolled", "groups-only") for listings in DROPPED]
+    + [(listings, "additive") for listings in DROPPED if listings != ("segment-members",)],
+    ids=lambda value: "+".join(value) if isinstance(value, tuple) else value,
 )
-def test_a_user_left_out_of_a_listing_is_never_removed(site, tmp_path, run, listings) -> None:
-    direct = write_config(tmp_path / "direct.yaml", site.url)
+def test_a_user_left_out_of_a_listing_is_never_removed(
+    site, tmp_path, run, listings, variant
+) -> None:
+    prepare(site, variant)
+    direct = write_config(tmp_path / "direct.yaml", site.url, variant)
     applied = run("apply", "-c", str(direct), "--auto-approve")
     assert applied.code == 0, applied.out + applied.err
     victim_everywhere(site)
     with ListingProxy(site.url, listings, site.store.user_id(VICTIM)) as proxy:
-        proxied = write_config(tmp_path / "proxied.yaml", proxy.url)
+        proxied = write_config(tmp_path / "proxied.yaml", proxy.url, variant)
         planned = run("plan", "-c", str(proxied), "--format", "json")
         assert planned.code in (0, 1), planned.out + planned.err
         plan = json.loads(planned.out)
@@ -115,6 +149,9 @@ def test_a_user_left_out_of_a_listing_is_never_removed(site, tmp_path, run, list
         assert removals == [], removals
         refused = [r["change"] for r in lab["refused"] if r["change"]["step"] in REMOVALS]
         assert refused == []
+        if listings == ("course-enrolments",) and variant == "groups-only":
+            held = " ".join(n["message"] for n in lab["held_back"])
+            assert f"{VICTIM} is in the group and in segment team-a, but not among" in held
         # 4: the verification re-read, through the same proxy, does not see the user
         # either, so apply cannot say the work is on the site.
         assert run("apply", "-c", str(proxied), "--auto-approve").code in (0, 1, 4)
