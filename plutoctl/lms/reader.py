@@ -87,6 +87,8 @@ class ReadScope:
     needs_custom_fields: bool = True
     known_users: Mapping[int, str] = field(default_factory=dict, compare=False, hash=False)
     known_courses: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
+    segments_last: bool = False
+    """Read the segments after the courses, not beside them (``SiteScope.kept_by_site``)."""
 
 
 def read_functions(scope: ReadScope, available: Iterable[str] = ()) -> frozenset[str]:
@@ -119,16 +121,20 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
     client.require_functions(read_functions(scope, info.functions))
     user_reads = _UserReads(client, scope, info.functions, info.site_id)
     course_reads = CourseReads(client)
-    # The three parts are independent: run them side by side.
+    # The three parts are independent: run them side by side, or the segments last. Then
+    # a user added to a segment while the site is read, and put in its course and group
+    # by the time those are read (as cohort sync does), is in the segment as read too.
     parts: list[Callable[[], object]] = [
-        lambda: SegmentReads(client, info.functions).read_segments(scope.segments),
         user_reads.read_users,
         lambda: course_reads.read_courses(scope.courses, known=scope.known_courses),
+        lambda: SegmentReads(client, info.functions).read_segments(scope.segments),
     ]
-    done = client.map_concurrent(lambda part: part(), parts)
-    segments_read = cast(SegmentsRead, done[0])
-    users_read = cast(UsersRead, done[1])
-    courses_read = cast(dict[str, CourseRead], done[2])
+    together = parts[:2] if scope.segments_last else parts
+    done = client.map_concurrent(lambda part: part(), together)
+    done += [part() for part in parts[len(together) :]]
+    segments_read = cast(SegmentsRead, done[2])
+    users_read = cast(UsersRead, done[0])
+    courses_read = cast(dict[str, CourseRead], done[1])
     # The user listing comes first: where reads overlap, its records carry the profiles.
     reads: list[Read] = [users_read, segments_read, *courses_read.values()]
     users = UserIndex.merge(reads, scope.standard_fields)

@@ -61,7 +61,9 @@ class SiteScope:
     segments of the site outside ``segments`` that the courses' groups and
     enrolments name: built, never changed. ``named_by_courses`` are all the segments
     the courses name, on the site or not (they are read: the site may have them).
-    ``ruleset`` holds the rules of ``segments`` and ``bound``.
+    ``ruleset`` holds the rules of ``segments`` and ``bound``. ``kept_by_site`` are the
+    segments the courses name whose members on the site decide who stays in their
+    groups and courses (additive, membership not managed, bound, or not declared).
     """
 
     site: str
@@ -71,6 +73,7 @@ class SiteScope:
     named_by_courses: tuple[str, ...]
     ruleset: RuleSet
     needs: ReadNeeds
+    kept_by_site: tuple[str, ...] = ()
 
     @property
     def built(self) -> tuple[str, ...]:
@@ -166,7 +169,17 @@ def site_scope(
         named_by_courses=tuple(named),
         ruleset=ruleset,
         needs=_read_needs(loaded, built, ruleset),
+        kept_by_site=tuple(sid for sid in named if _kept_by_site(config, sid, chosen)),
     )
+
+
+def _kept_by_site(config: Config, sid: str, chosen: Collection[str]) -> bool:
+    """Whether the site's members of ``sid`` decide who stays in its groups and courses
+    (``plutoctl.plan.after.members_after``)."""
+    seg = config.segments.get(sid)
+    if seg is None or sid not in chosen:
+        return True
+    return seg.membership == "additive" or not seg.has_managed_membership
 
 
 def required_fields(

@@ -57,6 +57,7 @@ def read_existing(
         usernames=needs.usernames | extra_usernames,
         courses=frozenset(scope.courses),
         needs_custom_fields=scope.needs_custom_fields,
+        segments_last=bool(scope.kept_by_site),
     )
     return read_site(client, read)
 

@@ -141,6 +141,7 @@ def reverify_scope(loaded: LoadedConfig, site: str, plan: SitePlan, basis: PlanB
         usernames=known,
         courses=frozenset(courses),
         needs_custom_fields=scope.needs_custom_fields,
+        segments_last=bool(scope.kept_by_site),
     )
     return Reread(read, scope, known)
 
