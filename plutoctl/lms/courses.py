@@ -122,6 +122,7 @@ class CourseReads:
                 size=ENROLMENT_PAGE,
                 wave=1,
                 key=attrgetter("id"),
+                what=f"enrolments of course {shortname}",
             )
         except PermissionDeniedError as exc:
             read.incomplete.append(reason(f"enrolments of course {shortname}", exc))

@@ -38,7 +38,8 @@ def reason(what: str, error: LmsError) -> str:
     """Return an incomplete-read reason, or raise if the error ends the whole read."""
     if isinstance(error, _FATAL):
         raise error
-    return f"{what}: {error.reason} [{error.errorcode}]"
+    called = f" ({error.function})" if error.function else ""
+    return f"{what}{called}: {error.reason} [{error.errorcode}]"
 
 
 @dataclass

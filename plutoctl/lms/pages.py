@@ -39,8 +39,11 @@ def enrolled_pages(
     size: int,
     wave: int,
     key: Callable[[Row], int],
+    what: str,
 ) -> tuple[list[Row], str | None]:
     """Page through a course's enrolled users with ``userfields``, ``wave`` pages at a time.
+
+    ``what`` names the listing in the reason a page failed (``enrolments of course X``).
 
     Returns the users and, if a page failed, the reason (the rest is unknown). Access
     refused and answers of the wrong shape raise: they are not a partial read, and
@@ -69,7 +72,6 @@ def enrolled_pages(
 
     fields = userfields.split(",")
     counted = count if is_worth_counting(fields, size, wave) else None
-    what = f"users of course id {course_id}"
     return read_pages(page, size, wave, what, key=key, count=counted)
 
 

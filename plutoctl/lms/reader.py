@@ -10,11 +10,11 @@ A read that fails part-way leaves a reason in ``ExistingSite.incomplete`` so tha
 plan makes no removals; failures that leave nothing usable (token refused, site down,
 functions missing, the segment list unreadable) raise.
 
-``read_site`` runs the three parts side by side and assembles what they found: the
-segments (``segments.py``), the courses (``courses.py``) and, here, the users: every
-user listed when rules need profiles, otherwise only the users the config and the
-members name, learnt by the cheapest call (``resolve.py``). Each part fills a record
-of ``found.py``; listings page through ``pages.py`` (``paging.py`` the engine).
+``read_site`` runs the three parts side by side (or the segments last) and assembles
+what they found: the segments (``segments.py``), the courses (``courses.py``) and,
+here, the users: every user listed when rules need profiles, otherwise only those the
+config and the members name, learnt by the cheapest call (``resolve.py``). Each part
+fills a record of ``found.py``; listings page through ``pages.py`` (``paging.py``).
 """
 
 from __future__ import annotations
@@ -121,9 +121,8 @@ def read_site(client: SiteClient, scope: ReadScope) -> ExistingSite:
     client.require_functions(read_functions(scope, info.functions))
     user_reads = _UserReads(client, scope, info.functions, info.site_id)
     course_reads = CourseReads(client)
-    # The three parts are independent: run them side by side, or the segments last. Then
-    # a user added to a segment while the site is read, and put in its course and group
-    # by the time those are read (as cohort sync does), is in the segment as read too.
+    # Side by side, or the segments last: then a user added to a segment while the site is
+    # read, and put in its course and group by then (cohort sync), is in it as read too.
     parts: list[Callable[[], object]] = [
         user_reads.read_users,
         lambda: course_reads.read_courses(scope.courses, known=scope.known_courses),
@@ -245,6 +244,7 @@ class _UserReads:
             size=self.scope.page_size,
             wave=wave,
             key=attrgetter("id"),
+            what="the site's users",
         )
 
     def _users_by_field(self, key: str, values: list[Any], read: Read) -> dict[int, UserRow]:

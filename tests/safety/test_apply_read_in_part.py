@@ -158,6 +158,8 @@ def test_a_removal_whose_re_read_failed_is_not_called_applied_before(
     assert code == ExitCode.ERROR, out + err
     assert "applied before" not in out + err
     assert "dmlreadexception" in out + err
+    assert f"({function}): Error reading from database [dmlreadexception]" in err, err
+    assert "enrolments of course C1, page 1" in err or removal == "group"
     assert "site lab: not applied: site 'lab'" not in err
     [site] = json.loads(report.read_text(encoding="utf-8"))["sites"]
     assert site["success"] is False
