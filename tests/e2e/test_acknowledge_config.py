@@ -267,3 +267,35 @@ def test_an_entry_for_removals_held_back_behind_a_refusal_is_not_called_unused(
     planned = run("plan", "-c", str(config))
     assert planned.code == 0, planned.out
     assert "allowed by acknowledge.removals C1/dept-sales: 5" in planned.out
+
+
+ACK = "acknowledge:\n  removals: {{dept-sales: 6{}}}\n  deletes: [old]\n"
+
+
+def test_a_refused_unenrolment_suggests_the_entry_for_the_course_s_total(
+    tmp_path: Path, site, run
+) -> None:
+    """Each owned role's unenrolments are a change of their own, and the course's limit
+    is on their total: the suggested entry counts all of them. No entry was suggested."""
+    for name in SALES:
+        site.store.enrol(name, "C1", "student" if name < "s05" else "teacher")
+    entries = (
+        "    enrol:\n      - {segment: dept-sales, role: student, unenrol: true}\n"
+        "      - {segment: dept-sales, role: teacher, unenrol: true}\n"
+    )
+    path = write(tmp_path, site, SALES[:2] + SALES[5:7], ACK.format(""))
+    text = path.read_text(encoding="utf-8").replace(
+        "        name: G\n", "        name: G\n" + entries
+    )
+    path.write_text(text, "utf-8")
+    refused = run("plan", "-c", str(path))
+    assert refused.code == 3, refused.out + refused.err
+    assert "unenrol 3 users from C1" in refused.out  # of each role
+    suggested = "acknowledge: {removals: {C1: 6}}"
+    assert refused.out.count(f"or, reviewed in the config: {suggested}") == 2, refused.out
+    markdown = run("plan", "-c", str(path), "--format", "markdown")
+    assert f"or in the config: `{suggested}`" in markdown.out
+    path.write_text(text.replace(ACK.format(""), ACK.format(", C1: 6")), "utf-8")
+    planned = run("plan", "-c", str(path))
+    assert planned.code == 0, planned.out + planned.err
+    assert "allowed by acknowledge.removals C1: 6" in planned.out

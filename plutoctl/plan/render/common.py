@@ -228,14 +228,25 @@ def yaml_key(name: str) -> str:
     return json.dumps(name, ensure_ascii=False)
 
 
-def config_acknowledgement(refusal: Refusal) -> str | None:
-    """Return the ``acknowledge:`` entry that would allow a refused change, for reviews."""
+def config_acknowledgement(refusal: Refusal, refused: Sequence[Refusal]) -> str | None:
+    """Return the ``acknowledge:`` entry that would allow a refused change, for reviews.
+
+    A course's unenrolments are bounded together (every owned role's): its entry
+    counts those of every refusal in ``refused`` (the site's, ``refusal`` among them).
+    """
     change = refusal.change
     ident = yaml_key(subject(change))
     if refusal.acknowledge.startswith("acknowledge."):
         return None  # the refusal already names the config entry to change
     if isinstance(change, RemoveSegmentMembers | RemoveGroupMembers):
         return f"acknowledge: {{removals: {{{ident}: {len(change.usernames)}}}}}"
+    if isinstance(change, Unenrol):
+        total = sum(
+            len(r.change.usernames)
+            for r in refused
+            if isinstance(r.change, Unenrol) and r.change.course == change.course
+        )
+        return f"acknowledge: {{removals: {{{ident}: {total}}}}}"
     if isinstance(change, DeleteSegment | DeleteGroup | CreateSegment):
         return f"acknowledge: {{deletes: [{ident}]}}"
     return None

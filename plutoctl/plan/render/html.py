@@ -156,7 +156,7 @@ def _refused(site: SitePlan, *, show_members: bool) -> list[str]:
         return []
     items = []
     for refusal in site.refused:
-        in_config = config_acknowledgement(refusal)
+        in_config = config_acknowledgement(refusal, site.refused)
         reviewed = f", or in the config: <code>{_e(in_config)}</code>" if in_config else ""
         extra = (
             f'<div class="fields">refused: {_e(refusal.reason)}<br />'

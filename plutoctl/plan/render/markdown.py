@@ -159,7 +159,7 @@ def _site(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
     if removals:
         _list_section(doc, "#### ⚠ Removals and deletions", [_bullet(c) for c in removals])
     if site.refused:
-        items = [_refused_item(r) for r in site.refused]
+        items = [_refused_item(r, site.refused) for r in site.refused]
         _list_section(doc, "#### ⛔ Refused (not applied until acknowledged)", items)
     acks = [
         f"- {md(a.subject)}: {md(a.reason)}; allowed by {_code(a.by)}" for a in site.acknowledged
@@ -184,11 +184,11 @@ def _site(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
         _details(doc, site, show_members=show_members)
 
 
-def _refused_item(refusal: Refusal) -> str:
+def _refused_item(refusal: Refusal, refused: Sequence[Refusal]) -> str:
     item = (
         f"{_bullet(refusal.change)} — {md(refusal.reason)}; to allow: {_code(refusal.acknowledge)}"
     )
-    in_config = config_acknowledgement(refusal)
+    in_config = config_acknowledgement(refusal, refused)
     return item + (f", or in the config: {_code(in_config)}" if in_config else "")
 
 

@@ -156,7 +156,7 @@ def _refused_lines(refused: tuple[Refusal, ...], style: _Style, *, show_members:
         lines.extend(_change_lines(refusal.change, style, show_members=show_members, mark="! "))
         lines.append(f"      refused: {clean(refusal.reason)}")
         lines.append(f"      to allow: {clean(refusal.acknowledge)}")
-        in_config = config_acknowledgement(refusal)
+        in_config = config_acknowledgement(refusal, refused)
         if in_config:
             lines.append(f"      or, reviewed in the config: {clean(in_config)}")
     return lines

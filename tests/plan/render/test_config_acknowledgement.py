@@ -25,10 +25,10 @@ def pasted(entry: str) -> object:
 @given(ident=ids | st.sampled_from(KNOWN))
 def test_the_suggested_entries_read_back_as_the_id(ident: str) -> None:
     removal = Refusal(RemoveSegmentMembers(ident, ("a", "b"), 4), "r", "--allow-removals x")
-    entry = config_acknowledgement(removal)
+    entry = config_acknowledgement(removal, [removal])
     assert entry is not None
     assert pasted(entry) == {"removals": {ident: 2}}
     delete = Refusal(DeleteSegment(ident, 1, 3), "r", "--allow-delete x")
-    entry = config_acknowledgement(delete)
+    entry = config_acknowledgement(delete, [delete])
     assert entry is not None
     assert pasted(entry) == {"deletes": [ident]}
