@@ -29,9 +29,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from plutoctl.config.schema import PolicyConfig
-from plutoctl.errors import UsageError
 from plutoctl.model import DesiredSite, ExistingSite
 from plutoctl.plan import knock_on
+from plutoctl.plan.ambiguous import (
+    names_of_two_objects,
+    no_flag,
+    refuse_bare_group_ids,
+    refuse_names_of_two_objects,
+)
 from plutoctl.plan.changes.base import Target
 from plutoctl.plan.changes.kinds import (
     Change,
@@ -44,7 +49,7 @@ from plutoctl.plan.changes.kinds import (
     UpdateSegment,
 )
 from plutoctl.plan.changes.plans import Acknowledged, Notice, Refusal
-from plutoctl.plan.changes.subjects import allow_flag, group_idnumber, subject, usernames_of
+from plutoctl.plan.changes.subjects import allow_flag, subject, usernames_of
 from plutoctl.plan.diff import MOVE_TO_SYSTEM
 from plutoctl.plan.summary import plural
 
@@ -118,12 +123,13 @@ def check_safety(
     counts = {course: len(users) for course, users in unenrolling.items()}
     kept: list[Change] = []
     refused: list[Refusal] = []
+    two = names_of_two_objects(changes)
     for change in allowed:
         refusal = _refusal(change, existing, desired, policy, acks, counts)
         if refusal is None:
             kept.append(change)
         else:
-            refused.append(refusal)
+            refused.append(no_flag(refusal, two))
     refused += knock_on.refuse_adds_to_refused_creates(kept, refused)
     kept = [c for c in kept if not any(r.change is c for r in refused)]
     kept, dragged = knock_on.hold_back_dragged_removals(kept, refused, desired)
@@ -214,7 +220,7 @@ def refuse_ambiguous_acknowledgements(acks: Acknowledgements, changes: Iterable[
         ("--allow-delete", acks.deletes),
         ("--allow-move", acks.moves),
     )
-    _refuse_names_of_two_objects(
+    refuse_names_of_two_objects(
         changes,
         (
             ("--allow-removals", acks.removals, "removals"),
@@ -224,64 +230,7 @@ def refuse_ambiguous_acknowledgements(acks: Acknowledgements, changes: Iterable[
             ("--allow-move", acks.moves, "move"),
         ),
     )
-    _refuse_bare_group_ids(changes, flags)
-
-
-def _needs(change: Change) -> str | None:
-    """Return the acknowledgement a change may need (``removals``, ``delete``, ``move``)."""
-    if change.kind.removes_users:
-        return "removals"
-    if isinstance(change, DeleteSegment | DeleteGroup | CreateSegment):
-        return "delete"
-    if isinstance(change, UpdateSegment):
-        return "move"
-    return None
-
-
-def _refuse_names_of_two_objects(
-    changes: tuple[Change, ...], flags: tuple[tuple[str, frozenset[str], str], ...]
-) -> None:
-    """Refuse a name that is the subject of two kinds of object needing its sort of
-    acknowledgement (``_needs``): a segment and a course (its unenrolments) named alike,
-    or a segment or course whose ID holds a "/" and a group named ``COURSE/GROUP`` alike.
-    A segment that only gains members needs no acknowledgement, and makes no ambiguity."""
-    for flag, names, need in flags:
-        targets: dict[str, set[Target]] = {}
-        for change in changes:
-            if _needs(change) == need:
-                targets.setdefault(subject(change), set()).add(change.kind.target)
-        for name in sorted(names):
-            kinds = sorted(targets.get(name, ()))
-            if len(kinds) > 1:
-                raise UsageError(
-                    f"{allow_flag(flag, name)} is ambiguous: {name} names both a "
-                    f"{' and a '.join(kinds)} that this plan changes",
-                    hint="an acknowledgement allows exactly one object, and this name is two "
-                    "here; rename one of them, or make the change in steps within policy",
-                )
-
-
-def _refuse_bare_group_ids(
-    changes: tuple[Change, ...], flags: tuple[tuple[str, frozenset[str]], ...]
-) -> None:
-    groups: dict[str, set[str]] = {}
-    for change in changes:
-        gid = group_idnumber(change)
-        if gid is not None:
-            groups.setdefault(gid, set()).add(subject(change))
-    bare = {subject(c) for c in changes if group_idnumber(c) is None}
-    for flag, names in flags:
-        for name in sorted(names):
-            # Naming the group(s) as well says what is meant: both.
-            if name in bare and not groups.get(name, set()) <= names:
-                both = ", ".join(allow_flag(flag, g) for g in sorted(groups[name]))
-                raise UsageError(
-                    f"{allow_flag(flag, name)} is ambiguous: {name} is a segment and also the "
-                    f"idnumber of group {', '.join(sorted(groups[name]))}",
-                    hint=f"a bare ID names the segment, a group is named COURSE/GROUP ({both}); "
-                    f"to allow both, give {allow_flag(flag, name)} and {both}; to allow only one, "
-                    "rename the segment or the group's idnumber",
-                )
+    refuse_bare_group_ids(changes, flags)
 
 
 def _refusal(

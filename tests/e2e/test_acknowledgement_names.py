@@ -87,3 +87,35 @@ def test_a_bare_id_that_is_both_is_refused_naming_both_forms(site, tmp_path, run
     assert site.store.cohort_members("team") == set(USERS[:2])
     assert site.store.group_members("LAB101", "team") == set(USERS[:2])
     assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
+def test_a_refusal_names_no_flag_for_an_id_that_is_two_objects(
+    sandbox, tmp_path, run, monkeypatch
+) -> None:
+    """Segment LAB101/team and group team of LAB101 both lose members past the policy:
+    each refusal said "to allow: --allow-removals LAB101/team", a flag then refused as
+    ambiguous, so the hint led nowhere."""
+    for name in USERS:
+        sandbox.store.add_user(name)
+    sandbox.store.add_course("LAB101")
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    text = CONFIG.replace("  team:\n    name: Team\n", '  "LAB101/team":\n    name: Team\n')
+    config = tmp_path / "segments.yaml"
+
+    def write(team: list[str], seg_x: list[str]) -> None:
+        body = text.format(
+            url=sandbox.url, var=TOKEN_VAR, team=", ".join(team), seg_x=", ".join(seg_x)
+        )
+        config.write_text(body, encoding="utf-8")
+
+    write(USERS, USERS)
+    assert run("apply", "-c", str(config), "--auto-approve").code == 0
+    write(USERS[:2], USERS[:2])
+    result = run("plan", "-c", str(config))
+    assert result.code == 3, result.out + result.err
+    assert "--allow-removals LAB101/team" not in result.out, result.out
+    assert "acknowledge: {removals: {LAB101/team" not in result.out
+    hint = "LAB101/team names both a group and a segment that this plan changes"
+    assert result.out.count(hint) == 2, result.out
+    flagged = run("plan", "-c", str(config), "--allow-removals", "LAB101/team")
+    assert flagged.code == 1 and "is ambiguous" in flagged.out

@@ -236,8 +236,8 @@ def config_acknowledgement(refusal: Refusal, refused: Sequence[Refusal]) -> str 
     """
     change = refusal.change
     ident = yaml_key(subject(change))
-    if refusal.acknowledge.startswith("acknowledge."):
-        return None  # the refusal already names the config entry to change
+    if not refusal.acknowledge.startswith("--"):
+        return None  # the refusal names the config entry to change, or says none can do
     if isinstance(change, RemoveSegmentMembers | RemoveGroupMembers):
         return f"acknowledge: {{removals: {{{ident}: {len(change.usernames)}}}}}"
     if isinstance(change, Unenrol):
