@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import unquote, urlsplit
 
+from plutoctl.config.bulk_users import check_bulk_users
 from plutoctl.config.input_files import FileRefusedError, locate
 from plutoctl.config.loaded import KeyPath
 from plutoctl.config.parts import Parts
@@ -133,6 +135,9 @@ def _check_seed(rec: Recorder, path: KeyPath, site: SiteConfig) -> None:
         rec.error(
             (*path, "seed"), f"seed file {site.seed!r} not found", rec.relative_hint(site.seed)
         )
+    else:
+        shown = os.path.normpath(os.path.join(os.path.dirname(rec.shown_path), site.seed))
+        rec.problems.extend(check_bulk_users(rec.base_dir / site.seed, shown))
 
 
 def _holds_token(url: str) -> bool:

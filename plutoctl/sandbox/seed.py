@@ -1,6 +1,7 @@
 """Filling a sandbox: from a Pluto bulk-upload-users CSV, or generated at scale.
 
-``seed_csv`` reads the bulk-upload-users format (docs/sandbox.md, "The seed CSV"):
+``seed_csv`` loads the bulk-upload-users format (docs/sandbox.md, "The seed CSV"),
+read and checked by ``plutoctl.config.bulk_users``:
 ``username, firstname, lastname, email, profile_field_<name>…, courseN, roleN, groupN,
 cohortN``. Like Moodle's upload tool (admin/tool/uploaduser) it creates cohorts and
 groups that do not exist yet; unlike it, it also creates missing courses, because a
@@ -19,15 +20,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from plutoctl.config.csvtable import read_csv_table
-from plutoctl.config.usernames import username_problem
+from plutoctl.config.bulk_users import BulkRow, indexes, read_bulk_users, row_problem
 from plutoctl.errors import ConfigError, Position, Problem, SandboxError
 from plutoctl.sandbox.rows import create_course, enrol_user
 from plutoctl.sandbox.schema import FIELD_TYPES
 from plutoctl.sandbox.store import Store
 
 PROFILE_PREFIX = "profile_field_"
-INDEXED = ("course", "role", "group", "cohort")
 FIRST_NAMES = ("Alice", "Bob", "Carol", "Dan", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy")
 LAST_NAMES = ("Smith", "Jones", "Brown", "Taylor", "Wilson", "Evans", "Thomas", "Roberts")
 
@@ -58,51 +57,13 @@ class FieldSpec:
 # --- CSV -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Row:
-    line: int
-    values: dict[str, str]
-
-
-def read_rows(path: Path) -> list[_Row]:
-    """Read a bulk CSV into rows by header, as the config's CSV files are read
-    (``read_csv_table``: encodings, delimiters, quotes and malformed rows named)."""
-    table = read_csv_table(path, str(path), empty_hint="start it with a header row: username,…")
-    if isinstance(table, Problem):
-        raise ConfigError([table], where="the seed CSV")
-    if "username" not in table.columns:
-        raise _seed_error(path, table.header_line, "the CSV has no 'username' column", None)
-    width = len(table.columns)
-    rows = []
-    for record in table.records:
-        fields = record.fields
-        if len(fields) < width or any(cell.strip() for cell in fields[width:]):
-            # As Moodle's upload does (csvweirdcolumns): a field too few or too many
-            # shifts every value after it into the wrong column.
-            raise _seed_error(
-                path,
-                record.line,
-                f"this row has {len(fields)} fields but the header has {width}",
-                "quote fields that contain the delimiter",
-            )
-        rows.append(
-            _Row(record.line, {name: fields[i].strip() for i, name in enumerate(table.columns)})
-        )
-    return rows
-
-
-def _seed_error(path: Path, line: int, message: str, hint: str | None) -> ConfigError:
-    problem = Problem(Position(str(path), line), message, hint=hint)
-    return ConfigError([problem], where="the seed CSV")
-
-
 def seed_csv(store: Store, path: str | Path) -> int:
     """Load users, profile fields, courses, enrolments, groups and cohorts from a CSV.
 
     Returns the number of rows loaded. Raises ConfigError listing every bad row.
     """
     csv_path = Path(path)
-    rows = read_rows(csv_path)
+    rows = read_bulk_users(csv_path, str(csv_path))
     problems: list[Problem] = []
     with store.transaction() as db:
         fields = _ensure_fields(db, rows)
@@ -116,7 +77,7 @@ def seed_csv(store: Store, path: str | Path) -> int:
     return len(rows)
 
 
-def _ensure_fields(db: sqlite3.Connection, rows: Sequence[_Row]) -> dict[str, int]:
+def _ensure_fields(db: sqlite3.Connection, rows: Sequence[BulkRow]) -> dict[str, int]:
     columns = {name for row in rows for name in row.values if name.startswith(PROFILE_PREFIX)}
     existing = {r[0]: r[1] for r in db.execute("SELECT shortname, id FROM user_info_field")}
     for column in sorted(columns):
@@ -133,16 +94,12 @@ def _ensure_fields(db: sqlite3.Connection, rows: Sequence[_Row]) -> dict[str, in
     return existing
 
 
-def _load_row(db: sqlite3.Connection, row: _Row, fields: dict[str, int]) -> None:
-    values = row.values
-    username = values.get("username", "")
-    if not username:
-        raise SandboxError("empty username")
-    if username != username.lower():  # as Moodle's upload stores it (and members_csv reads it)
-        values = {**values, "username": username.lower()}
-    bad = username_problem(values["username"])
-    if bad:  # Moodle's upload refuses what cleaning would change (invalidusernameupload)
-        raise SandboxError(f"username {username!r} is not valid: {bad[1]}")
+def _load_row(db: sqlite3.Connection, row: BulkRow, fields: dict[str, int]) -> None:
+    problem = row_problem(row.values)
+    if problem is not None:
+        raise SandboxError(problem)
+    # Stored lowercased, as Moodle's upload does (and members_csv reads it).
+    values = {**row.values, "username": row.values["username"].lower()}
     user_id = _upsert_user(db, values)
     for column, value in values.items():
         if column.startswith(PROFILE_PREFIX) and value:
@@ -150,7 +107,7 @@ def _load_row(db: sqlite3.Connection, row: _Row, fields: dict[str, int]) -> None
                 "INSERT OR REPLACE INTO user_info_data VALUES (?, ?, ?)",
                 (user_id, fields[column.removeprefix(PROFILE_PREFIX)], value),
             )
-    for index in _indexes(values):
+    for index in indexes(values):
         _load_enrolment(db, user_id, values, index)
         cohort = values.get(f"cohort{index}", "")
         if cohort:
@@ -195,24 +152,12 @@ def _upsert_user(db: sqlite3.Connection, values: dict[str, str]) -> int:
     return int(row[0])
 
 
-def _indexes(values: dict[str, str]) -> list[str]:
-    found = set()
-    for column in values:
-        for prefix in INDEXED:
-            suffix = column.removeprefix(prefix)
-            if suffix != column and suffix.isdigit():
-                found.add(suffix)
-    return sorted(found, key=int)
-
-
 def _load_enrolment(
     db: sqlite3.Connection, user_id: int, values: dict[str, str], index: str
 ) -> None:
     course = values.get(f"course{index}", "")
     group = values.get(f"group{index}", "")
-    if not course:
-        if group:
-            raise SandboxError(f"group{index} needs course{index}")
+    if not course:  # a group without its course is the row's problem (row_problem)
         return
     row = db.execute("SELECT id FROM course WHERE shortname = ?", (course,)).fetchone()
     course_id = int(row[0]) if row else create_course(db, course, course)
