@@ -311,9 +311,20 @@ def test_sandbox_url_that_is_no_database_is_a_clear_error(tmp_path, run, target:
 def test_seed_file_problems_are_shown_not_just_counted(tmp_path, run) -> None:
     (tmp_path / "seed.csv").write_text("username,firstname\nBad User,x\n", encoding="utf-8")
     config = _sandbox_config(tmp_path, "sandbox:new.db", seed="seed.csv")
+    checked = run("validate", "-c", str(config))  # offline: what no site is needed to tell
+    assert checked.code == 1
+    assert "seed.csv:2: username 'Bad User' is not valid: Moodle usernames hold only" in (
+        checked.err
+    )
+    assert run("plan", "-c", str(config)).code == 1
+    # What only loading it tells (the site's roles), at plan time.
+    (tmp_path / "seed.csv").write_text(
+        "username,course1,role1\nann,C1,student\nbob,C1,nosuchrole\n", encoding="utf-8"
+    )
+    assert run("validate", "-c", str(config)).code == 0
     result = run("plan", "-c", str(config))
     assert result.code == 1
-    assert "seed.csv:2: username 'Bad User' is not valid: Moodle usernames hold only" in result.out
+    assert "seed.csv:3: unknown role 'nosuchrole' in role1" in result.out
     assert not (tmp_path / "new.db").exists()
 
 
