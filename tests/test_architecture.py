@@ -176,6 +176,11 @@ def test_the_heap_module_imports_nothing_of_plutoctl() -> None:
     assert plutoctl_imports_outside("plutoctl.heap", ()) == []
 
 
+def test_php_text_imports_nothing_of_plutoctl() -> None:
+    # config, rules and the sandbox all clean text as PHP does, from this one module.
+    assert plutoctl_imports_outside("plutoctl.phptext", ()) == []
+
+
 def test_the_registry_is_pure_data() -> None:
     allowed = (REGISTRY, "plutoctl.errors", "plutoctl.model")
     assert plutoctl_imports_outside(REGISTRY, allowed) == []

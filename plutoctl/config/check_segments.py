@@ -6,7 +6,6 @@ courses use them for their groups.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Set
 
 from plutoctl.config import limits
@@ -25,16 +24,14 @@ from plutoctl.config.schema import (
     SegmentConfig,
 )
 from plutoctl.config.usernames import are_clean, username_problem
+from plutoctl.phptext import strip_tags, trim
 
 # Segment and group columns share these lengths (config/limits.py).
 MAX_ID_LENGTH = limits.SEGMENT_IDNUMBER
 MAX_NAME_LENGTH = limits.SEGMENT_NAME
-# Group names are PARAM_TEXT: Moodle strips tags, and a value that changes under
-# cleaning fails the call (docs/moodle.md, "Parameter validation"). Segment names
-# are PARAM_RAW.
-HTML_TAG = re.compile(r"<(?!\s)[^>]*>?")
-"""What PHP's strip_tags removes: from a "<" not followed by white space to the next
-">" or the end ("a < b" keeps its "<"; "Year<7" loses "<7")."""
+# Group names are PARAM_TEXT: Moodle strips tags (PHP's strip_tags), and a value that
+# changes under cleaning fails the call (docs/moodle.md, "Parameter validation").
+# Segment names are PARAM_RAW.
 
 
 def check_segments(rec: Recorder, parts: Parts, csv_declared: Set[str]) -> None:
@@ -102,17 +99,18 @@ def check_name(rec: Recorder, path: KeyPath, name: str, *, tags_allowed: bool) -
 
 def name_problem(name: str, *, tags_allowed: bool) -> tuple[str, str | None] | None:
     """Return (message, hint) if the site rejects ``name``, else None."""
-    tag = None if tags_allowed else HTML_TAG.search(name)
+    cleaned = name if tags_allowed else strip_tags(name)
     if not name.strip():
         return "the name is blank", None
     if len(name) > MAX_NAME_LENGTH:
         return f"longer than {MAX_NAME_LENGTH} characters", None
-    if tag is not None:
+    if cleaned != name:
         return (
-            f"the name holds an HTML tag ({tag.group(0)!r}), which the site rejects in group names",
+            f"the name holds an HTML tag: the site cleans it to {cleaned!r}, so it rejects "
+            "it in group names",
             "write the name without <…>; a < followed by a space, or a lone >, is fine",
         )
-    if not tags_allowed and name != name.strip():
+    if not tags_allowed and name != trim(name):
         return (
             "the name starts or ends with white space, which the site trims from group names",
             "remove it: the plan would otherwise rename the group on every run",

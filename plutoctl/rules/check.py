@@ -63,8 +63,9 @@ def condition_problems(
         return problems
     if c.field not in known:
         if c.field not in declared:
-            problems.append(_unknown_field(c.field, known))
-        return problems
+            return [*problems, _unknown_field(c.field, known)]
+        # Declared, and nobody has a value yet: compared as text (docs/rules.md).
+        return problems + _type_problems(c, "text")
     # A field seen only in users' values, with no type, is compared as text.
     return problems + _type_problems(c, field_types.get(c.field, "text"))
 

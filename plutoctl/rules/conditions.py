@@ -7,31 +7,26 @@ after ``normalise`` (the user's: tags stripped, trimmed, case-folded) and ``fold
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from plutoctl.config.schema import VALUELESS_MATCHES, AllRule, MatchRule
 from plutoctl.model import User
+from plutoctl.phptext import strip_tags, trim
 
 STANDARD_PREFIX = "user."
 RuleValue = str | tuple[str, ...] | None
 
-# Like PHP's strip_tags for the cases that matter: a tag starts with a letter, "/",
-# "!" or "?"; a bare "<" (as in "a < b") is text.
-_TAG = re.compile(r"<[A-Za-z/!?][^>]*>?")
-
 
 def normalise(value: str) -> str:
-    """Return a user's field value as rules compare it: tags stripped, trimmed, folded."""
-    if "<" in value:
-        value = _TAG.sub("", value)
-    return value.strip().casefold()
+    """Return a user's field value as rules compare it: as Pluto does, tags stripped
+    and trimmed as PHP's ``strip_tags`` and ``trim`` do it; then case-folded."""
+    return trim(strip_tags(value)).casefold()
 
 
 def fold(value: str) -> str:
-    """Return a rule's value as rules compare it: trimmed and case-folded."""
-    return value.strip().casefold()
+    """Return a rule's value as rules compare it: trimmed (as PHP does) and case-folded."""
+    return trim(value).casefold()
 
 
 @dataclass(frozen=True, slots=True)

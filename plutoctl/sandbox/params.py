@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import parse_qsl
 
+from plutoctl.phptext import strip_tags
 from plutoctl.sandbox.wserrors import WsParamError, invalid_parameter
 
 Nested = dict[str, Any]
@@ -210,11 +211,6 @@ def _value(desc: Value, value: Any) -> Any:
     return cleaned
 
 
-_TAG = re.compile(r"<(?!\s)[^>]*>?")
-"""What PHP's strip_tags removes: from a "<" not followed by white space to the next
-">" or the end ("a < b" keeps its "<"; "Year<7" loses "<7")."""
-
-
 def clean(kind: Kind, value: str) -> Any:
     """Return ``value`` as ``kind``, or None when cleaning would change it."""
     match kind:
@@ -222,8 +218,8 @@ def clean(kind: Kind, value: str) -> Any:
             return int(value) if re.fullmatch(r"-?\d+", value) else None
         case Kind.BOOL:
             return {"0": False, "1": True, "": False}.get(value)
-        case Kind.TEXT:  # strip_tags: a "<" not followed by a space opens a tag
-            return value if not _TAG.search(value) else None
+        case Kind.TEXT:  # PARAM_TEXT strips tags ("a < b" keeps its "<"; "Year<7" loses "<7")
+            return value if strip_tags(value) == value else None
         case Kind.ALPHA:
             return value if re.fullmatch(r"[a-zA-Z]*", value) else None
         case Kind.ALPHANUMEXT:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from plutoctl.phptext import strip_tags
 from plutoctl.sandbox.functions import KNOWN_ELSEWHERE, CallContext, WsFunction
 from plutoctl.sandbox.params import Nested, validate
 from plutoctl.sandbox.store import Store
@@ -156,7 +157,6 @@ def _xml_single(value: Any) -> str:
     return f"<SINGLE>\n{keys}</SINGLE>\n"
 
 
-_TAG = re.compile(r"<[^>]*>")
 _BARE_AMPERSAND = re.compile(r"&(?!#?\w+;)")
 
 
@@ -164,7 +164,7 @@ def format_string(text: str) -> str:
     """Format a name as Moodle's format_string does: strip tags, escape bare ``&``."""
     if "<" not in text and "&" not in text:  # most names: nothing to do (every call)
         return text
-    return _BARE_AMPERSAND.sub("&amp;", _TAG.sub("", text))
+    return _BARE_AMPERSAND.sub("&amp;", strip_tags(text))
 
 
 def _format_names(value: Any) -> Any:

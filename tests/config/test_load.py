@@ -466,13 +466,14 @@ def test_a_windows_path_to_a_members_csv_is_told_to_use_slashes(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("Year<7", "the name holds an HTML tag ('<7')"),
-        ("'<b>Sales</b>'", "the name holds an HTML tag ('<b>')"),
+        ("Year<7", "the name holds an HTML tag: the site cleans it to 'Year'"),
+        ("'<b>Sales</b>'", "the name holds an HTML tag: the site cleans it to 'Sales'"),
+        ("'Grade <5 (y)'", "the name holds an HTML tag: the site cleans it to 'Grade '"),
         ("'Sales '", "the name starts or ends with white space"),
         ("a < b > c", None),
         ("5 > 3", None),
     ],
-    ids=["open-tag", "tag", "trailing-space", "spaced-lt", "lone-gt"],
+    ids=["open-tag", "tag", "unclosed-tag", "trailing-space", "spaced-lt", "lone-gt"],
 )
 def test_group_names_are_checked_as_moodle_cleans_them(
     tmp_path: Path, name: str, message: str | None

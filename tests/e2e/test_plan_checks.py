@@ -111,6 +111,20 @@ def test_a_field_nobody_has_filled_in_is_an_error_until_declared(site, tmp_path,
     assert run("plan", "-c", str(declared), "--detailed-exitcode").code == 0
 
 
+def test_a_declared_field_nobody_has_filled_in_is_checked_as_text(site, tmp_path, run) -> None:
+    """Its unquoted true was taken silently as "1", though users later typing "true"
+    into the field would not match; the same rule on a filled text field is an error."""
+    body = RULE.format(field="mentor", match="exact", value="true")
+    declared = write(tmp_path, site, body, site_extra="    profile_fields: [mentor]\n")
+    result = run("plan", "-c", str(declared))
+    assert result.code == 1, result.out
+    assert "'mentor' is a text field, but its value is written as true or false" in result.out
+    quoted = write(
+        tmp_path, site, body.replace("true", '"true"'), site_extra="    profile_fields: [mentor]\n"
+    )
+    assert run("plan", "-c", str(quoted)).code == 0
+
+
 @pytest.mark.parametrize(
     ("match", "value"), [("contains", "1"), ("notempty", "null")], ids=["contains", "notempty"]
 )

@@ -196,6 +196,14 @@ def test_evaluate_returns_every_segment_and_repeated_conditions_agree() -> None:
         pytest.param("  Mixed Case ", "mixed case", id="trim-fold"),
         pytest.param("<p>Hello <b>World</b></p>", "hello world", id="tags"),
         pytest.param("a < b", "a < b", id="bare-less-than-is-text"),
+        # As PHP's strip_tags: a "<" before anything but white space opens a tag, which
+        # runs to the end when no ">" closes it; a quoted ">" closes nothing.
+        pytest.param("Grade <5 years", "grade", id="unclosed-tag-runs-to-the-end"),
+        pytest.param('<span title="a>b">Sales</span>', "sales", id="quoted-gt"),
+        pytest.param("<!-- c > d -->Sales", "sales", id="comment"),
+        # As PHP's trim: ASCII white space only; a no-break space is part of the value.
+        pytest.param("Sales\u00a0", "sales\u00a0", id="no-break-space-kept"),
+        pytest.param("\tSales\r\n", "sales", id="ascii-space-trimmed"),
         pytest.param("STRASSE", "strasse", id="ascii"),
         pytest.param("Straße", "strasse", id="casefold-not-lower"),
     ],

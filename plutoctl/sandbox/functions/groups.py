@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from plutoctl.phptext import trim
 from plutoctl.sandbox.functions.base import (
     CallContext,
     WsFunction,
@@ -120,8 +121,8 @@ def _create_one(ctx: CallContext, group: Nested) -> dict[str, Any]:
         (
             group_id,
             group["courseid"],
-            group["name"].strip(),  # groups_create_group() trims, after the name check
-            idnumber.strip(),
+            trim(group["name"]),  # groups_create_group() trims, after the name check
+            trim(idnumber),
             group["description"],
             group["descriptionformat"],
             group.get("enrolmentkey"),
@@ -149,10 +150,10 @@ def update_groups(ctx: CallContext, args: Nested) -> None:
             "UPDATE groups SET name = ?, description = ?, descriptionformat = ?, idnumber = ?, "
             "enrolmentkey = ?, visibility = ?, participation = ? WHERE id = ?",
             (
-                group["name"].strip(),  # groups_update_group() trims, as create does
+                trim(group["name"]),  # groups_update_group() trims, as create does
                 group.get("description", row["description"]),
                 group["descriptionformat"],
-                idnumber.strip(),
+                trim(idnumber),
                 group.get("enrolmentkey", row["enrolmentkey"]),
                 int(group.get("visibility", row["visibility"])),
                 int(group.get("participation", row["participation"])),
