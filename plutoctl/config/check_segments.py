@@ -6,6 +6,7 @@ courses use them for their groups.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Set
 
 from plutoctl.config import limits
@@ -64,18 +65,44 @@ def check_segments(rec: Recorder, parts: Parts, csv_declared: Set[str]) -> None:
 
 
 def _warn_case_twins(rec: Recorder, segment_ids: Iterable[str]) -> None:
-    """Warn of segment IDs that differ only in case: one ID to a case-blind database."""
+    """Warn of segment IDs that differ only in case, accents or how their letters are
+    encoded (``münchen`` written as one character or as ``u`` and a combining mark):
+    one ID to a database that compares text without case and accents."""
     first: dict[str, str] = {}
     for segment_id in segment_ids:
-        twin = first.setdefault(segment_id.lower(), segment_id)
-        if twin != segment_id:
-            rec.warn(
-                ("segments", segment_id),
-                f"segment IDs {twin!r} and {segment_id!r} differ only in case: a site whose "
-                "database compares text without case (MySQL and MariaDB, as Moodle sets them "
-                "up) holds them as one ID, and refuses to create the second",
-                "give them IDs that differ in more than case",
-            )
+        twin = first.setdefault(collation_key(segment_id), segment_id)
+        if twin == segment_id:
+            continue
+        how = "in case" if twin.lower() == segment_id.lower() else "in case or accents"
+        if unicodedata.normalize("NFC", twin) == unicodedata.normalize("NFC", segment_id):
+            how = f"in how their letters are encoded ({_code_points(twin, segment_id)})"
+        rec.warn(
+            ("segments", segment_id),
+            f"segment IDs {twin!r} and {segment_id!r} differ only {how}: a site whose "
+            "database compares text without case and accents (MySQL and MariaDB, as Moodle "
+            "sets them up) holds them as one ID, and refuses to create the second",
+            "give them IDs that differ in more than that",
+        )
+
+
+def collation_key(text: str) -> str:
+    """Return ``text`` as a case- and accent-blind collation compares it (near enough:
+    letters decomposed, combining marks dropped, case folded)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _code_points(a: str, b: str) -> str:
+    """Name, as code points, how ``a`` and ``b`` write their first differing letter."""
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), 0)
+
+    def written(text: str) -> str:
+        end = at + 1
+        while end < len(text) and unicodedata.combining(text[end]):
+            end += 1
+        return " ".join(f"U+{ord(c):04X}" for c in text[at:end])
+
+    return f"{written(a)} vs {written(b)}"
 
 
 def _check_unmanaged_exclude(rec: Recorder, path: KeyPath, segment: SegmentConfig) -> None:

@@ -322,6 +322,27 @@ def test_segment_ids_that_differ_only_in_case_are_warned_of(tmp_path: Path) -> N
     assert warning.position.line == 7
 
 
+@pytest.mark.parametrize(
+    ("second", "how"),
+    [
+        ("vertrieb-mu\u0308nchen", "in how their letters are encoded (U+00FC vs U+0075 U+0308)"),
+        ("vertrieb-munchen", "in case or accents"),
+        ("Vertrieb-München", "in case:"),
+    ],
+    ids=["unicode-form", "accent", "case"],
+)
+def test_segment_ids_one_id_to_a_case_and_accent_blind_database_are_warned_of(
+    tmp_path: Path, second: str, how: str
+) -> None:
+    """Written as one character or as u and a combining mark (as macOS writes file names),
+    the two IDs looked alike and made two segments; MySQL's collation holds them as one."""
+    text = HEADER + f'segments:\n  vertrieb-münchen: {{name: A}}\n  "{second}": {{name: B}}\n'
+    loaded = load_config(write(tmp_path, text))
+    [warning] = [p for p in loaded.warnings if "differ only" in p.message]
+    assert how in warning.message, warning.message
+    assert warning.position.line == 7
+
+
 def test_token_reference_is_accepted_and_not_resolved(tmp_path: Path) -> None:
     text = "version: 1\nsites:\n  p:\n    url: https://l.example.com\n    token: ${UNSET_VAR_X}\n"
     site = load_config(write(tmp_path, text)).config.sites["p"]
