@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from plutoctl.config.check_segments import collation_key
 from plutoctl.model import (
     DesiredCourse,
     DesiredEnrolment,
@@ -176,20 +177,20 @@ def _case_twins(
     """Warn of each segment to create whose ID a site's segment holds in another case.
 
     Moodle's uniqueness check on a cohort's ID is the database's comparison: on MySQL
-    and MariaDB (case-blind), ``Dept-Sales`` is refused as a duplicate of ``dept-sales``;
-    on PostgreSQL it is a second segment.
+    and MariaDB (blind to case and accents), ``Dept-Sales`` is refused as a duplicate of
+    ``dept-sales``, and ``münchen`` of ``munchen``; on PostgreSQL it is a second segment.
     """
     to_create = [idnumber for idnumber in desired if idnumber not in existing]
-    on_site = {sid.casefold(): sid for sid in sorted(existing, reverse=True)} if to_create else {}
+    on_site = {collation_key(sid): sid for sid in sorted(existing, reverse=True)}
     notices = []
     for idnumber in sorted(to_create):
-        twin = on_site.get(idnumber.casefold())
+        twin = on_site.get(collation_key(idnumber))
         if twin is not None:
             message = (
                 f"segment {idnumber} is to be created, but the site has segment {twin}, "
-                "whose ID differs only in case: a site on MySQL or MariaDB takes them for "
-                f"one ID and refuses the create; to manage that segment, name it {twin} "
-                "in the config"
+                "whose ID differs only in case or accents: a site on MySQL or MariaDB takes "
+                f"them for one ID and refuses the create; to manage that segment, name it "
+                f"{twin} in the config"
             )
             notices.append(Notice("warning", message, idnumber))
     return DiffResult(notices=tuple(notices))

@@ -94,6 +94,17 @@ def test_a_segment_to_create_whose_id_the_site_holds_in_another_case_is_warned_o
     assert "name it dept-sales in the config" in warning.message
 
 
+@pytest.mark.parametrize("to_create", ["vertrieb-munchen", "vertrieb-mu\u0308nchen"])
+def test_a_segment_to_create_whose_id_the_site_holds_with_other_accents_is_warned_of(
+    to_create: str,
+) -> None:
+    desired = desired_site([want_segment(to_create, "a")])
+    existing = existing_site([have_segment("vertrieb-m\u00fcnchen", "a")])
+    [warning] = diff_site(desired, existing).notices
+    assert "whose ID differs only in case or accents" in warning.message
+    assert "name it vertrieb-m\u00fcnchen in the config" in warning.message
+
+
 def test_exact_membership_adds_and_removes() -> None:
     existing = existing_site([have_segment("s", "a b c d")])
     desired = desired_site([want_segment("s", "c d e")])
