@@ -88,11 +88,17 @@ def _parse(table: CsvTable) -> CsvFile:
         )
         return CsvFile(table.shown_path, (), has_segment_columns=False, problems=(problem,))
     has_segments = any(_COHORT_COLUMN.match(c) for c in columns)
-    segment_like = [c for c in columns if c.startswith("segment")]
+    segment_like = [c for c in columns if _may_name_segments(c)]
     if segment_like and not has_segments:
         problems.insert(0, _segment_column_warning(segment_like[0], table))
     problems = capped(problems, table.shown_path)
     return CsvFile(table.shown_path, tuple(rows), has_segments, tuple(problems))
+
+
+def _may_name_segments(column: str) -> bool:
+    """Whether a column seems to say which segment each row is for: ``segment…``, or
+    ``department``, where Pluto's older bulk-add format put each row's segment."""
+    return column.startswith("segment") or column == "department"
 
 
 def _segment_column_warning(column: str, table: CsvTable) -> Problem:

@@ -211,3 +211,25 @@ def test_a_segment_column_is_said_to_be_unread(tmp_path: Path) -> None:
     assert warning.hint == "if 'segment1' names each row's segment, rename it cohort1"
     assert usernames(csv_file) == ["jdoe", "asmith"]  # read as before: every row a member
     assert read(tmp_path, b"username,cohort1,segment\njdoe,sales,x\n").problems == ()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"username,firstname,lastname,email,department\n"
+        b"jdoe,John,Doe,j@x.org,sales\nasmith,Ann,Smith,a@x.org,support\n",
+        b"username,Department\njdoe,sales\nasmith,support\n",
+        b"username;DEPARTMENT\njdoe;sales\nasmith;support\n",
+    ],
+    ids=["bulk-upload-file", "capitalised", "upper-case"],
+)
+def test_a_department_column_is_said_not_to_assign_rows(tmp_path: Path, data: bytes) -> None:
+    """Pluto's older upload format named each row's segment in a department column."""
+    csv_file = read(tmp_path, data)
+    (warning,) = csv_file.problems
+    assert warning.is_warning and warning.position == Position("data/members.csv", 1)
+    assert warning.message.startswith("column 'department' is not read")
+    assert "every row is a member of each segment that reads the file" in warning.message
+    assert warning.hint == "if 'department' names each row's segment, rename it cohort1"
+    assert usernames(csv_file) == ["jdoe", "asmith"]  # read as before: every row a member
+    assert read(tmp_path, b"username,cohort1,department\njdoe,sales,Sales\n").problems == ()
