@@ -161,6 +161,7 @@ def _rows(table: CsvTable, columns: list[str]) -> tuple[list[CsvRow], list[Probl
 
     single_cohort = cohort_at[0] if len(cohort_at) == 1 else None
     normalised = NormalisedCount()
+    unassigned = _Tally()
     width = len(columns)
     for record in table.records:
         # Only rows that may be malformed are looked at closely (no position or call per
@@ -182,9 +183,38 @@ def _rows(table: CsvTable, columns: list[str]) -> tuple[list[CsvRow], list[Probl
         else:
             segment = fields[single_cohort].strip()
             segments = (segment,) if segment else ()
+        if cohort_at and not segments:
+            unassigned.note(record.line)
         rows.append(CsvRow(username, segments, record.line))
-    warning = normalised.warning(shown_path)
-    return rows, problems + ([warning] if warning else [])
+    warnings = [normalised.warning(shown_path), _unassigned_warning(unassigned, shown_path)]
+    return rows, problems + [w for w in warnings if w]
+
+
+@dataclass(slots=True)
+class _Tally:
+    """How many rows of a file are of one kind, and the line of the first."""
+
+    count: int = 0
+    line: int = 0
+
+    def note(self, line: int) -> None:
+        self.count += 1
+        if self.count == 1:
+            self.line = line
+
+
+def _unassigned_warning(unassigned: _Tally, shown_path: str) -> Problem | None:
+    """Rows whose cohort cells are all empty join no segment: one warning for the file."""
+    if not unassigned.count:
+        return None
+    return Problem(
+        Position(shown_path, unassigned.line),
+        f"{unassigned.count:,} row(s) name no segment in their cohort columns "
+        f"(first at line {unassigned.line})",
+        hint="write each row's segment ID in cohort1 (cohort2, … for more); a row for "
+        "no segment can be removed",
+        is_warning=True,
+    )
 
 
 def _cleaned_username(

@@ -233,3 +233,14 @@ def test_a_department_column_is_said_not_to_assign_rows(tmp_path: Path, data: by
     assert warning.hint == "if 'department' names each row's segment, rename it cohort1"
     assert usernames(csv_file) == ["jdoe", "asmith"]  # read as before: every row a member
     assert read(tmp_path, b"username,cohort1,department\njdoe,sales,Sales\n").problems == ()
+
+
+def test_rows_naming_no_segment_are_counted_once(tmp_path: Path) -> None:
+    data = b"username,cohort1,cohort2\njdoe,a,\nasmith,,\nbwayne, , \ncat,,b\n"
+    csv_file = read(tmp_path, data)
+    (warning,) = csv_file.problems
+    assert warning.is_warning and warning.position == Position("data/members.csv", 3)
+    assert warning.message == "2 row(s) name no segment in their cohort columns (first at line 3)"
+    assert warning.hint and "cohort1" in warning.hint
+    assert [row.segments for row in csv_file.rows] == [("a",), (), (), ("b",)]
+    assert read(tmp_path, b"username\njdoe\n").problems == ()  # a file without cohort columns
