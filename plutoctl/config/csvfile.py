@@ -29,6 +29,8 @@ from plutoctl.config.usernames import (
 from plutoctl.errors import Position, Problem
 
 _COHORT_COLUMN = re.compile(r"^cohort[0-9]+$")  # as Moodle's upload page matches them
+# What Moodle's is_number() takes for an integer: (string)(int)$value === $value.
+_MOODLE_NUMBER = re.compile(r"0|-?[1-9][0-9]{0,18}")
 
 
 class CsvRow(NamedTuple):
@@ -161,7 +163,7 @@ def _rows(table: CsvTable, columns: list[str]) -> tuple[list[CsvRow], list[Probl
 
     single_cohort = cohort_at[0] if len(cohort_at) == 1 else None
     normalised = NormalisedCount()
-    unassigned = _Tally()
+    unassigned, numbered = _Tally(), _Tally()
     width = len(columns)
     for record in table.records:
         # Only rows that may be malformed are looked at closely (no position or call per
@@ -185,22 +187,31 @@ def _rows(table: CsvTable, columns: list[str]) -> tuple[list[CsvRow], list[Probl
             segments = (segment,) if segment else ()
         if cohort_at and not segments:
             unassigned.note(record.line)
+        for segment in segments:
+            if _is_moodle_number(segment):
+                numbered.note(record.line, segment)
+                break
         rows.append(CsvRow(username, segments, record.line))
-    warnings = [normalised.warning(shown_path), _unassigned_warning(unassigned, shown_path)]
+    warnings = [
+        normalised.warning(shown_path),
+        _unassigned_warning(unassigned, shown_path),
+        _numbered_warning(numbered, shown_path),
+    ]
     return rows, problems + [w for w in warnings if w]
 
 
 @dataclass(slots=True)
 class _Tally:
-    """How many rows of a file are of one kind, and the line of the first."""
+    """How many rows of a file are of one kind, and the line (and cell) of the first."""
 
     count: int = 0
     line: int = 0
+    value: str = ""
 
-    def note(self, line: int) -> None:
+    def note(self, line: int, value: str = "") -> None:
         self.count += 1
         if self.count == 1:
-            self.line = line
+            self.line, self.value = line, value
 
 
 def _unassigned_warning(unassigned: _Tally, shown_path: str) -> Problem | None:
@@ -231,3 +242,26 @@ def _cleaned_username(
         problems.append(Problem(Position(shown_path, line), bad[0], hint=bad[1]))
         return None
     return username
+
+
+def _is_moodle_number(value: str) -> bool:
+    """Whether Moodle's upload reads a cohort cell as a database id rather than an ID."""
+    if _MOODLE_NUMBER.fullmatch(value) is None:
+        return False
+    return -(2**63) <= int(value) < 2**63  # past these PHP's (int) saturates: not equal
+
+
+def _numbered_warning(numbered: _Tally, shown_path: str) -> Problem | None:
+    """Segment IDs that are whole numbers mean other segments to Pluto's own upload."""
+    if not numbered.count:
+        return None
+    return Problem(
+        Position(shown_path, numbered.line),
+        f"{numbered.count:,} row(s) name a segment by a whole number (first at line "
+        f"{numbered.line}: {numbered.value!r}): Pluto's own upload reads such a cell as a "
+        "segment's database id, not its segment ID, so uploaded to Pluto this file means "
+        "other segments; plutoctl reads it as the segment ID",
+        hint="if this file is uploaded to Pluto too, give these segments IDs that are not "
+        "whole numbers (e.g. 'y2024')",
+        is_warning=True,
+    )

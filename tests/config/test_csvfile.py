@@ -244,3 +244,24 @@ def test_rows_naming_no_segment_are_counted_once(tmp_path: Path) -> None:
     assert warning.hint and "cohort1" in warning.hint
     assert [row.segments for row in csv_file.rows] == [("a",), (), (), ("b",)]
     assert read(tmp_path, b"username\njdoe\n").problems == ()  # a file without cohort columns
+
+
+def test_whole_numbers_in_cohort_cells_are_counted_once(tmp_path: Path) -> None:
+    """Pluto's upload reads a whole number as a segment's database id, not its ID."""
+    data = b"username,cohort1,cohort2\njdoe,sales,\nasmith,2024,-3\nbwayne,2024,\ncat,007,2024-01\n"
+    csv_file = read(tmp_path, data)
+    (warning,) = csv_file.problems
+    assert warning.is_warning and warning.position == Position("data/members.csv", 3)
+    assert warning.message.startswith(
+        "2 row(s) name a segment by a whole number (first at line 3: '2024'): Pluto's own "
+        "upload reads such a cell as a segment's database id"
+    )
+    assert "plutoctl reads it as the segment ID" in warning.message
+    assert [row.segments for row in csv_file.rows][1:3] == [("2024", "-3"), ("2024",)]
+
+
+@pytest.mark.parametrize("value", [b"007", b"2024-01", b"+5", b"-0", b"12345678901234567890"])
+def test_what_moodle_reads_as_an_idnumber_is_not_called_a_number(
+    tmp_path: Path, value: bytes
+) -> None:
+    assert read(tmp_path, b"username,cohort1\njdoe,%s\n" % value).problems == ()
