@@ -48,8 +48,16 @@ class Recorder:
 
 
 def did_you_mean(name: str, known: Iterable[str], what: str) -> str | None:
-    """Return a hint naming the closest known name, or the few known ones, or None."""
+    """Return a hint naming the closest known name, or the few known ones, or None.
+
+    A name that differs only in case is named first: difflib weighs each capital as a
+    wrong character, and would name another that is closer to the letter.
+    """
     known = list(known)
+    folded = name.casefold()
+    same = next((k for k in known if k.casefold() == folded), None)
+    if same is not None:
+        return f"did you mean {same!r}? Case matters: {what} are matched exactly"
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]!r}?"

@@ -509,3 +509,17 @@ def test_group_names_are_checked_as_moodle_cleans_them(
     else:
         (problem,) = problems_of(path)
         assert message in problem.message
+
+
+def test_a_csv_segment_id_in_another_case_is_named(tmp_path: Path) -> None:
+    (tmp_path / "hr.csv").write_text("username,cohort1\njdoe,Seg-A\n")
+    text = HEADER + (
+        "segments:\n  seg-a: {name: A, members_csv: hr.csv}\n"
+        "  seg-b: {name: B, members_csv: hr.csv}\n"
+    )
+    (problem,) = [p for p in problems_of(write(tmp_path, text)) if not p.is_warning]
+    assert problem.position == Position(str(tmp_path / "hr.csv"), 2)
+    assert problem.message == "unknown segment 'Seg-A': the config does not declare it"
+    assert (
+        problem.hint == "did you mean 'seg-a'? Case matters: declared segments are matched exactly"
+    )
