@@ -31,6 +31,7 @@ from plutoctl.errors import Position, Problem
 _COHORT_COLUMN = re.compile(r"^cohort[0-9]+$")  # as Moodle's upload page matches them
 # What Moodle's is_number() takes for an integer: (string)(int)$value === $value.
 _MOODLE_NUMBER = re.compile(r"0|-?[1-9][0-9]{0,18}")
+_NUMBER_START = frozenset("-0123456789")
 
 
 class CsvRow(NamedTuple):
@@ -188,7 +189,7 @@ def _rows(table: CsvTable, columns: list[str]) -> tuple[list[CsvRow], list[Probl
         if cohort_at and not segments:
             unassigned.note(record.line)
         for segment in segments:
-            if _is_moodle_number(segment):
+            if segment[:1] in _NUMBER_START and _is_moodle_number(segment):  # first: cheap
                 numbered.note(record.line, segment)
                 break
         rows.append(CsvRow(username, segments, record.line))
