@@ -63,7 +63,9 @@ class CsvTable:
             )
         if record.last_line == record.line:
             return None
-        if any(_has_line_break(record.fields[i]) for i in single_line):
+        # A line break at a cell's edge (Excel's Alt+Enter after the value) is white space
+        # the cell's reader trims; inside it, the row is not one line of this file.
+        if any(_has_line_break(record.fields[i].strip()) for i in single_line):
             return _unclosed_quote_problem(self.position(record.line), record.last_line)
         if row_like is not None and any(
             self._holds_rows(field, row_like) for field in record.fields if _has_line_break(field)

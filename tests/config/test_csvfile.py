@@ -265,3 +265,22 @@ def test_what_moodle_reads_as_an_idnumber_is_not_called_a_number(
     tmp_path: Path, value: bytes
 ) -> None:
     assert read(tmp_path, b"username,cohort1\njdoe,%s\n" % value).problems == ()
+
+
+def test_a_line_break_at_the_edge_of_a_quoted_cell_is_trimmed_not_an_open_quote(
+    tmp_path: Path,
+) -> None:
+    """Excel's Alt+Enter after a username (the quote closed) was called "a quote opened
+    on this line is never closed"; Moodle trims the line break from the value."""
+    csv_file = read(
+        tmp_path,
+        b'username,email,cohort1\r\n"amelia.hughes\r\n",a@x,"seg-a\n"\r\nben,b@x,seg-a\r\n',
+    )
+    assert csv_file.problems == ()
+    assert [(row.username, row.segments, row.line) for row in csv_file.rows] == [
+        ("amelia.hughes", ("seg-a",), 2),
+        ("ben", ("seg-a",), 5),  # the first row ran over lines 2 to 4
+    ]
+    inside = read(tmp_path, b'username,cohort1\r\n"amelia\r\nhughes",seg-a\r\n')
+    (problem,) = inside.problems  # a line break inside the value: not one of its rows
+    assert "is never closed" in problem.message
