@@ -129,6 +129,8 @@ def _shape_hint(kind: str, value: object, path: KeyPath, message: str) -> tuple[
     """Say how to write what has the wrong shape, for the keys people get wrong most."""
     key = str(path[-1]) if path else ""
     if kind == "list_type" and key in _LISTS:
+        if value is None:  # "members:" with nothing after it
+            return "is empty", f"write an empty list as {key}: [], or list them: {_LISTS[key]}"
         return message, f"write it as a list, even of one: {_LISTS[key]}"
     if kind == "string_type" and value is None and key in _EXAMPLES:
         return "is empty", f"give it a value, e.g. {_EXAMPLES[key]}"

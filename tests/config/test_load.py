@@ -460,8 +460,9 @@ def test_a_removal_count_below_one_is_cited_at_its_own_key(tmp_path: Path) -> No
         ("{name: A, exclude: ann}", "exclude: should be a list", "exclude: [contractor1]"),
         ("{name: }", "name: is empty", "give it a value, e.g. name: Sales"),
         ("{name: A, members_csv: [x.csv, y.csv]}", "members_csv: should be one file", "cohort1"),
+        ("{name: A, members: }", "members: is empty", "write an empty list as members: []"),
     ],
-    ids=["members", "sites", "exclude", "name", "members-csv"],
+    ids=["members", "sites", "exclude", "name", "members-csv", "members-empty"],
 )
 def test_a_value_of_the_wrong_shape_is_told_how_to_write_it(
     tmp_path: Path, segment: str, message: str, hint: str
