@@ -91,7 +91,10 @@ class _Pages:
         """
         rest = count - self.offset
         if rest <= 0:
-            return  # every page is asked for already: the listing ends as it would have
+            # Every page is asked for already: none after them, unless the last of them
+            # comes back full (``go_on``), as any last page.
+            self.last = self.issued - 1
+            return
         pages = -(-rest // self.size)
         pages = min(rest, pages + (-(self.issued + pages) % self.wave))
         rows, longer = divmod(rest, pages)

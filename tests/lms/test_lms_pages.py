@@ -125,6 +125,23 @@ def test_no_page_is_asked_for_past_the_first_ones_until_the_first_is_back() -> N
     assert sorted(early) == [1000, 2000, 3000]  # the first wave and one, no more
 
 
+def test_a_count_reached_by_the_pages_asked_for_asks_for_no_more() -> None:
+    """The first wave and one (4,000 rows) hold the 2,502 counted: while the last pages
+    were slow to answer, the count came back and two more pages past the end were asked
+    for (a busy machine's plan made 8 calls where 6 do)."""
+    listing = Listing(2_502)
+
+    def page(first: int, rows: int) -> list[int] | LmsError:
+        if first >= 2_000:
+            time.sleep(0.2)  # the short page and the one past it: the count is back first
+        return listing.page(first, rows)
+
+    got, failure = read_pages(page, 1000, 3, "rows", key=int, count=counted(2_502))
+    assert failure is None
+    assert got == listing.rows
+    assert sorted(first for first, _ in listing.asked) == [0, 1000, 2000, 3000]
+
+
 @pytest.mark.parametrize("added", [7, 999, 2500])
 def test_rows_added_after_the_count_are_read_too(added: int) -> None:
     listing = Listing(10_000)
