@@ -81,7 +81,9 @@ class UserReads:
                 if failure:
                     read.incomplete.append(failure)
                 return
-        raw = self.client.read(GET_USERS, {"criteria": [{"key": "email", "value": "%"}]})
+        # lastname: shown for every user and never empty. Moodle leaves out of the answer
+        # any user whose searched field is empty or hidden: an email may be either.
+        raw = self.client.read(GET_USERS, {"criteria": [{"key": "lastname", "value": "%"}]})
         answer = validate_answer(USERS_ANSWER, raw, site=self.site, function=GET_USERS)
         read.users.update((r.id, r) for r in answer.users if is_kept(r))
         read.is_listing_complete = True

@@ -80,6 +80,18 @@ def test_get_users_criteria(sandbox: Sandbox) -> None:
     assert error_code(call(sandbox, "core_user_get_users", twice)) == "keyalreadyset"
 
 
+def test_get_users_leaves_out_users_whose_searched_field_is_empty(sandbox: Sandbox) -> None:
+    """As Moodle's get_users: a user whose details lack a searched field (empty, or
+    hidden from the caller) is dropped after the query, whatever the pattern."""
+    seeded(sandbox)
+    with sandbox.store.transaction() as db:
+        db.execute("UPDATE user SET email = '' WHERE username = 'jdoe'")
+    body = call(sandbox, "core_user_get_users", {"criteria": [{"key": "email", "value": "%"}]})
+    assert [u["username"] for u in body["users"]] == ["guest", "admin"]
+    body = call(sandbox, "core_user_get_users", {"criteria": [{"key": "idnumber", "value": ""}]})
+    assert body["users"] == []
+
+
 def test_create_users_all_or_nothing(sandbox: Sandbox) -> None:
     seeded(sandbox)
     new = {

@@ -213,7 +213,15 @@ def get_users(ctx: CallContext, args: Nested) -> dict[str, Any]:
         f"SELECT * FROM user WHERE {' AND '.join(clauses)} ORDER BY id",
         params,
     ).fetchall()
-    return {"users": users_by_ids(ctx, rows), "warnings": warnings}
+    # Then, as Moodle does, a user whose details lack a searched field (PHP's empty():
+    # an empty email, an idnumber not shown) is left out, whatever the pattern matched.
+    searched = [key for key in seen if key in CRITERIA_EXACT or key in CRITERIA_LIKE]
+    users = [
+        user
+        for user in users_by_ids(ctx, rows)
+        if all(user.get(key) not in (None, "", "0", 0) for key in searched)
+    ]
+    return {"users": users, "warnings": warnings}
 
 
 # --- writing ------------------------------------------------------------------------
