@@ -56,7 +56,7 @@ from plutoctl.lms.responses import (
     too_large,
 )
 from plutoctl.lms.retry import SAID_WAIT, RetryPolicy
-from plutoctl.lms.session import AnswerTooLargeError, Transport
+from plutoctl.lms.session import AnswerTooLargeError, open_transport
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class SiteClient:
         self._slots = threading.BoundedSemaphore(self.parallelism)
         self._lock = threading.Lock()
         self._site_info: SiteInfo | None = None
-        self._transport = Transport(self.parallelism, self.endpoint, FORM_TYPE)
+        self._transport = open_transport(self.site, self.parallelism, self.endpoint, FORM_TYPE)
         self._stop: threading.Event | None = None
         self._reads_stop: threading.Event | None = None
 

@@ -215,6 +215,18 @@ def parse_response(
             errorcode="wsdisabled",
             hint=HINTS["disabled"],
         )
+    if b"\0" in body:
+        # UTF-16 or UTF-32 (JSON's own signs are ASCII, which these write with NUL
+        # bytes), never a Moodle answer: the token was looked for in UTF-8 only, so the
+        # body is neither decoded nor quoted.
+        raise BadResponseError(
+            f"HTTP {status}: the answer is not UTF-8 text",
+            site=site,
+            function=function,
+            errorcode="badresponse",
+            hint="a Moodle site answers in UTF-8; check the site URL, or what stands in "
+            "front of the site (a proxy or gateway)",
+        )
     if status != 200:
         raise _bad_response(f"HTTP {status}", site, function, body, token)
     if adapter is not None and _ARRAY_START.match(body):
@@ -314,9 +326,13 @@ def _redirect_refused(
     status: int, location: str | None, *, site: str, function: str, token: str
 ) -> RedirectRefusedError:
     # Name only where the redirect points (scheme, host, port): its path or query may
-    # quote what was sent.
+    # quote what was sent. Header text is read as Latin-1: a host of other bytes (a
+    # token's, in UTF-8) is not named either.
     target = urlsplit(redact(location or "", token))
-    where = f"{target.scheme}://{target.netloc.rpartition('@')[2]}" if target.netloc else ""
+    host = target.netloc.rpartition("@")[2]
+    if not host.isascii():
+        host = "a host named in other than ASCII"
+    where = f"{target.scheme}://{host}" if target.netloc else ""
     named = f" to {where}" if where else " (no Location given)"
     return RedirectRefusedError(
         f"the site answered HTTP {status}, a redirect{named}; plutoctl never follows "

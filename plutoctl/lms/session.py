@@ -32,6 +32,7 @@ from urllib3 import exceptions as u3
 from urllib3.util import Timeout
 
 from plutoctl import __version__
+from plutoctl.errors import TransportError
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,22 @@ class HttpAnswer:
     status: int
     headers: Mapping[str, str]
     body: bytes
+
+
+def open_transport(site: str, pool_size: int, endpoint: str, content_type: str) -> Transport:
+    """Return the site's transport, or raise TransportError if the environment's proxy
+    or CA bundle settings make one impossible (before anything is sent)."""
+    try:
+        return Transport(pool_size, endpoint, content_type)
+    except (requests.exceptions.InvalidSchema, OSError) as exc:
+        raise TransportError(
+            f"the connection cannot be set up: {exc}",
+            site=site,
+            errorcode="connection",
+            hint="check the environment's proxy settings (HTTPS_PROXY, ALL_PROXY: a "
+            "socks:// proxy needs pip install requests[socks]) and CA bundle "
+            "(REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE)",
+        ) from None
 
 
 class Transport:

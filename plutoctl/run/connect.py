@@ -49,7 +49,18 @@ def resolve_token(name: str, loaded: LoadedConfig) -> str:
             hint=f"export {variable}=<the site's web-service token> (Site admin > Server > "
             "Web services > Manage tokens)",
         )
+    if len(value) < MIN_TOKEN_LENGTH:
+        raise SecretError(
+            f"site {name!r}: the token in {variable} is {len(value)} characters long; a "
+            f"site's tokens are longer (Moodle's are 32), and one this short could stand "
+            "in any answer's text, which would be shown with it blanked",
+            hint=f"set {variable} to the site's web-service token (Site admin > Server > "
+            "Web services > Manage tokens)",
+        )
     return value
+
+
+MIN_TOKEN_LENGTH = 16
 
 
 @contextmanager

@@ -9,7 +9,10 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
+from base64 import b64decode, b64encode, urlsafe_b64encode
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import quote, quote_plus, urlencode
 
@@ -30,12 +33,39 @@ def forms(token: str) -> dict[str, bytes]:
         "plain": token.encode(),
         "form-encoded": quote_plus(token).encode(),
         "url-encoded": quote(token, safe="").encode(),
+        "url-encoded, / kept": quote(token).encode(),
+        "url-encoded, hex in lower case": re.sub(
+            "%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(token, safe="")
+        ).encode(),
+        "PHP's urlencode": quote_plus(token, safe="").replace("~", "%7E").encode(),
         "html": html.escape(token).encode(),
         "html, quotes kept": html.escape(token, quote=False).encode(),
+        "PHP's htmlspecialchars": html.escape(token).replace("&#x27;", "&#039;").encode(),
         "json": json.dumps(token).encode(),
         "json, not ascii kept": json.dumps(token, ensure_ascii=False).encode(),
         "json, slashes escaped": json.dumps(token).replace("/", "\\/").encode(),
     }
+
+
+def quoted_in_base64(token: str) -> dict[str, bytes]:
+    """A request body quoted in base64 (a gateway's page), the token at each alignment."""
+    return {
+        f"{alphabet}, after {len(before)} byte(s)": encode(before + token.encode() + b"&x=1")
+        for before in (b"", b"w", b"wstoken=")
+        for alphabet, encode in (("base64", b64encode), ("base64url", urlsafe_b64encode))
+    }
+
+
+def recoverable(token: str, shown: bytes) -> bool:
+    """Whether the token can be read back from base64 anywhere in ``shown``."""
+    for run in re.findall(rb"[A-Za-z0-9+/=_-]{8,}", shown):
+        for start in range(4):
+            chunk = run[start:].replace(b"-", b"+").replace(b"_", b"/").rstrip(b"=")
+            chunk = chunk[: len(chunk) - len(chunk) % 4]
+            with suppress(ValueError):
+                if token.encode() in b64decode(chunk):
+                    return True
+    return False
 
 
 @given(token=st.text(min_size=8, max_size=40).filter(lambda t: t.strip() == t))
@@ -46,6 +76,9 @@ def test_every_form_of_a_token_is_redacted(token: str) -> None:
         assert b"[token]" in out
         assert all(other not in out for other in forms(token).values() if len(other) > 2)
     assert token not in redact(f"Location: /x?t={quote_plus(token)}&u={token}", token)
+    for form in quoted_in_base64(token).values():
+        out = redact_bytes(b"<p>Blocked: " + form + b"</p>", token)
+        assert not recoverable(token, out), out
 
 
 HTML = (("Content-Type", "text/html"),)
