@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from plutoctl.config.bulk_users import check_bulk_users
 from plutoctl.config.input_files import FileRefusedError, locate
@@ -52,6 +52,10 @@ def check_site_list(rec: Recorder, path: KeyPath, names: list[str], parts: Parts
             rec.error((*path, i), f"unknown site {name!r}", hint)
 
 
+# A site URL pasted from the web service's endpoint: everything from /webservice on.
+_WEBSERVICE_PATH = re.compile(r"/webservice(/.*)?$|/server\.php$", re.IGNORECASE)
+
+
 def _check_url(rec: Recorder, path: KeyPath, site: SiteConfig) -> None:
     hint = "use https://host…, http://127.0.0.1… / http://localhost…, or sandbox:PATH"
     if site.is_sandbox:
@@ -81,6 +85,15 @@ def _check_url(rec: Recorder, path: KeyPath, site: SiteConfig) -> None:
             (*path, "url"),
             "the URL must not hold credentials or a token",
             "put the token in token: ${VAR} and set that variable",
+        )
+    elif _WEBSERVICE_PATH.search(parts.path):
+        root = urlunsplit(
+            (parts.scheme, parts.netloc, _WEBSERVICE_PATH.sub("", parts.path), "", "")
+        )
+        rec.error(
+            (*path, "url"),
+            "the URL is the web service's, not the site's",
+            f"give the site root ({root or '/'}): plutoctl adds /webservice/rest/server.php",
         )
 
 

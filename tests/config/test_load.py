@@ -378,6 +378,25 @@ def test_url_schemes(tmp_path: Path, url: str, ok: bool) -> None:
         assert "abc" not in problem.render() and ":p@" not in problem.render()
 
 
+@pytest.mark.parametrize(
+    ("url", "root"),
+    [
+        ("https://learn.example.com/webservice/rest/server.php", "https://learn.example.com"),
+        ("https://learn.example.com/pluto/webservice/", "https://learn.example.com/pluto"),
+        ("http://127.0.0.1:8080/webservice/rest/server.php", "http://127.0.0.1:8080"),
+        ("https://webservice.example.com/webservice", "https://webservice.example.com"),
+    ],
+)
+def test_a_url_of_the_web_service_endpoint_is_told_to_give_the_site_root(
+    tmp_path: Path, url: str, root: str
+) -> None:
+    """Pasted from the endpoint, it passed validate and every plan was an HTTP 404."""
+    path = write(tmp_path, f"version: 1\nsites:\n  s:\n    url: '{url}'\n    token: ${{T}}\n")
+    (problem,) = problems_of(path)
+    assert problem.message == "sites.s.url: the URL is the web service's, not the site's"
+    assert problem.hint is not None and f"give the site root ({root})" in problem.hint
+
+
 def test_missing_config_file(tmp_path: Path) -> None:
     (problem,) = problems_of(tmp_path / "nope.yaml")
     assert problem.message == "config file not found"
