@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,11 +38,40 @@ USER_FIELDS = frozenset(
 )  # fmt: skip
 CAPABLE_ROLES: dict[str, tuple[int, ...]] = {"moodle/course:view": (1,)}
 """Roles (by id) whose archetype has a capability in a course; the sandbox knows few."""
-SORTABLE = {"id": "u.id", "firstname": "u.firstname", "lastname": "u.lastname", "siteorder": "u.id"}
+SORTABLE = {
+    "id": "u.id",
+    "firstname": "u.firstname",
+    "lastname": "u.lastname",
+    "siteorder": "u.lastname, u.firstname, u.id",  # users_order_by_sql(): the direction binds to id
+}
+DIRECTIONS = ("ASC", "DESC")
 
 
 def _options(raw: list[Nested]) -> dict[str, str]:
-    return {option["name"]: option["value"] for option in raw}
+    """Read the options in order as Moodle does, refusing a bad sortby or sortdirection.
+
+    They are read before the course, so a bad one fails even for a missing course.
+    """
+    options: dict[str, str] = {}
+    for option in raw:
+        name, value = option["name"], option["value"]
+        if name == "sortby" and value not in SORTABLE:
+            raise invalid_parameter(
+                f"Invalid value for sortby parameter (value: {value}),"
+                f"allowed values are: {','.join(SORTABLE)}"
+            )
+        if name == "sortdirection":
+            value = value.upper()
+            if value not in DIRECTIONS:
+                raise invalid_parameter(
+                    "Invalid value for sortdirection parameter\n"
+                    f"                        (value: {value}),"
+                    f"allowed values are: {','.join(DIRECTIONS)}"
+                )
+        if name == "userfields" and name in options:
+            value = f"{options[name]},{value}"  # each userfields option adds its fields
+        options[name] = value
+    return options
 
 
 def _int_option(options: dict[str, str], name: str, default: int) -> int:
@@ -61,15 +91,14 @@ def get_enrolled_users(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
     listed; ``withcapability`` keeps only users whose course role has it.
     """
     course_id = args["courseid"]
+    options = _options(args["options"])
     if ctx.db.execute("SELECT 1 FROM course WHERE id = ?", (course_id,)).fetchone() is None:
         raise missing_record("course")
-    options = _options(args["options"])
     rows = _enrolled_rows(ctx.db, course_id, options)
     wanted = _userfields(options)
-    if rows and wanted is not None and wanted - USER_FIELDS:
-        raise moodle_exception(
-            "invaliduserfield", f"Invalid user field: {sorted(wanted - USER_FIELDS)[0]}"
-        )
+    unknown = [name for name in wanted or () if name not in USER_FIELDS]
+    if rows and unknown:
+        raise moodle_exception("invaliduserfield", f"Invalid user field: {unknown[0]}")
     ids = [row["id"] for row in rows]
     parts = _Parts(
         fields=custom_fields(ctx.db, ids, with_display=False),
@@ -77,11 +106,12 @@ def get_enrolled_users(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
         groups=_groups(ctx.db, course_id, ids),
         courses=_active_courses(ctx.db, ids),
     )
+    kept = None if wanted is None else {*wanted, *ALWAYS}
     result = []
     for row in rows:
         record = _enrolled_record(ctx, row, parts)
-        if wanted is not None:
-            record = {key: value for key, value in record.items() if key in wanted or key in ALWAYS}
+        if kept is not None:
+            record = {key: value for key, value in record.items() if key in kept}
         result.append(record)
     return result
 
@@ -132,10 +162,15 @@ def _active_courses(db: sqlite3.Connection, ids: Iterable[int]) -> dict[int, lis
     return result
 
 
-def _userfields(options: dict[str, str]) -> set[str] | None:
+def _userfields(options: dict[str, str]) -> list[str] | None:
+    """Return the fields asked for, each cleaned as PARAM_ALPHANUMEXT, empty ones kept.
+
+    Moodle checks every entry, so an empty one (``id,``, or ``userfields=""``) is an
+    invalid field like any unknown name.
+    """
     if "userfields" not in options:
         return None
-    return {name.strip() for name in options["userfields"].split(",") if name.strip()}
+    return [re.sub(r"[^a-zA-Z0-9_-]", "", name) for name in options["userfields"].split(",")]
 
 
 def _enrolled_rows(
@@ -143,11 +178,11 @@ def _enrolled_rows(
 ) -> list[sqlite3.Row]:
     limitfrom = max(_int_option(options, "limitfrom", 0), 0)
     limitnumber = max(_int_option(options, "limitnumber", 0), 0)
-    order = SORTABLE.get(options.get("sortby", "id"), "u.id")
-    direction = "DESC" if options.get("sortdirection", "ASC").upper() == "DESC" else "ASC"
+    order = SORTABLE[options.get("sortby", "id")]
+    direction = options.get("sortdirection", "ASC")
     where: list[str] = ["u.deleted = 0"]
     params: list[object] = []
-    is_active = options.get("onlyactive") == "1"
+    is_active = options.get("onlyactive", "0") not in ("", "0")  # PHP's !empty()
     if course_id != SITE_COURSE_ID:
         where.append(
             "u.id IN (SELECT ue.userid FROM user_enrolments ue JOIN enrol e ON e.id = ue.enrolid "
