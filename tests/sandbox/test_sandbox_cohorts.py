@@ -192,3 +192,18 @@ def test_get_members_of_many_cohorts_in_one_call(sandbox: Sandbox) -> None:
         {"cohortid": c, "userids": [amy]},
     ]
     assert sandbox.log.count("core_cohort_get_cohort_members") == 1
+
+
+def test_get_members_answers_once_per_requested_id_repeats_included(sandbox: Sandbox) -> None:
+    """Moodle loops over the ids asked for: a repeated id gets its entry again, in place."""
+    store = sandbox.store
+    amy = store.add_user("amy")
+    a, b = store.add_cohort("a", "A"), store.add_cohort("b", "B")
+    store.add_cohort_members("a", ["amy"])
+    body = call(sandbox, "core_cohort_get_cohort_members", {"cohortids": [a, b, a, a]})
+    assert body == [
+        {"cohortid": a, "userids": [amy]},
+        {"cohortid": b, "userids": []},
+        {"cohortid": a, "userids": [amy]},
+        {"cohortid": a, "userids": [amy]},
+    ]

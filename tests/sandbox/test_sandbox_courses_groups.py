@@ -224,3 +224,20 @@ def test_enrolling_a_suspended_enrolment_again_makes_it_active(sandbox: Sandbox)
     assert call(sandbox, "enrol_manual_enrol_users", {"enrolments": again}) is None
     assert "u2" in active()
     assert sandbox.store.enrolments("C1")["u2"] == {"student", "editingteacher"}
+
+
+def test_get_group_members_answers_once_per_requested_id_repeats_included(
+    sandbox: Sandbox,
+) -> None:
+    """Moodle loops over the ids asked for: a repeated id gets its entry again, in place."""
+    _, u1, _ = course_with_users(sandbox)
+    g1 = sandbox.store.add_group("C1", "Sales", "g1")
+    g2 = sandbox.store.add_group("C1", "HR", "g2")
+    sandbox.store.add_group_members("C1", "g1", ["u1"])
+    body = call(sandbox, "core_group_get_group_members", {"groupids": [g1, g2, g1, g1]})
+    assert body == [
+        {"groupid": g1, "userids": [u1]},
+        {"groupid": g2, "userids": []},
+        {"groupid": g1, "userids": [u1]},
+        {"groupid": g1, "userids": [u1]},
+    ]

@@ -234,7 +234,7 @@ def delete_group_members(ctx: CallContext, args: Nested) -> None:
 
 
 def get_group_members(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
-    """Return [{groupid, userids}]; any unknown group throws."""
+    """Return [{groupid, userids}], one per id asked for (repeats too); an unknown one throws."""
     ids: list[int] = args["groupids"]
     found = {
         row[0]
@@ -253,7 +253,7 @@ def get_group_members(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
     )
     for group_id, user_id in rows:
         members[group_id].append(user_id)
-    return [{"groupid": group_id, "userids": userids} for group_id, userids in members.items()]
+    return [{"groupid": group_id, "userids": members[group_id]} for group_id in ids]
 
 
 GROUP_FIELDS: dict[str, Description] = {
