@@ -241,3 +241,23 @@ def test_get_group_members_answers_once_per_requested_id_repeats_included(
         {"groupid": g1, "userids": [u1]},
         {"groupid": g1, "userids": [u1]},
     ]
+
+
+def test_get_group_members_lists_users_by_lastname_then_firstname(sandbox: Sandbox) -> None:
+    """groups_get_members(..., 'lastname ASC, firstname ASC'); the sandbox breaks ties by id."""
+    store = sandbox.store
+    store.add_course("C1")
+    names = [
+        ("a", "Zoe", "Adams"),
+        ("b", "Amy", "Brown"),
+        ("c", "Amy", "Adams"),
+        ("d", "Amy", "Adams"),
+    ]
+    ids = {}
+    for username, firstname, lastname in names:
+        ids[username] = store.add_user(username, firstname, lastname)
+        store.enrol(username, "C1")
+    gid = store.add_group("C1", "Sales", "g1")
+    store.add_group_members("C1", "g1", ["a", "b", "c", "d"])
+    body = call(sandbox, "core_group_get_group_members", {"groupids": [gid]})
+    assert body == [{"groupid": gid, "userids": [ids["c"], ids["d"], ids["a"], ids["b"]]}]

@@ -247,8 +247,10 @@ def get_group_members(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
         raise missing_record("groups")  # a rolled-back group the cache lists fails here too
     members: dict[int, list[int]] = {group_id: [] for group_id in ids}
     rows = ctx.db.execute(
-        "SELECT groupid, userid FROM groups_members "
-        "WHERE groupid IN (SELECT value FROM json_each(?)) ORDER BY groupid, userid",
+        # groups_get_members(..., 'lastname ASC, firstname ASC'); ties by id here
+        "SELECT m.groupid, m.userid FROM groups_members m JOIN user u ON u.id = m.userid "
+        "WHERE m.groupid IN (SELECT value FROM json_each(?)) "
+        "ORDER BY m.groupid, u.lastname, u.firstname, u.id",
         (as_json_list(ids),),
     )
     for group_id, user_id in rows:
