@@ -211,13 +211,22 @@ def _value(desc: Value, value: Any) -> Any:
     return cleaned
 
 
+_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_INT_PREFIX = re.compile(r"[ \t\n\r\v\f]*([+-]?[0-9]+)")
+
+
 def clean(kind: Kind, value: str) -> Any:
-    """Return ``value`` as ``kind``, or None when cleaning would change it."""
+    """Return ``value`` as ``kind``, or None when cleaning would change it.
+
+    As ``validate_param`` compares ``(string) $param`` with its cleaned form, an int
+    must read as PHP prints it (``01``, ``-0`` and ``+1`` are refused), and a bool be
+    ``0`` or ``1`` (an empty string cleans to ``0``: refused).
+    """
     match kind:
         case Kind.INT:
-            return int(value) if re.fullmatch(r"-?\d+", value) else None
+            return int(value) if _INT.fullmatch(value) and value != "-0" else None
         case Kind.BOOL:
-            return {"0": False, "1": True, "": False}.get(value)
+            return {"0": False, "1": True}.get(value)
         case Kind.TEXT:  # PARAM_TEXT strips tags ("a < b" keeps its "<"; "Year<7" loses "<7")
             return value if strip_tags(value) == value else None
         case Kind.ALPHA:
@@ -228,3 +237,13 @@ def clean(kind: Kind, value: str) -> Any:
             return value if re.fullmatch(r"[a-z0-9_.@-]*", value) else None
         case _:
             return value
+
+
+def php_int(value: str) -> int:
+    """Return ``(int) $value`` as PHP casts a string: its leading integer, else 0.
+
+    What ``clean_param(PARAM_INT)`` does to an option value: ``01`` is 1, ``12a`` 12,
+    ``abc`` 0. (Decimal and exponent forms, which PHP reads as floats, are not read.)
+    """
+    match = _INT_PREFIX.match(value)
+    return int(match[1]) if match else 0

@@ -101,3 +101,12 @@ def test_userfields_entries_are_cleaned_and_checked_in_order(sandbox: Sandbox) -
     assert sorted(body[1]) == ["email", "fullname", "id", "username"]
     # The first field (in the order asked) that is not a user field is the one named.
     assert listed(sandbox, 1, userfields="zeta,alpha")["message"] == "Invalid user field: zeta"
+
+
+def test_paging_options_are_cast_as_php_casts_to_int(sandbox: Sandbox) -> None:
+    """clean_param(PARAM_INT) is PHP's (int): the leading number, else 0; nothing refused."""
+    for n in range(3):
+        sandbox.store.add_user(f"u{n}")
+    ids = [u["id"] for u in listed(sandbox, 1, userfields="id", limitfrom="01", limitnumber="2abc")]
+    assert ids == [2, 3]
+    assert len(listed(sandbox, 1, userfields="id", limitnumber="abc")) == 5

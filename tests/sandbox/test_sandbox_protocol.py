@@ -11,7 +11,7 @@ from ws_helpers import ENDPOINT, call, error_code, post
 from plutoctl.lms.functions import FUNCTIONS
 from plutoctl.sandbox import Sandbox
 from plutoctl.sandbox.functions import registry
-from plutoctl.sandbox.params import Kind, Multiple, Single, dflt, nest, opt, req, validate
+from plutoctl.sandbox.params import Kind, Multiple, Single, clean, dflt, nest, opt, req, validate
 from plutoctl.sandbox.wserrors import WsParamError
 
 
@@ -215,6 +215,37 @@ def test_validate_rejects_like_moodle(params, debuginfo) -> None:
 def test_text_keeps_what_strip_tags_keeps(name: str) -> None:
     """PHP's strip_tags opens a tag only at a "<" not followed by white space."""
     assert validate(DESC, {"items": {"0": {"id": "1", "name": name}}})["items"][0]["name"] == name
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "expected"),
+    [
+        (Kind.INT, "0", 0),
+        (Kind.INT, "-5", -5),
+        (Kind.INT, "10", 10),
+        (Kind.INT, "01", None),
+        (Kind.INT, "00", None),
+        (Kind.INT, "-0", None),
+        (Kind.INT, "+1", None),
+        (Kind.INT, " 1", None),
+        (Kind.INT, "\u0661", None),
+        (Kind.INT, "", None),
+        (Kind.BOOL, "0", False),
+        (Kind.BOOL, "1", True),
+        (Kind.BOOL, "", None),
+        (Kind.BOOL, "true", None),
+        (Kind.BOOL, "2", None),
+    ],
+    ids=[
+        *("int-0", "int-negative", "int-10", "int-zero-padded", "int-00", "int-minus-0"),
+        *("int-plus", "int-space", "int-arabic-digit", "int-empty"),
+        *("bool-0", "bool-1", "bool-empty", "bool-true", "bool-2"),
+    ],
+)
+def test_clean_refuses_what_php_would_change(kind: Kind, value: str, expected: object) -> None:
+    """validate_param() refuses a value whose cleaned form reads differently: (int) "01"
+    is 1, and PARAM_BOOL takes only true, false, 0, 1, '0' and '1' as they are."""
+    assert clean(kind, value) == expected
 
 
 def test_validate_fills_defaults_and_converts() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from plutoctl.sandbox.functions.base import CallContext, WsFunction, as_json_list
 from plutoctl.sandbox.functions.users import custom_fields, user_record
-from plutoctl.sandbox.params import Kind, Multiple, Need, Nested, Single, clean, opt, req
+from plutoctl.sandbox.params import Kind, Multiple, Need, Nested, Single, opt, php_int, req
 from plutoctl.sandbox.rows import enrol_user, manual_instance
 from plutoctl.sandbox.schema import SITE_COURSE_ID
 from plutoctl.sandbox.wserrors import (
@@ -75,11 +75,8 @@ def _options(raw: list[Nested]) -> dict[str, str]:
 
 
 def _int_option(options: dict[str, str], name: str, default: int) -> int:
-    """Clean an option as PARAM_INT does: non-numbers become 0, negatives are kept."""
-    if name not in options:
-        return default
-    value = clean(Kind.INT, options[name])
-    return int(value) if value is not None else 0
+    """Clean an option as PARAM_INT does, PHP's (int): ``12a`` is 12, ``abc`` 0."""
+    return php_int(options[name]) if name in options else default
 
 
 def get_enrolled_users(ctx: CallContext, args: Nested) -> list[dict[str, Any]]:
