@@ -225,8 +225,9 @@ class _Builder:
                     [entry.username for entry in missing],
                 )
         else:
-            for entry in missing[:MAX_NAMED_UNKNOWN]:
-                self.error(self._unknown(entry, sid), entry.position, [entry.username])
+            for i, entry in enumerate(missing[:MAX_NAMED_UNKNOWN]):
+                advice = "" if i or self.existing.incomplete else UNKNOWN_ADVICE
+                self.error(self._unknown(entry, sid) + advice, entry.position, [entry.username])
             rest = missing[MAX_NAMED_UNKNOWN:]
             if rest:
                 self.error(
@@ -341,6 +342,11 @@ class _Builder:
 MAX_NAMED_UNKNOWN = 20
 """The users a segment names that the site lacks, listed one by one; the rest are
 counted (a members file of another site's users lacks them by the 100,000)."""
+UNKNOWN_ADVICE = (
+    " (check the spelling; for a list that names people before their accounts exist, "
+    "set unknown_users: warn on the segment or in defaults)"
+)
+"""Said with a segment's first unknown user."""
 
 
 def unknown_users_notice(site: str, sid: str, missing: list[SourcedName]) -> str:

@@ -122,6 +122,9 @@ def test_a_file_of_another_sites_users_is_listed_up_to_twenty_and_counted(
     else:
         assert result.code == 1, shown
         assert shown.count("unknown user 'elsewhere") == 20
+        # What to do, said once for the segment, with its first unknown user.
+        assert shown.count("check the spelling; for a list that names people before") == 1
+        assert "(members_csv of staff) (check the spelling;" in shown
         assert (
             f"and 4,980 more of the users segment staff names, as above, not listed "
             f"(the next at {csv}:23)"
