@@ -166,7 +166,8 @@ def safety_options(fn: F) -> F:
         multiple=True,
         metavar="ID",
         shell_complete=complete_removable,
-        help="Allow removals beyond policy.max_removals from exactly this segment or group.",
+        help="Allow removals beyond policy.max_removals from exactly this segment, "
+        "COURSE/GROUP, or course (its unenrolments).",
     )(fn)
 
 

@@ -288,7 +288,9 @@ class PolicyConfig(_Model):
         default="ignore", description="What to do with segments the config does not declare"
     )
     max_removals: Annotated[int | str, WithJsonSchema(_MAX_REMOVALS_SCHEMA)] = Field(
-        default="25%", description="Per segment and per group: a count, or a percentage like 25%"
+        default="25%",
+        description="Per segment, per group and per course (its unenrolments): a count, or a "
+        "percentage like 25%",
     )
 
     @field_validator("max_removals", mode="before")
@@ -297,14 +299,17 @@ class PolicyConfig(_Model):
         message = "must be a count (0 or more) or a percentage like 25%"
         if isinstance(value, int) and not isinstance(value, bool):
             if value < 0:
-                raise ValueError(message)
+                raise ValueError(f"{message}, not below 0")
             return value
         if not isinstance(value, str):
             raise ValueError(message)
-        match = MAX_REMOVALS.match(value.strip())
-        if not match or float(match.group(1)) > 100:
-            raise ValueError(message)
-        return value.strip()
+        text = value.strip()
+        match = MAX_REMOVALS.match(text)
+        if match and float(match.group(1)) > 100:
+            raise ValueError(f"{message}: a percentage goes up to 100%")
+        if not match:
+            raise ValueError(message + _max_removals_hint(text))
+        return text
 
     def removal_limit(self, existing_count: int) -> int:
         """Return how many of ``existing_count`` members may go without acknowledgement."""
@@ -313,6 +318,17 @@ class PolicyConfig(_Model):
         # Decimal: 18.4% of 375 is 69 exactly, where floats make it 68.99999999999999.
         percent = Decimal(self.max_removals.rstrip("%"))
         return int(existing_count * percent / 100)
+
+
+def _max_removals_hint(text: str) -> str:
+    """Say what is wrong with a ``max_removals`` written almost right."""
+    if text.isdigit():
+        return f": write the count unquoted, as max_removals: {int(text)}"
+    if text.endswith("%") and MAX_REMOVALS.match(text.replace(" ", "")):
+        return f": write it with no space before the %, as {text.replace(' ', '')}"
+    if MAX_REMOVALS.match(f"{text}%") or text.startswith("0."):
+        return ": a percentage takes a %, as 25%"
+    return ""
 
 
 class AcknowledgeConfig(_Model):

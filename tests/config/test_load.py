@@ -543,3 +543,25 @@ def test_a_csv_segment_id_in_another_case_is_named(tmp_path: Path) -> None:
     assert (
         problem.hint == "did you mean 'seg-a'? Case matters: declared segments are matched exactly"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ('"10"', "write the count unquoted, as max_removals: 10"),
+        ('"25 %"', "write it with no space before the %, as 25%"),
+        ("0.25", "a percentage takes a %, as 25%"),
+        ("150%", "a percentage goes up to 100%"),
+        ("-3", "not below 0"),
+    ],
+    ids=["quoted-count", "space", "fraction", "over-100", "negative"],
+)
+def test_a_max_removals_written_almost_right_is_told_what_is_wrong(
+    tmp_path: Path, value: str, said: str
+) -> None:
+    """Each was 'must be a count (0 or more) or a percentage like 25%', which a
+    percentage of 150% or a quoted count already is, as far as its writer can tell."""
+    text = HEADER + f"policy:\n  max_removals: {value}\n"
+    (problem,) = problems_of(write(tmp_path, text))
+    assert problem.message.startswith("policy.max_removals: must be a count")
+    assert problem.message.endswith(said), problem.message
