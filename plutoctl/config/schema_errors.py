@@ -107,6 +107,8 @@ def _problem(
     return Problem(nearest(positions, full, fallback), f"{where}{message}", hint=hint)
 
 
+_MAPPING_KINDS = frozenset({"dict_type", "model_type", "model_attributes_type"})
+
 _LISTS = {
     "members": "members: [jdoe, asmith]",
     "exclude": "exclude: [contractor1]",
@@ -125,9 +127,26 @@ _EXAMPLES = {
 }
 
 
+_ITEMS: dict[str, tuple[str, type[BaseModel]]] = {
+    "sites": ("site", SiteConfig),
+    "segments": ("segment", SegmentConfig),
+    "courses": ("course", CourseConfig),
+    "groups": ("group", GroupConfig),
+}
+"""The mappings of items by ID, with what each item is: a key of an item written one
+level too shallow reads as an item's ID."""
+
+
 def _shape_hint(kind: str, value: object, path: KeyPath, message: str) -> tuple[str, str | None]:
     """Say how to write what has the wrong shape, for the keys people get wrong most."""
     key = str(path[-1]) if path else ""
+    item = _ITEMS.get(str(path[-2])) if len(path) >= 2 else None
+    if kind in _MAPPING_KINDS and item is not None and key in item[1].model_fields:
+        what = item[0]
+        return message, (
+            f"{key} is a key of a {what}, read here as a {what}'s ID: indent it under the "
+            f"{what} above"
+        )
     if kind == "list_type" and key in _LISTS:
         if value is None:  # "members:" with nothing after it
             return "is empty", f"write an empty list as {key}: [], or list them: {_LISTS[key]}"

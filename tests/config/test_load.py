@@ -565,3 +565,17 @@ def test_a_max_removals_written_almost_right_is_told_what_is_wrong(
     (problem,) = problems_of(write(tmp_path, text))
     assert problem.message.startswith("policy.max_removals: must be a count")
     assert problem.message.endswith(said), problem.message
+
+
+def test_a_group_key_indented_one_level_too_shallow_is_told_to_indent_it(tmp_path: Path) -> None:
+    """'segment:' written under groups, not under g1, read as a group named 'segment';
+    the error named no indentation, and g1 silently lost its binding."""
+    text = HEADER + (
+        "segments:\n  s: {name: S, members: []}\n"
+        "courses:\n  C1:\n    groups:\n      g1:\n        name: G\n      segment: s\n"
+    )
+    (problem,) = problems_of(write(tmp_path, text))
+    assert problem.message == "courses.C1.groups.segment: should be a mapping (key: value lines)"
+    assert problem.hint == (
+        "segment is a key of a group, read here as a group's ID: indent it under the group above"
+    )
