@@ -190,7 +190,7 @@ def seed(
         if generate_spec and not is_new:
             # Its names restart at user000001 and seg-0001: into a filled database they
             # clash, or make segment IDs Moodle never holds twice.
-            raise UsageError(
+            raise SandboxError(
                 f"--generate fills a new database, and {db_path} exists",
                 hint=f"name a new file with --db, or remove {db_path} first",
             )
@@ -213,7 +213,10 @@ def seed(
             _remove_database(db_path)
         raise
     store.close()
-    click.echo(f"Seeded {db_path}: {added:,} {'user' if added == 1 else 'users'} added.")
+    made = [f"{added:,} {'user' if added == 1 else 'users'} added"]
+    made += [f"{n:,} {key}" for key, n in counts.items() if key != "users" and n]
+    made += [f"profile field {spec.shortname} ({spec.type})" for spec in specs]
+    click.echo(f"Seeded {db_path}: {', '.join(made)}.")
 
 
 def _parse_generate(text: str) -> dict[str, int]:
