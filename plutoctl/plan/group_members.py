@@ -48,7 +48,8 @@ def unseen_notice(
     """Say which members of the group were left in it, unseen among the enrolled."""
     names = sorted(unseen)
     more = len(names) - SHOWN
-    shown = ", ".join(names[:SHOWN]) + (f" and {more:,} more" if more > 0 else "")
+    # Quoted and listed as the notice's usernames: a PR comment shows them as "(a user)".
+    shown = ", ".join(map(repr, names[:SHOWN])) + (f" and {more:,} more" if more > 0 else "")
     verb = "is" if len(names) == 1 else "are"
     message = (
         f"group {group_subject(have.shortname, group)}: {shown} {verb} in the group and in "
@@ -56,4 +57,5 @@ def unseen_notice(
         "left in the group (a group holds only enrolled users, so the read missed them): "
         "plan again"
     )
-    return Notice("warning", message, segment or group_subject(have.shortname, group))
+    where = segment or group_subject(have.shortname, group)
+    return Notice("warning", message, where, tuple(names[:SHOWN]))

@@ -151,7 +151,11 @@ def test_a_user_left_out_of_a_listing_is_never_removed(
         assert refused == []
         if listings == ("course-enrolments",) and variant == "groups-only":
             held = " ".join(n["message"] for n in lab["held_back"])
-            assert f"{VICTIM} is in the group and in segment team-a, but not among" in held
+            assert f"{VICTIM!r} is in the group and in segment team-a, but not among" in held
+            # A PR comment shows no username unless asked to (--show-members).
+            comment = run("plan", "-c", str(proxied), "--format", "markdown").out
+            assert "not among the users enrolled in LAB101" in comment
+            assert VICTIM not in comment
         # 4: the verification re-read, through the same proxy, does not see the user
         # either, so apply cannot say the work is on the site.
         assert run("apply", "-c", str(proxied), "--auto-approve").code in (0, 1, 4)
