@@ -167,10 +167,21 @@ NOTHING_POSSIBLE = (
 """The headline of a site whose only differences the site cannot take as it is."""
 
 
+SITES_NAMED = 10
+"""The most sites a plan-wide warning names; the rest are counted."""
+
+
+def site_names(sites: Sequence[str]) -> str:
+    """Return sites for a plan-wide warning: the first ``SITES_NAMED``, the rest counted
+    (a plan of thousands of sites would otherwise fill a PR comment with names)."""
+    more = len(sites) - SITES_NAMED
+    return ", ".join(sites[:SITES_NAMED]) + (f" and {more:,} more" if more > 0 else "")
+
+
 def read_in_part(sites: list[str]) -> str:
     """Return the plan-wide warning for sites whose read was incomplete."""
     return (
-        f"READ IN PART on site(s) {', '.join(sites)}: only what could be read is planned "
+        f"READ IN PART on site(s) {site_names(sites)}: only what could be read is planned "
         "there, and nothing is removed (see the site's warnings)."
     )
 
@@ -178,7 +189,7 @@ def read_in_part(sites: list[str]) -> str:
 def not_in_sync(sites: list[str]) -> str:
     """Return the plan-wide warning for sites that cannot be brought to the config now."""
     return (
-        f"NOT IN SYNC on site(s) {', '.join(sites)}: the config calls for changes the site "
+        f"NOT IN SYNC on site(s) {site_names(sites)}: the config calls for changes the site "
         "cannot take now (see the error notices)."
     )
 

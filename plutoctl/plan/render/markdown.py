@@ -30,6 +30,7 @@ from plutoctl.plan.render.common import (
     notice_text,
     read_in_part,
     site_headline,
+    site_names,
     total_headline,
 )
 from plutoctl.plan.summary import SUMMARY_LABELS, SiteSummary, summarize
@@ -44,8 +45,9 @@ SITES_NOTE = (
 )
 MARKER = "- _… truncated (see the note at the end)_"
 
-KEEP, IMPORTANT, DETAIL = 0, 1, 2
-"""Line priorities: always kept, dropped only if needed, dropped first."""
+KEEP, URGENT, IMPORTANT, DETAIL = 0, 1, 2, 3
+"""Line priorities: always kept; dropped only if needed, refusals and errors last;
+dropped first."""
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#!|~$])")
 """Characters with inline meaning (``$`` opens maths on GitHub); user text never starts
@@ -134,7 +136,7 @@ def _title(doc: _Document, plan: Plan) -> None:
         doc.add("")
     failed = [md(s.site) for s in plan.sites if s.errors]
     if failed:
-        doc.add(f"**❌ Errors on site(s) {', '.join(failed)}: nothing will be applied there.**")
+        doc.add(f"**❌ Errors on site(s) {site_names(failed)}: nothing will be applied there.**")
         doc.add("")
     partial = [md(s.site) for s in plan.sites if s.is_read_incomplete and not s.errors]
     if partial:
@@ -159,8 +161,10 @@ def _site(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
     if removals:
         _list_section(doc, "#### ⚠ Removals and deletions", [_bullet(c) for c in removals])
     if site.refused:
-        items = [_refused_item(r, site.refused) for r in site.refused]
-        _list_section(doc, "#### ⛔ Refused (not applied until acknowledged)", items)
+        # The gravest first (deletions, then the most users), should the list be cut.
+        refused = sorted(site.refused, key=lambda r: _gravity(r.change))
+        items = [_refused_item(r, site.refused) for r in refused]
+        _list_section(doc, "#### ⛔ Refused (not applied until acknowledged)", items, URGENT)
     acks = [
         f"- {md(a.subject)}: {md(a.reason)}; allowed by {_code(a.by)}" for a in site.acknowledged
     ]
@@ -170,13 +174,14 @@ def _site(doc: _Document, site: SitePlan, *, show_members: bool) -> None:
     if acks:
         _list_section(doc, "#### ✅ Acknowledged in review", acks)
     if site.errors:
-        _list_section(doc, "#### ❌ Errors", [f"- {_notice(n, hide)}" for n in site.errors])
+        errors = [f"- {_notice(n, hide)}" for n in site.errors]
+        _list_section(doc, "#### ❌ Errors", errors, URGENT)
     others = [n for n in site.notices if n not in said]
     # An error notice (a change the config calls for that the site cannot take now)
     # keeps the site from matching the config: never folded away with the others.
     cannot = [f"- {_notice(n, hide)}" for n in others if n.level == "error"]
     if cannot:
-        _list_section(doc, "#### ❌ Not possible now", cannot)
+        _list_section(doc, "#### ❌ Not possible now", cannot, URGENT)
     if not summary.is_empty:
         _table(doc, summary, site.estimated_seconds)
     _notices(doc, site.held_back, [n for n in others if n.level != "error"], hide)
@@ -192,12 +197,20 @@ def _refused_item(refusal: Refusal, refused: Sequence[Refusal]) -> str:
     return item + (f", or in the config: {_code(in_config)}" if in_config else "")
 
 
-def _list_section(doc: _Document, heading: str, items: list[str]) -> None:
+def _list_section(
+    doc: _Document, heading: str, items: list[str], priority: int = IMPORTANT
+) -> None:
     doc.add(heading)
     doc.add("")
     section = doc.open()
-    doc.fill(section, items, IMPORTANT)
+    doc.fill(section, items, priority)
     doc.close(section, "")
+
+
+def _gravity(change: Change) -> tuple[bool, int]:
+    """Order refusals gravest first: deletions, then by the users they touch, most first."""
+    deletes = change.kind.is_removal and not change.kind.lists_users
+    return (not deletes, -len(usernames_of(change)))
 
 
 def _table(doc: _Document, summary: SiteSummary, seconds: float) -> None:
@@ -329,7 +342,7 @@ def _choose(lines: list[_Line], budget: int) -> set[int]:
     shared evenly between sections (so every site keeps some), leftovers passed on.
     """
     kept: set[int] = set()
-    for priority in (IMPORTANT, DETAIL):
+    for priority in (URGENT, IMPORTANT, DETAIL):
         queues: dict[int | None, deque[tuple[int, int]]] = {}
         for index, line in enumerate(lines):
             if line.priority == priority:

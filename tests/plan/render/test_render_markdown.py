@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from render_plans import empty_plan, hostile_plan, names, representative_plan
 
-from plutoctl.plan.changes.kinds import AddSegmentMembers, RemoveSegmentMembers
-from plutoctl.plan.changes.plans import Notice, Plan, SitePlan
+from plutoctl.plan.changes.kinds import AddSegmentMembers, DeleteSegment, RemoveSegmentMembers
+from plutoctl.plan.changes.plans import Notice, Plan, Refusal, SitePlan
 from plutoctl.plan.render import render
 from plutoctl.plan.render.markdown import LIMIT, MARKER, render_markdown
 
@@ -193,3 +193,34 @@ def test_a_site_that_cannot_match_the_config_is_said_so_at_the_top_and_unfolded(
     section = text[text.index("#### ❌ Not possible now") :]
     assert section.index(clash.message) < section.index("| What | Count |")
     assert "Held back and notices" not in text
+
+
+def test_refusals_are_cut_last_and_the_gravest_kept() -> None:
+    """1,500 small refused removals cut along with the removals, in plan order: the
+    refused deletion of a 50-member segment and the refused 999-member removal, last in
+    plan order, were never shown to the reviewer asked to acknowledge them."""
+    small = [
+        Refusal(RemoveSegmentMembers(f"seg-{n:04d}", names("rem", 2), 2), "2 of 2", "--x")
+        for n in range(1500)
+    ]
+    grave = [
+        Refusal(RemoveSegmentMembers("shrink", names("big", 999), 1000), "999 of 1000", "--x"),
+        Refusal(DeleteSegment("legacy", 7, 50), "would delete segment legacy", "--x"),
+    ]
+    removals = tuple(RemoveSegmentMembers(f"rm-{n:04d}", names("r", 30), 99) for n in range(900))
+    site = SitePlan("lab", changes=removals, refused=(*small, *grave))
+    text = render_markdown(Plan(sites=(site,)))
+    assert len(text) <= LIMIT
+    refused = text[text.index("⛔ Refused") :]
+    assert "segment legacy" in refused and "shrink" in refused
+    assert refused.index("segment legacy") < refused.index("shrink") < refused.index("seg-0000")
+    assert refused.count("\n- **-**") > text[: text.index("⛔ Refused")].count("\n- **-**")
+
+
+def test_a_plan_of_many_failing_sites_names_ten_in_its_warning() -> None:
+    """Every failing site named at the top took 69,479 characters for 3,000 sites."""
+    error = Notice("error", "the site is down", "")
+    sites = tuple(SitePlan(f"site-{n:05d}-{'x' * 10}", errors=(error,)) for n in range(3000))
+    text = render_markdown(Plan(sites=sites))
+    assert len(text) <= LIMIT
+    assert "site-00009-xxxxxxxxxx and 2,990 more: nothing will be applied there" in text
