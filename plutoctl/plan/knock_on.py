@@ -42,10 +42,15 @@ def refuse_adds_to_refused_creates(kept: list[Change], refused: list[Refusal]) -
     return extra
 
 
+Held = dict[str, set[str]]
+"""Course → the users whose unenrolment from it waits with a refusal."""
+
+
 def hold_back_dragged_removals(
     kept: list[Change], refused: list[Refusal], desired: DesiredSite
-) -> tuple[list[Change], tuple[Notice, ...]]:
-    """Keep users whose removal from a segment was refused in its groups and courses.
+) -> tuple[list[Change], tuple[Notice, ...], Held]:
+    """Keep users whose removal from a segment was refused in its groups and courses;
+    return the changes left, the notices, and the unenrolments held back.
 
     A refused segment removal may be a mistake (a rule gone wrong); the group removals
     and unenrolments of the same users follow from it, so they wait with it.
@@ -56,15 +61,18 @@ def hold_back_dragged_removals(
         if isinstance(r.change, RemoveSegmentMembers)
     }
     if not spared:
-        return kept, ()
+        return kept, (), {}
     bound = _bound_segments(desired)
     result: list[Change] = []
     notices: list[Notice] = []
+    held: Held = {}
     for change in kept:
         segments, usernames = _dragged_by(change, bound)
         overlaps = {s: spared[s] & frozenset(usernames) for s in segments if s in spared}
         overlap = frozenset().union(*overlaps.values())
         result += _rest(change, overlap)
+        if isinstance(change, Unenrol) and overlap:
+            held.setdefault(change.course, set()).update(overlap)
         for segment, names in overlaps.items():
             if not names:
                 continue
@@ -73,19 +81,20 @@ def hold_back_dragged_removals(
                 f"from segment {segment} awaits {allow_flag('--allow-removals', segment)}"
             )
             notices.append(Notice("warning", message, subject(change)))
-    return result, tuple(notices)
+    return result, tuple(notices), held
 
 
 def hold_back_groups_of_refused_unenrolments(
-    kept: list[Change], refused: list[Refusal]
+    kept: list[Change], refused: list[Refusal], held: Held
 ) -> tuple[list[Change], tuple[Notice, ...]]:
-    """Keep users whose unenrolment was refused in the course's groups: they leave a
-    group only because they leave the course, so that waits with the unenrolment."""
-    spared: dict[str, set[str]] = {}
+    """Keep users whose unenrolment was refused, or held back with a refused segment
+    removal (``held``), in the course's groups: they leave a group only because they
+    leave the course, so that waits with the unenrolment."""
+    spared: Held = {}
     for refusal in refused:
         if isinstance(refusal.change, Unenrol):
             spared.setdefault(refusal.change.course, set()).update(refusal.change.usernames)
-    if not spared:
+    if not spared and not held:
         return kept, ()
     result: list[Change] = []
     notices: list[Notice] = []
@@ -93,16 +102,18 @@ def hold_back_groups_of_refused_unenrolments(
         if not isinstance(change, RemoveGroupMembers):
             result.append(change)
             continue
-        course = change.course
-        overlap = frozenset(spared.get(course, ())) & frozenset(change.usernames)
-        result += _rest(change, overlap)
-        if not overlap:
-            continue
-        message = (
-            f"kept {plural(len(overlap), 'user')} in {subject(change)} while their "
-            f"unenrolment from {course} awaits {allow_flag('--allow-removals', course)}"
-        )
-        notices.append(Notice("warning", message, subject(change)))
+        course, usernames = change.course, frozenset(change.usernames)
+        refused_here = frozenset(spared.get(course, ())) & usernames
+        held_here = frozenset(held.get(course, ())) & usernames - refused_here
+        result += _rest(change, refused_here | held_here)
+        whom = f"kept {{}} in {subject(change)} while their unenrolment from {course}"
+        if refused_here:
+            flag = allow_flag("--allow-removals", course)
+            message = whom.format(plural(len(refused_here), "user")) + f" awaits {flag}"
+            notices.append(Notice("warning", message, subject(change)))
+        if held_here:
+            message = whom.format(plural(len(held_here), "user")) + " is held back (see above)"
+            notices.append(Notice("warning", message, subject(change)))
     return result, tuple(notices)
 
 

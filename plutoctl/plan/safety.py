@@ -132,8 +132,8 @@ def check_safety(
             refused.append(no_flag(refusal, two))
     refused += knock_on.refuse_adds_to_refused_creates(kept, refused)
     kept = [c for c in kept if not any(r.change is c for r in refused)]
-    kept, dragged = knock_on.hold_back_dragged_removals(kept, refused, desired)
-    kept, in_groups = knock_on.hold_back_groups_of_refused_unenrolments(kept, refused)
+    kept, dragged, waiting = knock_on.hold_back_dragged_removals(kept, refused, desired)
+    kept, in_groups = knock_on.hold_back_groups_of_refused_unenrolments(kept, refused, waiting)
     acknowledged = tuple(
         Acknowledged(subject(change), refusal.reason, _acknowledged_by(change, acks))
         for change in kept

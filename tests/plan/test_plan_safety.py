@@ -358,3 +358,31 @@ def test_a_refused_unenrolment_holds_back_the_group_removals_it_causes() -> None
     assert result.changes == (RemoveGroupMembers("C", "g", ("u4",), 20),)
     assert any("kept 3 users in C/g while their unenrolment from C awaits" in n.message
                for n in result.held_back)  # fmt: skip
+
+
+ENROLLED = "s0 s1 s2 t0 t1 t2 t3"
+
+
+def test_a_held_back_unenrolment_holds_back_its_group_removals_from_other_segments_groups() -> None:
+    """s2's removal from S is refused, so their unenrolment (an entry of S) waits; the
+    group bound to T, which keeps s2, still lost s2 in the plan, though s2 stays enrolled
+    and in T after it."""
+    desired = desired_site(
+        [want_segment("S", "s0 s1"), want_segment("T", "s2 t0 t1 t2 t3")],
+        [want_course("C", [want_group("g", segment="T")], [DesiredEnrolment("S", True)])],
+    )
+    existing = existing_site(
+        [have_segment("S", "s0 s1 s2"), have_segment("T", "s2 t0 t1 t2 t3")],
+        [have_course("C", [have_group("g", "s2 t0 t1 t2 t3")], enrolled(ENROLLED))],
+    )
+    changes = (
+        RemoveGroupMembers("C", "g", ("s2",), 5),
+        Unenrol("C", ("s2",), "S"),
+        RemoveSegmentMembers("S", ("s2",), 3),
+    )
+    result = _check(changes, existing=existing, desired=desired)
+    assert [r.change for r in result.refused] == [changes[2]]
+    assert result.changes == ()
+    held = [n.message for n in result.held_back]
+    assert "kept 1 user in C while their removal from segment S awaits --allow-removals S" in held
+    assert "kept 1 user in C/g while their unenrolment from C is held back (see above)" in held
