@@ -19,7 +19,7 @@ from plutoctl.model import (
     User,
 )
 from plutoctl.plan.changes.plans import Notice
-from plutoctl.plan.desired import build_desired
+from plutoctl.plan.desired import UNKNOWN_ADVICE, build_desired
 from plutoctl.plan.scope import required_fields
 
 CONFIG = {
@@ -150,7 +150,7 @@ def test_unknown_usernames_are_errors_with_their_source() -> None:
     assert unknown == [
         Notice(
             "error",
-            "unknown user 'ghost' on site 'primary' (members of dept-sales)",
+            "unknown user 'ghost' on site 'primary' (members of dept-sales)" + UNKNOWN_ADVICE,
             "segments.yaml:14:9",
         ),
         Notice(
@@ -178,7 +178,8 @@ def test_same_unknown_user_in_two_places_is_two_errors() -> None:
     config = {**CONFIG, "segments": {"s": {"name": "S", "members": ["ghost", "ghost"]}}}
     result = build_desired(loaded(config), "primary", site())
     unknown = [e.message for e in result.errors if "unknown user" in e.message]
-    assert unknown == ["unknown user 'ghost' on site 'primary' (members of s)"] * 2
+    message = "unknown user 'ghost' on site 'primary' (members of s)"
+    assert unknown == [message + UNKNOWN_ADVICE, message]  # what to do, said once
 
 
 def test_unmanaged_segment_has_no_desired_members() -> None:
