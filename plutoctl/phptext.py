@@ -17,11 +17,21 @@ back into a tag).
 
 from __future__ import annotations
 
+import re
+
 PHP_TRIM = " \t\n\r\0\x0b"
 """What PHP's ``trim`` removes by default (not the other Unicode spaces)."""
 
 _SPACE = " \t\n\r\x0b\x0c"  # C's isspace
 _TEXT, _TAG, _INSTRUCTION, _DECLARATION, _COMMENT = range(5)
+_NEXT = (
+    re.compile("[<>\0]"),  # text: a tag's start, a ">" closing a nested "<", a NUL
+    re.compile("[<>\"']|(?<=<)[!?]"),  # a tag: nesting, its end, quotes, "<!", "<?"
+    re.compile("[()>\"'lL]"),  # an instruction: brackets, its end, quotes, "<?xml"
+    re.compile("[>\"'eE-]"),  # a declaration: its end, quotes, "<!--", "<!DOCTYPE"
+    re.compile(">"),  # a comment: its end
+)
+"""Per state, the characters that can change it or what is kept; no other does."""
 
 
 def trim(text: str) -> str:
@@ -33,7 +43,18 @@ def strip_tags(text: str) -> str:
     """Return ``text`` as PHP's ``strip_tags`` (with no allowed tags) leaves it."""
     if "<" not in text and "\0" not in text:
         return text  # nothing to strip: most values
+    plain = _PLAIN_TAG.sub("", text)
+    if "<" not in plain and "\0" not in plain:
+        return plain  # editor HTML (<p>, <b>…): every "<" opened a plain tag, now gone
     return "".join(_Stripper(text).kept())
+
+
+# A tag that starts with a name and ends at the first ">" outside its quoted values,
+# with no "<" outside them and no "<!" or "<?" in them (<p dir="ltr">): where every "<"
+# opens one, the state machine comes to removing each, as this pattern does.
+_PLAIN_TAG = re.compile(
+    r"""<[^\s<>!?"'](?:[^<>"']|"(?:[^"<]|<(?![!?]))*"|'(?:[^'<]|<(?![!?]))*')*>"""
+)
 
 
 class _Stripper:
@@ -44,17 +65,29 @@ class _Stripper:
         self.state = _TEXT
         self.depth = 0  # "<"s opened inside a tag, each closed by a ">"
         self.quote = ""  # the quote a tag or instruction is inside
-        self.last = ""  # in an instruction: the last quote or bracket (PHP's lc)
+        self.last = ""  # PHP's lc: the last "<", ">", "!", quote or bracket that counts
         self.brackets = 0  # in an instruction: "(" not yet closed
         self.is_xml = False  # the tag began as "<?xml": "->" does not close it
 
     def kept(self) -> list[str]:
-        text, kept = self.text, []
-        for i, c in enumerate(text):
-            after = text[i + 1 : i + 2]
-            step = (self._text, self._tag, self._instruction, self._declaration, self._comment)
-            if step[self.state](i, c, after):
+        """Return the pieces of text kept. Only the characters that can matter in the
+        state at hand are visited (``_NEXT``); the text between is kept whole (outside
+        tags) or passed over, so a value costs about what its tags do."""
+        text, kept, end = self.text, [], len(self.text)
+        step = (self._text, self._tag, self._instruction, self._declaration, self._comment)
+        i = 0
+        while i < end:
+            state = self.state
+            found = _NEXT[state].search(text, i)
+            at = found.start() if found else end
+            if state == _TEXT and at > i:
+                kept.append(text[i:at])
+            if at == end:
+                break
+            c = text[at]
+            if step[state](at, c, text[at + 1 : at + 2]):
                 kept.append(c)
+            i = at + 1
         return kept
 
     def _text(self, i: int, c: str, after: str) -> bool:
@@ -62,7 +95,7 @@ class _Stripper:
             self.depth -= 1
             return False
         if c == "<" and not (after and after in _SPACE):
-            self.state = _TAG
+            self.state, self.last = _TAG, "<"
             return False
         return c != "\0"
 
@@ -72,14 +105,16 @@ class _Stripper:
             self.depth += 1
         elif c == ">" and self.depth:
             self.depth -= 1
-        elif c == ">" and not self.quote and not (self.is_xml and before == "-"):
-            self.state, self.quote, self.is_xml = _TEXT, "", False
+        elif c == ">" and not self.quote:
+            self.last = ">"
+            if not (self.is_xml and before == "-"):  # "<?xml …->" goes on
+                self.state, self.quote, self.is_xml = _TEXT, "", False
         elif c in "\"'" and (not self.quote or c == self.quote):
             self.quote = "" if self.quote else c
         elif c == "!" and before == "<":
-            self.state = _DECLARATION
+            self.state, self.last = _DECLARATION, "!"
         elif c == "?" and before == "<":
-            self.state, self.brackets, self.last = _INSTRUCTION, 0, "<"
+            self.state, self.brackets = _INSTRUCTION, 0
         return False
 
     def _instruction(self, i: int, c: str, after: str) -> bool:
