@@ -73,9 +73,7 @@ def _warn_case_twins(rec: Recorder, segment_ids: Iterable[str]) -> None:
         twin = first.setdefault(collation_key(segment_id), segment_id)
         if twin == segment_id:
             continue
-        how = "in case" if twin.lower() == segment_id.lower() else "in case or accents"
-        if unicodedata.normalize("NFC", twin) == unicodedata.normalize("NFC", segment_id):
-            how = f"in how their letters are encoded ({_code_points(twin, segment_id)})"
+        how = _how_twins_differ(twin, segment_id)
         rec.warn(
             ("segments", segment_id),
             f"segment IDs {twin!r} and {segment_id!r} differ only {how}: a site whose "
@@ -83,6 +81,17 @@ def _warn_case_twins(rec: Recorder, segment_ids: Iterable[str]) -> None:
             "sets them up) holds them as one ID, and refuses to create the second",
             "give them IDs that differ in more than that",
         )
+
+
+def _how_twins_differ(a: str, b: str) -> str:
+    """Say how two IDs with one ``collation_key`` differ."""
+    if unicodedata.normalize("NFC", a) == unicodedata.normalize("NFC", b):
+        return f"in how their letters are encoded ({_code_points(a, b)})"
+    if a.lower() == b.lower():
+        return "in case"
+    if unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold():
+        return "in how their letters are written (a ligature, a full-width letter)"
+    return "in case or accents"
 
 
 def collation_key(text: str) -> str:
@@ -208,7 +217,7 @@ def _check_checkbox(rec: Recorder, path: KeyPath, rule: MatchRule) -> None:
         rec.error((*path, "match"), f"user.suspended cannot take match {rule.match!r}", allowed)
         return
     values = [rule.value] if isinstance(rule.value, str) else list(rule.value or ())
-    wrong = [v for v in values if v.strip() not in CHECKBOX_VALUES]
+    wrong = [v for v in values if trim(v) not in CHECKBOX_VALUES]
     if wrong:
         rec.error(
             (*path, "value"), f"user.suspended holds 0 or 1, not {wrong[0]!r}", "write 1 or 0"
@@ -246,8 +255,8 @@ def _check_value(rec: Recorder, path: KeyPath, rule: MatchRule) -> None:
             rec.error((*path, "match"), "match 'in' needs a list of values", "write value: [a, b]")
         elif not rule.value:
             rec.error((*path, "value"), "match 'in' needs at least one value")
-        elif any(not str(item).strip() for item in rule.value):
-            blank = next(i for i, item in enumerate(rule.value) if not str(item).strip())
+        elif any(not trim(str(item)) for item in rule.value):
+            blank = next(i for i, item in enumerate(rule.value) if not trim(str(item)))
             rec.error(
                 (*path, "value", blank),
                 "a blank value compares as empty: with match 'in' it selects every user "
@@ -256,7 +265,7 @@ def _check_value(rec: Recorder, path: KeyPath, rule: MatchRule) -> None:
             )
     elif not has_value:
         rec.error((*path, "match"), f"match {rule.match!r} needs a value", "add value:")
-    elif isinstance(rule.value, str) and not rule.value.strip():
+    elif isinstance(rule.value, str) and not trim(rule.value):
         # Values are compared trimmed: a blank one would make `contains` select every
         # user and `notcontains` none.
         rec.error(

@@ -188,9 +188,9 @@ def _case_twins(
         if twin is not None:
             message = (
                 f"segment {idnumber} is to be created, but the site has segment {twin}, "
-                "whose ID differs only in case or accents: a site on MySQL or MariaDB takes "
-                f"them for one ID and refuses the create; to manage that segment, name it "
-                f"{twin} in the config"
+                "whose ID differs only in case, accents or how its letters are written: a "
+                "site on MySQL or MariaDB takes them for one ID and refuses the create; to "
+                f"manage that segment, name it {twin} in the config"
             )
             notices.append(Notice("warning", message, idnumber))
     return DiffResult(notices=tuple(notices))

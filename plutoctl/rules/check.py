@@ -12,6 +12,7 @@ from plutoctl.config.schema import (
     STANDARD_FIELDS,
     VALUELESS_MATCHES,
 )
+from plutoctl.phptext import trim
 from plutoctl.rules.conditions import ACCOUNT_FIELDS, STANDARD_PREFIX, Condition, show_value
 
 # What each custom field type accepts (docs/moodle.md, "Segment automation"). Text and
@@ -92,9 +93,9 @@ def _unknown_field(name: str, known: set[str]) -> str:
 def _value_problems(c: Condition) -> list[str]:
     if c.match in VALUELESS_MATCHES:
         return []  # a stray value is ignored, as Pluto's form ignores it
-    if c.value is None or c.value == () or (isinstance(c.value, str) and not c.value.strip()):
+    if c.value is None or c.value == () or (isinstance(c.value, str) and not trim(c.value)):
         return [f"match {c.match!r} on {c.field!r} needs a value"]
-    if isinstance(c.value, tuple) and any(not str(item).strip() for item in c.value):
+    if isinstance(c.value, tuple) and any(not trim(str(item)) for item in c.value):
         return [f"match {c.match!r} on {c.field!r} has a blank value"]
     if isinstance(c.value, tuple) and c.match != "in":
         return [f"match {c.match!r} on {c.field!r} takes one value; use 'in' for a list"]

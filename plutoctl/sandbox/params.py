@@ -223,8 +223,11 @@ def clean(kind: Kind, value: str) -> Any:
     ``0`` or ``1`` (an empty string cleans to ``0``: refused).
     """
     match kind:
-        case Kind.INT:
-            return int(value) if _INT.fullmatch(value) and value != "-0" else None
+        case Kind.INT:  # past 64 bits PHP's (int) saturates: the value changes, refused
+            if not _INT.fullmatch(value) or value == "-0":
+                return None
+            number = int(value)
+            return number if -(2**63) <= number < 2**63 else None
         case Kind.BOOL:
             return {"0": False, "1": True}.get(value)
         case Kind.TEXT:  # PARAM_TEXT strips tags ("a < b" keeps its "<"; "Year<7" loses "<7")

@@ -328,8 +328,9 @@ def test_segment_ids_that_differ_only_in_case_are_warned_of(tmp_path: Path) -> N
         ("vertrieb-mu\u0308nchen", "in how their letters are encoded (U+00FC vs U+0075 U+0308)"),
         ("vertrieb-munchen", "in case or accents"),
         ("Vertrieb-München", "in case:"),
+        ("vertrieb-m\u00fcnche\uff4e", "in how their letters are written (a ligature"),
     ],
-    ids=["unicode-form", "accent", "case"],
+    ids=["unicode-form", "accent", "case", "full-width"],
 )
 def test_segment_ids_one_id_to_a_case_and_accent_blind_database_are_warned_of(
     tmp_path: Path, second: str, how: str
@@ -579,3 +580,15 @@ def test_a_group_key_indented_one_level_too_shallow_is_told_to_indent_it(tmp_pat
     assert problem.hint == (
         "segment is a key of a group, read here as a group's ID: indent it under the group above"
     )
+
+
+def test_rule_values_are_trimmed_as_php_trims_them_when_checked(tmp_path: Path) -> None:
+    """'1' and a no-break space passed as '1' for user.suspended, though rules compare it
+    trimmed as PHP does (ASCII white space only), where it is '1\\u00a0' and matches no
+    one: the segment emptied."""
+    text = HEADER + (
+        "segments:\n  s:\n    name: S\n"
+        '    rules: [{field: user.suspended, match: exact, value: "1\\u00a0"}]\n'
+    )
+    (problem,) = problems_of(write(tmp_path, text))
+    assert problem.message == "segments.s.rules.0.value: user.suspended holds 0 or 1, not '1\\xa0'"

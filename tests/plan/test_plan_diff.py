@@ -101,7 +101,9 @@ def test_a_segment_to_create_whose_id_the_site_holds_with_other_accents_is_warne
     desired = desired_site([want_segment(to_create, "a")])
     existing = existing_site([have_segment("vertrieb-m\u00fcnchen", "a")])
     [warning] = diff_site(desired, existing).notices
-    assert "whose ID differs only in case or accents" in warning.message
+    assert "whose ID differs only in case, accents or how its letters are written" in (
+        warning.message
+    )
     assert "name it vertrieb-m\u00fcnchen in the config" in warning.message
 
 

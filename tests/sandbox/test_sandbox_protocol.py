@@ -230,6 +230,9 @@ def test_text_keeps_what_strip_tags_keeps(name: str) -> None:
         (Kind.INT, " 1", None),
         (Kind.INT, "\u0661", None),
         (Kind.INT, "", None),
+        (Kind.INT, str(2**63 - 1), 2**63 - 1),
+        (Kind.INT, str(2**63), None),  # PHP's (int) saturates at 64 bits: it changes
+        (Kind.INT, str(-(2**63) - 1), None),
         (Kind.BOOL, "0", False),
         (Kind.BOOL, "1", True),
         (Kind.BOOL, "", None),
@@ -239,6 +242,7 @@ def test_text_keeps_what_strip_tags_keeps(name: str) -> None:
     ids=[
         *("int-0", "int-negative", "int-10", "int-zero-padded", "int-00", "int-minus-0"),
         *("int-plus", "int-space", "int-arabic-digit", "int-empty"),
+        *("int-64-bit-max", "int-past-64-bits", "int-below-64-bits"),
         *("bool-0", "bool-1", "bool-empty", "bool-true", "bool-2"),
     ],
 )

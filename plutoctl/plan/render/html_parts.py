@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from plutoctl.plan.changes.plans import Plan, SitePlan
-from plutoctl.plan.render.common import clean, not_in_sync, read_in_part
+from plutoctl.plan.render.common import clean, not_in_sync, read_in_part, site_names
 from plutoctl.plan.summary import SUMMARY_LABELS, summarize
 
 _BAR_WIDTH = 300
@@ -52,7 +52,7 @@ def plan_verdicts(plan: Plan) -> list[tuple[str, str]]:
     failed = [s.site for s in plan.sites if s.errors]
     if failed:
         verdicts.append(
-            ("errors", f"ERRORS on site(s) {', '.join(failed)}: nothing will be applied there.")
+            ("errors", f"ERRORS on site(s) {site_names(failed)}: nothing will be applied there.")
         )
     partial = [s.site for s in plan.sites if s.is_read_incomplete and not s.errors]
     if not verdicts and any(s.changes for s in plan.sites):

@@ -20,6 +20,7 @@ from plutoctl.plan.render.common import (
     headline,
     notice_text,
     site_headline,
+    site_names,
     total_headline,
 )
 from plutoctl.plan.summary import summarize, total
@@ -80,7 +81,7 @@ def _closing(plan: Plan) -> list[str]:
         )
     failed = [clean(site.site) for site in plan.sites if site.errors]
     if failed:
-        lines.append(f"Errors on site(s) {', '.join(failed)}: nothing will be applied there.")
+        lines.append(f"Errors on site(s) {site_names(failed)}: nothing will be applied there.")
     if lines:
         lines.insert(0, "")
     return lines
