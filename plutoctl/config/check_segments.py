@@ -89,9 +89,9 @@ def _how_twins_differ(a: str, b: str) -> str:
         return f"in how their letters are encoded ({_code_points(a, b)})"
     if a.lower() == b.lower():
         return "in case"
-    if unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold():
+    if unicodedata.normalize("NFKC", a) == unicodedata.normalize("NFKC", b):
         return "in how their letters are written (a ligature, a full-width letter)"
-    return "in case or accents"
+    return "in case, accents or how their letters are written"
 
 
 def collation_key(text: str) -> str:

@@ -326,11 +326,12 @@ def test_segment_ids_that_differ_only_in_case_are_warned_of(tmp_path: Path) -> N
     ("second", "how"),
     [
         ("vertrieb-mu\u0308nchen", "in how their letters are encoded (U+00FC vs U+0075 U+0308)"),
-        ("vertrieb-munchen", "in case or accents"),
         ("Vertrieb-München", "in case:"),
         ("vertrieb-m\u00fcnche\uff4e", "in how their letters are written (a ligature"),
+        ("Vertrieb-M\u00fcnche\uff4e", "in case, accents or how their letters are written"),
+        ("vertrieb-munchen", "in case, accents or how their letters are written"),
     ],
-    ids=["unicode-form", "accent", "case", "full-width"],
+    ids=["unicode-form", "case", "full-width", "case-and-full-width", "accent"],
 )
 def test_segment_ids_one_id_to_a_case_and_accent_blind_database_are_warned_of(
     tmp_path: Path, second: str, how: str
@@ -592,3 +593,24 @@ def test_rule_values_are_trimmed_as_php_trims_them_when_checked(tmp_path: Path) 
     )
     (problem,) = problems_of(write(tmp_path, text))
     assert problem.message == "segments.s.rules.0.value: user.suspended holds 0 or 1, not '1\\xa0'"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        '{field: dept, match: contains, value: "\\u00a0"}',
+        '{field: dept, match: in, value: ["Sales", "\\u00a0"]}',
+    ],
+)
+def test_a_no_break_space_is_a_value_not_a_blank_as_php_trims(tmp_path: Path, rule: str) -> None:
+    """PHP's trim keeps a no-break space: such a value matches values holding one, and
+    is not the blank value validate refuses (str.strip called it blank)."""
+    from plutoctl.config.schema import MatchRule
+    from plutoctl.rules.check import condition_problems
+    from plutoctl.rules.conditions import Condition
+
+    text = HEADER + f"segments:\n  s:\n    name: S\n    rules: [{rule}]\n"
+    parsed = load_config(write(tmp_path, text)).config.segments["s"].rules[0]  # no error
+    assert isinstance(parsed, MatchRule)
+    problems = condition_problems(Condition.of(parsed), {"dept"}, {"dept": "text"}, ())
+    assert problems == []

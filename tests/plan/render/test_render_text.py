@@ -131,3 +131,15 @@ def test_a_site_whose_every_change_is_refused_is_not_headed_no_changes(fmt: str)
     out = render(Plan(sites=(SitePlan("lab", refused=(refused,)),)), fmt)
     assert "every change is refused" in out
     assert "No changes." not in out
+
+
+@pytest.mark.parametrize("fmt", ["text", "html"])
+def test_a_plan_of_many_failing_sites_names_ten_in_its_verdict(fmt: str) -> None:
+    """Every failing site was named: 3,000 of them filled the verdict line."""
+    from plutoctl.plan.changes.plans import Notice
+
+    error = Notice("error", "the site is down", "")
+    sites = tuple(SitePlan(f"site-{n:05d}", errors=(error,)) for n in range(3000))
+    text = render(Plan(sites=sites), fmt)
+    assert "site-00009 and 2,990 more: nothing will be applied there" in text
+    assert "site-00010, " not in text[: text.index("2,990 more")]
