@@ -118,6 +118,12 @@ def explain_user(
     does not declare that the plan deletes (``unmanaged_segments: delete``).
     """
     user = existing.users.get(username)
+    if user is None and existing.incomplete:  # not found, or not read: cannot be told
+        raise PlanError(
+            f"user {username!r} could not be read on site {site!r}: "
+            + "; ".join(existing.incomplete[:2]),
+            hint="explain again once the site answers every read",
+        )
     if user is None:
         raise PlanError(
             f"user {username!r} does not exist on site {site!r}",
@@ -235,14 +241,24 @@ def _unconfigured(
     """Return the segments not in the config that the user is a member of: kept, or
     deleted by the plan (the user goes with them)."""
     policy = loaded.config.policy.unmanaged_segments
-    reason = f"segment not in the config (policy unmanaged_segments: {policy})"
     found = []
     for sid, seg in sorted(existing.segments.items()):
         if sid in configured or seg.members is None or username not in seg.members:
             continue
+        declared = loaded.config.segments.get(sid)
+        where = (
+            f"segment not declared for site {existing.site!r} (the config declares it for: "
+            f"{', '.join(loaded.config.sites_for(declared.sites))})"
+            if declared is not None
+            else "segment not in the config"
+        )
+        reason = f"{where} (policy unmanaged_segments: {policy})"
         if sid in deleted:
             why = withheld.get(sid)
-            gone = (reason, "the plan deletes this segment", *([why] if why else []))
+            deletes = (
+                "the plan would delete this segment" if why else "the plan deletes this segment"
+            )
+            gone = (reason, deletes, *([why] if why else []))
             found.append(
                 SegmentExplanation(sid, seg.fields.name, True, False, gone, False, withheld=why)
             )

@@ -63,6 +63,13 @@ def explain_command(
             f"--site {shlex.quote(name)}",
             err=True,
         )
+    if len(loaded.config.sites) > 1:
+        click.echo(
+            f"note: what 'will be' is what this site's plan makes: `plutoctl apply --site "
+            f"{shlex.quote(name)}` does it; a plain apply does nothing while another site's "
+            "plan holds a refused change",
+            err=True,
+        )
     return 0
 
 

@@ -162,7 +162,7 @@ def test_explain_says_the_plan_deletes_an_unmanaged_segment_or_why_it_does_not(
         "  legacy (Legacy): member; would be removed, but the plan does not do it now\n"
         "    - segment not in the config"
     ) in result.out
-    assert "    - the plan deletes this segment\n" in result.out
+    assert "    - the plan would delete this segment\n" in result.out
     assert "the site's plan holds refused changes, so nothing is applied there" in result.out
     assert "  kept (Kept): member\n" in result.out  # its delete needs acknowledging
     assert "    - its delete is refused: would delete segment kept, which has 1 member" in (
@@ -177,6 +177,52 @@ def test_explain_says_the_plan_deletes_an_unmanaged_segment_or_why_it_does_not(
     acknowledged = run("explain", "ann", "-c", str(config))
     assert "  legacy (Legacy): member; will be removed\n" in acknowledged.out, acknowledged.out
     assert "  kept (Kept): member; will be removed\n" in acknowledged.out
+    assert "    - the plan deletes this segment\n" in acknowledged.out
+
+
+def test_explain_of_a_user_whose_look_up_failed_says_so(sandbox, tmp_path, run, monkeypatch):
+    """The look-up failed (HTTP 500): plan said so, explain said the user does not exist."""
+    for name in ("ann", "bob"):
+        sandbox.store.add_user(name, firstname="U", lastname=name)
+    monkeypatch.setenv(TOKEN_VAR, sandbox.token)
+    monkeypatch.setenv("PLUTOCTL_RETRY_BACKOFF", "0")
+    config = write_config(tmp_path, sandbox, "segments:\n  team: {name: Team, members: [ann]}\n")
+    sandbox.faults.inject(kind="status", status=500, function="core_user_get_users_by_field")
+    result = run("explain", "bob", "-c", str(config))
+    assert result.code == 1
+    assert "user 'bob' could not be read on site 'lab'" in result.err, result.err
+    assert "does not exist" not in result.err
+
+
+def test_explain_names_the_sites_a_segment_left_on_another_is_declared_for(
+    tmp_path, run, monkeypatch
+) -> None:
+    """A segment the config declares for site b, held by ann on site a, was called
+    'segment not in the config' on a; and a plain apply of a multi-site config may do
+    nothing while explain says 'will be'."""
+    from plutoctl.sandbox import Sandbox
+
+    with Sandbox.start() as a, Sandbox.start() as b:
+        for sandbox in (a, b):
+            sandbox.store.add_user("ann", firstname="U", lastname="ann")
+        a.store.add_cohort("b-only", "B only")
+        a.store.add_cohort_members("b-only", ["ann"])
+        monkeypatch.setenv("PLUTO_TOKEN_A", a.token)
+        monkeypatch.setenv("PLUTO_TOKEN_B", b.token)
+        config = tmp_path / "segments.yaml"
+        config.write_text(
+            f"version: 1\nsites:\n  a: {{url: '{a.url}', token: '${{PLUTO_TOKEN_A}}'}}\n"
+            f"  b: {{url: '{b.url}', token: '${{PLUTO_TOKEN_B}}'}}\n"
+            "segments:\n  b-only: {name: B only, sites: [b], members: [ann]}\n",
+            encoding="utf-8",
+        )
+        result = run("explain", "ann", "-c", str(config), "--site", "a")
+    assert result.code == 0, result.err
+    assert "segment not declared for site 'a' (the config declares it for: b)" in result.out
+    assert "segment not in the config" not in result.out
+    assert "note: what 'will be' is what this site's plan makes: `plutoctl apply --site a`" in (
+        result.err
+    )
 
 
 def test_explain_gives_the_reason_for_a_removal_from_an_empty_members_list(
