@@ -29,6 +29,10 @@ class Connection:
     parallelism: int = 3
 
 
+MIN_TOKEN_LENGTH = 16
+"""The shortest token taken: Moodle's are 32 characters; a short one stands in any text."""
+
+
 def resolve_token(name: str, loaded: LoadedConfig) -> str:
     """Return a site's token from its ``${VAR}`` reference, or say what is missing."""
     site = loaded.config.sites[name]
@@ -58,9 +62,6 @@ def resolve_token(name: str, loaded: LoadedConfig) -> str:
             "Web services > Manage tokens)",
         )
     return value
-
-
-MIN_TOKEN_LENGTH = 16
 
 
 @contextmanager

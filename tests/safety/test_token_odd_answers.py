@@ -132,7 +132,6 @@ def test_a_proxy_or_ca_bundle_that_cannot_be_set_up_is_an_error_not_a_bug(
     value: str,
     said: str,
 ) -> None:
-    pytest.importorskip("requests")
     monkeypatch.setenv(variable, value)
     monkeypatch.setenv(TOKEN_VAR, "f" * 32)
     monkeypatch.delenv("NO_PROXY", raising=False)
