@@ -12,10 +12,10 @@ this module composes the node tree itself and builds the data by hand:
 * duplicate keys are problems citing both places (the first one is kept);
 * ``<<`` merge keys (one a mapping) and aliases work as in YAML 1.1; explicit keys win.
 
-No input may hang the loader, exhaust memory or end in a traceback: nesting is
-bounded (``MAX_DEPTH``), so is what aliases and merge keys expand to
-(``MAX_EXPANDED``, counted as they are resolved), an alias inside the node it names
-is refused, and characters YAML forbids (a NUL byte) are a problem at their place.
+No input may hang the loader, exhaust memory or end in a traceback: nesting and
+what aliases expand to are bounded (``yaml_bounds``), and characters YAML forbids
+(a NUL byte) are a problem at their place. Long one-line lists of words are read
+from the text rather than composed node by node (``yaml_lists``), for speed.
 """
 
 from __future__ import annotations
@@ -29,33 +29,19 @@ import yaml
 
 from plutoctl.config.loaded import KeyPath
 from plutoctl.config.positions import KeyPositions, pack, unpacked
+from plutoctl.config.yaml_bounds import DEPTH_HINT, MAX_DEPTH, Bounds, LimitError
+from plutoctl.config.yaml_lists import FlowList, placed, take_flow_lists
 from plutoctl.errors import Position, Problem
 
 _INT = re.compile(r"^-?(0|[1-9][0-9]*)$")  # "+44" stays text: a number would lose its sign
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
+_INT_LINE = re.compile(_INT.pattern, re.MULTILINE)  # _INT, for one line of several
+_WORDS = _NULLS | _TRUE | _FALSE
 MERGE_KEY = "<<"
-MAX_DEPTH = 100
-"""Deepest nesting of mappings and lists accepted; a real config needs about eight."""
-MAX_EXPANDED = 250_000
-"""Most values that aliases and merge keys may repeat; a real config repeats a few."""
 
 PlainData = dict[str, "PlainData"] | list["PlainData"] | str | int | bool | None
-
-
-class _LimitError(Exception):
-    """The document exceeds a bound on nesting or alias expansion, at ``position``."""
-
-    def __init__(self, position: Position, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.problem = Problem(position, message, hint=hint)
-
-
-_DEPTH_HINT = (
-    "a config nests a few levels; check the brackets and indentation, and that this is "
-    "the right file"
-)
 
 
 class _Loader(yaml.SafeLoader):
@@ -75,10 +61,10 @@ class _Loader(yaml.SafeLoader):
         try:
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
-                raise _LimitError(
+                raise LimitError(
                     Position(self._shown_path, mark.line + 1, mark.column + 1),
                     f"the YAML is nested more than {MAX_DEPTH} levels deep",
-                    _DEPTH_HINT,
+                    DEPTH_HINT,
                 )
             return super().compose_node(parent, index)
         finally:
@@ -120,21 +106,23 @@ class YamlDocument:
     problems: list[Problem] = field(default_factory=list)
 
 
-def parse_yaml(text: str, shown_path: str) -> YamlDocument:
+def parse_yaml(text: str, shown_path: str, *, allow_list_scan: bool = True) -> YamlDocument:
     """Parse one YAML document into plain data with positions.
 
     A syntax error yields a document with ``data=None`` and one problem at the error's
     ``file:line:col``; duplicate keys yield problems but the data is still built.
+    ``allow_list_scan=False`` composes every list node by node (``yaml_lists``): the
+    same document, more slowly; the tests compare the two.
     """
-    node = _compose_fast(text)
+    node, taken = _compose_fast(text, allow_list_scan)
     if node is not None:
-        return _build(node, shown_path)
+        return _build(node, shown_path, taken)
     loader: _Loader | None = None
     try:
         # The reader checks the characters as it is made: a NUL byte fails here.
         loader = _Loader(text, shown_path)
         node = loader.get_single_node()
-    except _LimitError as exc:
+    except LimitError as exc:
         return YamlDocument(None, problems=[exc.problem])
     except yaml.reader.ReaderError as exc:
         return YamlDocument(None, problems=[_character_problem(exc, text, shown_path)])
@@ -145,7 +133,7 @@ def parse_yaml(text: str, shown_path: str) -> YamlDocument:
     finally:
         if loader is not None:
             loader.dispose()
-    return _build(node, shown_path)
+    return _build(node, shown_path, {})
 
 
 def _character_problem(exc: yaml.reader.ReaderError, text: str, shown_path: str) -> Problem:
@@ -161,11 +149,23 @@ def _character_problem(exc: yaml.reader.ReaderError, text: str, shown_path: str)
     )
 
 
-def _compose_fast(text: str) -> yaml.Node | None:
-    """Compose with libyaml; None when it is missing, the document empty, or invalid."""
+def _compose_fast(text: str, allow_list_scan: bool) -> tuple[yaml.Node | None, dict[int, FlowList]]:
+    """Compose with libyaml, long lists of words taken out first where they all can
+    be (``yaml_lists``), by node; None when libyaml is missing, the document empty,
+    or invalid."""
     if _FastLoader is None:
-        return None
-    loader = _FastLoader(text)
+        return None, {}
+    shorter, lists = take_flow_lists(text) if allow_list_scan else (text, {})
+    if lists:
+        node = _compose_with(_FastLoader, shorter)
+        taken = placed(node, lists) if node is not None else None
+        if node is not None and taken is not None:
+            return node, taken
+    return _compose_with(_FastLoader, text), {}
+
+
+def _compose_with(loader_class: type[yaml.SafeLoader], text: str) -> yaml.Node | None:
+    loader = loader_class(text)
     try:
         return loader.get_single_node()
     except yaml.YAMLError:
@@ -174,75 +174,17 @@ def _compose_fast(text: str) -> yaml.Node | None:
         loader.dispose()
 
 
-def _build(node: yaml.Node | None, shown_path: str) -> YamlDocument:
-    builder = _Builder(shown_path)
+def _build(node: yaml.Node | None, shown_path: str, taken: dict[int, FlowList]) -> YamlDocument:
+    builder = _Builder(shown_path, taken)
     if node is None:
         return YamlDocument(None, {(): Position(shown_path, 1, 1)})
     try:
-        _Bounds(shown_path).check(node)
-    except _LimitError as exc:
+        Bounds(shown_path, {key: len(flow.items) for key, flow in taken.items()}).check(node)
+    except LimitError as exc:
         return YamlDocument(None, problems=[exc.problem])
     data = builder.build(node, ())
     positions = KeyPositions(shown_path, builder.positions, builder.packed)
     return YamlDocument(data, positions, builder.problems)
-
-
-class _Bounds:
-    """Check, before anything is built, that a node graph expands to a bounded tree.
-
-    Aliases make the composed tree a graph whose nodes are shared; building it expands
-    every use. One pass over the distinct nodes, as aliases resolve, counts what they
-    would repeat and finds self-reference and excess depth, each at its place.
-    """
-
-    def __init__(self, shown_path: str) -> None:
-        self.shown_path = shown_path
-        self.sizes: dict[int, int] = {}
-        self.open: set[int] = set()
-        self.repeated = 0
-
-    def position(self, node: yaml.Node) -> Position:
-        mark = node.start_mark
-        return Position(self.shown_path, mark.line + 1, mark.column + 1)
-
-    def check(self, node: yaml.Node) -> int:
-        """Return how many nodes ``node`` expands to; raise _LimitError past a bound."""
-        if type(node) is yaml.ScalarNode:
-            return 1
-        key = id(node)
-        if key in self.open:
-            raise _LimitError(
-                self.position(node),
-                "this anchored part holds an alias (or a '<<' merge) of itself, so it never ends",
-                "an anchored part cannot hold an alias to itself; copy what it needs instead",
-            )
-        if key in self.sizes:  # an alias (or merge) of a part already seen
-            self.repeated += self.sizes[key]
-            if self.repeated > MAX_EXPANDED:
-                raise _LimitError(
-                    self.position(node),
-                    f"aliases and merge keys expand to more than {MAX_EXPANDED:,} values "
-                    "(the part anchored here is repeated again and again)",
-                    "each alias (*name) repeats the whole part its anchor (&name) marks; "
-                    "a config needs few of them, so check this is the right file",
-                )
-            return self.sizes[key]
-        if len(self.open) >= MAX_DEPTH:
-            message = f"the YAML is nested more than {MAX_DEPTH} levels deep"
-            raise _LimitError(self.position(node), message, _DEPTH_HINT)
-        self.open.add(key)
-        size = 1 + sum(map(self.check, _children(node)))
-        self.open.discard(key)
-        self.sizes[key] = size
-        return size
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [child for pair in node.value for child in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, shown_path: str) -> Problem:
@@ -270,8 +212,9 @@ def _syntax_hint(what: str) -> str | None:
 class _Builder:
     """Turn a node tree into plain data, recording positions and duplicate keys."""
 
-    def __init__(self, shown_path: str) -> None:
+    def __init__(self, shown_path: str, taken: dict[int, FlowList]) -> None:
         self.shown_path = shown_path
+        self.taken = taken  # the lists composed empty, by id of their node (yaml_lists)
         self.positions: dict[KeyPath, Position] = {}
         self.packed: dict[KeyPath, array[int]] = {}  # see positions.py
         self.problems: list[Problem] = []
@@ -292,6 +235,9 @@ class _Builder:
         return _scalar(node)
 
     def _sequence(self, node: yaml.SequenceNode, path: KeyPath) -> list[PlainData]:
+        flow = self.taken.get(id(node))
+        if flow is not None:
+            return self._taken_list(flow, path)
         children = node.value
         if (
             path not in self.packed
@@ -317,6 +263,17 @@ class _Builder:
             else:
                 items.append(self.build(child, item_path))
         return items
+
+    def _taken_list(self, flow: FlowList, path: KeyPath) -> list[PlainData]:
+        """What ``_sequence`` makes of the untagged plain scalars the list held."""
+        values = _plain_words(flow.items)  # a new list each time, as there
+        if path not in self.packed and (*path, 0) not in self.positions:
+            self.packed[path] = array("q", flow.marks)
+            return values
+        self._unpack(path)
+        for item_path, position in unpacked(self.shown_path, path, flow.marks):
+            self.positions.setdefault(item_path, position)
+        return values
 
     def _unpack(self, path: KeyPath) -> None:
         for item_path, position in unpacked(self.shown_path, path, self.packed.pop(path, None)):
@@ -349,8 +306,11 @@ class _Builder:
     def _merge_sources(self, node: yaml.Node, path: KeyPath) -> list[yaml.MappingNode]:
         if isinstance(node, yaml.MappingNode):
             return [node]
-        if isinstance(node, yaml.SequenceNode) and all(
-            isinstance(child, yaml.MappingNode) for child in node.value
+        # A list taken from the text (its node composed empty) held words, not mappings.
+        if (
+            isinstance(node, yaml.SequenceNode)
+            and id(node) not in self.taken
+            and all(isinstance(child, yaml.MappingNode) for child in node.value)
         ):
             return list(node.value)
         self.problems.append(
@@ -384,6 +344,11 @@ def _scalar(node: yaml.Node) -> PlainData:
     value = str(node.value)
     if getattr(node, "style", None) or node.tag == "tag:yaml.org,2002:str":
         return value  # quoted, block or !!str: always text
+    return _plain(value)
+
+
+def _plain(value: str) -> PlainData:
+    """The value of an unquoted scalar without a tag (or with one but !!str)."""
     if value in _NULLS:
         return None
     if value in _TRUE:
@@ -398,3 +363,14 @@ def _scalar(node: yaml.Node) -> PlainData:
             # and as text the schema says where it was not wanted.
             return value
     return value
+
+
+def _plain_words(texts: list[str]) -> list[PlainData]:
+    """``_plain`` of each of ``texts`` (words, without line breaks), in a new list.
+
+    A list of hundreds of names that all stay text is told so at once: none is a word
+    ``_plain`` types, and none is an integer, as its lines joined show.
+    """
+    if _WORDS.isdisjoint(texts) and not _INT_LINE.search("\n".join(texts)):
+        return list(texts)
+    return [_plain(text) for text in texts]

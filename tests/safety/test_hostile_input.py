@@ -14,7 +14,7 @@ import pytest
 from plutoctl.cli import main
 from plutoctl.config import load_config
 from plutoctl.config.input_files import FileRefusedError, read_bounded
-from plutoctl.config.yaml_positions import MAX_DEPTH, MAX_EXPANDED
+from plutoctl.config.yaml_bounds import MAX_DEPTH, MAX_EXPANDED
 from plutoctl.errors import ConfigError, ExitCode
 
 HEAD = "version: 1\nsites:\n  demo:\n    url: sandbox:demo.db\n"

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from plutoctl.config import load_config
 from plutoctl.config.csvfile import read_members_csv
-from plutoctl.config.yaml_positions import MAX_EXPANDED, parse_yaml
+from plutoctl.config.yaml_bounds import MAX_EXPANDED
+from plutoctl.config.yaml_positions import parse_yaml
 from plutoctl.errors import ConfigError
 
 FRAGMENTS = [
