@@ -37,7 +37,7 @@ _INT = re.compile(r"^-?(0|[1-9][0-9]*)$")  # "+44" stays text: a number would lo
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
-_INT_LINE = re.compile(_INT.pattern, re.MULTILINE)  # _INT, for one line of several
+_INT_LINE = re.compile(_INT.pattern, re.MULTILINE)  # _INT on each line of a text
 _WORDS = _NULLS | _TRUE | _FALSE
 MERGE_KEY = "<<"
 
@@ -150,9 +150,10 @@ def _character_problem(exc: yaml.reader.ReaderError, text: str, shown_path: str)
 
 
 def _compose_fast(text: str, allow_list_scan: bool) -> tuple[yaml.Node | None, dict[int, FlowList]]:
-    """Compose with libyaml, long lists of words taken out first where they all can
-    be (``yaml_lists``), by node; None when libyaml is missing, the document empty,
-    or invalid."""
+    """Compose with libyaml; the node is None when libyaml is missing, the document
+    empty, or invalid. Long lists of words are taken from the text first, and given
+    by the id of their (empty) node, when every one is confirmed (``yaml_lists``);
+    otherwise the text is composed as it is."""
     if _FastLoader is None:
         return None, {}
     shorter, lists = take_flow_lists(text) if allow_list_scan else (text, {})
@@ -348,7 +349,7 @@ def _scalar(node: yaml.Node) -> PlainData:
 
 
 def _plain(value: str) -> PlainData:
-    """The value of an unquoted scalar without a tag (or with one but !!str)."""
+    """The value of an unquoted scalar not tagged ``!!str``: None, a bool, an int or text."""
     if value in _NULLS:
         return None
     if value in _TRUE:

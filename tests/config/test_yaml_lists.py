@@ -91,6 +91,7 @@ def test_a_list_in_a_block_scalar_is_not_taken_and_loads_as_text() -> None:
         f"\ufeffk: [{words(20)}]\nj: [{words(20)}]\n",
         f"k: [{words(20)}]\r\nj:\r\n  m: [{words(20)}] # c\r\n",
         f'q: "start\n  members: [{words(20)}]\n  "\n',
+        f"k: [{words(20)}]\nj: [x\n",
     ],
     ids=[
         "aliases",
@@ -103,6 +104,7 @@ def test_a_list_in_a_block_scalar_is_not_taken_and_loads_as_text() -> None:
         "bom",
         "crlf",
         "quoted",
+        "syntax-error",
     ],
 )
 def test_lists_in_each_context_load_alike(text: str) -> None:
@@ -125,7 +127,20 @@ def test_lists_in_each_context_load_alike(text: str) -> None:
         (f"# k: [{words(20)}]\n", False),
         (f"k: [{words(20)}, -5]\n", False),
     ],
-    ids=repr,
+    ids=[
+        "two",
+        "bom",
+        "crlf",
+        "cr-alone",
+        "line-separator",
+        "short",
+        "no-space",
+        "tab-after",
+        "anchor",
+        "key",
+        "comment",
+        "not-a-word",
+    ],
 )
 def test_which_lists_are_taken(text: str, taken: bool) -> None:
     assert is_taken(text) is taken
