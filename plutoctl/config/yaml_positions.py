@@ -14,7 +14,7 @@ this module composes the node tree itself and builds the data by hand:
 
 No input may hang the loader, exhaust memory or end in a traceback: nesting and
 what aliases expand to are bounded (``yaml_bounds``), and characters YAML forbids
-(a NUL byte) are a problem at their place. Long one-line lists of words are read
+(a NUL byte) are a problem at their place. Long lists of words are read
 from the text rather than composed node by node (``yaml_lists``), for speed.
 """
 
@@ -30,7 +30,7 @@ import yaml
 from plutoctl.config.loaded import KeyPath
 from plutoctl.config.positions import KeyPositions, pack, unpacked
 from plutoctl.config.yaml_bounds import DEPTH_HINT, MAX_DEPTH, Bounds, LimitError
-from plutoctl.config.yaml_lists import FlowList, placed, take_flow_lists
+from plutoctl.config.yaml_lists import FlowList, placed, take_lists
 from plutoctl.errors import Position, Problem
 
 _INT = re.compile(r"^-?(0|[1-9][0-9]*)$")  # "+44" stays text: a number would lose its sign
@@ -156,7 +156,7 @@ def _compose_fast(text: str, allow_list_scan: bool) -> tuple[yaml.Node | None, d
     otherwise the text is composed as it is."""
     if _FastLoader is None:
         return None, {}
-    shorter, lists = take_flow_lists(text) if allow_list_scan else (text, {})
+    shorter, lists = take_lists(text) if allow_list_scan else (text, {})
     if lists:
         node = _compose_with(_FastLoader, shorter)
         taken = placed(node, lists) if node is not None else None

@@ -1,4 +1,4 @@
-"""Long one-line lists read from the text (yaml_lists) load exactly as when composed.
+"""Long lists of words read from the text (yaml_lists) load exactly as when composed.
 
 Every test compares ``parse_yaml`` with the list scan allowed and not: the data (its
 ``repr``, so ``1`` and ``True`` and ``"1"`` differ, and key order counts), the problems
@@ -13,7 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from plutoctl.config.yaml_bounds import MAX_EXPANDED
-from plutoctl.config.yaml_lists import MIN_ITEMS, placed, take_flow_lists
+from plutoctl.config.yaml_lists import (
+    MIN_ITEMS,
+    placed,
+    take_block_lists,
+    take_flow_lists,
+    take_lists,
+)
 from plutoctl.config.yaml_positions import YamlDocument, parse_yaml
 from plutoctl.errors import Position
 
@@ -38,7 +44,7 @@ def assert_same(text: str) -> YamlDocument:
 
 def is_taken(text: str) -> bool:
     """Whether the scan finds lists and each is confirmed, so none of them is composed."""
-    shorter, lists = take_flow_lists(text)
+    shorter, lists = take_lists(text)
     if not lists:
         return False
     try:
@@ -226,5 +232,164 @@ def test_any_document_loads_alike(text: str) -> None:
 @PROPERTY
 @given(documents(TAKEN_CONTEXT, MIN_ITEMS, GOOD_TAILS))
 def test_documents_whose_lists_are_taken_load_alike(text: str) -> None:
+    assert is_taken(text)
+    assert_same(text)
+
+
+# --- block lists: a key alone on its line, then lines "- word" ----------------------
+
+
+def block(count: int, key: str = "members", indent: int = 0, dash: int = 2) -> str:
+    """``key:`` at ``indent`` and ``count`` items at ``indent + dash``, each line ended."""
+    items = "".join(f"{' ' * (indent + dash)}- user{i:06d}\n" for i in range(count))
+    return f"{' ' * indent}{key}:\n{items}"
+
+
+def test_a_long_block_list_is_taken_with_each_item_placed() -> None:
+    words = ["null", "TRUE", "0123", "12", *(f"user{i:06d}" for i in range(MIN_ITEMS))]
+    items = "".join(f"      - {word}\n" for word in words)
+    text = f"segments:\n  s:\n    members:\n{items}    name: S\n"
+    assert is_taken(text)
+    document = assert_same(text)
+    members = document.data["segments"]["s"]["members"]  # type: ignore[index]
+    assert members[:5] == [None, True, "0123", 12, "user000000"]
+    path = ("segments", "s", "members")
+    assert document.positions[(*path, 0)] == Position("c.yaml", 4, 9)
+    assert document.positions[(*path, 5)] == Position("c.yaml", 9, 9)
+
+
+@pytest.mark.parametrize(
+    ("text", "taken"),
+    [
+        (block(20), True),
+        (block(20, dash=0), True),  # the items at the key's own indent
+        (block(20, indent=2, dash=0).replace("\n", "\r\n"), True),
+        ("\ufeff" + block(20) + "k: 1\n", True),
+        (block(20)[:-1], True),  # the last line without its line break
+        ("- a: 1\n" + block(20, indent=2) + "- b: 2\n", True),
+        (block(MIN_ITEMS - 1), False),
+        (block(20) + "\n" + block(3)[9:], False),  # a blank line, then more items
+        (block(20) + "  # c\n  - more\n", False),
+        (block(20, dash=0) + "- more b\n", False),
+        (block(20, indent=2) + "    k: 1\n", False),  # more indented than the key
+        (block(20) + "  - x y\n", False),  # an item that is no word ends the run
+        ("d: |\n" + block(20, indent=2), False),
+        ("k: &a\n" + block(20, indent=2), True),
+        ("members: &a\n" + block(20)[9:], False),
+        ("f: {a: 1,\n" + block(20, indent=2) + "  }\n", False),
+        ('q: "x\n' + block(20, indent=2) + '  "\n', False),
+        ("p: plain\n" + block(20, indent=2), False),
+        ("m:\n" + block(20, indent=2, dash=-2), False),
+    ],
+    ids=[
+        "top-level",
+        "compact",
+        "crlf",
+        "bom",
+        "no-last-break",
+        "in-a-sequence",
+        "short",
+        "blank-then-more",
+        "comment-then-more",
+        "compact-then-other-item",
+        "deeper-next-line",
+        "not-a-word",
+        "block-scalar",
+        "under-an-anchor",
+        "anchored",
+        "flow-mapping",
+        "quoted",
+        "plain-scalar",
+        "items-less-indented",
+    ],
+)
+def test_which_block_lists_are_taken(text: str, taken: bool) -> None:
+    assert is_taken(text) is taken
+    assert assert_same(text) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        block(20) + "\n" + block(3)[9:],
+        block(20) + "  # c\n  - more\n",
+        block(20, dash=0) + "- more b\n",
+        block(20, indent=2) + "    k: 1\n",
+        "m:\n" + block(20, indent=2, dash=-2),  # items left of their key
+    ],
+    ids=["blank-then-more", "comment", "compact-then-other", "deeper-next", "less-indented"],
+)
+def test_the_scan_leaves_lists_whose_end_or_indent_it_cannot_vouch_for(text: str) -> None:
+    """Not even tried: composed, each would fail or differ, costing a second compose."""
+    assert take_block_lists(text)[1] == {}
+
+
+BLOCK_CONTEXTS = [  # (template, the list's indent)
+    ("{block}", 0),
+    ("m{n}:\n{block}", 2),
+    ("d{n}: |\n{block}", 2),
+    ("d{n}: >\n  x\n{block}", 2),
+    ("f{n}: {{a: 1,\n{block}  }}\n", 2),
+    ("s{n}: [\n  x,\n{block}  ]\n", 2),
+    ("- a: 1\n{block}", 2),
+    ("a{n}: &a{n}\n{block}b{n}: *a{n}\nc{n}:\n  <<: *a{n}\n  k: 1\n", 2),
+    ('q{n}: "x\n{block}  "\n', 2),
+    ("p{n}: plain\n{block}", 2),
+    ("# c\n{block}", 0),
+    ("? k{n}\n:\n{block}", 2),
+]
+FOLLOWERS = ["", "k: 1\n", "\n", "  - more\n", "\n  - more\n", "# c\n", "- x\n", "  k: 1\n"]
+
+
+TAKEN_BLOCK_CONTEXTS = [  # a long list here is taken: what follows is a key at column 0
+    ("{block}", 0),
+    ("m{n}:\n{block}", 2),
+    ("s{n}:\n- a: 1\n{block}", 2),
+    ("a{n}: &a{n}\n{block}b{n}: *a{n}\nc{n}:\n  <<: *a{n}\n  k: 1\n", 2),
+]
+
+
+@st.composite
+def block_documents(
+    draw: st.DrawFn,
+    contexts: list[tuple[str, int]],
+    min_items: int,
+    followers: list[str],
+    keys: list[str],
+) -> str:
+    """Block lists in contexts, followed by what a file may hold next."""
+    parts = []
+    for n in range(draw(st.integers(1, 4))):
+        template, indent = draw(st.sampled_from(contexts))
+        dash = indent + draw(st.sampled_from([0, 2, 4]))
+        words = draw(st.lists(st.sampled_from(WORDS[:-4]), min_size=min_items, max_size=30))
+        tail = draw(st.sampled_from(["", "  "]))
+        items = "".join(f"{' ' * dash}- {word}{tail}\n" for word in words)
+        key = draw(st.sampled_from(keys))
+        text = f"{' ' * indent}{key}{n}:\n{items}" + draw(st.sampled_from(followers))
+        parts.append(template.format(block=text, n=n))
+    text = "".join(parts)
+    text = draw(st.sampled_from(["", "\ufeff", "x: ✓\n"])) + text
+    ends = ["\n", "\r\n", "\r"] if contexts is BLOCK_CONTEXTS else ["\n", "\r\n"]
+    return text.replace("\n", draw(st.sampled_from(ends)))
+
+
+@PROPERTY
+@given(block_documents(BLOCK_CONTEXTS, MIN_ITEMS - 2, FOLLOWERS, ["members", "k", "a b", "x.y"]))
+def test_any_document_with_block_lists_loads_alike(text: str) -> None:
+    assert_same(text)
+
+
+@PROPERTY
+@given(block_documents(TAKEN_BLOCK_CONTEXTS, MIN_ITEMS, [""], ["members", "x.y"]))
+def test_documents_whose_block_lists_are_taken_load_alike(text: str) -> None:
+    assert is_taken(text)
+    assert_same(text)
+
+
+def test_both_kinds_of_list_are_taken_from_one_text() -> None:
+    text = f"a: [{words(20)}]\n" + block(20) + f"b: [{words(20)}]\n" + block(20, "c")
+    shorter, lists = take_lists(text)
+    assert len(lists) == 4 and shorter.count("[]") == 4
     assert is_taken(text)
     assert_same(text)
