@@ -152,7 +152,9 @@ def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
 
 
 @click.command("apply", short_help="Make the planned changes on the sites.")
-@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+# A directory, as any file that is not a plan, is refused by load_plan (exit 1), as
+# the config's are by its loader: not a usage error.
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path))
 @click.option(
     "-c",
     "--config",
@@ -165,7 +167,8 @@ def report_outcomes(outcomes: dict[str, SiteOutcome]) -> ExitCode:
 @click.option(
     "--report",
     "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # a directory: check_writable's error
+    metavar="FILE",
     help="Write what was done, failed and skipped as JSON.",
 )
 @click.option("--show-members", is_flag=True, help="List every username in the plan shown.")

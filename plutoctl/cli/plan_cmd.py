@@ -67,7 +67,8 @@ def import_output() -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # a directory: check_writable's error
+    metavar="FILE",
     help="Save the plan (JSON, with fingerprints) for `plutoctl apply PLAN`.",
 )
 @click.option(

@@ -253,6 +253,27 @@ def test_a_plan_file_that_cannot_be_written_is_refused_before_the_sites_are_read
     assert sandbox.log.count("core_webservice_get_site_info") == 0
 
 
+def test_a_directory_named_for_a_file_is_a_problem_not_a_usage_error(
+    config: Path, sandbox, run, tmp_path: Path
+) -> None:
+    """Exit 1 and plutoctl's own message, as for any file it cannot use (docs/safety.md)."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    sandbox.log.clear()
+    for args, message in [
+        (("apply", str(folder)), f"cannot read the plan {folder}: it is a directory"),
+        (("plan", "-c", str(config), "--out", str(folder)), f"--out {folder} cannot be written"),
+        (("apply", "-c", str(config), "--auto-approve", "--report", str(folder)), "--report"),
+    ]:
+        refused = run(*args)
+        assert (refused.code, refused.out) == (1, ""), refused.err
+        assert message in refused.err
+    assert sandbox.log.count("core_webservice_get_site_info") == 0
+    assert "team" not in sandbox.store.cohorts()
+    assert run("apply", "-c", str(config), "--auto-approve").code == 0
+    assert run("plan", "-c", str(config), "--detailed-exitcode").code == 0
+
+
 def report_of(path: Path) -> dict[str, object]:
     return {s["site"]: s for s in json.loads(path.read_text(encoding="utf-8"))["sites"]}
 
