@@ -263,6 +263,10 @@ class ForgeStub:
         """Return the bodies of the bot's notes (what the recipes posted)."""
         return [note.body for note in self.notes.values() if note.author is BOT]
 
+    def bots(self) -> dict[int, str]:
+        """Return the bot's notes by id."""
+        return {i: note.body for i, note in self.notes.items() if note.author is BOT}
+
     def post_as_person(self, body: str) -> int:
         with self.lock:
             new_id = max(self.notes, default=100) + 1

@@ -3,12 +3,12 @@
 It runs a workflow's jobs for one event in ``needs`` order, each (and each matrix
 entry; the entries of a matrix at the same time, as on GitHub) in a fresh clone of
 the repository, with the workflow's, job's and step's ``env``, ``${{ }}`` expressions
-for the contexts the recipes use, ``GITHUB_OUTPUT``, step and job outputs, ``if:``
-(``always()``, ``==``, ``&&``) and the default "skip after a failed step". The
-actions the recipes use stand in as on a runner: checkout (the clone), setup-python
-(the Python on ``PATH``), upload- and download-artifact (a directory per artifact
-name). Anything else is refused, so a recipe cannot use a step this harness does not
-really run.
+for the contexts the recipes use, ``GITHUB_OUTPUT``, step outputs and outcomes, job
+outputs, ``if:`` (``always()``, ``failure()``, ``==``, ``&&``) and the default "skip
+after a failed step". The actions the recipes use stand in as on a runner: checkout
+(the clone), setup-python (the Python on ``PATH``), upload- and download-artifact (a
+directory per artifact name). Anything else is refused, so a recipe cannot use a step
+this harness does not really run.
 """
 
 from __future__ import annotations
@@ -137,6 +137,8 @@ class Workflow:
             "CI": "true",
             "GITHUB_ACTIONS": "true",
             "GITHUB_API_URL": api_url,
+            "GITHUB_SERVER_URL": "https://github.example",
+            "GITHUB_RUN_ID": "4711",
             "GITHUB_REPOSITORY": "example/config",
             "GITHUB_SHA": ctx.event.sha,
             # The branch a push or schedule runs on (the clone's main), or a pull
@@ -155,11 +157,14 @@ class Workflow:
             condition = step.get("if", "success()")
             if not ctx.with_failure(failed).truthy(condition):
                 run.steps.append(StepRun(step_name, None))
+                if "id" in step:
+                    ctx.steps[step["id"]] = {"outputs": {}, "outcome": "skipped"}
                 continue
             result = self._step(step, ctx, env, checkout, artifacts)
             run.steps.append(StepRun(step_name, result[0], result[1]))
             if "id" in step:
-                ctx.steps[step["id"]] = {"outputs": result[2]}
+                outcome = "success" if result[0] == 0 else "failure"
+                ctx.steps[step["id"]] = {"outputs": result[2], "outcome": outcome}
             failed = failed or result[0] != 0
         run.outputs = {k: ctx.render(v) for k, v in job.get("outputs", {}).items()}
         return run

@@ -161,6 +161,9 @@ def test_sites_matrix_runs_one_job_per_site(
     assert [r.matrix["site"] for r in pushed["apply"]] == list(sites)
     for job in pushed["apply"]:
         assert job.ok, job.log
+        site = job.matrix["site"]
+        for kept in (f"plan-{site}", f"apply-report-{site}"):  # the artifacts
+            assert (tmp_path / f"push/artifacts/{kept}-{head(repo)}/{kept}.json").is_file()
         print(f"apply [{job.matrix['site']}]:", job.steps[-2].output.strip().splitlines()[-1])
     for sandbox in sites.values():
         assert members_of(sandbox, "dept-sales") == set(KEPT)
@@ -220,3 +223,40 @@ def test_a_config_that_does_not_validate_replaces_the_plan_comment(
     assert "unknown key 'nme'" in plan.log
     (comment,) = forge.bodies()  # the same comment, no longer the old plan
     assert "The plan failed (exit 1) before it was written: see the job log." in comment
+
+
+def test_matrix_config_that_does_not_validate_replaces_each_site_comment(
+    tmp_path: Path, dist: Dist, forge: ForgeStub, sites: dict[str, Sandbox]
+) -> None:
+    forge.token = "gh-token-for-tests"
+    good = config_text(sites, members=[*SALES, "eng01"])
+    repo = make_repo(tmp_path / "config", {"segments.yaml": config_text(sites, members=SALES)})
+    git(repo, "checkout", "-q", "-b", "more-sales")
+    commit(repo, {"segments.yaml": good}, "eng01")
+    pr = Event("pull_request", head(repo), 9)
+    first = run("github-actions-matrix.yml", repo, pr, dist, forge, sites, tmp_path / "run1")
+    assert all(r.ok for r in first["plan"]), [r.log for r in first["plan"]]
+    planned = forge.bots()
+    assert len(planned) == len(sites)
+    quote = forge.post_as_person("<!-- plutoctl-plan site=emea -->\nwhy?")
+
+    commit(repo, {"segments.yaml": good.replace("name: Sales", "nme: Sales")}, "a typo")
+    pr = Event("pull_request", head(repo), 9)
+    second = run("github-actions-matrix.yml", repo, pr, dist, forge, sites, tmp_path / "run2")
+    (check,) = second["sites"]
+    assert check.failed_code == 1 and "unknown key 'nme'" in check.log, check.log
+    assert "plan" not in second
+    said = "The plan failed before any site was planned: the config does not validate. "
+    log = "See the log of the `sites` job: https://github.example/example/config/actions/runs/"
+    assert forge.bots().keys() == planned.keys()  # the same comments, edited
+    for key, body in forge.bots().items():
+        marker, text = body.split("\n", 1)
+        assert marker == planned[key].splitlines()[0] and text.startswith(f"**{said}{log}")
+    assert forge.notes[quote].body.endswith("why?")
+
+    commit(repo, {"segments.yaml": good}, "fixed")
+    pr = Event("pull_request", head(repo), 9)
+    third = run("github-actions-matrix.yml", repo, pr, dist, forge, sites, tmp_path / "run3")
+    assert all(r.ok for r in third["plan"]), [r.log for r in third["plan"]]
+    assert forge.bots().keys() == planned.keys()  # the next plan edits them again
+    assert all("+1 / −0 members" in body for body in forge.bots().values())

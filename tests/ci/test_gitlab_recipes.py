@@ -229,6 +229,56 @@ def test_sites_matrix_plans_and_applies_each_site(
     print(applied.output[applied.output.rfind("PASS") - 2000 :])
 
 
+def test_a_config_that_does_not_validate_replaces_the_plan_note(
+    tmp_path: Path, dist: Dist, forge: ForgeStub, one_site: dict[str, Sandbox]
+) -> None:
+    recipe = (RECIPES / "gitlab-ci.yml").read_text(encoding="utf-8")
+    good = config_text(one_site, members=[*SALES, "eng01"])
+    repo = make_repo(tmp_path / "config", {".gitlab-ci.yml": recipe, "segments.yaml": good})
+    first = pipeline(repo, dist, "merge_request_event", mr_variables(forge, one_site))
+    assert first.status("plan:mr") == "PASS", first.output
+    (planned,) = forge.bots()
+
+    commit(repo, {"segments.yaml": good.replace("name: Sales", "nme: Sales")}, "a typo")
+    second = pipeline(repo, dist, "merge_request_event", mr_variables(forge, one_site))
+    assert second.status("plan:mr") == "FAIL" and "unknown key 'nme'" in second.output
+    (note,) = forge.bots().items()  # the same note, no longer the old plan
+    failed = "**The plan failed (exit 1) before it was written: see the job log.**"
+    assert note == (planned, f"<!-- plutoctl-plan -->\n{failed}\n")
+
+
+def test_matrix_config_that_does_not_validate_replaces_each_site_note(
+    tmp_path: Path, dist: Dist, forge: ForgeStub, sites: dict[str, Sandbox]
+) -> None:
+    recipe = (RECIPES / "gitlab-ci-matrix.yml").read_text(encoding="utf-8")
+    good = config_text(sites, members=[*SALES, "eng01"])
+    repo = make_repo(tmp_path / "config", {".gitlab-ci.yml": recipe, "segments.yaml": good})
+    variables = mr_variables(forge, sites)
+    first = pipeline(repo, dist, "merge_request_event", variables)
+    assert first.code == 0, first.output
+    assert "plan:mr:none" not in first.output  # only after a failure
+    planned = forge.bots()
+    assert len(planned) == len(sites)
+    quote = forge.post_as_person("<!-- plutoctl-plan site=emea -->\nwhy?")
+
+    commit(repo, {"segments.yaml": good.replace("name: Sales", "nme: Sales")}, "a typo")
+    second = pipeline(repo, dist, "merge_request_event", variables)
+    assert second.code != 0 and second.status("sites:check") == "FAIL", second.output
+    said = "The plan failed before any site was planned: the config does not validate. "
+    assert forge.bots().keys() == planned.keys()  # the same notes, edited
+    for key, body in forge.bots().items():
+        marker, text = body.split("\n", 1)
+        assert marker == planned[key].splitlines()[0]
+        assert text.startswith(f"**{said}See the log of the sites:check job: "), text
+    assert forge.notes[quote].body.endswith("why?")
+    assert second.status("plan:mr:none") == "PASS"
+
+    commit(repo, {"segments.yaml": good}, "fixed")
+    third = pipeline(repo, dist, "merge_request_event", variables)
+    assert third.code == 0 and forge.bots().keys() == planned.keys(), third.output
+    assert all("+1 / −0 members" in body for body in forge.bots().values())
+
+
 @pytest.mark.parametrize("change", ["renamed", "added"])
 def test_matrix_sites_check_catches_a_site_missing_from_the_matrix(
     tmp_path: Path, dist: Dist, sites: dict[str, Sandbox], change: str
