@@ -26,7 +26,10 @@ KeyPath = tuple[str | int, ...]
 VALID_USERNAME = re.compile(r"^[a-z0-9._@-]+$")
 
 
-is_clean = re.compile(r"[a-z0-9._@-]+").fullmatch
+CLEAN_CHARS = "a-z0-9._@-"
+"""The characters of a username as Moodle's cleaning leaves it (a regex class's body)."""
+
+is_clean = re.compile(f"[{CLEAN_CHARS}]+").fullmatch
 """Whether a username is exactly as Moodle's cleaning leaves it (``fullmatch``: a final
 newline is not let through as ``$`` would)."""
 
