@@ -108,29 +108,46 @@ def take_flow_lists(text: str) -> tuple[str, dict[Mark, FlowList]]:
     lists by the mark of their ``[``; no lists (and ``text``) when none qualifies."""
     if _has_other_breaks(text):
         return text, {}
-    kept: list[str] = []
+    rewrite = _Rewrite(text)
     lists: dict[Mark, FlowList] = {}
-    line = 0
-    counted = 0  # text[:counted] holds `line` line breaks
-    copied = 0
     for match in _FLOW_LIST.finditer(text):
         start, end = match.span("items")
         bracket = start - 1
         line_start = text.rfind("\n", 0, bracket) + 1
         if text[line_start:bracket].lstrip(" ").startswith("#"):
             continue
-        line += text.count("\n", counted, start)
-        counted = start
+        line = rewrite.line_of(start)
         column = bracket - line_start
         if line == 0 and text.startswith(_BOM):
             column -= 1
         lists[line, column] = _flow_list(match.group("items"), line, column)
-        kept.append(text[copied:start])
-        copied = end
-    if not lists:
-        return text, {}
-    kept.append(text[copied:])
-    return "".join(kept), lists
+        rewrite.replace(start, end)
+    return (rewrite.result(), lists) if lists else (text, {})
+
+
+class _Rewrite:
+    """A text rewritten front to back: the pieces kept so far, and the lines counted."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.kept: list[str] = []
+        self.copied = 0  # text[:copied] is in ``kept``, as it is or replaced
+        self.line = 0
+        self.counted = 0  # text[:counted] holds ``line`` line breaks
+
+    def line_of(self, at: int) -> int:
+        """Return the 0-based line of ``text[at]`` (``at`` never less than the last)."""
+        self.line += self.text.count("\n", self.counted, at)
+        self.counted = at
+        return self.line
+
+    def replace(self, start: int, end: int, *pieces: str) -> None:
+        """Keep the text up to ``start``, then ``pieces`` in place of ``text[start:end]``."""
+        self.kept += [self.text[self.copied : start], *pieces]
+        self.copied = end
+
+    def result(self) -> str:
+        return "".join([*self.kept, self.text[self.copied :]])
 
 
 def _has_other_breaks(text: str) -> bool:
@@ -180,11 +197,8 @@ def take_block_lists(text: str) -> tuple[str, dict[Mark, FlowList]]:
     """
     if _has_other_breaks(text):
         return text, {}
-    kept: list[str] = []
+    rewrite = _Rewrite(text)
     lists: dict[Mark, FlowList] = {}
-    line = 0
-    counted = 0  # text[:counted] holds `line` line breaks
-    copied = 0
     for match in _BLOCK_LIST.finditer(text):
         key, dash = match.group("key"), match.group("dash")
         key_column = len(key) - len(key.lstrip(" "))
@@ -192,21 +206,16 @@ def take_block_lists(text: str) -> tuple[str, dict[Mark, FlowList]]:
             continue  # a byte-order mark is one only at the start of the text
         if len(dash) < key_column or not _ends_list(text, match.end(), key_column, len(dash)):
             continue
-        line += text.count("\n", counted, match.start())
-        counted = match.start()
+        line = rewrite.line_of(match.start())
         lines = match.group("items")
         items = lines.split()[1::2]  # "-", word, "-", word, …: no word holds a space
         first, step = pack(line + 2, len(dash) + 3), pack(1, 0)  # a line below the key's
         marks = array("q", range(first, first + step * len(items), step))
         # libyaml does not count a byte-order mark in a column: the key group holds none.
         lists[line, len(key) + 2] = FlowList(items, marks, key_column)
-        kept += [text[copied : match.start("key")], key, ": []", match.group("eol")]
-        kept.append(_line_ends(lines))
-        copied = match.end()
-    if not lists:
-        return text, {}
-    kept.append(text[copied:])
-    return "".join(kept), lists
+        eol = match.group("eol")
+        rewrite.replace(match.start("key"), match.end(), key, ": []", eol, _line_ends(lines))
+    return (rewrite.result(), lists) if lists else (text, {})
 
 
 def _line_ends(lines: str) -> str:
